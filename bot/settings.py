@@ -1,0 +1,93 @@
+"""Settings from ZSBOT_* environment variables and an optional .env file (DESIGN §6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of a deployment. Built once, in the composition root, never at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="ZSBOT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///zsbot.db"
+    timezone: str = "Asia/Shanghai"
+    admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    host: str = "0.0.0.0"
+    port: int = 8080
+
+    telegram_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+
+    wecom_corp_id: str = ""
+    wecom_agent_id: str = ""
+    wecom_secret: str = ""
+    wecom_token: str = ""
+    wecom_aes_key: str = ""
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
+
+    # Domain knobs.
+    undo_window_minutes: int = 30
+    usd_cny_rate: float = 7.1
+    industries_file: str = ""  # a TOML file replacing the default industries (handlers/industries.toml)
+    stage_weights: dict[str, float] = Field(
+        default_factory=lambda: {"planned": 1, "attracting": 2, "signed": 3, "landed": 4}
+    )
+    # Stale-project lights: months without an event before yellow, red, and flagged for removal.
+    stale_months: tuple[int, int, int] = (2, 3, 6)
+    # Squad lights against 序时进度: points behind for yellow and red.
+    schedule_yellow_points: float = 10
+    schedule_red_points: float = 30
+    problem_escalation_days: int = 14
+    require_verification: bool = False  # 签约/落地 moves need a leader's 核实 before they count
+    fuzzy_threshold: float = 72.0  # rapidfuzz score (0-100) a name must reach to be offered
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept plain sqlite:// and postgresql:// URLs and pick the async driver for them."""
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        if value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("postgresql+psycopg://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The district's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is an embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def telegram_enabled(self) -> bool:
+        """Telegram starts when a token is configured."""
+        return bool(self.telegram_token)
+
+    @property
+    def wecom_enabled(self) -> bool:
+        """WeCom starts when the app's credentials are configured."""
+        return bool(self.wecom_corp_id and self.wecom_secret and self.wecom_token and self.wecom_aes_key)
+
+    def industries_path(self) -> Path | None:
+        """The configured industries file, if any."""
+        return Path(self.industries_file) if self.industries_file else None

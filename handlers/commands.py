@@ -1,0 +1,127 @@
+"""Typed commands: what `handlers.parse.parse` makes of a message, and what the handlers take.
+
+One `Command` class serves every verb; which fields a verb uses is listed in `VERB_FIELDS` (the parser
+fills only those, the handlers read only those).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+Verb = Literal[
+    # project updates
+    "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
+    "verify", "expect",
+    # questions
+    "find", "mine", "rank", "status", "problems", "export",
+    # people and squads
+    "away", "newteam", "invite", "join", "bind", "target", "settings", "help", "start",
+    # the answer to a numbered question ("1", "2" …)
+    "choose",
+]
+Lang = Literal["zh", "en"]
+
+# Verbs that move a project into a pool, and the pool they move it to.
+STAGE_VERBS: dict[str, str] = {
+    "plan": "planned", "pursue": "attracting", "sign": "signed", "land": "landed",
+}
+
+# Which Command fields each verb uses (documentation for the parser and the handlers alike).
+VERB_FIELDS: dict[str, tuple[str, ...]] = {
+    "plan": ("project", "amount", "industry", "zone", "place", "company", "note"),
+    "pursue": ("project", "amount", "industry", "zone", "place", "company", "note"),
+    "sign": ("project", "amount", "industry", "zone", "place", "company", "note"),
+    "land": ("project", "amount", "industry", "zone", "place", "company", "note"),
+    "note": ("project", "note"),  # note: the rest of the message verbatim
+    "visit": ("project", "place", "company", "note"),  # project optional
+    "problem": ("project", "category", "note"),  # category: first word after the project, default 其他
+    "resolve": ("project", "category", "number", "note"),  # number: a problem id written `问题3`/`p3`
+    "drop": ("project", "note"),  # note: the reason
+    "undo": ("number",),  # number: a specific event id (from an undo button: `撤销 event:42`)
+    "edit": ("project", "field_name", "value", "amount"),  # amount filled when field_name == "amount"
+    "verify": ("project",),
+    "expect": ("project", "stage", "when"),
+    "find": ("project",),
+    "mine": ("value",),  # value: optional team name (leaders)
+    "rank": (),
+    "status": ("value",),  # value: optional team name
+    "problems": ("value",),  # value: optional team name
+    "export": (),
+    "away": ("when", "value"),  # when: last day away; value "cancel" to end it early
+    "newteam": ("value", "kind"),  # value: the new team's name; kind: squad/street/bureau
+    "invite": ("value", "flag"),  # value: optional team name; flag "rotate" for a new code
+    "join": ("value",),  # value: the invite code
+    "bind": ("value", "secret"),  # value: team name or "leaders"; secret: WeCom robot key
+    "target": ("value", "year", "targets"),  # value: team name or None for the district
+    "settings": ("value", "flag"),  # value: job key (排行/提醒/点名 …); flag: "HH:MM", "on", "off"
+    "help": ("value",),  # value: a verb to explain
+    "start": ("value",),  # value: Telegram deep-link payload (an invite code)
+    "choose": ("number",),
+}
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    """How the user named a project: `#12` (id) or a name to match (exact, alias, fuzzy)."""
+
+    id: int | None = None
+    name: str | None = None
+
+    def __str__(self) -> str:
+        return f"#{self.id}" if self.id is not None else (self.name or "")
+
+
+@dataclass(frozen=True)
+class Amount:
+    """An investment amount, as integer yuan, with the words the user wrote."""
+
+    yuan: int
+    text: str
+    currency: str = "CNY"  # the currency written; yuan is already converted
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed message. Only the fields listed in VERB_FIELDS[verb] are meaningful."""
+
+    verb: Verb
+    lang: Lang = "zh"
+    text: str = ""  # the normalised message
+    project: ProjectRef | None = None
+    amount: Amount | None = None
+    industry: str | None = None  # canonical industry name from the industries file
+    zone: str | None = None
+    place: str | None = None
+    company: str | None = None
+    category: str | None = None  # 规划, 土地, 技术, 资金, 审批, 其他
+    stage: str | None = None  # planned / attracting / signed / landed
+    field_name: str | None = None  # edit: amount, name, alias, industry, zone, place, company
+    value: str | None = None
+    secret: str | None = None
+    kind: str | None = None
+    flag: str | None = None
+    year: int | None = None
+    when: date | None = None
+    number: int | None = None
+    targets: tuple[tuple[str, int], ...] = ()  # (stage, number) pairs
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """Why a message could not be understood, and the right form to show the user."""
+
+    reason: str
+    usage: str = ""
+    lang: Lang = "zh"
+    verb: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def message(self) -> str:
+        """The text the user reads: the reason, then the right form."""
+        if not self.usage:
+            return self.reason
+        label = "Usage" if self.lang == "en" else "正确格式"
+        return f"{self.reason}\n{label}：{self.usage}"

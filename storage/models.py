@@ -1,0 +1,231 @@
+"""SQLModel tables for the domain model of DESIGN §3.
+
+Conventions: every datetime is timezone-aware and stored as UTC (SQLModel's UTCDateTime: timestamptz on
+PostgreSQL, UTC text on SQLite); local-time questions such as "which year" are answered by converting the
+boundaries to UTC, never the rows. Amounts are integer yuan
+in BIGINT. Events are append-only: an undo is a new event pointing at the one it reverses.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+STAGES: tuple[str, ...] = ("planned", "attracting", "signed", "landed")
+STAGE_ORDER: dict[str, int] = {stage: index for index, stage in enumerate(STAGES)}
+ALL_STAGES: tuple[str, ...] = (*STAGES, "dropped")
+
+ROLES: tuple[str, ...] = ("member", "leader", "admin")
+EVENT_KINDS: tuple[str, ...] = (
+    "create", "stage", "note", "visit", "problem", "resolve", "edit", "drop", "undo",
+    "verify", "expect", "evidence",
+)
+PROBLEM_CATEGORIES: tuple[str, ...] = ("规划", "土地", "技术", "资金", "审批", "其他")
+
+
+class Team(SQLModel, table=True):
+    """A squad (小分队), street office (街道) or bureau (局)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=100)
+    kind: str = Field(default="squad", max_length=20)  # squad / street / bureau
+    invite_code: str = Field(unique=True, max_length=32)
+    created_at: datetime
+
+
+class Member(SQLModel, table=True):
+    """A person. Platform identities point at it, so one person can use Telegram and WeCom."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    role: str = Field(default="member", max_length=10)
+    away_until: date | None = None  # reminders paused up to and including this day (请假)
+    created_at: datetime
+
+
+class Identity(SQLModel, table=True):
+    """One platform identity (`telegram:<id>`, `wecom:<userid>`, `console:<name>`) of a member."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity: str = Field(unique=True, max_length=200)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    display_name: str = Field(default="", max_length=200)
+    created_at: datetime
+
+
+class Project(SQLModel, table=True):
+    """A project in one of the four pools (or dropped)."""
+
+    __table_args__ = (Index("ix_project_team_stage", "team_id", "stage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    name_key: str = Field(max_length=200, index=True)  # normalised name for exact matching
+    aliases: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # "|"-separated
+    team_id: int = Field(foreign_key="team.id")
+    stage: str = Field(default="planned", max_length=12, index=True)
+    amount_yuan: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    amount_text: str = Field(default="", max_length=100)  # as the user wrote it, e.g. "300万美元"
+    industry: str = Field(default="", max_length=50)
+    wheel: str = Field(default="", max_length=10)  # 服务业 / 工业
+    zone: str = Field(default="", max_length=50)
+    place: str = Field(default="", max_length=100)
+    company: str = Field(default="", max_length=200)
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime
+    updated_at: datetime = Field(index=True)
+    last_event_at: datetime = Field(index=True)  # drives the stale-project lights
+    planned_at: datetime | None = Field(default=None, index=True)
+    attracting_at: datetime | None = Field(default=None, index=True)
+    signed_at: datetime | None = Field(default=None, index=True)
+    landed_at: datetime | None = Field(default=None, index=True)
+    dropped_at: datetime | None = None
+    drop_reason: str = Field(default="", max_length=500)
+    signed_verified_at: datetime | None = None
+    landed_verified_at: datetime | None = None
+    expected_stage: str = Field(default="", max_length=12)
+    expected_date: date | None = None
+    expected_slips: int = 0
+    removed: bool = Field(default=False, index=True)  # its creation was undone: out of the pools
+
+
+class Event(SQLModel, table=True):
+    """An append-only record of one change. History, undo, movers and the audit trail read it."""
+
+    __table_args__ = (
+        Index("ix_event_member_created", "member_id", "created_at"),
+        Index("ix_event_project_created", "project_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int | None = Field(default=None, foreign_key="project.id")
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)  # the project's team then
+    kind: str = Field(max_length=12, index=True)
+    from_stage: str = Field(default="", max_length=12)
+    to_stage: str = Field(default="", max_length=12)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # JSON: what undo needs to restore (the fields before the change) and structured extras.
+    data: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    undoes_event_id: int | None = Field(default=None, foreign_key="event.id", unique=True)
+    source_platform: str = Field(default="", max_length=20)
+    source_chat: str = Field(default="", max_length=200)
+    source_message_id: str = Field(default="", max_length=200)
+    created_at: datetime = Field(index=True)
+
+
+class Problem(SQLModel, table=True):
+    """A problem (问题) holding a project back, open until resolved."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    category: str = Field(max_length=10)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    opened_at: datetime = Field(index=True)
+    opened_by: int | None = Field(default=None, foreign_key="member.id")
+    resolved_at: datetime | None = Field(default=None, index=True)
+    resolved_by: int | None = Field(default=None, foreign_key="member.id")
+    resolution: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    escalated_at: datetime | None = None
+    withdrawn: bool = False  # the opening was undone
+
+
+class Target(SQLModel, table=True):
+    """A yearly target: for the district (team_id NULL) or one team, per stage."""
+
+    __table_args__ = (UniqueConstraint("year", "scope", "stage", name="uq_target_year_scope_stage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    scope: str = Field(max_length=30)  # "district" or "team:<id>" (NULL-free, so the unique key holds)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    stage: str = Field(max_length=12)
+    number: int
+
+
+class ChatBinding(SQLModel, table=True):
+    """A group chat bound to a team or to the leaders, with its post settings."""
+
+    __table_args__ = (UniqueConstraint("platform", "chat_id", name="uq_chat_platform_chat"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=300)  # WeCom group robots: the robot key (a secret: never logged)
+    title: str = Field(default="", max_length=200)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    is_leaders: bool = False
+    mentions: bool = True
+    settings: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))  # job times
+    created_at: datetime
+
+
+class JobRun(SQLModel, table=True):
+    """The exactly-once ledger: one row per job, chat and period, claimed before sending."""
+
+    __table_args__ = (UniqueConstraint("job", "chat_key", "period", name="uq_jobrun_job_chat_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=50)
+    chat_key: str = Field(max_length=100)  # "platform:binding_id", never the robot key
+    period: str = Field(max_length=20)
+    state: str = Field(default="claimed", max_length=10)  # claimed / sent / failed
+    attempts: int = 0
+    owner: str = Field(default="", max_length=100)
+    claimed_at: datetime
+    finished_at: datetime | None = None
+    error: str = Field(default="", max_length=1000)
+
+
+class RankSnapshot(SQLModel, table=True):
+    """A team's rank and score on a day, so the leaderboard can show ↑↓ against yesterday."""
+
+    __table_args__ = (UniqueConstraint("day", "team_id", name="uq_ranksnapshot_day_team"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(index=True)
+    team_id: int = Field(foreign_key="team.id")
+    rank: int
+    score: float
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every platform message handled, with its reply: a redelivery gets the same answer, stores nothing."""
+
+    __table_args__ = (UniqueConstraint("platform", "message_id", name="uq_inbound_platform_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    message_id: str = Field(max_length=200)
+    identity: str = Field(max_length=200)
+    reply: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+
+
+class PendingChoice(SQLModel, table=True):
+    """A question the bot asked ("which project did you mean?"), answered later with `1`, `2` …"""
+
+    __table_args__ = (UniqueConstraint("identity", "chat_id", name="uq_pending_identity_chat"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity: str = Field(max_length=200)
+    chat_id: str = Field(max_length=300)
+    command_text: str = Field(sa_column=Column(Text, nullable=False))  # the original message
+    options: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of project ids
+    created_at: datetime
+
+
+class Evidence(SQLModel, table=True):
+    """A photo or file (contract, licence) sent with an update and kept on the project."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id")
+    platform: str = Field(max_length=20)
+    file_ref: str = Field(max_length=500)
+    file_name: str = Field(default="", max_length=300)
+    mime_type: str = Field(default="", max_length=100)
+    stored_path: str = Field(default="", max_length=500)  # local copy, when downloaded
+    created_at: datetime
