@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     wecom_aes_key: str = ""
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
 
+    files_dir: str = "zsbot_files"  # evidence files (contracts, licences) downloaded from platforms
+
     # Domain knobs.
     undo_window_minutes: int = 30
     usd_cny_rate: float = 7.1

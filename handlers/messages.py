@@ -23,6 +23,7 @@ class IncomingFile:
     file_name: str = ""
     mime_type: str = ""
     size: int = 0
+    local_path: str = ""  # where the adapter saved a copy, when it downloaded one
 
 
 @dataclass(frozen=True)
