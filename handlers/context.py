@@ -1,0 +1,55 @@
+"""What a handler gets besides its command: who is asking, where, the open unit of work, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.catalog import Catalog
+from handlers.commands import Lang
+from handlers.messages import Incoming
+from storage.models import Member, Team
+
+if TYPE_CHECKING:  # settings live in bot/, the core only reads them
+    from bot.settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock (aware UTC)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    """One message being handled. `session` is inside the message's single transaction."""
+
+    incoming: Incoming
+    session: AsyncSession
+    settings: Settings
+    catalog: Catalog
+    now: datetime
+    lang: Lang = "zh"
+    member: Member | None = None
+    team: Team | None = None
+    is_admin: bool = False
+    notes: list[str] = field(default_factory=list)  # extra lines for the reply (warnings)
+
+    @property
+    def today(self) -> date:
+        """The local calendar day in the district's time zone."""
+        return self.now.astimezone(self.settings.tz).date()
+
+    @property
+    def is_leader(self) -> bool:
+        """Leaders and admins see and may change every squad's projects."""
+        return self.is_admin or (self.member is not None and self.member.role in ("leader", "admin"))
+
+    def t(self, zh: str, en: str) -> str:
+        """Pick the text in the language of the verb the user wrote."""
+        return en if self.lang == "en" else zh

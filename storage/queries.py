@@ -1,0 +1,213 @@
+"""Keyword-only queries the command handlers use (reports have their own, in report_queries.py)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    STAGES,
+    Event,
+    Identity,
+    InboundMessage,
+    Member,
+    PendingChoice,
+    Problem,
+    Project,
+    Team,
+)
+
+_KEY_DROP = re.compile(r"[\s\"'“”‘’「」《》()（）\-_.,，。·]+")
+
+
+def name_key(name: str) -> str:
+    """The form names are compared in: NFKC, case-folded, without spaces, quotes and punctuation."""
+    return _KEY_DROP.sub("", unicodedata.normalize("NFKC", name).casefold())
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards so a user's `%` or `_` matches literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- people and squads ----------------------------------------------------------------------------
+
+async def member_by_identity(session: AsyncSession, *, identity: str) -> Member | None:
+    """The member a platform identity belongs to, if any."""
+    statement = select(Member).join(Identity, col(Identity.member_id) == col(Member.id)).where(
+        Identity.identity == identity
+    )
+    return (await session.exec(statement)).first()
+
+
+async def add_member(
+    session: AsyncSession, *, identity: str, name: str, now: datetime, team_id: int | None = None,
+    role: str = "member",
+) -> Member:
+    """Create a member with its first identity."""
+    member = Member(name=name or identity, team_id=team_id, role=role, created_at=now)
+    session.add(member)
+    await session.flush()
+    assert member.id is not None
+    session.add(Identity(identity=identity, member_id=member.id, display_name=name, created_at=now))
+    await session.flush()
+    return member
+
+
+async def team_by_id(session: AsyncSession, *, team_id: int) -> Team | None:
+    """A team by its id."""
+    return await session.get(Team, team_id)
+
+
+async def team_by_name(session: AsyncSession, *, name: str) -> Team | None:
+    """A team by its exact name (case-insensitive for Latin names)."""
+    statement = select(Team).where(func.lower(Team.name) == name.strip().lower())
+    return (await session.exec(statement)).first()
+
+
+async def team_by_invite(session: AsyncSession, *, code: str) -> Team | None:
+    """The team whose invite code this is (codes are case-insensitive to be phone-friendly)."""
+    statement = select(Team).where(func.lower(Team.invite_code) == code.strip().lower())
+    return (await session.exec(statement)).first()
+
+
+async def team_names(session: AsyncSession) -> list[str]:
+    """All team names, alphabetically (for suggestions in refusals)."""
+    return list((await session.exec(select(Team.name).order_by(Team.name))).all())
+
+
+async def members_of_team(session: AsyncSession, *, team_id: int) -> Sequence[Member]:
+    """The members of one team."""
+    return (await session.exec(select(Member).where(Member.team_id == team_id).order_by(Member.id))).all()
+
+
+# --- projects -------------------------------------------------------------------------------------
+
+async def project_by_id(session: AsyncSession, *, project_id: int) -> Project | None:
+    """A project by id, unless its creation was undone."""
+    project = await session.get(Project, project_id)
+    return None if project is None or project.removed else project
+
+
+async def projects_named(session: AsyncSession, *, key: str) -> Sequence[Project]:
+    """Projects whose name or one alias has exactly this key."""
+    alias_pattern = f"%|{escape_like(key)}|%"
+    statement = select(Project).where(
+        col(Project.removed).is_(False),
+        or_(Project.name_key == key, col(Project.aliases).like(alias_pattern, escape="\\")),
+    ).order_by(Project.id)
+    return (await session.exec(statement)).all()
+
+
+async def fuzzy_candidates(
+    session: AsyncSession, *, key: str, team_id: int | None, limit: int = 200
+) -> Sequence[Project]:
+    """Projects worth scoring against a name: the team's own pool plus any whose name contains the key.
+
+    Scoring every project of a province against each message would not scale; a squad's own projects
+    plus substring hits keep the candidate set small while still catching "仲景" → "仲景医药健康产业园".
+    """
+    pattern = f"%{escape_like(key)}%"
+    conditions = [col(Project.name_key).like(pattern, escape="\\"), col(Project.aliases).like(pattern, escape="\\")]
+    if team_id is not None:
+        conditions.append(Project.team_id == team_id)
+    statement = (
+        select(Project)
+        .where(col(Project.removed).is_(False), or_(*conditions))
+        .order_by(col(Project.updated_at).desc())
+        .limit(limit)
+    )
+    return (await session.exec(statement)).all()
+
+
+async def team_projects(session: AsyncSession, *, team_id: int) -> Sequence[Project]:
+    """A team's live projects (not removed), by stage order then id."""
+    statement = select(Project).where(Project.team_id == team_id, col(Project.removed).is_(False)).order_by(
+        Project.id
+    )
+    return (await session.exec(statement)).all()
+
+
+async def project_events(session: AsyncSession, *, project_id: int, limit: int = 15) -> list[tuple[Event, str, bool]]:
+    """A project's latest events, newest first, with the actor's name and whether it was undone."""
+    undo = aliased(Event)
+    statement = (
+        select(Event, Member.name, undo.id)
+        .join(Member, col(Member.id) == col(Event.member_id), isouter=True)
+        .join(undo, col(undo.undoes_event_id) == col(Event.id), isouter=True)
+        .where(Event.project_id == project_id, Event.kind != "undo")
+        .order_by(col(Event.created_at).desc(), col(Event.id).desc())
+        .limit(limit)
+    )
+    rows = (await session.exec(statement)).all()
+    return [(event, name or "", undo_id is not None) for event, name, undo_id in rows]
+
+
+async def open_problems(session: AsyncSession, *, project_id: int) -> Sequence[Problem]:
+    """A project's open problems, oldest first."""
+    statement = select(Problem).where(
+        Problem.project_id == project_id, col(Problem.resolved_at).is_(None), col(Problem.withdrawn).is_(False)
+    ).order_by(Problem.opened_at, Problem.id)
+    return (await session.exec(statement)).all()
+
+
+# --- events and undo ------------------------------------------------------------------------------
+
+async def last_undoable_event(session: AsyncSession, *, member_id: int, since: datetime) -> Event | None:
+    """The member's most recent change since `since` that has not been undone yet."""
+    undo = aliased(Event)
+    statement = (
+        select(Event)
+        .join(undo, col(undo.undoes_event_id) == col(Event.id), isouter=True)
+        .where(
+            Event.member_id == member_id,
+            Event.kind != "undo",
+            col(Event.created_at) >= since,
+            col(undo.id).is_(None),
+        )
+        .order_by(col(Event.created_at).desc(), col(Event.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def is_undone(session: AsyncSession, *, event_id: int) -> bool:
+    """Whether an undo event already reverses this event."""
+    statement = select(Event.id).where(Event.undoes_event_id == event_id)
+    return (await session.exec(statement)).first() is not None
+
+
+# --- the inbox (redelivery) and pending questions -------------------------------------------------
+
+async def stored_reply(session: AsyncSession, *, platform: str, message_id: str) -> str | None:
+    """The reply stored for a message already handled, if it was."""
+    statement = select(InboundMessage.reply).where(
+        InboundMessage.platform == platform, InboundMessage.message_id == message_id
+    )
+    return (await session.exec(statement)).first()
+
+
+async def pending_choice(session: AsyncSession, *, identity: str, chat_id: str) -> PendingChoice | None:
+    """The question this person was last asked in this chat, if still open."""
+    statement = select(PendingChoice).where(PendingChoice.identity == identity, PendingChoice.chat_id == chat_id)
+    return (await session.exec(statement)).first()
+
+
+async def stage_counts(session: AsyncSession, *, team_id: int) -> dict[str, int]:
+    """How many live projects a team has in each pool (dropped included), counted in SQL."""
+    statement = (
+        select(Project.stage, func.count())
+        .where(Project.team_id == team_id, col(Project.removed).is_(False))
+        .group_by(Project.stage)
+    )
+    counts = {stage: 0 for stage in (*STAGES, "dropped")}
+    for stage, number in (await session.exec(statement)).all():
+        counts[stage] = int(number)
+    return counts
