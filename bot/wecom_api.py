@@ -1,0 +1,571 @@
+"""Sending through WeCom (企业微信): the app API (gettoken, message/send, media/upload) and group robots.
+
+- `WeComClient` talks to the self-built app's API: it caches the access token until shortly before it
+  expires (fetching a new one when WeCom answers 40014/42001), retries −1/45009/45033 and network
+  failures with exponential backoff, and logs every other errcode with its meaning.
+- `WeComAppMessenger` renders a `Reply` as app messages to one member (chat id = WeCom userid).
+- `RobotMessenger` posts a `Reply` into a group through its group robot ("群机器人") webhook (chat id =
+  the robot key), within WeCom's 20 messages a minute per robot.
+
+Secrets (the app secret, access tokens, robot keys) never appear in a log line or an exception message:
+they travel only in query parameters, and errors name a robot by `mask_secret(key)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+import json
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+
+from handlers.messages import Reply
+from handlers.ports import DeliveryError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://qyapi.weixin.qq.com"
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+# WeCom's global error codes (全局错误码) we meet in practice, with their meaning for log lines.
+ERRCODE_MEANINGS: dict[int, tuple[str, str]] = {
+    -1: ("系统繁忙", "system busy"),
+    0: ("请求成功", "ok"),
+    40001: ("不合法的secret参数", "invalid secret"),
+    40003: ("无效的UserID", "invalid userid"),
+    40004: ("不合法的媒体文件类型", "invalid media file type"),
+    40005: ("不合法的type参数", "invalid type parameter"),
+    40006: ("不合法的文件大小", "invalid file size"),
+    40007: ("不合法的media_id参数", "invalid media_id"),
+    40008: ("不合法的msgtype参数", "invalid msgtype"),
+    40009: ("上传图片大小不是有效值", "invalid image size"),
+    40013: ("不合法的CorpID", "invalid corpid"),
+    40014: ("不合法的access_token", "invalid access_token"),
+    40056: ("不合法的agentid", "invalid agentid"),
+    40058: ("不合法的参数", "invalid parameter"),
+    41001: ("缺少access_token参数", "access_token missing"),
+    42001: ("access_token已过期", "access_token expired"),
+    44004: ("文本消息content参数为空", "empty text content"),
+    45002: ("消息内容大小超过限制", "message content too large"),
+    45009: ("接口调用超过限制", "API call frequency limit reached"),
+    45033: ("接口并发调用超过限制", "API concurrency limit reached"),
+    48002: ("API接口无权限调用", "API not permitted for this app"),
+    60020: ("不安全的访问IP", "caller IP is not a trusted IP of the app"),
+    81013: ("UserID、部门ID、标签ID全部非法或无权限", "no valid recipient"),
+    93000: ("机器人webhook地址不合法或机器人已被移出群", "invalid webhook url (robot removed?)"),
+}
+TRANSIENT_ERRCODES = frozenset({-1, 45009, 45033})  # WeCom advises a retry after a pause
+TOKEN_ERRCODES = frozenset({40014, 42001})  # the access token is bad or expired: fetch a new one
+
+TEXT_LIMIT = 2048  # bytes of an app text or markdown message (发送应用消息)
+ROBOT_MARKDOWN_LIMIT = 4096  # bytes of a robot markdown message (群机器人配置说明)
+ROBOT_IMAGE_LIMIT = 2 * 1024 * 1024  # bytes of a robot image before base64
+APP_IMAGE_LIMIT = 10 * 1024 * 1024  # bytes of an uploaded image (上传临时素材)
+FILE_LIMIT = 20 * 1024 * 1024  # bytes of an uploaded file, app or robot
+MIN_MEDIA_BYTES = 5  # WeCom refuses media smaller than 5 bytes
+
+_ROBOT_KEY = r"[A-Za-z0-9][A-Za-z0-9-]{7,127}"
+_ROBOT_KEY_RE = re.compile(_ROBOT_KEY)
+_ROBOT_PREFIX_RE = re.compile(rf"robot\s*[:：]\s*({_ROBOT_KEY})(?![A-Za-z0-9_-])", re.IGNORECASE)
+_URL_RE = re.compile(r"https?://[^\s<>\"']+")
+
+
+def describe_errcode(errcode: int) -> str:
+    """A log-friendly "code 中文 / English" description of a WeCom errcode."""
+    zh, en = ERRCODE_MEANINGS.get(errcode, ("未知错误码", "unknown errcode"))
+    return f"{errcode} {zh} / {en}"
+
+
+class WeComApiError(Exception):
+    """WeCom answered a non-zero errcode (or could not be reached: errcode −1 after retries)."""
+
+    def __init__(self, errcode: int, errmsg: str = "") -> None:
+        super().__init__(f"{describe_errcode(errcode)}: {errmsg}" if errmsg else describe_errcode(errcode))
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+    @property
+    def transient(self) -> bool:
+        """True when trying again later may succeed."""
+        return self.errcode in TRANSIENT_ERRCODES or self.errcode in TOKEN_ERRCODES
+
+
+def mask_secret(key: str) -> str:
+    """Show a secret in a reply or log line as its first 4 characters and ****."""
+    return f"{key[:4]}****" if len(key) >= 12 else "****"
+
+
+def robot_key_from(text: str) -> str | None:
+    """Find a group robot key in `text`: written `robot:KEY` or as the full webhook URL."""
+    match = _ROBOT_PREFIX_RE.search(text)
+    if match:
+        return match.group(1)
+    for url in _URL_RE.findall(text):
+        parts = urlsplit(url)
+        if not parts.path.endswith("/cgi-bin/webhook/send"):
+            continue
+        for key in parse_qs(parts.query).get("key", []):
+            if _ROBOT_KEY_RE.fullmatch(key):
+                return key
+    return None
+
+
+def split_utf8(text: str, limit: int) -> list[str]:
+    """Split `text` into pieces of at most `limit` UTF-8 bytes, at line breaks where possible.
+
+    A single line longer than the limit is cut at spaces, then between characters.
+    """
+    if len(text.encode("utf-8")) <= limit:
+        return [text] if text.strip() else []
+    pieces: list[str] = []
+    current: str | None = None
+    for line in _fit_lines(text.split("\n"), limit):
+        candidate = line if current is None else f"{current}\n{line}"
+        if current is not None and len(candidate.encode("utf-8")) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current is not None:
+        pieces.append(current)
+    # WeCom refuses empty content, so blank pieces (blank lines at a cut) are dropped.
+    return [piece for piece in pieces if piece.strip()]
+
+
+def _fit_lines(lines: list[str], limit: int) -> list[str]:
+    """Break each over-long line into parts of at most `limit` bytes (words first, then characters)."""
+    fitted: list[str] = []
+    for line in lines:
+        if len(line.encode("utf-8")) <= limit:
+            fitted.append(line)
+            continue
+        part = ""
+        for word in re.split(r"(?<= )", line):  # keep the space at the end of each word
+            for char in word if len(word.encode("utf-8")) > limit else [word]:
+                if part and len((part + char).encode("utf-8")) > limit:
+                    fitted.append(part)
+                    part = ""
+                part += char
+        if part:
+            fitted.append(part)
+    return fitted
+
+
+def shrink_image(data: bytes, limit: int) -> bytes:
+    """Re-encode an image as JPEG, lowering quality then size, until it is at most `limit` bytes.
+
+    Synchronous and CPU-bound: call it through asyncio.to_thread. Raises ValueError if it cannot fit.
+    """
+    from PIL import Image  # Pillow comes with matplotlib; imported here so the module loads without it
+
+    with Image.open(io.BytesIO(data)) as opened:
+        image = opened.convert("RGBA")
+    # JPEG has no transparency: flatten onto white, the background our charts use.
+    flat = Image.new("RGB", image.size, (255, 255, 255))
+    flat.paste(image, mask=image.getchannel("A"))
+    scale = 1.0
+    while min(flat.width, flat.height) * scale >= 64:
+        frame = flat
+        if scale < 1.0:
+            size = (max(1, int(flat.width * scale)), max(1, int(flat.height * scale)))
+            frame = flat.resize(size, Image.Resampling.LANCZOS)
+        for quality in (85, 70, 55, 40):
+            out = io.BytesIO()
+            frame.save(out, "JPEG", quality=quality, optimize=True)
+            if out.tell() <= limit:
+                return out.getvalue()
+        scale *= 0.7
+    raise ValueError("image cannot be shrunk under the limit")
+
+
+async def _fit_image(data: bytes, limit: int) -> bytes:
+    """Return `data` unchanged when small enough, else a smaller re-encoding (off the event loop)."""
+    if len(data) <= limit:
+        return data
+    return await asyncio.to_thread(shrink_image, data, limit)
+
+
+def _media_form(name: str, content: bytes, mime_type: str) -> aiohttp.FormData:
+    """The multipart body WeCom's upload endpoints expect: one file in the field "media"."""
+    # quote_fields=False sends the UTF-8 file name as is: WeCom shows a percent-encoded name literally.
+    form = aiohttp.FormData(quote_fields=False)
+    form.add_field("media", content, filename=name, content_type=mime_type)
+    return form
+
+
+def _json_body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+_JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+
+
+class WeComClient:
+    """The self-built app's API: token cache, message/send and media/upload, with retries."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        corp_id: str,
+        secret: str,
+        agent_id: str | int,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        max_attempts: int = 4,
+        base_delay: float = 0.5,
+        timeout: float = 15.0,
+    ) -> None:
+        """Use the shared `session`; `clock` and `sleep` are injectable so tests never wait."""
+        self._session = session
+        self._api_url = api_url.rstrip("/")
+        self._corp_id = corp_id
+        self._secret = secret
+        self._agent_id = int(agent_id)
+        self._clock = clock
+        self._sleep = sleep
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._token: str | None = None
+        self._token_until = 0.0
+        self._token_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"WeComClient(corp_id={self._corp_id!r}, agent_id={self._agent_id})"
+
+    async def _access_token(self) -> str:
+        """The cached access token, fetched again when it is about to expire."""
+        async with self._token_lock:
+            if self._token is not None and self._clock() < self._token_until:
+                return self._token
+            data = await self._get_json(
+                "/cgi-bin/gettoken", {"corpid": self._corp_id, "corpsecret": self._secret}
+            )
+            errcode = int(data.get("errcode", 0))
+            if errcode != 0:
+                raise WeComApiError(errcode, str(data.get("errmsg", "")))
+            token = str(data["access_token"])
+            expires_in = float(data.get("expires_in", 7200))
+            # Renew five minutes early (WeCom may also renew its side early), never later than halfway.
+            self._token = token
+            self._token_until = self._clock() + max(expires_in - 300, expires_in / 2)
+            log.info("WeCom access token fetched, valid for %ds", int(expires_in))
+            return token
+
+    def _forget_token(self, token: str) -> None:
+        # Only drop the token that failed: another task may already hold a fresh one.
+        if self._token == token:
+            self._token = None
+
+    async def _get_json(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        try:
+            async with self._session.get(
+                self._api_url + path, params=params, timeout=self._timeout
+            ) as response:
+                return await _read_json(response)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            # The exception text may contain the URL with its secret query: keep only the type.
+            raise WeComApiError(-1, f"{path}: {type(exc).__name__}") from None
+
+    async def call(
+        self,
+        path: str,
+        *,
+        payload: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
+    ) -> dict[str, Any]:
+        """POST to an app API path with the access token; retry what WeCom says may succeed later."""
+        last: WeComApiError | None = None
+        for attempt in range(self._max_attempts):
+            token = ""
+            try:
+                token = await self._access_token()
+                query = {"access_token": token, **(params or {})}
+                data = await self._post(path, query, payload=payload, form=form)
+                errcode = int(data.get("errcode", 0))
+                if errcode != 0:
+                    raise WeComApiError(errcode, str(data.get("errmsg", "")))
+                return data
+            except WeComApiError as exc:
+                last = exc
+                if exc.errcode in TOKEN_ERRCODES and token:
+                    meaning = describe_errcode(exc.errcode)
+                    log.warning("WeCom %s: %s; fetching a new access token", path, meaning)
+                    self._forget_token(token)
+                    continue
+                if exc.errcode not in TRANSIENT_ERRCODES or attempt + 1 >= self._max_attempts:
+                    log.error("WeCom %s failed: %s", path, exc)
+                    raise
+                delay = self._base_delay * 2**attempt
+                log.warning("WeCom %s: %s; retrying in %.1fs", path, exc, delay)
+                await self._sleep(delay)
+        assert last is not None
+        log.error("WeCom %s failed after %d attempts: %s", path, self._max_attempts, last)
+        raise last
+
+    async def _post(
+        self,
+        path: str,
+        query: dict[str, str],
+        *,
+        payload: dict[str, Any] | None,
+        form: Callable[[], aiohttp.FormData] | None,
+    ) -> dict[str, Any]:
+        try:
+            if form is not None:
+                request = self._session.post(
+                    self._api_url + path, params=query, data=form(), timeout=self._timeout
+                )
+            else:
+                request = self._session.post(
+                    self._api_url + path,
+                    params=query,
+                    data=_json_body(payload or {}),
+                    headers=_JSON_HEADERS,
+                    timeout=self._timeout,
+                )
+            async with request as response:
+                return await _read_json(response)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise WeComApiError(-1, f"{path}: {type(exc).__name__}") from None
+
+    async def _send(self, userid: str, msgtype: str, body: dict[str, Any]) -> None:
+        payload = {"touser": userid, "msgtype": msgtype, "agentid": self._agent_id, msgtype: body, "safe": 0}
+        data = await self.call("/cgi-bin/message/send", payload=payload)
+        # Partly invalid recipients still answer errcode 0 and list the refused ones here.
+        if data.get("invaliduser"):
+            log.error("WeCom message/send: recipient refused (invaliduser)")
+            raise WeComApiError(81013, "invaliduser")
+
+    async def send_text(self, userid: str, text: str) -> None:
+        """Send a text message to a member, split at line breaks into 2048-byte pieces."""
+        for piece in split_utf8(text, TEXT_LIMIT):
+            await self._send(userid, "text", {"content": piece})
+
+    async def send_markdown(self, userid: str, md: str) -> None:
+        """Send a markdown message to a member, split at line breaks into 2048-byte pieces."""
+        for piece in split_utf8(md, TEXT_LIMIT):
+            await self._send(userid, "markdown", {"content": piece})
+
+    async def send_image(self, userid: str, png: bytes, name: str = "chart.png") -> None:
+        """Upload an image (shrunk if over WeCom's 10 MB) and send it to a member."""
+        data = await _fit_image(png, APP_IMAGE_LIMIT)
+        if data is not png:
+            name, mime = name.rsplit(".", 1)[0] + ".jpg", "image/jpeg"
+        else:
+            mime = "image/png"
+        media_id = await self.upload_media("image", name, data, mime)
+        await self._send(userid, "image", {"media_id": media_id})
+
+    async def send_file(
+        self, userid: str, name: str, content: bytes, mime_type: str = "application/octet-stream"
+    ) -> None:
+        """Upload a file (e.g. the Excel ledger) and send it to a member."""
+        media_id = await self.upload_media("file", name, content, mime_type)
+        await self._send(userid, "file", {"media_id": media_id})
+
+    async def upload_media(
+        self, kind: str, name: str, content: bytes, mime_type: str = "application/octet-stream"
+    ) -> str:
+        """Upload a temporary media file (image, voice, video, file) and return its media_id."""
+        limit = APP_IMAGE_LIMIT if kind == "image" else FILE_LIMIT
+        if not MIN_MEDIA_BYTES <= len(content) <= limit:
+            raise WeComApiError(40006, f"{kind} of {len(content)} bytes is outside WeCom's limits")
+        data = await self.call(
+            "/cgi-bin/media/upload",
+            params={"type": kind},
+            form=lambda: _media_form(name, content, mime_type),
+        )
+        return str(data["media_id"])
+
+
+async def _read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    """WeCom answers JSON with HTTP 200; anything else is a transient failure (errcode −1)."""
+    if response.status != 200:
+        raise WeComApiError(-1, f"HTTP {response.status}")
+    data = await response.json(content_type=None)
+    if not isinstance(data, dict):
+        raise WeComApiError(-1, "answer is not a JSON object")
+    return data
+
+
+class WeComAppMessenger:
+    """The Messenger port for direct messages from the app to one member (chat id = userid)."""
+
+    platform = "wecom"
+
+    def __init__(self, client: WeComClient) -> None:
+        """Send through `client`."""
+        self._client = client
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Send `reply` as markdown (or text), then its image and its file; DeliveryError on failure."""
+        try:
+            if reply.markdown:
+                await self._client.send_markdown(chat_id, reply.markdown)
+            elif reply.text:
+                await self._client.send_text(chat_id, reply.text)
+            if reply.image:
+                await self._client.send_image(chat_id, reply.image, reply.image_name)
+            if reply.file:
+                await self._client.send_file(
+                    chat_id, reply.file.name, reply.file.content, reply.file.mime_type
+                )
+        except WeComApiError as exc:
+            raise DeliveryError(f"企业微信应用消息发送失败：{exc}", permanent=not exc.transient) from exc
+
+
+class SlidingWindowLimiter:
+    """At most `limit` events per `window` seconds per key (WeCom robots: 20 messages a minute)."""
+
+    def __init__(self, limit: int, window: float, *, clock: Clock, sleep: Sleep) -> None:
+        """`clock` and `sleep` are injectable so tests run without waiting."""
+        self._limit = limit
+        self._window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._events: dict[str, deque[float]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def acquire(self, key: str) -> None:
+        """Wait until one more event under `key` stays within the limit, then record it."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            events = self._events.setdefault(key, deque())
+            while True:
+                now = self._clock()
+                while events and now - events[0] >= self._window:
+                    events.popleft()
+                if len(events) < self._limit:
+                    events.append(now)
+                    return
+                await self._sleep(self._window - (now - events[0]))
+
+
+class RobotMessenger:
+    """The Messenger port for WeCom group robots (群机器人): the chat id is the robot key."""
+
+    platform = "wecom-robot"
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        per_minute: int = 20,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        max_attempts: int = 4,
+        base_delay: float = 2.0,
+        image_limit: int = ROBOT_IMAGE_LIMIT,
+        timeout: float = 15.0,
+    ) -> None:
+        """Post through the shared `session`; `clock`/`sleep` drive the rate limiter and the backoff."""
+        self._session = session
+        self._api_url = api_url.rstrip("/")
+        self._limiter = SlidingWindowLimiter(per_minute, 60.0, clock=clock, sleep=sleep)
+        self._sleep = sleep
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+        self._image_limit = image_limit
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Post `reply`: markdown (split to 4096 bytes, with <@userid> mentions), image, then file."""
+        key = chat_id
+        if not _ROBOT_KEY_RE.fullmatch(key):
+            raise DeliveryError("群机器人 key 格式不对 (malformed robot key)", permanent=True)
+        content = reply.markdown or reply.text
+        if reply.mentions:
+            content = f"{content}\n{' '.join(f'<@{userid}>' for userid in reply.mentions)}".lstrip("\n")
+        for piece in split_utf8(content, ROBOT_MARKDOWN_LIMIT):
+            await self._post(key, {"msgtype": "markdown", "markdown": {"content": piece}})
+        if reply.image:
+            try:
+                image = await _fit_image(reply.image, self._image_limit)
+            except ValueError as exc:
+                message = "图片过大，无法压缩到 2MB 以内 (image too large)"
+                raise DeliveryError(message, permanent=True) from exc
+            await self._post(
+                key,
+                {
+                    "msgtype": "image",
+                    "image": {
+                        "base64": base64.b64encode(image).decode("ascii"),
+                        "md5": hashlib.md5(image).hexdigest(),
+                    },
+                },
+            )
+        if reply.file:
+            media_id = await self._upload(key, reply.file.name, reply.file.content, reply.file.mime_type)
+            await self._post(key, {"msgtype": "file", "file": {"media_id": media_id}})
+
+    async def _post(self, key: str, payload: dict[str, Any]) -> None:
+        for attempt in range(self._max_attempts):
+            await self._limiter.acquire(key)
+            data = await self._request(
+                key, "/cgi-bin/webhook/send", {"key": key}, data=_json_body(payload), headers=_JSON_HEADERS
+            )
+            if await self._settled(key, "webhook/send", data, attempt):
+                return
+
+    async def _upload(self, key: str, name: str, content: bytes, mime_type: str) -> str:
+        if not MIN_MEDIA_BYTES <= len(content) <= FILE_LIMIT:
+            raise DeliveryError(f"文件大小 {len(content)} 字节超出企业微信限制 (file size)", permanent=True)
+        for attempt in range(self._max_attempts):
+            data = await self._request(
+                key,
+                "/cgi-bin/webhook/upload_media",
+                {"key": key, "type": "file"},
+                data=_media_form(name, content, mime_type),
+            )
+            if await self._settled(key, "webhook/upload_media", data, attempt):
+                return str(data["media_id"])
+        raise AssertionError("unreachable: _settled raises on the last attempt")
+
+    async def _request(
+        self, key: str, path: str, params: dict[str, str], **kwargs: Any
+    ) -> dict[str, Any]:
+        try:
+            async with self._session.post(
+                self._api_url + path, params=params, timeout=self._timeout, **kwargs
+            ) as response:
+                return await _read_json(response)
+        except WeComApiError as exc:
+            return {"errcode": exc.errcode, "errmsg": exc.errmsg}
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            # Never let the URL (it carries the key) reach a log line: keep only the error type.
+            return {"errcode": -1, "errmsg": type(exc).__name__}
+
+    async def _settled(self, key: str, what: str, data: dict[str, Any], attempt: int) -> bool:
+        """True when done; False after sleeping for a retry; DeliveryError when it failed for good."""
+        errcode = int(data.get("errcode", 0))
+        if errcode == 0:
+            return True
+        robot = mask_secret(key)
+        meaning = describe_errcode(errcode)
+        if errcode not in TRANSIENT_ERRCODES:
+            log.error("WeCom robot %s %s refused: %s", robot, what, meaning)
+            hint = "群机器人 key 无效或机器人已被移出群" if errcode == 93000 else "群机器人消息被拒绝"
+            raise DeliveryError(f"{hint}（{meaning}，robot {robot}）", permanent=True)
+        if attempt + 1 >= self._max_attempts:
+            log.error("WeCom robot %s %s failed after %d attempts: %s", robot, what, attempt + 1, meaning)
+            raise DeliveryError(f"群机器人暂时无法发送（{meaning}，robot {robot}）", permanent=False)
+        delay = self._base_delay * 2**attempt
+        log.warning("WeCom robot %s %s: %s; retrying in %.1fs", robot, what, meaning, delay)
+        await self._sleep(delay)
+        return False
