@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///zsbot.db"
     timezone: str = "Asia/Shanghai"
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    leaders: Annotated[list[str], NoDecode] = Field(default_factory=list)  # identities with the leader role
     host: str = "0.0.0.0"
     port: int = 8080
 
@@ -40,7 +41,7 @@ class Settings(BaseSettings):
     usd_cny_rate: float = 7.1
     industries_file: str = ""  # a TOML file replacing the default industries (handlers/industries.toml)
     stage_weights: dict[str, float] = Field(
-        default_factory=lambda: {"planned": 1, "attracting": 2, "signed": 3, "landed": 4}
+        default_factory=lambda: {"planned": 1.0, "attracting": 2.0, "signed": 3.0, "landed": 4.0}
     )
     # Stale-project lights: months without an event before yellow, red, and flagged for removal.
     stale_months: tuple[int, int, int] = (2, 3, 6)
@@ -51,7 +52,7 @@ class Settings(BaseSettings):
     require_verification: bool = False  # 签约/落地 moves need a leader's 核实 before they count
     fuzzy_threshold: float = 72.0  # rapidfuzz score (0-100) a name must reach to be offered
 
-    @field_validator("admins", mode="before")
+    @field_validator("admins", "leaders", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:
         if isinstance(value, str):

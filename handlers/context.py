@@ -38,6 +38,7 @@ class Context:
     member: Member | None = None
     team: Team | None = None
     is_admin: bool = False
+    force_create: bool = False  # the user chose "create a new project" from a numbered question
     notes: list[str] = field(default_factory=list)  # extra lines for the reply (warnings)
 
     @property

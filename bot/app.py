@@ -1,0 +1,96 @@
+"""The one composition root: settings → engine → sessions → core → adapters → web server → scheduler.
+
+Nothing here runs at import time. `ZsBot` owns the database engine for its lifetime (`async with`); the
+web application owns the shared aiohttp ClientSession, the platform adapters and the scheduler through
+its cleanup_ctx. Tests swap parts by passing them in (a clock, platform API URLs pointing at fakes).
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.settings import Settings
+from handlers.catalog import Catalog, load_catalog
+from handlers.context import Clock, utc_now
+from handlers.dispatch import Core
+from handlers.ports import Messenger
+from storage.db import SessionFactory, create_engine, migrate, session_factory
+
+log = logging.getLogger(__name__)
+
+
+class ZsBot:
+    """Everything a running bot needs, built from one Settings."""
+
+    def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._engine: AsyncEngine | None = None
+        self._sessions: SessionFactory | None = None
+        self._core: Core | None = None
+        self.catalog: Catalog = load_catalog(settings.industries_path())
+        self.messengers: dict[str, Messenger] = {}
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The database engine (after start)."""
+        if self._engine is None:
+            raise RuntimeError("ZsBot is not started")
+        return self._engine
+
+    @property
+    def sessions(self) -> SessionFactory:
+        """The session factory (after start)."""
+        if self._sessions is None:
+            raise RuntimeError("ZsBot is not started")
+        return self._sessions
+
+    @property
+    def core(self) -> Core:
+        """The message handler every adapter calls (after start)."""
+        if self._core is None:
+            raise RuntimeError("ZsBot is not started")
+        return self._core
+
+    async def start(self, *, run_migrations: bool = True) -> None:
+        """Open the database (migrating it to the latest schema) and build the core."""
+        self._engine = create_engine(self.settings.database_url)
+        if run_migrations:
+            await migrate(self._engine)
+        self._sessions = session_factory(self._engine)
+        self._core = Core(settings=self.settings, sessions=self._sessions, catalog=self.catalog, clock=self.clock)
+
+    async def stop(self) -> None:
+        """Close the database connections."""
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    async def __aenter__(self) -> ZsBot:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def web_app(self) -> web.Application:
+        """The aiohttp application: health check, platform webhooks; adapters live in its cleanup_ctx."""
+        app = web.Application(client_max_size=2 * 1024 * 1024)
+        app["zsbot"] = self
+        app.router.add_get("/healthz", self._healthz)
+        return app
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        """Healthy when the database answers."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        except Exception as exc:  # report, don't crash: a load balancer polls this
+            return web.json_response({"ok": False, "error": type(exc).__name__}, status=503)
+        return web.json_response({"ok": True})

@@ -1,0 +1,105 @@
+"""The console adapter: chat with the core in a terminal, or drive it line by line from a script.
+
+Each input line is one message; each reply is printed. Pictures and files are written next to the working
+folder and their paths printed. Lines starting with `:` talk to the console itself (`:user 小王` switches
+who is typing, `:group`/`:private` switch the chat kind, `:quit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from handlers.messages import Incoming, Reply
+from handlers.ports import MessageHandler
+
+CONSOLE_HELP = (
+    "控制台命令：:user 名字（切换身份） :group / :private（群聊/私聊） :quit（退出）\n"
+    "Console: :user NAME (switch person), :group / :private (chat kind), :quit"
+)
+
+
+class ConsoleSession:
+    """One terminal conversation; identities are `console:<name>`."""
+
+    def __init__(self, handle: MessageHandler, *, user: str, out: TextIO, files_dir: Path) -> None:
+        self.handle = handle
+        self.user = user
+        self.chat_kind: str = "private"
+        self.out = out
+        self.files_dir = files_dir
+        self._counter = itertools.count(1)
+
+    def _print(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def say(self, line: str) -> Reply | None:
+        """Handle one input line; returns the core's reply (None for console meta-commands)."""
+        line = line.strip()
+        if not line:
+            return None
+        if line.startswith(":"):
+            self._meta(line)
+            return None
+        chat_id = "console-group" if self.chat_kind == "group" else f"console:{self.user}"
+        incoming = Incoming(
+            platform="console", user_id=self.user, display_name=self.user, chat_id=chat_id,
+            chat_kind="group" if self.chat_kind == "group" else "private", text=line,
+        )
+        reply = await self.handle(incoming)
+        await self._show(reply)
+        return reply
+
+    def _meta(self, line: str) -> None:
+        word, _, rest = line[1:].partition(" ")
+        if word == "user" and rest.strip():
+            self.user = rest.strip()
+            self._print(f"（现在的身份：{self.user}）")
+        elif word in ("group", "private"):
+            self.chat_kind = word
+            self._print(f"（现在在{'群聊' if word == 'group' else '私聊'}）")
+        else:
+            self._print(CONSOLE_HELP)
+
+    async def _show(self, reply: Reply) -> None:
+        self._print(reply.text)
+        if reply.image is not None:
+            path = self.files_dir / f"zsbot-{next(self._counter)}-{reply.image_name}"
+            await asyncio.to_thread(path.write_bytes, reply.image)
+            self._print(f"🖼  图表已保存：{path}")
+        if reply.file is not None:
+            path = self.files_dir / reply.file.name
+            await asyncio.to_thread(path.write_bytes, reply.file.content)
+            self._print(f"📎 文件已保存：{path}")
+        self._print("")
+
+
+async def run_console(handle: MessageHandler, *, user: str, stdin: TextIO | None = None,
+                      out: TextIO | None = None, files_dir: Path | None = None) -> None:
+    """Read lines until EOF or `:quit`; interactive prompts only when stdin is a terminal."""
+    source = stdin or sys.stdin
+    session = ConsoleSession(handle, user=user, out=out or sys.stdout, files_dir=files_dir or Path.cwd())
+    interactive = source.isatty()
+    if interactive:
+        session._print("招商助手控制台。发送「帮助」查看命令；" + CONSOLE_HELP)
+    while True:
+        prompt = f"{session.user}> " if interactive else ""
+        # input() blocks: read in a worker thread so the event loop (and any scheduler) keeps running.
+        line = await asyncio.to_thread(_read_line, source, prompt, interactive)
+        if line is None or line.strip() == ":quit":
+            break
+        await session.say(line)
+
+
+def _read_line(source: TextIO, prompt: str, interactive: bool) -> str | None:
+    if interactive:
+        try:
+            return input(prompt)
+        except EOFError:
+            return None
+    line = source.readline()
+    return line if line else None

@@ -1,0 +1,129 @@
+"""`zsbot run`: the web server, every platform whose settings are present, and the scheduler.
+
+Resources are owned by the aiohttp application's cleanup_ctx, in order: the database (ZsBot), one shared
+ClientSession, the platform adapters (which register their messengers), then the scheduler. Shutdown
+unwinds them in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import ZsBot
+from bot.settings import Settings
+from handlers.context import Clock, utc_now
+
+log = logging.getLogger(__name__)
+
+
+def build_web_app(bot: ZsBot, *, start_scheduler: bool = True) -> web.Application:
+    """The aiohttp app with the platforms' routes and every resource in cleanup contexts."""
+    app = bot.web_app()
+    telegram = None
+    wecom = None
+    if bot.settings.telegram_enabled:
+        from bot.telegram_adapter import TelegramAdapter
+
+        telegram = TelegramAdapter(bot.settings, bot.core.handle)
+        if bot.settings.telegram_webhook_url:
+            app.router.add_routes(telegram.routes())
+    if bot.settings.wecom_enabled:
+        from bot.wecom_adapter import WeComAdapter
+
+        wecom = WeComAdapter  # built in the cleanup context, once the shared ClientSession exists
+        app.router.add_get("/wecom/callback", _late_route(app, "verify_url"))
+        app.router.add_post("/wecom/callback", _late_route(app, "receive"))
+
+    async def client_session(app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            app["http"] = session
+            yield
+
+    async def platforms(app: web.Application) -> AsyncIterator[None]:
+        session: aiohttp.ClientSession = app["http"]
+        from bot.wecom_api import RobotMessenger
+
+        bot.messengers["wecom-robot"] = RobotMessenger(session, api_url=bot.settings.wecom_api_url)
+        if wecom is not None:
+            from bot.wecom_api import WeComAppMessenger, WeComClient
+
+            client = WeComClient(session, api_url=bot.settings.wecom_api_url, corp_id=bot.settings.wecom_corp_id,
+                                 secret=bot.settings.wecom_secret, agent_id=bot.settings.wecom_agent_id)
+            adapter = wecom(bot.settings, bot.core.handle, client)
+            app["wecom_adapter"] = adapter
+            bot.messengers["wecom"] = WeComAppMessenger(client)
+        if telegram is not None:
+            await telegram.start()
+            bot.messengers["telegram"] = telegram
+        try:
+            yield
+        finally:
+            if telegram is not None:
+                await telegram.stop()
+            adapter = app.get("wecom_adapter")
+            if adapter is not None:
+                await adapter.aclose()
+
+    async def scheduler(app: web.Application) -> AsyncIterator[None]:
+        if not start_scheduler:
+            yield
+            return
+        from jobs.scheduler import start_scheduler as start
+
+        sched = await start(bot)
+        try:
+            yield
+        finally:
+            sched.shutdown(wait=False)
+
+    app.cleanup_ctx.extend([client_session, platforms, scheduler])
+    return app
+
+
+def _late_route(app: web.Application, method: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Route to the WeCom adapter, built in a cleanup context once the shared ClientSession exists.
+
+    aiohttp freezes the router at start-up, before cleanup contexts run, so the route is added early and
+    finds its adapter at request time.
+    """
+
+    async def route(request: web.Request) -> web.StreamResponse:
+        adapter = app.get("wecom_adapter")
+        if adapter is None:
+            return web.Response(status=503, text="starting")
+        response: web.StreamResponse = await getattr(adapter, method)(request)
+        return response
+
+    return route
+
+
+async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: asyncio.Event | None = None) -> int:
+    """Serve until SIGINT/SIGTERM (or `stop` is set)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not on the main thread (tests)
+            pass
+    async with ZsBot(settings, clock=clock) as bot:
+        app = build_web_app(bot)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        platforms = [name for name, on in (("telegram", settings.telegram_enabled),
+                                           ("wecom", settings.wecom_enabled)) if on]
+        log.info("zsbot serving on %s:%s; platforms: %s", settings.host, settings.port,
+                 ", ".join(platforms) or "none (web only)")
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+    return 0

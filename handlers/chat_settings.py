@@ -1,0 +1,124 @@
+"""Per-chat post settings (which scheduled posts a bound group gets, and when): defaults and the `设置` verb."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import time
+
+from sqlmodel import select
+
+from handlers.commands import Command
+from handlers.context import Context
+from handlers.messages import Reply
+from handlers.projects import refuse
+from storage.models import ChatBinding
+
+
+@dataclass(frozen=True)
+class JobDefault:
+    """A scheduled post's default time, who gets it, and its names in the `设置` verb."""
+
+    key: str
+    time: time
+    zh: str
+    words: tuple[str, ...]
+    weekday: int | None = None  # 0 = Monday, for weekly posts
+
+
+JOB_DEFAULTS: dict[str, JobDefault] = {
+    job.key: job for job in (
+        JobDefault("daily_rank", time(8, 30), "比学赶超排行", ("排行", "排名", "比学赶超", "rank")),
+        JobDefault("daily_remind", time(17, 30), "报送提醒", ("提醒", "remind", "reminder")),
+        JobDefault("stale_projects", time(9, 0), "项目亮灯预警", ("预警", "亮灯", "超期", "stale")),
+        JobDefault("problem_escalation", time(9, 0), "问题督办", ("问题", "督办", "problems", "escalation")),
+        JobDefault("weekly_summary", time(9, 0), "每周小结", ("周报", "小结", "weekly"), weekday=0),
+    )
+}
+MENTION_WORDS = ("点名", "@", "mentions", "mention")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def job_key(word: str) -> str | None:
+    """The job a `设置` word names."""
+    lowered = word.lower()
+    for job in JOB_DEFAULTS.values():
+        if lowered in job.words:
+            return job.key
+    return None
+
+
+@dataclass(frozen=True)
+class JobSetting:
+    """One job's effective setting in one chat."""
+
+    enabled: bool
+    at: time
+
+
+def job_setting(binding: ChatBinding, key: str) -> JobSetting:
+    """The effective setting of job `key` in a bound chat (stored override or the default)."""
+    default = JOB_DEFAULTS[key]
+    stored = json.loads(binding.settings or "{}").get(key, {})
+    at = default.time
+    if isinstance(stored.get("time"), str) and _TIME.match(stored["time"]):
+        hours, minutes = stored["time"].split(":")
+        at = time(int(hours), int(minutes))
+    return JobSetting(enabled=bool(stored.get("enabled", True)), at=at)
+
+
+def describe_settings(binding: ChatBinding, lang: str = "zh") -> list[str]:
+    """The chat's posts, one line each, for the reply to `设置`."""
+    lines = []
+    for key, default in JOB_DEFAULTS.items():
+        setting = job_setting(binding, key)
+        state = setting.at.strftime("%H:%M") if setting.enabled else ("关" if lang == "zh" else "off")
+        day = ("每周一 " if lang == "zh" else "Mondays ") if default.weekday == 0 else ""
+        lines.append(f"· {default.zh if lang == 'zh' else key}：{day}{state}")
+    mentions = ("开" if binding.mentions else "关") if lang == "zh" else ("on" if binding.mentions else "off")
+    lines.append(("· 提醒时点名：" if lang == "zh" else "· mentions in reminders: ") + mentions)
+    return lines
+
+
+async def handle_settings(cmd: Command, ctx: Context) -> Reply:
+    """settings: leaders and admins switch a bound group's posts on/off or move their time."""
+    if not ctx.is_leader:
+        raise refuse(ctx, "只有领导或管理员可以修改本群设置。", "Only leaders and admins change a group's settings.")
+    if ctx.incoming.chat_kind != "group":
+        raise refuse(ctx, "请在已绑定的群里发送「设置」。", "Send `settings` in a bound group.", "settings")
+    binding = (await ctx.session.exec(select(ChatBinding).where(
+        ChatBinding.platform == ctx.incoming.platform, ChatBinding.chat_id == ctx.incoming.chat_id))).first()
+    if binding is None:
+        raise refuse(ctx, "本群还没有绑定小分队：管理员先发送「绑定 队名」或「绑定 领导」。",
+                     "This group is not bound yet: an admin sends `bind <squad>` or `bind leaders` first.")
+    word, flag = (cmd.value or "").strip(), (cmd.flag or "").strip()
+    if not word:
+        header = ctx.t("⚙️ 本群推送设置：", "⚙️ This group's posts:")
+        return Reply(text="\n".join([header, *describe_settings(binding, ctx.lang)]))
+    if word.lower() in MENTION_WORDS:
+        if flag not in ("on", "off"):
+            raise refuse(ctx, "点名只能设为开或关。", "Mentions are on or off.", "settings")
+        binding.mentions = flag == "on"
+        ctx.session.add(binding)
+        return Reply(text=ctx.t(f"✅ 提醒时点名：{'开' if binding.mentions else '关'}",
+                                f"✅ Mentions in reminders: {flag}"))
+    key = job_key(word)
+    if key is None:
+        known = "、".join(job.words[0] for job in JOB_DEFAULTS.values())
+        raise refuse(ctx, f"没有「{word}」这项推送。可设置：{known}、点名", f"No post called \"{word}\".", "settings")
+    stored = json.loads(binding.settings or "{}")
+    entry = dict(stored.get(key, {}))
+    if flag in ("on", "off"):
+        entry["enabled"] = flag == "on"
+    elif _TIME.match(flag):
+        hours, minutes = flag.split(":")
+        entry["time"], entry["enabled"] = f"{int(hours):02d}:{minutes}", True
+    else:
+        raise refuse(ctx, "请写时间（如 08:30）或 开/关。", "Give a time (08:30) or on/off.", "settings")
+    stored[key] = entry
+    binding.settings = json.dumps(stored, ensure_ascii=False)
+    ctx.session.add(binding)
+    setting = job_setting(binding, key)
+    state = setting.at.strftime("%H:%M") if setting.enabled else ctx.t("关", "off")
+    return Reply(text=ctx.t(f"✅ {JOB_DEFAULTS[key].zh}：{state}", f"✅ {key}: {state}"))

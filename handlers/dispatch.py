@@ -1,0 +1,195 @@
+"""The core's single entry point: parse, authorise, run the handler, commit once, answer.
+
+`Core.handle` is the `MessageHandler` every adapter calls. One message is one transaction: the handler's
+writes and the inbox row (which makes a redelivered message get the same answer and store nothing) commit
+together before the reply leaves, and a refusal or error rolls everything back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import chat_settings, people, projects, questions
+from handlers.catalog import Catalog
+from handlers.commands import Command, ParseError
+from handlers.context import Clock, Context, utc_now
+from handlers.messages import Incoming, Reply
+from handlers.parse import parse
+from handlers.projects import Refusal
+from storage import queries
+from storage.db import SessionFactory, transaction
+from storage.models import InboundMessage
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Command, Context], Awaitable[Reply]]
+
+HANDLERS: dict[str, Handler] = {
+    "plan": projects.handle_stage,
+    "pursue": projects.handle_stage,
+    "sign": projects.handle_stage,
+    "land": projects.handle_stage,
+    "note": projects.handle_note,
+    "visit": projects.handle_visit,
+    "problem": projects.handle_problem,
+    "resolve": projects.handle_resolve,
+    "drop": projects.handle_drop,
+    "undo": projects.handle_undo,
+    "edit": projects.handle_edit,
+    "verify": projects.handle_verify,
+    "expect": projects.handle_expect,
+    "find": projects.handle_find,
+    "mine": projects.handle_mine,
+    "rank": questions.handle_rank,
+    "status": questions.handle_status,
+    "problems": questions.handle_problems,
+    "export": questions.handle_export,
+    "away": people.handle_away,
+    "newteam": people.handle_newteam,
+    "invite": people.handle_invite,
+    "join": people.handle_join,
+    "start": people.handle_start,
+    "bind": people.handle_bind,
+    "target": people.handle_target,
+    "settings": chat_settings.handle_settings,
+    "help": people.handle_help,
+}
+READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help"})
+OPEN_TO_STRANGERS = frozenset({"join", "start", "help"})
+CHOICE_LIFETIME = timedelta(hours=24)
+
+
+class _Rollback(Exception):
+    """Leave the transaction without committing, answering with `reply`."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
+
+
+def _refusal(text: str) -> Reply:
+    return Reply(text=text, ok=False)
+
+
+class Core:
+    """Parses, authorises, runs and stores one message at a time; safe to share between adapters."""
+
+    def __init__(
+        self, *, settings: Settings, sessions: SessionFactory, catalog: Catalog, clock: Clock = utc_now,
+        bot_names: Collection[str] = (),
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.catalog = catalog
+        self.clock = clock
+        self.bot_names = set(bot_names)
+
+    async def handle(self, incoming: Incoming) -> Reply:
+        """Answer one incoming message (the MessageHandler port)."""
+        try:
+            return await self._handle(incoming)
+        except Exception:
+            log.exception("handling a %s message failed", incoming.platform)
+            return _refusal("⚠️ 系统出错，本条未保存，请稍后重发。\n⚠️ Internal error: nothing was stored, please resend.")
+
+    async def _handle(self, incoming: Incoming) -> Reply:
+        if incoming.message_id:
+            async with self.sessions() as session:
+                stored = await queries.stored_reply(session, platform=incoming.platform,
+                                                    message_id=incoming.message_id)
+            if stored is not None:
+                return Reply.from_json(stored)
+        now = self.clock()
+        today = now.astimezone(self.settings.tz).date()
+        if not incoming.text.strip() and incoming.files:
+            return _refusal("收到附件。请在附件说明里写上命令，例如「签约 #12」，附件会作为佐证保存到项目。\n"
+                            "File received: add a caption with the command, e.g. `sign #12`.")
+        parsed = parse(incoming.text, catalog=self.catalog, usd_rate=self.settings.usd_cny_rate,
+                       bot_names=self.bot_names, today=today)
+        if isinstance(parsed, ParseError):
+            return _refusal(parsed.message())
+        try:
+            async with transaction(self.sessions) as session:
+                reply = await self._run(parsed, incoming, session, now)
+                if parsed.verb not in READ_ONLY_VERBS and incoming.message_id:
+                    session.add(InboundMessage(
+                        platform=incoming.platform, message_id=incoming.message_id,
+                        identity=incoming.identity, reply=reply.to_json(), created_at=now,
+                    ))
+            return reply
+        except _Rollback as rollback:
+            return rollback.reply
+        except IntegrityError:
+            # The same message being handled concurrently (a redelivery racing the original): the first
+            # commit wins and this one answers with what it stored.
+            if incoming.message_id:
+                async with self.sessions() as session:
+                    stored = await queries.stored_reply(session, platform=incoming.platform,
+                                                        message_id=incoming.message_id)
+                if stored is not None:
+                    return Reply.from_json(stored)
+            raise
+
+    async def _run(self, command: Command, incoming: Incoming, session: AsyncSession, now: datetime) -> Reply:
+        identity = incoming.identity
+        is_admin = identity in self.settings.admins
+        member = await queries.member_by_identity(session, identity=identity)
+        if member is None and is_admin:
+            member = await queries.add_member(session, identity=identity, now=now, role="admin",
+                                              name=incoming.display_name or incoming.user_id)
+        if member is None and command.verb not in OPEN_TO_STRANGERS:
+            raise _Rollback(_refusal(
+                "你还不是小分队成员，暂时不能使用。请向队长索取邀请码，然后发送「加入 邀请码」。\n"
+                "You are not a squad member yet. Ask your leader for the invite code and send `join <code>`."
+            ))
+        if member is not None and identity in self.settings.leaders and member.role == "member":
+            member.role = "leader"  # ZSBOT_LEADERS promotes; the stored role then shows in reports
+            session.add(member)
+        team = await queries.team_by_id(session, team_id=member.team_id) if member and member.team_id else None
+        ctx = Context(incoming=incoming, session=session, settings=self.settings, catalog=self.catalog,
+                      now=now, lang=command.lang, member=member, team=team,
+                      is_admin=is_admin or (member is not None and member.role == "admin"))
+        if command.verb == "choose":
+            command = await self._chosen_command(command, ctx)
+            ctx.lang = command.lang
+        handler = HANDLERS[command.verb]
+        try:
+            reply = await handler(command, ctx)
+        except Refusal as refusal:
+            raise _Rollback(_refusal(refusal.text)) from None
+        if not reply.ok:
+            raise _Rollback(reply)
+        return reply
+
+    async def _chosen_command(self, command: Command, ctx: Context) -> Command:
+        """Turn `1`, `2` … into the command the numbered question was about."""
+        pending = await queries.pending_choice(ctx.session, identity=ctx.incoming.identity,
+                                               chat_id=ctx.incoming.chat_id)
+        if pending is None or pending.created_at < ctx.now - CHOICE_LIFETIME:
+            raise _Rollback(_refusal("没有等待你选择的问题。请直接发送命令，例如「签约 #12」。\n"
+                                     "There is no open question to answer. Send a command, e.g. `sign #12`."))
+        options: list[int] = json.loads(pending.options)
+        number = command.number or 0
+        if not 1 <= number <= len(options):
+            raise _Rollback(_refusal(f"请回复 1 到 {len(options)} 之间的序号。\nReply with a number from 1 to {len(options)}."))
+        original = parse(pending.command_text, catalog=self.catalog, usd_rate=self.settings.usd_cny_rate,
+                         bot_names=self.bot_names, today=ctx.today)
+        await ctx.session.delete(pending)
+        await ctx.session.flush()
+        if isinstance(original, ParseError):  # the grammar changed since the question was asked
+            raise _Rollback(_refusal(original.message()))
+        chosen = options[number - 1]
+        if chosen == 0:
+            ctx.force_create = True
+            return original
+        return projects.with_project_id(original, chosen)

@@ -1,0 +1,237 @@
+"""Handlers for people and squads: newteam, invite, join, start, bind, target, away, help."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from rapidfuzz import process
+from sqlmodel import select
+
+from handlers.commands import Command
+from handlers.context import Context
+from handlers.format import stage_name
+from handlers.messages import Reply
+from handlers.projects import refuse
+from handlers.vocabulary import VERB_NAMES, describe, usage
+from storage import queries
+from storage.models import STAGES, ChatBinding, Member, Target, Team
+
+TEAM_KINDS_ZH = {"squad": "小分队", "street": "街道", "bureau": "局"}
+# Unambiguous characters only: codes are read aloud and typed on phones.
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_invite_code() -> str:
+    """A fresh 6-character invite code."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+
+
+def _require_admin(ctx: Context) -> None:
+    if not ctx.is_admin:
+        raise refuse(ctx, "只有管理员可以这样做（管理员由 ZSBOT_ADMINS 设置）。",
+                     "Only an admin can do that (admins are set in ZSBOT_ADMINS).")
+
+
+async def _named_team(ctx: Context, name: str) -> Team:
+    team = await queries.team_by_name(ctx.session, name=name)
+    if team is None:
+        names = await queries.team_names(ctx.session)
+        close = [match for match, _, _ in process.extract(name, names, limit=3, score_cutoff=50)]
+        hint = ctx.t(f"，是不是：{'、'.join(close)}", f"; did you mean: {', '.join(close)}") if close else ""
+        raise refuse(ctx, f"没有名为「{name}」的小分队{hint}", f"No squad named \"{name}\"{hint}")
+    return team
+
+
+async def handle_newteam(cmd: Command, ctx: Context) -> Reply:
+    """newteam: an admin creates a squad and gets its invite code."""
+    _require_admin(ctx)
+    name = (cmd.value or "").strip()
+    if not name or len(name) > 50:
+        raise refuse(ctx, "请写上队名（50字以内）。", "Give the squad a name (50 characters at most).", "newteam")
+    if await queries.team_by_name(ctx.session, name=name):
+        raise refuse(ctx, f"已有名为「{name}」的小分队。", f"A squad named \"{name}\" already exists.")
+    code = new_invite_code()
+    while await queries.team_by_invite(ctx.session, code=code):
+        code = new_invite_code()
+    kind = cmd.kind or "squad"
+    team = Team(name=name, kind=kind, invite_code=code, created_at=ctx.now)
+    ctx.session.add(team)
+    await ctx.session.flush()
+    return Reply(text=ctx.t(
+        f"✅ 已建立{TEAM_KINDS_ZH.get(kind, '小分队')}「{name}」\n邀请码：{code}\n队员发送「加入 {code}」即可加入。",
+        f"✅ Squad \"{name}\" created.\nInvite code: {code}\nMembers join with `join {code}`.",
+    ))
+
+
+async def handle_invite(cmd: Command, ctx: Context) -> Reply:
+    """invite: show (or, with 换/rotate, replace) a squad's invite code. Admins any squad, leaders their own."""
+    if cmd.value:
+        team = await _named_team(ctx, cmd.value)
+    elif ctx.team is not None:
+        team = ctx.team
+    else:
+        raise refuse(ctx, "请写明队名。", "Name the squad.", "invite")
+    own_leader = ctx.is_leader and ctx.member is not None and ctx.member.team_id == team.id
+    if not (ctx.is_admin or own_leader):
+        raise refuse(ctx, "只有管理员或本队领导可以查看邀请码。", "Only an admin or the squad's leader can see its code.")
+    if cmd.flag == "rotate":
+        code = new_invite_code()
+        while await queries.team_by_invite(ctx.session, code=code):
+            code = new_invite_code()
+        team.invite_code = code
+        ctx.session.add(team)
+        return Reply(text=ctx.t(f"🔑 「{team.name}」的新邀请码：{code}（旧码已失效）",
+                                f"🔑 New code for \"{team.name}\": {code} (the old one no longer works)"))
+    return Reply(text=ctx.t(f"🔑 「{team.name}」的邀请码：{team.invite_code}\n队员发送「加入 {team.invite_code}」",
+                            f"🔑 \"{team.name}\" invite code: {team.invite_code}\nJoin with `join {team.invite_code}`"))
+
+
+async def handle_join(cmd: Command, ctx: Context) -> Reply:
+    """join: link this identity to a squad with its invite code (the only update an unknown user may send)."""
+    code = (cmd.value or "").strip()
+    if not code:
+        raise refuse(ctx, "请写上邀请码。", "Give the invite code.", "join")
+    team = await queries.team_by_invite(ctx.session, code=code)
+    if team is None:
+        raise refuse(ctx, "邀请码不对，请向队长或管理员核对。", "That invite code is not valid; check it with your leader.",
+                     "join")
+    if ctx.member is None:
+        name = ctx.incoming.display_name or ctx.incoming.user_id
+        ctx.member = await queries.add_member(ctx.session, identity=ctx.incoming.identity, name=name,
+                                              now=ctx.now, team_id=team.id,
+                                              role="admin" if ctx.is_admin else "member")
+        welcome = ctx.t(f"👋 欢迎 {name} 加入「{team.name}」！", f"👋 Welcome to \"{team.name}\", {name}!")
+    else:
+        if ctx.member.team_id == team.id:
+            return Reply(text=ctx.t(f"你已经在「{team.name}」了。", f"You are already in \"{team.name}\"."))
+        ctx.member.team_id = team.id
+        ctx.session.add(ctx.member)
+        welcome = ctx.t(f"✅ 已转入「{team.name}」。", f"✅ You are now in \"{team.name}\".")
+    return Reply(text=welcome + "\n" + ctx.t(
+        "报项目试试：「洽谈 项目名 2亿 @深圳」；发送「帮助」查看全部命令。",
+        "Try: `pursue \"Project name\" 200m`; send `help` for every command.",
+    ))
+
+
+async def handle_start(cmd: Command, ctx: Context) -> Reply:
+    """start: Telegram's /start, with an invite code as deep-link payload, or the introduction."""
+    if cmd.value:
+        return await handle_join(Command(verb="join", lang=cmd.lang, value=cmd.value), ctx)
+    return help_reply(ctx, None)
+
+
+async def handle_bind(cmd: Command, ctx: Context) -> Reply:
+    """bind: an admin binds this group (or a WeCom group robot) to a squad or to the leaders."""
+    _require_admin(ctx)
+    target = (cmd.value or "").strip()
+    if not target:
+        raise refuse(ctx, "请写明绑定到哪个小分队，或「领导」。", "Say which squad, or `leaders`.", "bind")
+    leaders = target == "leaders"
+    team = None if leaders else await _named_team(ctx, target)
+    if cmd.secret:
+        platform, chat_id, title = "wecom-robot", cmd.secret, "群机器人 " + cmd.secret[:4] + "****"
+    elif ctx.incoming.chat_kind == "group":
+        platform, chat_id, title = ctx.incoming.platform, ctx.incoming.chat_id, ""
+    else:
+        raise refuse(ctx, "请在要绑定的群里发送；企业微信群请附上群机器人：「绑定 队名 robot:KEY」。",
+                     "Send this in the group to bind; for a WeCom group add its robot: `bind <squad> robot:KEY`.",
+                     "bind")
+    binding = (await ctx.session.exec(
+        select(ChatBinding).where(ChatBinding.platform == platform, ChatBinding.chat_id == chat_id)
+    )).first()
+    if binding is None:
+        binding = ChatBinding(platform=platform, chat_id=chat_id, title=title, created_at=ctx.now)
+    binding.team_id = team.id if team else None
+    binding.is_leaders = leaders
+    ctx.session.add(binding)
+    await ctx.session.flush()
+    who = ctx.t("领导群", "the leaders' group") if leaders else f"「{team.name if team else ''}」"
+    where = ctx.t("群机器人 ", "group robot ") + title.split(" ")[-1] if cmd.secret else ctx.t("本群", "this group")
+    return Reply(text=ctx.t(
+        f"🔗 已将{where}绑定到{who}：每天早上推送比学赶超排行，下午提醒未报送的队员。",
+        f"🔗 Bound {where} to {who}: morning leaderboard and afternoon reminders will be posted here.",
+    ))
+
+
+async def handle_target(cmd: Command, ctx: Context) -> Reply:
+    """target: leaders and admins set yearly targets for the district or a squad."""
+    if not ctx.is_leader:
+        raise refuse(ctx, "只有领导或管理员可以设置目标。", "Only leaders and admins set targets.")
+    if not cmd.targets:
+        raise refuse(ctx, "请写上阶段和数量。", "Give stages and numbers.", "target")
+    year = cmd.year or ctx.today.year
+    team = await _named_team(ctx, cmd.value) if cmd.value else None
+    scope = f"team:{team.id}" if team else "district"
+    for stage, number in cmd.targets:
+        if number < 0 or number > 1_000_000:
+            raise refuse(ctx, f"目标数量不合理：{number}", f"Unreasonable target: {number}", "target")
+        row = (await ctx.session.exec(
+            select(Target).where(Target.year == year, Target.scope == scope, Target.stage == stage)
+        )).first()
+        if row is None:
+            row = Target(year=year, scope=scope, team_id=team.id if team else None, stage=stage, number=number)
+        row.number = number
+        ctx.session.add(row)
+    await ctx.session.flush()
+    who = team.name if team else ctx.t("全区", "district")
+    parts = "，".join(f"{stage_name(s, ctx.lang)} {n}" for s, n in sorted(cmd.targets, key=lambda t: STAGES.index(t[0])))
+    return Reply(text=ctx.t(f"🎯 已设置{who} {year}年目标：{parts}", f"🎯 {year} targets for {who}: {parts}"))
+
+
+async def handle_away(cmd: Command, ctx: Context) -> Reply:
+    """away: pause my reminders until a day (请假/出差), or end the pause."""
+    member: Member | None = ctx.member
+    if member is None:
+        raise refuse(ctx, "你还没有加入小分队。", "Join a squad first.")
+    if cmd.value == "cancel":
+        member.away_until = None
+        ctx.session.add(member)
+        return Reply(text=ctx.t("✅ 已取消请假，恢复提醒。", "✅ Reminders are back on."))
+    if cmd.when is None:
+        raise refuse(ctx, "请写明到哪一天。", "Say until which day.", "away")
+    if cmd.when < ctx.today:
+        raise refuse(ctx, f"{cmd.when:%Y-%m-%d} 已经过去了。", f"{cmd.when:%Y-%m-%d} is in the past.", "away")
+    if cmd.when > ctx.today + timedelta(days=366):
+        raise refuse(ctx, "请假最长一年。", "At most a year ahead.", "away")
+    member.away_until = cmd.when
+    ctx.session.add(member)
+    return Reply(text=ctx.t(f"🧳 已登记，{cmd.when:%m月%d日}前不再提醒你报送。发送「请假 取消」可提前恢复。",
+                            f"🧳 No reminders for you until {cmd.when:%Y-%m-%d}. Send `away cancel` to end it early."))
+
+
+GROUP_PRIVACY_ZH = (
+    "群聊提示：Telegram 群里机器人默认只看到以 / 开头的命令（隐私模式）。"
+    "想在群里直接发「签约 #12」，请管理员在 @BotFather 里 /setprivacy 关闭隐私模式，或把机器人设为群管理员。"
+)
+GROUP_PRIVACY_EN = (
+    "Groups: on Telegram the bot only sees /commands in groups (privacy mode). To use plain verbs such as "
+    "`sign #12` in a group, turn privacy mode off with @BotFather's /setprivacy, or make the bot a group admin."
+)
+
+HELP_ORDER = ("plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
+              "find", "mine", "rank", "status", "problems", "export", "verify", "expect", "away", "join",
+              "target", "newteam", "invite", "bind", "settings", "help")
+
+
+def help_reply(ctx: Context, verb: str | None) -> Reply:
+    """General help, or the right form of one verb."""
+    if verb:
+        zh_name, en_name = VERB_NAMES[verb]  # type: ignore[index]  # verb comes from the parser's table
+        name = en_name if ctx.lang == "en" else zh_name
+        return Reply(text=f"{name}：{describe(verb, ctx.lang)}\n" + ctx.t("格式：", "Form: ") + usage(verb, ctx.lang))
+    lines = [ctx.t("🤖 招商助手：出差路上一句话报项目，每天推送比学赶超。", "🤖 zsbot: report projects in a few words.")]
+    for name in HELP_ORDER:
+        zh_name, en_name = VERB_NAMES[name]  # type: ignore[index]  # every HELP_ORDER verb is in the table
+        lines.append(f"· {en_name if ctx.lang == 'en' else zh_name}：{describe(name, ctx.lang)}")
+    lines.append(ctx.t("项目可用 #编号 或名称；金额可写 2亿、5000万、300万美元。发送「帮助 签约」看某个命令。",
+                       "Name a project by #id or name; amounts like 200m, 2b. Send `help sign` for one command."))
+    if ctx.member is None:
+        lines.append(ctx.t("你还没有加入小分队：请发送「加入 邀请码」。", "You are not in a squad yet: send `join <code>`."))
+    lines.append(GROUP_PRIVACY_EN if ctx.lang == "en" else GROUP_PRIVACY_ZH)
+    return Reply(text="\n".join(lines))
+
+
+async def handle_help(cmd: Command, ctx: Context) -> Reply:
+    """help: general help, or for one verb."""
+    return help_reply(ctx, cmd.value)

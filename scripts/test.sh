@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs the whole suite: lint, types, then pytest on SQLite and PostgreSQL.
+# The README's Quick start and .ci/run both call exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Charts must render Chinese: install a CJK font from Debian's packages when none is present.
+if ! fc-list 2>/dev/null | grep -qiE "wenquanyi|noto sans cjk|noto serif cjk|droid sans fallback"; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null
+  else
+    echo "warning: no CJK font found; install fonts-wqy-microhei or fonts-noto-cjk" >&2
+  fi
+fi
+
+python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+# PostgreSQL tests run against the local server unless ZSBOT_TEST_POSTGRES_URL is set (empty skips them).
+export ZSBOT_TEST_POSTGRES_URL="${ZSBOT_TEST_POSTGRES_URL-postgresql://postgres@127.0.0.1:5432/test}"
+
+python3 -m ruff check .
+python3 -m mypy
+python3 -m pytest "$@"

@@ -1,0 +1,77 @@
+"""Test helpers: a core on a clean database with a clock the test moves, and a way to talk to it."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.settings import Settings
+from handlers.catalog import load_catalog
+from handlers.dispatch import Core
+from handlers.messages import Incoming, IncomingFile, Reply
+from storage.db import SessionFactory
+
+ADMIN = "admin"
+_MESSAGE_IDS = itertools.count(1)  # unique across Chat instances, as platform message ids are
+
+
+@dataclass
+class MovableClock:
+    """A clock tests set and advance."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 24, 2, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward."""
+        self.now += timedelta(**delta)
+
+
+class Chat:
+    """Sends messages to a core as console users, with fresh message ids unless one is given."""
+
+    def __init__(self, core: Core, clock: MovableClock) -> None:
+        self.core = core
+        self.clock = clock
+
+    async def say(self, user: str, text: str, *, chat: str | None = None, group: bool = False,
+                  message_id: str | None = None, platform: str = "console",
+                  files: tuple[IncomingFile, ...] = ()) -> Reply:
+        """One message from `user`; returns the core's reply."""
+        incoming = Incoming(
+            platform=platform, user_id=user, display_name=user, text=text,
+            chat_id=chat or (f"group-{user}" if group else f"{platform}:{user}"),
+            chat_kind="group" if group else "private",
+            message_id=message_id or f"m{next(_MESSAGE_IDS)}", files=files,
+        )
+        return await self.core.handle(incoming)
+
+    async def ok(self, user: str, text: str, **kwargs: object) -> Reply:
+        """Send and assert the core accepted it."""
+        reply = await self.say(user, text, **kwargs)  # type: ignore[arg-type]
+        assert reply.ok, f"{text!r} was refused: {reply.text}"
+        return reply
+
+    async def refused(self, user: str, text: str, **kwargs: object) -> Reply:
+        """Send and assert the core refused it."""
+        reply = await self.say(user, text, **kwargs)  # type: ignore[arg-type]
+        assert not reply.ok, f"{text!r} was accepted: {reply.text}"
+        return reply
+
+
+def make_core(sessions: SessionFactory, clock: MovableClock, **overrides: object) -> Core:
+    """A core with the console admin, default catalog and the given settings overrides."""
+    settings = Settings(_env_file=None, admins=[f"console:{ADMIN}"], **overrides)  # type: ignore[call-arg]
+    return Core(settings=settings, sessions=sessions, catalog=load_catalog(None), clock=clock)
+
+
+async def squad_with_members(chat: Chat, team: str, *members: str) -> str:
+    """Create a squad as the admin, join the members; returns the invite code."""
+    reply = await chat.ok(ADMIN, f"建队 {team}")
+    code = reply.text.split("邀请码：")[1].split()[0]
+    for member in members:
+        await chat.ok(member, f"加入 {code}")
+    return code
