@@ -31,6 +31,9 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon, Rectangle
 
+from handlers.commands import Lang
+from handlers.format import format_amount
+
 __all__ = [
     "LIGHT_COLOURS",
     "FunnelStage",
@@ -51,7 +54,19 @@ MAX_BARS = 60  # up to this many squads every one gets a bar ...
 TOP_WHEN_TRUNCATED = 30  # ... beyond it, only the top 30 (and the title says so)
 
 LIGHT_COLOURS: dict[str, str] = {"green": "#2DA44E", "yellow": "#E3B100", "red": "#D1242F"}
-LIGHT_LABELS: dict[str, str] = {"green": "达到序时进度", "yellow": "稍有落后", "red": "明显落后"}
+# The chart's own words, Chinese first; English when the report was asked for in English.
+_WORDS: dict[str, tuple[str, str]] = {
+    "green": ("达到序时进度", "On schedule"),
+    "yellow": ("稍有落后", "Slightly behind"),
+    "red": ("明显落后", "Behind"),
+    "schedule": ("序时进度 {pct:.1f}%", "Schedule {pct:.1f}%"),
+    "due": ("序时进度应达 ({pct:.1f}%)", "Due by schedule ({pct:.1f}%)"),
+    "actual": ("实际", "Actual"),
+    "target": ("目标", "Target"),
+    "no_target": ("{count}（未设目标）", "{count} (no target)"),
+    "no_data": ("暂无数据", "No data"),
+    "top": ("{title}（前{top}名，共{total}队）", "{title} (top {top} of {total})"),
+}
 _FUNNEL_COLOURS = ("#9CC3E6", "#5B9BD5", "#2E75B6", "#1F4E79")
 _SCHEDULE_COLOUR = "#C00000"
 _TEXT_COLOUR = "#222222"
@@ -223,11 +238,17 @@ class _Glyphs:
 class _Canvas:
     """A white figure laid out in pixels from the top edge, with the chart font at px sizes."""
 
-    def __init__(self, height_px: int, glyphs: _Glyphs) -> None:
+    def __init__(self, height_px: int, glyphs: _Glyphs, lang: Lang) -> None:
+        self.lang = lang
         self.height = max(int(height_px), 200)
         self.fig = Figure(figsize=(WIDTH_PX / DPI, self.height / DPI), dpi=DPI, facecolor="white")
         FigureCanvasAgg(self.fig)
         self.g = glyphs
+
+    def say(self, key: str, **values: object) -> str:
+        """One of the chart's own words in the reader's language, checked against the font."""
+        zh, en = _WORDS[key]
+        return self.g((en if self.lang == "en" else zh).format(**values))
 
     def font(self, px: float) -> FontProperties:
         return FontProperties(fname=self.g.font_path, size=px * 72 / DPI)
@@ -268,8 +289,10 @@ def _shorten(text: str, max_ems: float) -> str:
     return out + "…"
 
 
-def _yi(amount_yuan: int) -> str:
-    return f"{amount_yuan / 100_000_000:,.2f}亿元"
+def _amount(amount_yuan: int, lang: Lang) -> str:
+    if lang == "en":
+        return format_amount(amount_yuan, "en")
+    return f"{amount_yuan / 100_000_000:,.2f}亿元"  # pools are compared in 亿元, always two decimals
 
 
 # --- ranking ---------------------------------------------------------------------------------------
@@ -314,7 +337,8 @@ def _format_value(value: float, suffix: str) -> str:
 
 def _draw_empty(canvas: _Canvas, top: float, height: float, title: str) -> None:
     canvas.text_at(40, top + 24, title, _TITLE_PX)
-    canvas.text_at(WIDTH_PX / 2, top + height / 2 - 30, "暂无数据", 52, ha="center", color=_MUTED_COLOUR)
+    canvas.text_at(WIDTH_PX / 2, top + height / 2 - 30, canvas.say("no_data"), 52, ha="center",
+                   color=_MUTED_COLOUR)
 
 
 def _draw_ranking(
@@ -331,7 +355,7 @@ def _draw_ranking(
     total = len(rows)
     if total > MAX_BARS:
         rows = rows[:TOP_WHEN_TRUNCATED]
-        title = f"{title}（前{TOP_WHEN_TRUNCATED}名，共{total}队）"
+        title = canvas.say("top", title=title, top=TOP_WHEN_TRUNCATED, total=total)
     count = len(rows)
     pitch, label_px = _ranking_layout(count, budget_px)
     canvas.text_at(40, top + 22, title, _TITLE_PX)
@@ -378,13 +402,13 @@ def _draw_ranking(
         )
 
     handles: list[Patch | Line2D] = [
-        Patch(facecolor=LIGHT_COLOURS[light], label=g(LIGHT_LABELS[light])) for light in LIGHT_COLOURS
+        Patch(facecolor=LIGHT_COLOURS[light], label=canvas.say(light)) for light in LIGHT_COLOURS
     ]
     if schedule_pct is not None:
         ax.axvline(schedule_pct, color=_SCHEDULE_COLOUR, linestyle="--", linewidth=2.2, zorder=3)
         handles.append(
             Line2D([], [], color=_SCHEDULE_COLOUR, linestyle="--", linewidth=2.2,
-                   label=g(f"序时进度 {schedule_pct:.1f}%"))
+                   label=canvas.say("schedule", pct=schedule_pct))
         )
     legend = canvas.fig.legend(
         handles=handles, loc="center", ncol=len(handles), frameon=False, prop=canvas.font(24),
@@ -397,24 +421,25 @@ def _draw_ranking(
 
 def ranking_chart(
     rows: Sequence[RankBar], *, title: str, schedule_pct: float | None, value_suffix: str = "%",
-    strict: bool = True,
+    strict: bool = True, lang: Lang = "zh",
 ) -> bytes:
     """The 比 leaderboard as PNG bytes; rows in rank order, best first. Sync: use asyncio.to_thread.
 
     Bars are coloured by light, labelled with the value and the ↑↓ change since yesterday, with a
     dashed line at 序时进度 when given. More than MAX_BARS squads: only the top 30, said in the title.
     Raises MissingGlyphError if a text needs a character the font lacks (``strict=False``: "?").
+    The chart's own words (legend, 暂无数据) follow `lang`; titles and labels come from the caller.
     """
     return _ranking_canvas(rows, title=title, schedule_pct=schedule_pct, value_suffix=value_suffix,
-                           strict=strict).png()
+                           strict=strict, lang=lang).png()
 
 
 def _ranking_canvas(
     rows: Sequence[RankBar], *, title: str, schedule_pct: float | None, value_suffix: str = "%",
-    strict: bool = True,
+    strict: bool = True, lang: Lang = "zh",
 ) -> _Canvas:
     glyphs = _Glyphs(_chart_font(), strict=strict)
-    canvas = _Canvas(_ranking_height(_shown(len(rows)), MAX_HEIGHT_PX), glyphs)
+    canvas = _Canvas(_ranking_height(_shown(len(rows)), MAX_HEIGHT_PX), glyphs, lang)
     _draw_ranking(canvas, 0, rows, title=title, schedule_pct=schedule_pct, value_suffix=value_suffix,
                   budget_px=MAX_HEIGHT_PX)
     return canvas
@@ -442,7 +467,7 @@ def _draw_funnel(
         return
     canvas.text_at(40, top + 22, title, _TITLE_PX)
     count = len(stages)
-    labels = [g(_shorten(stage.label, 5)) for stage in stages]
+    labels = [g(_shorten(stage.label, 6)) for stage in stages]
     label_px = 34.0
     left = 30 + max(_display_width(label) for label in labels) * label_px
     plot_top = top + _TITLE_BAND + _LEGEND_BAND
@@ -485,19 +510,19 @@ def _draw_funnel(
         if stage.target:
             headline = f"{stage.count} / {stage.target} ({stage.count / stage.target * 100:.1f}%)"
         else:
-            headline = f"{stage.count}（未设目标）"
+            headline = canvas.say("no_target", count=stage.count)
         ax.text(0.56, y - 0.1, g(headline), va="bottom", ha="left", fontproperties=canvas.font(32),
                 color=_TEXT_COLOUR, parse_math=False)
-        ax.text(0.56, y + 0.06, g(_yi(stage.amount_yuan)), va="top", ha="left",
+        ax.text(0.56, y + 0.06, g(_amount(stage.amount_yuan, canvas.lang)), va="top", ha="left",
                 fontproperties=canvas.font(27), color=_MUTED_COLOUR, parse_math=False)
 
     handles: list[Patch | Line2D] = [
-        Patch(facecolor=_FUNNEL_COLOURS[2], label=g("实际")),
-        Patch(facecolor="none", edgecolor="#7F7F7F", linestyle="--", label=g("目标")),
+        Patch(facecolor=_FUNNEL_COLOURS[2], label=canvas.say("actual")),
+        Patch(facecolor="none", edgecolor="#7F7F7F", linestyle="--", label=canvas.say("target")),
     ]
     if schedule_pct is not None:
         handles.append(Line2D([], [], color=_SCHEDULE_COLOUR, linewidth=2.6,
-                              label=g(f"序时进度应达 ({schedule_pct:.1f}%)")))
+                              label=canvas.say("due", pct=schedule_pct)))
     legend = canvas.fig.legend(
         handles=handles, loc="center", ncol=len(handles), frameon=False, prop=canvas.font(24),
         bbox_to_anchor=(0.5, 1 - (top + _TITLE_BAND + _LEGEND_BAND / 2) / canvas.height),
@@ -508,41 +533,42 @@ def _draw_funnel(
 
 
 def funnel_chart(stages: Sequence[FunnelStage], *, title: str, schedule_pct: float | None,
-                 strict: bool = True) -> bytes:
+                 strict: bool = True, lang: Lang = "zh") -> bytes:
     """The four-pool funnel (谋划→招引→签约→落地) as PNG bytes. Sync: use asyncio.to_thread.
 
     Each pool is a centred bar (width ∝ count) inside its dashed target outline, red marks where
     序时进度 says it should be by now, and "实际 / 目标（完成率%）" with the amount in 亿元 beside it.
     """
-    return _funnel_canvas(stages, title=title, schedule_pct=schedule_pct, strict=strict).png()
+    return _funnel_canvas(stages, title=title, schedule_pct=schedule_pct, strict=strict, lang=lang).png()
 
 
 def _funnel_canvas(stages: Sequence[FunnelStage], *, title: str, schedule_pct: float | None,
-                   strict: bool = True) -> _Canvas:
-    canvas = _Canvas(_funnel_height(len(stages)), _Glyphs(_chart_font(), strict=strict))
+                   strict: bool = True, lang: Lang = "zh") -> _Canvas:
+    canvas = _Canvas(_funnel_height(len(stages)), _Glyphs(_chart_font(), strict=strict), lang)
     _draw_funnel(canvas, 0, stages, title=title, schedule_pct=schedule_pct)
     return canvas
 
 
 def combined_chart(
     rows: Sequence[RankBar], stages: Sequence[FunnelStage], *, ranking_title: str, funnel_title: str,
-    schedule_pct: float | None, value_suffix: str = "%", strict: bool = True,
+    schedule_pct: float | None, value_suffix: str = "%", strict: bool = True, lang: Lang = "zh",
 ) -> bytes:
     """The ranking above the funnel in one PNG, for the morning post. Sync: use asyncio.to_thread."""
     return _combined_canvas(rows, stages, ranking_title=ranking_title, funnel_title=funnel_title,
-                            schedule_pct=schedule_pct, value_suffix=value_suffix, strict=strict).png()
+                            schedule_pct=schedule_pct, value_suffix=value_suffix, strict=strict,
+                            lang=lang).png()
 
 
 def _combined_canvas(
     rows: Sequence[RankBar], stages: Sequence[FunnelStage], *, ranking_title: str, funnel_title: str,
-    schedule_pct: float | None, value_suffix: str = "%", strict: bool = True,
+    schedule_pct: float | None, value_suffix: str = "%", strict: bool = True, lang: Lang = "zh",
 ) -> _Canvas:
     glyphs = _Glyphs(_chart_font(), strict=strict)
     funnel_height = _funnel_height(len(stages))
     budget = MAX_HEIGHT_PX - funnel_height
     ranking_height = _ranking_height(_shown(len(rows)), budget)
     gap = 30
-    canvas = _Canvas(ranking_height + gap + funnel_height, glyphs)
+    canvas = _Canvas(ranking_height + gap + funnel_height, glyphs, lang)
     _draw_ranking(canvas, 0, rows, title=ranking_title, schedule_pct=schedule_pct,
                   value_suffix=value_suffix, budget_px=budget)
     separator_y = 1 - (ranking_height + gap / 2) / canvas.height

@@ -215,3 +215,16 @@ def test_charts_render_identically_from_several_threads() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(render, range(8)))
     assert all(result == expected for result in results)
+
+
+def test_english_reports_get_english_chart_words() -> None:
+    funnel = _texts(charts._funnel_canvas(
+        [FunnelStage("planned", 180, None, 3_500_000_000)], title="District pools", schedule_pct=50.0,
+        lang="en",
+    ))
+    expected = {"Actual", "Target", "Due by schedule (50.0%)", "180 (no target)", "3.5 billion yuan"}
+    assert expected <= set(funnel)
+    ranking = _texts(charts._ranking_canvas(_rows([f"Team {i}" for i in range(61)]), title="Ranking",
+                                            schedule_pct=50.0, lang="en"))
+    assert {"On schedule", "Behind", "Schedule 50.0%", "Ranking (top 30 of 61)"} <= set(ranking)
+    assert "No data" in _texts(charts._ranking_canvas([], title="Ranking", schedule_pct=None, lang="en"))
