@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file", type=Path)
     backup = commands.add_parser("backup", help="write a consistent copy of the database to FILE")
     backup.add_argument("file", type=Path)
+    restore = commands.add_parser("restore", help="load a backup FILE into an empty database")
+    restore.add_argument("file", type=Path)
     jobs = commands.add_parser("jobs", help="scheduled posts")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
     job_commands.add_parser("list", help="each job, its next run per chat and its last result")
@@ -141,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.backup import backup_database
 
         return asyncio.run(backup_database(settings, args.file))
+    if args.command == "restore":
+        from bot.backup import restore_database
+
+        return asyncio.run(restore_database(settings, args.file))
     if args.command == "jobs":
         from jobs.cli import jobs_command
 

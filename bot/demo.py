@@ -35,8 +35,14 @@ DEMO_TEAMS: dict[str, tuple[str, list[str]]] = {
     "健康服务小分队": ("squad", ["黄鹏"]),
     "智能制造小分队": ("squad", ["林峰", "何晓"]),
 }
-DISTRICT_TARGETS = {"planned": 200, "attracting": 160, "signed": 80, "landed": 60}
-TEAM_TARGETS = {"planned": 25, "attracting": 20, "signed": 10, "landed": 7}
+# The demo holds a sample of the district's projects, so its targets are scaled to the sample (the real
+# reference targets are 200/160/80/60); they are chosen so the leaderboard shows every light colour.
+DISTRICT_TARGETS = {"planned": 30, "attracting": 20, "signed": 10, "landed": 6}
+TEAM_TARGETS: dict[str, tuple[int, int, int, int]] = {
+    "德化街": (5, 3, 2, 1), "长江路": (4, 2, 1, 1), "五里堡": (3, 2, 1, 1), "建中街": (3, 2, 1, 1),
+    "马寨镇": (5, 4, 2, 1), "现代商贸小分队": (3, 3, 2, 1), "健康服务小分队": (3, 2, 1, 1),
+    "智能制造小分队": (2, 1, 1, 1),
+}
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,8 @@ async def build_demo(bot: ZsBot, *, now: datetime | None = None) -> int:
         code = text.split("邀请码：")[1].split()[0]
         for member in members:
             await send(member, f"加入 {code}")
-        await send(DEMO_ADMIN, f"目标 {name} " + " ".join(f"{_zh(s)} {n}" for s, n in TEAM_TARGETS.items()))
+        numbers = zip(("planned", "attracting", "signed", "landed"), TEAM_TARGETS[name], strict=True)
+        await send(DEMO_ADMIN, f"目标 {name} " + " ".join(f"{_zh(s)} {n}" for s, n in numbers))
     await send(DEMO_ADMIN, "目标 " + " ".join(f"{_zh(s)} {n}" for s, n in DISTRICT_TARGETS.items()))
     async with transaction(bot.sessions) as session:
         await queries.add_member(session, identity=f"console:{DEMO_LEADER}", name=DEMO_LEADER, now=real_now,

@@ -1,0 +1,117 @@
+"""`zsbot backup FILE` and `zsbot restore FILE`: a consistent, portable copy of the whole database.
+
+The backup is a gzip'd JSON document with every table's rows, read inside one snapshot transaction
+(REPEATABLE READ on PostgreSQL; a single read transaction on SQLite in WAL mode), so it is consistent while
+the bot keeps writing. Being logical rather than a file copy, it restores into either backend: a district
+can move from SQLite to PostgreSQL with backup + restore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Date, DateTime, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
+
+import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from bot.settings import Settings
+from storage.db import create_engine, migrate
+
+FORMAT = "zsbot-backup/1"
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _decode(column: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(column.type, DateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(column.type, Date):
+        return date.fromisoformat(value)
+    return value
+
+
+async def dump(connection: AsyncConnection) -> dict[str, Any]:
+    """Every table's rows, read on `connection` (the caller holds the snapshot transaction)."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for table in SQLModel.metadata.sorted_tables:
+        result = await connection.execute(select(table).order_by(*table.primary_key.columns))
+        tables[table.name] = [{key: _encode(value) for key, value in row._mapping.items()} for row in result]
+    revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    return {"format": FORMAT, "revision": revision, "tables": tables}
+
+
+async def backup_to(url: str, path: Path) -> dict[str, int]:
+    """Write a consistent backup of the database at `url`; returns row counts per table."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                await connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+            async with connection.begin():
+                data = await dump(connection)
+    finally:
+        await engine.dispose()
+    payload = json.dumps(data, ensure_ascii=False).encode()
+    await asyncio.to_thread(path.write_bytes, gzip.compress(payload))
+    return {name: len(rows) for name, rows in data["tables"].items()}
+
+
+async def restore_from(url: str, path: Path) -> dict[str, int]:
+    """Load a backup into the (migrated, empty) database at `url`; all or nothing."""
+    raw = await asyncio.to_thread(path.read_bytes)
+    data = json.loads(gzip.decompress(raw))
+    if data.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a zsbot backup")
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+        async with engine.begin() as connection:
+            for table in SQLModel.metadata.sorted_tables:
+                count = (await connection.execute(select(func.count()).select_from(table))).scalar()
+                if count:
+                    raise ValueError(f"the target database is not empty (table {table.name} has {count} rows)")
+            for table in SQLModel.metadata.sorted_tables:
+                rows = data["tables"].get(table.name, [])
+                if rows:
+                    columns = table.columns
+                    decoded = [{k: _decode(columns[k], v) for k, v in row.items() if k in columns} for row in rows]
+                    await connection.execute(insert(table), decoded)
+                if engine.dialect.name == "postgresql" and "id" in table.columns:
+                    # Restored ids do not move the sequences; new rows must not collide with them.
+                    await connection.execute(text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
+    finally:
+        await engine.dispose()
+    return {name: len(rows) for name, rows in data["tables"].items()}
+
+
+async def backup_database(settings: Settings, path: Path) -> int:
+    """CLI: `zsbot backup FILE`."""
+    counts = await backup_to(settings.database_url, path)
+    print(f"已备份 / backed up → {path}: " + ", ".join(f"{name} {n}" for name, n in counts.items() if n))
+    return 0
+
+
+async def restore_database(settings: Settings, path: Path) -> int:
+    """CLI: `zsbot restore FILE` (into an empty database)."""
+    try:
+        counts = await restore_from(settings.database_url, path)
+    except ValueError as error:
+        print(f"恢复失败，未做任何更改 / restore failed, nothing changed: {error}", file=sys.stderr)
+        return 2
+    print(f"已恢复 / restored from {path}: " + ", ".join(f"{name} {n}" for name, n in counts.items() if n))
+    return 0
