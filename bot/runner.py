@@ -8,6 +8,7 @@ unwinds them in reverse.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -108,10 +109,8 @@ async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: async
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on the main thread (tests)
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not on the main thread (tests)
-            pass
     async with ZsBot(settings, clock=clock) as bot:
         app = build_web_app(bot)
         runner = web.AppRunner(app, access_log=None)

@@ -319,7 +319,7 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
     headline = ctx.t(f"✅ 已{stage_name(to_stage)}：{arrow}", f"✅ Moved to {to_stage}: {arrow}")
     details = [*changed, cmd.note]
     if ctx.settings.require_verification and to_stage in ("signed", "landed"):
-        details.append(ctx.t("⏳ 待核实：领导发送「核实 #%d」后计入统计" % project.id,
+        details.append(ctx.t(f"⏳ 待核实：领导发送「核实 #{project.id}」后计入统计",
                              f"⏳ Awaiting a leader's `verify #{project.id}` before it counts"))
     return await card(ctx, project, headline, details, event)
 

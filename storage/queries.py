@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -85,7 +85,7 @@ async def team_names(session: AsyncSession) -> list[str]:
 
 async def members_of_team(session: AsyncSession, *, team_id: int) -> Sequence[Member]:
     """The members of one team."""
-    return (await session.exec(select(Member).where(Member.team_id == team_id).order_by(Member.id))).all()
+    return (await session.exec(select(Member).where(Member.team_id == team_id).order_by(col(Member.id)))).all()
 
 
 # --- projects -------------------------------------------------------------------------------------
@@ -101,8 +101,8 @@ async def projects_named(session: AsyncSession, *, key: str) -> Sequence[Project
     alias_pattern = f"%|{escape_like(key)}|%"
     statement = select(Project).where(
         col(Project.removed).is_(False),
-        or_(Project.name_key == key, col(Project.aliases).like(alias_pattern, escape="\\")),
-    ).order_by(Project.id)
+        or_(col(Project.name_key) == key, col(Project.aliases).like(alias_pattern, escape="\\")),
+    ).order_by(col(Project.id))
     return (await session.exec(statement)).all()
 
 
@@ -115,9 +115,11 @@ async def fuzzy_candidates(
     plus substring hits keep the candidate set small while still catching "仲景" → "仲景医药健康产业园".
     """
     pattern = f"%{escape_like(key)}%"
-    conditions = [col(Project.name_key).like(pattern, escape="\\"), col(Project.aliases).like(pattern, escape="\\")]
+    conditions: list[ColumnElement[bool]] = [
+        col(Project.name_key).like(pattern, escape="\\"), col(Project.aliases).like(pattern, escape="\\"),
+    ]
     if team_id is not None:
-        conditions.append(Project.team_id == team_id)
+        conditions.append(col(Project.team_id) == team_id)
     statement = (
         select(Project)
         .where(col(Project.removed).is_(False), or_(*conditions))
@@ -130,7 +132,7 @@ async def fuzzy_candidates(
 async def team_projects(session: AsyncSession, *, team_id: int) -> Sequence[Project]:
     """A team's live projects (not removed), by stage order then id."""
     statement = select(Project).where(Project.team_id == team_id, col(Project.removed).is_(False)).order_by(
-        Project.id
+        col(Project.id)
     )
     return (await session.exec(statement)).all()
 
@@ -154,7 +156,7 @@ async def open_problems(session: AsyncSession, *, project_id: int) -> Sequence[P
     """A project's open problems, oldest first."""
     statement = select(Problem).where(
         Problem.project_id == project_id, col(Problem.resolved_at).is_(None), col(Problem.withdrawn).is_(False)
-    ).order_by(Problem.opened_at, Problem.id)
+    ).order_by(col(Problem.opened_at), col(Problem.id))
     return (await session.exec(statement)).all()
 
 
