@@ -1,0 +1,465 @@
+"""The scheduled posts (DESIGN §5, §5b): one APScheduler tick a minute asks what is due and sends it once.
+
+There is deliberately one APScheduler job, not one per chat: a province has thousands of bound chats and
+each may move its own post times (`设置 排行 08:30`). Every tick (and once at start-up) reads the
+bindings, and for every job and chat whose local post time today has passed, but by no more than the
+grace period, claims the post in the JobRun ledger (jobs.runs), builds the card (once per audience),
+sends it through the platform's Messenger and marks it sent. The ledger makes it exactly once across
+several `zsbot run` processes on one database, resumes a fan-out a killed process left unfinished, and
+retries a failing chat a few times before reporting it to the leaders' group. A bot that was down at
+post time catches up the same day within the grace period; a past day is never posted.
+
+Times are local to ZSBOT_TIMEZONE and come from the injected clock (bot.clock), never from APScheduler,
+so tests drive the schedule by moving a clock and calling `tick()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from handlers.chat_settings import job_setting
+from handlers.context import Clock
+from handlers.messages import Reply
+from handlers.ports import DeliveryError, Messenger
+from handlers.schedule import local_day
+from jobs import runs
+from jobs.posts import (
+    JOBS,
+    Card,
+    JobSpec,
+    Target,
+    bound_targets,
+    build_card,
+    card_key,
+    enabled_for,
+    mark_escalated,
+    save_today_snapshot,
+    stand_in_targets,
+)
+from storage.db import SessionFactory, transaction
+from storage.models import ChatBinding, JobRun
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.app import ZsBot
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE_MINUTES = 180
+SNAPSHOT_JOB = "rank_snapshot"
+# Statuses of one (job, chat) in a tick or a manual run, besides the ledger states of jobs.runs.
+HELD = "held"  # another process is sending it, or a retry is not due yet
+DONE = "done"  # already sent (or skipped, or given up) for this period
+NO_MESSENGER = "no-messenger"  # the chat's platform is not running in this process
+DRY_RUN = "dry-run"
+ERROR = "error"  # the ledger itself failed (database unavailable): retried after the lease
+
+CardTasks = dict[tuple[Any, ...], "asyncio.Task[Card | None]"]
+
+
+def grace_period(settings: Settings) -> timedelta:
+    """How late a missed post may still go out the same day (ZSBOT_JOB_GRACE_MINUTES, default 180)."""
+    return timedelta(minutes=int(getattr(settings, "job_grace_minutes", DEFAULT_GRACE_MINUTES)))
+
+
+def scheduled_at(day: date, at: time, settings: Settings) -> datetime:
+    """The aware moment of local time `at` on local day `day`."""
+    return datetime.combine(day, at, tzinfo=settings.tz)
+
+
+def is_due(spec: JobSpec, at: time, now: datetime, settings: Settings) -> bool:
+    """Whether a post set for local time `at` is due at `now`: its day, at or after `at`, within grace.
+
+    Only today's post is ever due, so a bot that was down overnight never posts yesterday's.
+    """
+    local = now.astimezone(settings.tz)
+    if not spec.runs_on(local.date()):
+        return False
+    start = scheduled_at(local.date(), at, settings)
+    return start <= local < start + grace_period(settings)
+
+
+def next_run(
+    spec: JobSpec, at: time, now: datetime, settings: Settings, *, done_today: bool, horizon_days: int = 60
+) -> datetime | None:
+    """The next moment the post will go out for a chat: now (if due and not done), or a later day's time."""
+    local = now.astimezone(settings.tz)
+    if is_due(spec, at, now, settings) and not done_today:
+        return local
+    day = local.date()
+    for offset in range(horizon_days + 1):
+        candidate = day + timedelta(days=offset)
+        when = scheduled_at(candidate, at, settings)
+        if when > local and spec.runs_on(candidate):
+            return when
+    return None
+
+
+@dataclass
+class Outcome:
+    """What became of one post in a tick or a manual run."""
+
+    job: str
+    target: Target
+    status: str  # a jobs.runs state (sent, skipped, retry, failed) or HELD, DONE, NO_MESSENGER, DRY_RUN
+    error: str = ""
+    card: Card | None = None  # dry runs: the card that would have been sent
+
+
+class JobScheduler:
+    """Decides which posts are due and sends each once; `tick()` is what APScheduler calls every minute."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: SessionFactory,
+        messengers: Mapping[str, Messenger],
+        clock: Clock,
+        owner: str | None = None,
+        policy: runs.Policy | None = None,
+        concurrency: int = 16,
+        charts: bool = True,
+    ) -> None:
+        """`messengers` is read at send time, so platforms registered after construction are used."""
+        self.settings = settings
+        self.sessions = sessions
+        self.messengers = messengers
+        self.clock = clock
+        self.owner = owner or runs.new_owner()
+        self.policy = policy or runs.Policy()
+        self.concurrency = concurrency
+        self.charts = charts
+        # A send may not outlive its claim's lease, or another process would take the claim over and
+        # post a second time while this one is still trying.
+        self.send_timeout = max(1.0, self.policy.lease.total_seconds() * 0.8)
+        self._snapshot_day: date | None = None
+        self._missing_platforms: set[str] = set()
+        self._tick_lock = asyncio.Lock()
+
+    @classmethod
+    def for_bot(cls, bot: ZsBot, **options: Any) -> JobScheduler:
+        """A scheduler on a started ZsBot's settings, sessions, messengers and clock."""
+        return cls(settings=bot.settings, sessions=bot.sessions, messengers=bot.messengers, clock=bot.clock,
+                   **options)
+
+    # -- the minute tick ---------------------------------------------------------------------------
+
+    async def tick(self) -> list[Outcome]:
+        """Send every post due now that no process has sent yet; returns what happened to each."""
+        if self._tick_lock.locked():  # the previous tick's fan-out is still running: it covers this one
+            return []
+        async with self._tick_lock:
+            now = self.clock()
+            async with self.sessions() as session:
+                pairs = await bound_targets(session)
+            outcomes: list[Outcome] = []
+            for spec in JOBS.values():
+                if spec.key == "daily_rank":
+                    await self._snapshot(now)
+                due = [
+                    target for binding, target in pairs
+                    if enabled_for(spec, binding)
+                    and is_due(spec, job_setting(binding, spec.key).at, now, self.settings)
+                ]
+                if due:
+                    outcomes += await self._fan_out(spec, due, now, leaders=_leaders(pairs))
+            return outcomes
+
+    async def tick_safely(self) -> None:
+        """`tick()` for APScheduler: an error is logged and the next minute tries again."""
+        try:
+            outcomes = await self.tick()
+        except Exception:
+            log.exception("scheduled posts: tick failed")
+            return
+        sent = sum(1 for o in outcomes if o.status == runs.SENT)
+        if sent:
+            log.info("scheduled posts: %d sent", sent)
+
+    async def _snapshot(self, now: datetime, *, force: bool = False) -> None:
+        """Store today's ranking once a day, from the leaderboard's default time on (for tomorrow's ↑↓)."""
+        spec = JOBS["daily_rank"]
+        today = local_day(now, self.settings.tz)
+        if self._snapshot_day == today:
+            return
+        if not force and now < scheduled_at(today, spec.default_time, self.settings):
+            return
+
+        async def save(session: Any) -> None:
+            await save_today_snapshot(session, settings=self.settings, now=now)
+
+        try:
+            await runs.record_once(self.sessions, job=SNAPSHOT_JOB, chat_key="-", period=today.isoformat(),
+                                   owner=self.owner, now=now, action=save)
+        except Exception:  # the posts matter more than tomorrow's arrows: log, retry next tick
+            log.exception("scheduled posts: saving the ranking snapshot failed")
+            return
+        self._snapshot_day = today
+
+    # -- fan-out -----------------------------------------------------------------------------------
+
+    async def _fan_out(
+        self, spec: JobSpec, targets: Sequence[Target], now: datetime, *, leaders: Sequence[Target],
+        manual: bool = False,
+    ) -> list[Outcome]:
+        period = spec.period(local_day(now, self.settings.tz))
+        async with self.sessions() as session:
+            existing = await runs.runs_for(session, job=spec.key, period=period,
+                                           chat_keys=[t.chat_key for t in targets])
+        outcomes: list[Outcome] = []
+        pending: list[Target] = []
+        for target in targets:
+            row = existing.get(target.chat_key)
+            retry_manually = manual and row is not None and row.state == runs.FAILED
+            if row is not None and row.state in runs.FINAL_STATES and not retry_manually:
+                outcomes.append(Outcome(spec.key, target, DONE, row.error))
+            elif target.platform not in self.messengers:
+                if target.platform not in self._missing_platforms:
+                    self._missing_platforms.add(target.platform)
+                    log.warning("scheduled posts: no %s messenger running; its chats wait", target.platform)
+                outcomes.append(Outcome(spec.key, target, NO_MESSENGER))
+            else:
+                pending.append(target)
+        if not pending:
+            return outcomes
+        cards: CardTasks = {}
+        semaphore = asyncio.Semaphore(self.concurrency)
+        try:
+            delivered = await asyncio.gather(*(
+                self._deliver(spec, target, period, now, existing.get(target.chat_key), cards, semaphore,
+                              manual=manual)
+                for target in pending
+            ))
+        finally:
+            for task in cards.values():
+                task.cancel()
+        outcomes += delivered
+        failed = [o for o in delivered if o.status == runs.FAILED]
+        if failed:
+            await self._report_failures(spec, period, failed, leaders)
+        return outcomes
+
+    async def _deliver(
+        self, spec: JobSpec, target: Target, period: str, now: datetime, existing: JobRun | None,
+        cards: CardTasks, semaphore: asyncio.Semaphore, *,
+        manual: bool,
+    ) -> Outcome:
+        async with semaphore:
+            try:
+                return await self._deliver_one(spec, target, period, now, existing, cards, manual=manual)
+            except Exception as exc:
+                # The database failed under us (a claim, a finish): the row stays claimed, so a later
+                # tick takes it over after the lease. The other chats go on.
+                log.exception("scheduled posts: %s to %s broke off", spec.key, target.label)
+                return Outcome(spec.key, target, ERROR, self._safe(repr(exc), target))
+
+    async def _deliver_one(
+        self, spec: JobSpec, target: Target, period: str, now: datetime, existing: JobRun | None,
+        cards: CardTasks, *, manual: bool,
+    ) -> Outcome:
+        if manual and existing is not None and existing.state in (runs.FAILED, runs.RETRY):
+            claimed: runs.Claim | JobRun | None = await runs.reopen(self.sessions, existing,
+                                                                     owner=self.owner, now=now)
+        else:
+            claimed = await runs.claim(self.sessions, job=spec.key, chat_key=target.chat_key,
+                                       period=period, owner=self.owner, now=now, policy=self.policy,
+                                       existing=existing)
+        if claimed is None:
+            return Outcome(spec.key, target, HELD)
+        if isinstance(claimed, JobRun):  # the process holding it died on its last attempt
+            return Outcome(spec.key, target, runs.FAILED, claimed.error)
+        try:
+            card = await self._card(spec, target, now, cards)
+        except Exception as exc:
+            log.exception("scheduled posts: building %s for %s failed", spec.key, target.label)
+            error = f"生成内容失败 / building the card failed: {exc!r}"
+            return await self._failed(claimed, spec, target, now, error, permanent=False)
+        if card is None:
+            await runs.finish(self.sessions, claimed, owner=self.owner, state=runs.SKIPPED, now=now)
+            return Outcome(spec.key, target, runs.SKIPPED)
+        messenger = self.messengers[target.platform]
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                await messenger.send(target.chat_id, card.reply)
+        except DeliveryError as exc:
+            return await self._failed(claimed, spec, target, now, self._safe(str(exc), target),
+                                      permanent=exc.permanent)
+        except TimeoutError:
+            return await self._failed(claimed, spec, target, now, "发送超时 / send timed out",
+                                      permanent=False)
+        except Exception as exc:  # an adapter bug must not stop the other chats
+            log.exception("scheduled posts: sending %s to %s failed", spec.key, target.label)
+            return await self._failed(claimed, spec, target, now, self._safe(repr(exc), target),
+                                      permanent=False)
+        if card.problem_ids:
+            async with transaction(self.sessions) as session:
+                await mark_escalated(session, problem_ids=card.problem_ids, now=now)
+        if not await runs.finish(self.sessions, claimed, owner=self.owner, state=runs.SENT, now=now):
+            log.warning("scheduled posts: %s to %s was sent after its claim was taken over",
+                        spec.key, target.label)
+        return Outcome(spec.key, target, runs.SENT)
+
+    async def _card(self, spec: JobSpec, target: Target, now: datetime, cards: CardTasks) -> Card | None:
+        """The target's card, built once per audience and shared by every chat that gets the same one."""
+        key = card_key(spec, target)
+        task = cards.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self.build(spec, target, now))
+            cards[key] = task
+        # Shielded: one chat's cancellation must not cancel a card other chats are waiting for.
+        return await asyncio.shield(task)
+
+    async def build(self, spec: JobSpec, target: Target, now: datetime) -> Card | None:
+        """Build one card in its own read-only session."""
+        async with self.sessions() as session:
+            return await build_card(spec, target, session, settings=self.settings, now=now,
+                                    charts=self.charts)
+
+    async def _failed(
+        self, claimed: runs.Claim, spec: JobSpec, target: Target, now: datetime, error: str, *,
+        permanent: bool,
+    ) -> Outcome:
+        final = permanent or claimed.attempt >= self.policy.max_attempts
+        state = runs.FAILED if final else runs.RETRY
+        log.warning("scheduled posts: %s to %s failed (attempt %d%s): %s", spec.key, target.label,
+                    claimed.attempt, ", giving up" if final else "", error)
+        await runs.finish(self.sessions, claimed, owner=self.owner, state=state, now=now, error=error)
+        return Outcome(spec.key, target, state, error)
+
+    @staticmethod
+    def _safe(error: str, target: Target) -> str:
+        """An error text fit for logs and the leaders' group: never a robot key."""
+        if target.platform == "wecom-robot" and target.chat_id:
+            error = error.replace(target.chat_id, target.chat_id[:4] + "****")
+        return error
+
+    async def _report_failures(
+        self, spec: JobSpec, period: str, failed: Sequence[Outcome], leaders: Sequence[Target]
+    ) -> None:
+        """Tell the leaders' group, once, which chats did not get a post after every retry."""
+        lines = [f"⚠️ 定时推送失败 · {spec.title}（{period}）",
+                 f"以下 {len(failed)} 个群没有收到，已停止重试："]
+        for outcome in failed[:30]:
+            where = outcome.target
+            lines.append(f"· {where.audience}（{where.platform} 绑定#{where.binding_id}）："
+                         f"{outcome.error[:120]}")
+        if len(failed) > 30:
+            lines.append(f"…… 另有 {len(failed) - 30} 个")
+        lines.append("请检查机器人是否仍在群里、群机器人 key 是否有效；修复后可运行 "
+                     f"zsbot jobs run {spec.key} --chat 绑定号 补发。")
+        notice = Reply(text="\n".join(lines))
+        failed_keys = {o.target.chat_key for o in failed}
+        recipients = [t for t in leaders if t.chat_key not in failed_keys and t.platform in self.messengers]
+        if not recipients:
+            log.error("scheduled posts: %d chats missed %s %s and no leaders' group can be told",
+                      len(failed), spec.key, period)
+        for target in recipients:
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    await self.messengers[target.platform].send(target.chat_id, notice)
+            except Exception as exc:  # a notice is best effort: the failures stay in the ledger
+                log.error("scheduled posts: failure notice to %s not delivered: %s", target.label,
+                          self._safe(str(exc), target))
+
+    # -- manual runs (zsbot jobs run) ------------------------------------------------------------------
+
+    async def run_now(self, key: str, *, chat: str | None = None, dry_run: bool = False) -> list[Outcome]:
+        """Run one job now, whatever its time (`zsbot jobs run NAME [--chat ID] [--dry-run]`).
+
+        Chats that switched the job off are left out unless named with `chat` (a binding id or the
+        platform's chat id). A real run claims today's period like a tick, so the scheduled post does
+        not go out a second time; a chat that failed before is tried again. A dry run sends and records
+        nothing and returns the cards; with no chat bound it returns the cards a chat would get.
+        """
+        spec = JOBS[key]
+        now = self.clock()
+        async with self.sessions() as session:
+            pairs = await bound_targets(session)
+        chosen = [
+            target for binding, target in pairs
+            if spec.serves(binding) and (_named(binding, chat) if chat else enabled_for(spec, binding))
+        ]
+        if dry_run:
+            if not chosen and not chat:
+                async with self.sessions() as session:
+                    chosen = await stand_in_targets(session, spec)
+            outcomes = []
+            for target in chosen:
+                outcomes.append(Outcome(spec.key, target, DRY_RUN, card=await self.build(spec, target, now)))
+            return outcomes
+        if spec.key == "daily_rank":
+            await self._snapshot(now, force=True)
+        if not chosen:
+            return []
+        return await self._fan_out(spec, chosen, now, leaders=_leaders(pairs), manual=True)
+
+
+def _leaders(pairs: Sequence[tuple[ChatBinding, Target]]) -> list[Target]:
+    return [target for binding, target in pairs if binding.is_leaders]
+
+
+def _named(binding: ChatBinding, chat: str) -> bool:
+    """Whether `--chat` names this binding: its id, or the platform's chat id."""
+    return chat == str(binding.id) or chat == binding.chat_id
+
+
+class SchedulerHandle:
+    """The running APScheduler and its tick: what `start_scheduler` returns to the web app."""
+
+    def __init__(self, jobs: JobScheduler, aps: AsyncIOScheduler) -> None:
+        self.jobs = jobs
+        self.aps = aps
+        self._ticks: set[asyncio.Task[None]] = set()
+
+    async def _tick(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._ticks.add(task)
+        try:
+            await self.jobs.tick_safely()
+        finally:
+            if task is not None:
+                self._ticks.discard(task)
+
+    def shutdown(self, wait: bool = False) -> None:
+        """Stop ticking and cancel a fan-out in progress (its unsent chats resume on the next start)."""
+        if self.aps.running:
+            self.aps.shutdown(wait=wait)
+        for task in list(self._ticks):
+            task.cancel()
+
+    async def aclose(self) -> None:
+        """`shutdown()`, then wait until a cancelled fan-out has unwound."""
+        ticks = list(self._ticks)
+        self.shutdown(wait=False)
+        await asyncio.gather(*ticks, return_exceptions=True)
+        await asyncio.sleep(0)  # AsyncIOScheduler.shutdown() runs on the loop's next turn
+
+
+async def start_scheduler(bot: ZsBot, **options: Any) -> SchedulerHandle:
+    """Start ticking every minute (and once now) on `bot`; `options` go to JobScheduler."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    jobs = JobScheduler.for_bot(bot, **options)
+    aps = AsyncIOScheduler(timezone=bot.settings.tz, event_loop=asyncio.get_running_loop())
+    handle = SchedulerHandle(jobs, aps)
+    # A tick that outlasts its minute makes APScheduler skip the next one (max_instances=1): the
+    # running fan-out already covers whatever that tick would have found.
+    aps.add_job(handle._tick, CronTrigger(second=0, timezone=bot.settings.tz), id="zsbot-posts",
+                name="scheduled posts", max_instances=1, coalesce=True, misfire_grace_time=50,
+                next_run_time=datetime.now(bot.settings.tz))
+    # APScheduler logs every run at INFO: once a minute is noise in `zsbot run`'s log.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    aps.start()
+    log.info("scheduled posts: ticking every minute as %s (grace %s)", jobs.owner,
+             grace_period(bot.settings))
+    return handle
