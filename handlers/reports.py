@@ -103,6 +103,7 @@ class _Doc:
         self.marked.append(f"**{text}**")
 
     def line(self, text: str) -> None:
+        text = text.rstrip()
         self.plain.append(text)
         self.marked.append(text)
 
@@ -224,7 +225,12 @@ async def compute_ranking(session: AsyncSession, *, settings: Settings, now: dat
     weighted stage score. Equal score and equal investment share a rank. The daily job saves this list
     with storage.report_queries.save_rank_snapshot.
     """
-    period = _period(settings, now)
+    rows, _ = await _ranking(session, settings, _period(settings, now))
+    return rows
+
+
+async def _ranking(session: AsyncSession, settings: Settings, period: _Period) -> tuple[list[RankRow], rq.Targets]:
+    """compute_ranking, also handing back the year's targets (the reports need them too)."""
     weights = _weights(settings)
     names = await rq.team_names(session)
     tallies = await rq.team_stage_counts(
@@ -254,7 +260,7 @@ async def compute_ranking(session: AsyncSession, *, settings: Settings, now: dat
             RankRow(row.team_id, row.team_name, rank, row.score, row.completion_pct, row.light, row.tally,
                     row.targets, row.amount_yuan, prev[0] if prev else None)
         )
-    return ranked
+    return ranked, targets
 
 
 def _delta_text(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
@@ -349,9 +355,8 @@ async def leaderboard(
 ) -> Reply:
     """The 比学赶超 post: 比 (ranking with ↑↓ and lights), 学 (yesterday's movers), 赶 (what each lags by)."""
     period = _period(settings, now)
-    rows = await compute_ranking(session, settings=settings, now=now)
+    rows, targets = await _ranking(session, settings, period)
     has_snapshot = any(row.prev_rank is not None for row in rows)
-    targets = await rq.targets_for_year(session, year=period.year)
 
     doc = _Doc()
     doc.title(_t(lang, "🏆 比学赶超", "🏆 Leaderboard") + f" · {_day_text(period.today, lang)}")
@@ -464,16 +469,19 @@ async def _learn_section(
         doc.line(_t(lang, f"…… 共 {len(shown)} 个签约/落地", f"… {len(shown)} signed/landed in all"))
     if not shown:
         doc.line(_t(lang, "昨日暂无签约、落地。", "No projects signed or landed yesterday."))
-    biggest = [m for m in await rq.stage_moves(session, start=start, end=end, limit=3) if m.amount_yuan]
+    # The largest of yesterday's other moves (new 谋划/招引 projects): the 签约/落地 are listed above.
+    listed = {m.project_id for m in shown[:10]}
+    others = await rq.stage_moves(session, start=start, end=end, limit=3 + len(listed))
+    biggest = [m for m in others if m.amount_yuan and m.project_id not in listed][:3]
     if biggest:
-        doc.line(_t(lang, "💰 金额最大：", "💰 Largest: ") + "；".join(
+        doc.line(_t(lang, "💰 新进大项目：", "💰 Largest new: ") + _t(lang, "；", "; ").join(
             f"{m.name} {format_amount(m.amount_yuan, lang)}"
             + _paren(f"{m.team_name}·{stage_name(m.to_stage, lang)}", lang)
             for m in biggest
         ))
     reporters = await rq.reports_by_team(session, start=start, end=end, limit=3)
     if reporters:
-        doc.line(_t(lang, "📣 报送最多：", "📣 Most reports: ") + "、".join(
+        doc.line(_t(lang, "📣 报送最多：", "📣 Most reports: ") + _t(lang, "、", ", ").join(
             f"{name} {n}{_t(lang, '条', '')}" for _, name, n in reporters
         ))
     else:
@@ -517,7 +525,8 @@ def _breakdown(
 
     def weight(item: tuple[Any, rq.StageTally]) -> tuple[int, int, int, str]:
         key, tally = item
-        fixed = order.index(key) if key in order else len(order)
+        # Fixed keys first (服务业, 工业), then by signed + landed, with "未填" (no value) always last.
+        fixed = order.index(key) if key in order else len(order) + (1 if not key else 0)
         return (fixed, -tally.signed - tally.landed, -tally.planned, str(key))
 
     items = sorted(groups.items(), key=weight)
@@ -585,7 +594,7 @@ async def status_report(
             doc.line(_t(lang, f"没有名为「{team_name}」的小分队。",
                         f"There is no squad named “{team_name}”."))
             if close:
-                doc.line(_t(lang, "相近的有：", "Did you mean: ") + "、".join(close))
+                doc.line(_t(lang, "相近的有：", "Did you mean: ") + _t(lang, "、", ", ").join(close))
             doc.line(_t(lang, "用法：进度 队名（如：进度 ", "Usage: status <squad> (e.g. status ")
                      + (close[0] if close else next(iter(names.values()), "德化街")) + _t(lang, "）", ")"))
             return doc.reply(ok=False)
@@ -598,9 +607,8 @@ async def status_report(
             )
         focus = found
 
-    rows = await compute_ranking(session, settings=settings, now=now)
+    rows, targets = await _ranking(session, settings, period)
     by_team = {row.team_id: row for row in rows}
-    targets = await rq.targets_for_year(session, year=period.year)
     district_targets, summed = _district_targets(targets)
     district = _sum_tallies([row.tally for row in rows])
 
@@ -660,7 +668,7 @@ async def status_report(
 def _squad_status_line(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
     delta = _delta_text(row, has_snapshot, lang)
     if row.completion_pct is not None and row.light is not None:
-        head = f"{row.rank}. {row.team_name} {LIGHT_EMOJI[row.light]}{_pct(row.completion_pct)}"
+        head = f"{row.rank}. {row.team_name} {LIGHT_EMOJI[row.light]} {_pct(row.completion_pct)}"
     else:
         head = f"{row.rank}. {row.team_name}"
     return f"{head} {_counts_line(row.tally, lang)} {delta}".rstrip()
@@ -765,8 +773,8 @@ async def stale_report(
     if not cutoffs:
         return None
     lights = ("red", "remove") if reds_only else ("yellow", "red", "remove")
-    per_team = await rq.stale_counts(session, cutoffs=cutoffs, team_id=team_id)
-    totals = {light: sum(c.get(light, 0) for c in per_team.values()) for light in lights}
+    every = await rq.stale_totals(session, cutoffs=cutoffs, team_id=team_id)
+    totals = {light: every[light] for light in lights}
     if not any(totals.values()):
         return None
     projects = await rq.stale_projects(session, cutoffs=cutoffs, team_id=team_id, lights=lights,

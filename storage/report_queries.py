@@ -556,6 +556,25 @@ async def stale_counts(
     return counts
 
 
+async def stale_totals(
+    session: AsyncSession,
+    *,
+    cutoffs: Mapping[str, tuple[datetime, datetime, datetime]],
+    team_id: int | None = None,
+) -> dict[str, int]:
+    """How many live projects are yellow, red and flagged for removal (district-wide or one team).
+
+    Summed with CASE rather than grouped, so SQLite needs no sort however many projects are silent.
+    """
+    light, is_stale = _stale_light_expr(cutoffs)
+    names = ("yellow", "red", "remove")
+    query = select(*(_sum(light == name).label(name) for name in names)).where(_not_removed(), is_stale)
+    if team_id is not None:
+        query = query.where(col(Project.team_id) == team_id)
+    row = (await _exec(session, query)).one()._mapping
+    return {name: int(row[name]) for name in names}
+
+
 # --------------------------------------------------------------------------------------------------
 # Rank snapshots
 

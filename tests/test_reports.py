@@ -123,6 +123,8 @@ async def test_leaderboard_compare_learn_catch_up(sessions: SessionFactory, draw
         await w.event(oops, b, at=bj(2028, 6, 30, 11), to_stage="signed", undone_at=bj(2028, 6, 30, 11, 1))
         for hour in (8, 9, 10):
             await w.event(None, b, at=bj(2028, 6, 30, hour), kind="visit")
+        mall = await w.project(b, "华润万象城二期", stage="attracting", at=bj(2028, 6, 30, 14), amount=900_000_000)
+        await w.event(mall, b, at=bj(2028, 6, 30, 14), kind="create", to_stage="attracting")
         for _ in range(6):
             await w.project(b, stage="signed", at=bj(2028, 2, 1))
         await w.targets(a, 2028, signed=10)  # 4 of 10 = 40 %: needs 5 by now, lacks 1
@@ -141,8 +143,9 @@ async def test_leaderboard_compare_learn_catch_up(sessions: SessionFactory, draw
     assert "3. 新来队 🔴 0.0% 新" in lines
     assert "🎉 签约 #4 比亚迪河南体验中心 2.5亿元（德化街）" in lines
     assert "杉杉" not in reply.text
-    assert "💰 金额最大：比亚迪河南体验中心 2.5亿元（德化街·签约）" in lines
-    assert "📣 报送最多：建中街 3条、德化街 1条" in lines
+    # The signing is listed already; the largest other move is the new 招引 project.
+    assert "💰 新进大项目：华润万象城二期 9亿元（建中街·招引）" in lines
+    assert "📣 报送最多：建中街 4条、德化街 1条" in lines
     catch_up = lines[lines.index("【赶】距序时进度还差"):]
     assert catch_up[1:] == ["🔴 新来队：签约 5 个", "🟡 德化街：签约 1 个", "全区：签约 5 个"]
     assert reply.markdown is not None and "**【比】目标完成率排名**" in reply.markdown
@@ -154,7 +157,7 @@ async def test_leaderboard_compare_learn_catch_up(sessions: SessionFactory, draw
     assert [(bar.label, bar.value, bar.light, bar.delta) for bar in bars] == [
         ("建中街", 60.0, "green", 1), ("德化街", 40.0, "yellow", -1), ("新来队", 0.0, "red", None),
     ]
-    assert [(stage.count, stage.target) for stage in funnel] == [(11, None), (11, None), (10, 30), (0, None)]
+    assert [(stage.count, stage.target) for stage in funnel] == [(12, None), (12, None), (10, 30), (0, None)]
     assert kwargs["schedule_pct"] == pytest.approx(50.0)
 
 
@@ -245,9 +248,10 @@ async def test_status_leader_sees_breakdowns_and_every_squad(sessions: SessionFa
             assert heading in lines
         assert "工业 谋2 招2 签1 落0 · 2.5亿元" in lines
         assert "服务业 谋1 招1 签1 落1 · 1亿元" in lines  # 5000万 signed + 5000万 landed
-        assert "未填 谋1 招1 签0 落0" in lines  # 建中街's project has no zone
+        assert "未填 谋1 招1 签0 落0" in lines  # 建中街's project has no zone: listed last
+        assert lines.index("未填 谋1 招1 签0 落0") > lines.index("三环内 谋1 招1 签1 落0 · 2.5亿元")
         # Composite completion of 德化街: (3 × 2/2 + 4 × 1/2) / (3 + 4) = 71.4 %, ahead of 50 %.
-        assert "1. 德化街 🟢71.4% 谋2 招2 签2 落1" in lines
+        assert "1. 德化街 🟢 71.4% 谋2 招2 签2 落1" in lines
         assert any(line.startswith("2. 建中街") for line in lines)
 
         one = await reports.status_report(session, settings=settings, now=HALF_YEAR, viewer_team_id=None,

@@ -315,6 +315,8 @@ async def test_stale_projects_per_stage(sessions: SessionFactory) -> None:
         assert by_team == {a: {"yellow": 1, "red": 1}, b: {"remove": 1}}
         only_a = await rq.stale_counts(session, cutoffs=cutoffs, team_id=a)
         assert only_a == {a: {"yellow": 1, "red": 1}}
+        assert await rq.stale_totals(session, cutoffs=cutoffs) == {"yellow": 1, "red": 1, "remove": 1}
+        assert await rq.stale_totals(session, cutoffs=cutoffs, team_id=b) == {"yellow": 0, "red": 0, "remove": 1}
 
 
 async def test_rank_snapshot_upsert_is_safe_to_repeat(sessions: SessionFactory) -> None:
