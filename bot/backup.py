@@ -36,9 +36,10 @@ def _encode(value: Any) -> Any:
 def _decode(column: Any, value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(column.type, DateTime):
+    kind = getattr(column.type, "impl", column.type)  # SQLModel's UTCDateTime decorates DateTime
+    if isinstance(kind, DateTime) or kind is DateTime:
         return datetime.fromisoformat(value)
-    if isinstance(column.type, Date):
+    if isinstance(kind, Date) or kind is Date:
         return date.fromisoformat(value)
     return value
 
@@ -59,7 +60,8 @@ async def backup_to(url: str, path: Path) -> dict[str, int]:
     try:
         async with engine.connect() as connection:
             if engine.dialect.name == "postgresql":
-                await connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+                # One snapshot for every table: rows written while we read are all in or all out.
+                await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             async with connection.begin():
                 data = await dump(connection)
     finally:

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     schedule_yellow_points: float = 10
     schedule_red_points: float = 30
     problem_escalation_days: int = 14
+    job_grace_minutes: int = 180  # a post missed at its time (bot down) is still sent this long after
     require_verification: bool = False  # 签约/落地 moves need a leader's 核实 before they count
     fuzzy_threshold: float = 72.0  # rapidfuzz score (0-100) a name must reach to be offered
 

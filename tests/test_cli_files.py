@@ -38,7 +38,7 @@ async def test_export_then_import_into_an_empty_database_reproduces_the_ledger(
 ) -> None:
     first = tmp_path / f"ledger{suffix}"
     count = await export_ledger(demo_bot, first)
-    assert count >= 40
+    assert count >= 20
     target = tmp_path / "copy.db"
     target.write_bytes(sqlite_template.read_bytes())
     async with ZsBot(settings_for(f"sqlite+aiosqlite:///{target}"), clock=MovableClock(NOW)) as other:
@@ -75,7 +75,7 @@ async def test_backup_restores_into_an_empty_database_with_an_identical_ledger(
 ) -> None:
     backup = tmp_path / "zsbot.backup"
     counts = await backup_to(db_url, backup)
-    assert counts["project"] >= 40 and counts["event"] > counts["project"]
+    assert counts["project"] >= 20 and counts["event"] > counts["project"]
     target = f"sqlite+aiosqlite:///{tmp_path / 'restored.db'}"
     await restore_from(target, backup)
     with pytest.raises(ValueError, match="not empty"):
