@@ -26,7 +26,8 @@ HALF_YEAR = bj(2028, 7, 1, 9)
 
 def make_settings(**overrides: Any) -> Settings:
     """Settings as a deployment would have them, without reading the environment's database."""
-    return Settings(database_url="sqlite:///unused.db", timezone="Asia/Shanghai", **overrides)
+    return Settings(_env_file=None, database_url="sqlite:///unused.db", timezone="Asia/Shanghai",  # type: ignore[call-arg]
+                    **overrides)
 
 
 @pytest.fixture
