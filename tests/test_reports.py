@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from bot.settings import Settings
 from handlers import charts, reports
-from handlers.reports import composite_completion, compute_ranking, last_week
+from handlers.reports import composite_completion, compute_ranking, last_week, stage_lacks
 from storage import report_queries as rq
 from storage.db import SessionFactory, transaction
 from tests.test_reports_queries import BJ, World, bj
@@ -52,6 +52,14 @@ def test_composite_completion_weights_the_stages() -> None:
     # (1 × 10/20 + 3 × 10/10) / (1 + 3) = 87.5 %
     assert composite_completion(tally, {"planned": 20, "signed": 10}, weights) == pytest.approx(87.5)
     assert composite_completion(rq.StageTally(signed=15), {"signed": 10}, weights) == pytest.approx(150.0)
+
+
+def test_catch_up_numbers_round_up() -> None:
+    # Target 10 signed at 序时进度 50 %: 5 due; with 3, two are missing. 9 × 50 % = 4.5 rounds up to 5.
+    assert stage_lacks(rq.StageTally(signed=3), {"signed": 10}, 0.5) == {"signed": 2}
+    assert stage_lacks(rq.StageTally(signed=3, landed=5), {"signed": 9, "landed": 4}, 0.5) == {"signed": 2}
+    assert stage_lacks(rq.StageTally(planned=9), {"planned": 10}, 0.896) == {}
+    assert stage_lacks(rq.StageTally(), {"landed": 60}, 0.896) == {"landed": 54}
 
 
 def test_last_week_is_the_previous_monday_to_sunday() -> None:
