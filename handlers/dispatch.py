@@ -65,6 +65,11 @@ HANDLERS: dict[str, Handler] = {
     "help": people.handle_help,
 }
 READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help"})
+
+
+def _reads_only(command: Command) -> bool:
+    """Questions store nothing, so they need no inbox row (bare 核实/预计 are questions too)."""
+    return command.verb in READ_ONLY_VERBS or (command.verb in ("verify", "expect") and command.project is None)
 OPEN_TO_STRANGERS = frozenset({"join", "start", "help"})
 CHOICE_LIFETIME = timedelta(hours=24)
 
@@ -121,7 +126,7 @@ class Core:
         try:
             async with transaction(self.sessions) as session:
                 reply = await self._run(parsed, incoming, session, now)
-                if parsed.verb not in READ_ONLY_VERBS and incoming.message_id:
+                if not _reads_only(parsed) and incoming.message_id:
                     session.add(InboundMessage(
                         platform=incoming.platform, message_id=incoming.message_id,
                         identity=incoming.identity, reply=reply.to_json(), created_at=now,

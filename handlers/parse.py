@@ -448,7 +448,9 @@ def _parse_edit(ctx: _Ctx) -> Command | ParseError:
 
 
 def _parse_verify(ctx: _Ctx) -> Command | ParseError:
-    """verify: a project."""
+    """verify: a project; alone, the list of moves awaiting verification."""
+    if not ctx.tokens:
+        return ctx.command()
     pick = _pick_project(ctx.tokens)
     if pick is None:
         return _missing_project(ctx)
@@ -456,7 +458,9 @@ def _parse_verify(ctx: _Ctx) -> Command | ParseError:
 
 
 def _parse_expect(ctx: _Ctx) -> Command | ParseError:
-    """expect: project, next stage, a date with a year (YYYY-MM → the first of the month)."""
+    """expect: project, next stage, a date with a year (YYYY-MM → the first of the month); alone, the forecast."""
+    if not ctx.tokens:
+        return ctx.command()
     stage: str | None = None
     when: date | None = None
     yearless = False

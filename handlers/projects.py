@@ -518,6 +518,11 @@ async def handle_edit(cmd: Command, ctx: Context) -> Reply:
 
 async def handle_verify(cmd: Command, ctx: Context) -> Reply:
     """verify: a leader confirms a 签约/落地 move (数据核实)."""
+    if cmd.project is None:  # bare 核实: what is waiting for verification
+        from handlers import reports
+
+        team_id = None if ctx.is_leader else (ctx.team.id if ctx.team else None)
+        return await reports.pending_verification(ctx.session, settings=ctx.settings, team_id=team_id)
     if not ctx.is_leader:
         raise refuse(ctx, "只有领导可以核实。", "Only a leader can verify.")
     project = await require_project(ctx, cmd)
@@ -538,6 +543,10 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
 
 async def handle_expect(cmd: Command, ctx: Context) -> Reply:
     """expect: the expected date of the next stage (feeds the forecast; a later date counts as a slip)."""
+    if cmd.project is None:  # bare 预计: the year-end forecast
+        from handlers import reports
+
+        return await reports.forecast_report(ctx.session, settings=ctx.settings, now=ctx.now, lang=ctx.lang)
     project = await require_project(ctx, cmd)
     if isinstance(project, Reply):
         return project

@@ -59,7 +59,13 @@ class Identity(SQLModel, table=True):
 class Project(SQLModel, table=True):
     """A project in one of the four pools (or dropped)."""
 
-    __table_args__ = (Index("ix_project_team_stage", "team_id", "stage"),)
+    __table_args__ = (
+        # Covers the reports' per-team tallies (SQLite answers them from the index alone).
+        Index("ix_project_report_team", "team_id", "stage", "removed", "planned_at", "attracting_at",
+              "signed_at", "landed_at", "amount_yuan", "signed_verified_at", "landed_verified_at"),
+        Index("ix_project_expected_date", "expected_date"),
+        Index("ix_project_expected_slips", "expected_slips"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, index=True)

@@ -306,3 +306,15 @@ async def test_all_writes_of_a_message_commit_together(chat, sessions, clock) ->
         inbox = (await session.exec(select(InboundMessage).where(InboundMessage.message_id == event.source_message_id))).one()
     assert inbox.identity == "console:张伟"
     assert event.created_at == clock.now == datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+
+async def test_bare_verify_and_expect_show_the_pending_list_and_the_forecast(sessions, clock) -> None:
+    chat = Chat(make_core(sessions, clock, require_verification=True), clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    await chat.ok("张伟", "签约 杉杉奥特莱斯 20亿")
+    await chat.ok("张伟", "谋划 胖东来二七店 3亿")
+    await chat.ok("张伟", "预计 #2 招引 2026-12-20")
+    pending = await chat.ok(ADMIN, "核实")
+    assert "待核实" in pending.text and "杉杉奥特莱斯" in pending.text
+    forecast = await chat.ok(ADMIN, "预计")
+    assert "胖东来二七店" in forecast.text or "招引" in forecast.text

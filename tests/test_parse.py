@@ -281,7 +281,8 @@ def test_edit_more_fields() -> None:
 def test_verify() -> None:
     assert ok("核实 #12").project == ProjectRef(id=12)
     assert ok("verify #12").lang == "en"
-    err("核实")
+    assert ok("核实").project is None  # alone: the list awaiting verification
+    assert ok("预计").project is None  # alone: the forecast
 
 
 def test_expect_forms() -> None:
