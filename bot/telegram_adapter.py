@@ -1,0 +1,524 @@
+"""The Telegram adapter: Telegram updates become core `Incoming`s, core `Reply`s become Bot API calls.
+
+Built on python-telegram-bot (PTB): its `Application` owns the bot, the update queue, long polling and
+the AIORateLimiter (30 messages a second overall, 20 a minute per group, 429 retry_after honoured). The
+adapter never uses PTB's own webhook server: `routes()` gives the project's aiohttp server the
+POST /telegram/webhook route, which feeds PTB's update queue.
+
+Which group messages reach the core: with privacy mode on, Telegram only shows a bot commands, replies
+to it and @mentions. With privacy mode off (or the bot an admin) it sees all chatter, and passing every
+line to the core would flood the group with "I did not understand" refusals. So in groups only text
+that starts with ``/``, mentions the bot, replies to one of the bot's messages, or whose first word is a
+known verb (签约, 进展, sign …) goes to the core; in private chats everything does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import re
+import warnings
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.settings import Settings
+from bot.telegram_render import ANYONE, CallbackCodec, Part, keyboard, plan_parts
+from handlers.messages import ChatKind, Incoming, IncomingFile, Reply
+from handlers.normalize import normalize
+from handlers.ports import DeliveryError, MessageHandler
+from handlers.vocabulary import HELP_ORDER, describe, verb_key, verb_word
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query"]
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the Bot API's getFile refuses larger files
+
+ONLY_SENDER = "只有发送者本人可以操作"
+BUTTON_EXPIRED = "按钮已过期，请重新发送命令"
+INTERNAL_ERROR = "出错了，请稍后再试。"
+
+T = TypeVar("T")
+
+_WORD_SPLIT = re.compile(r"[\s,;:#]+")  # after NFKC, where ，；：＃ have become ASCII
+
+
+def command_menu() -> list[BotCommand]:
+    """The setMyCommands menu: English verbs name the commands (Telegram allows only [a-z0-9_]),
+    the descriptions are Chinese and start with the Chinese verb, so the menu also teaches it."""
+    menu = []
+    for verb in HELP_ORDER:
+        word, description = verb_word(verb, "zh"), describe(verb, "zh")
+        text = description if description.startswith(word) else f"{word}：{description}"
+        menu.append(BotCommand(verb, text[:256]))
+    return menu
+
+
+@dataclass(frozen=True)
+class TelegramLimits:
+    """Flood limits and retry policy. Production uses the defaults; tests shrink them to stay fast."""
+
+    overall: tuple[float, float] = (30, 1.0)  # messages, seconds: the whole bot
+    group: tuple[float, float] = (20, 60.0)  # messages, seconds: per group chat
+    max_retries_429: int = 5  # AIORateLimiter retries after 429 (honouring retry_after)
+    send_retries: int = 3  # our retries after a network error or 5xx
+    backoff: float = 1.0  # seconds before the first retry, doubling
+    poll_timeout: float = 10.0  # getUpdates long-poll seconds
+    max_concurrent_updates: int = 256
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Processes updates concurrently across chats but one at a time, in order, within a chat.
+
+    PTB's built-in choices are all-sequential or all-concurrent; the first makes one slow reply hold
+    up every chat, the second can run ``签约 X`` and the ``撤销`` sent right after it out of order.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: Counter[int] = Counter()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update's processing under its chat's lock."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._users[chat.id] += 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[chat.id] -= 1
+            if not self._users[chat.id]:
+                del self._users[chat.id]
+                del self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+def _chat_kind(chat_type: str) -> ChatKind | None:
+    if chat_type == "private":
+        return "private"
+    if chat_type in ("group", "supergroup"):
+        return "group"
+    return None  # channels are not conversations
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^\w.\-]+", "_", Path(name).name)[-100:] or "file"
+
+
+def _is_permanent(err: TelegramError) -> bool:
+    return isinstance(err, Forbidden | BadRequest | InvalidToken | ChatMigrated)
+
+
+class TelegramAdapter:
+    """The Telegram side of the bot; also the Telegram `Messenger` scheduled jobs post through."""
+
+    platform = "telegram"
+
+    def __init__(
+        self, settings: Settings, handle: MessageHandler, *, limits: TelegramLimits | None = None
+    ) -> None:
+        self._settings = settings
+        self._handle = handle
+        self._limits = limits or TelegramLimits()
+        self._codec = CallbackCodec()
+        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self.username = ""
+        self.bot_id = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @property
+    def application(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        """The running PTB application (after `start`)."""
+        if self._app is None:
+            raise RuntimeError("the Telegram adapter is not started")
+        return self._app
+
+    @property
+    def webhook_url(self) -> str:
+        """The public URL given to setWebhook; a bare origin gets /telegram/webhook appended."""
+        url = self._settings.telegram_webhook_url.strip()
+        if url and urlsplit(url).path in ("", "/"):
+            url = url.rstrip("/") + WEBHOOK_PATH
+        return url
+
+    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        api = self._settings.telegram_api_url.rstrip("/")
+        limits = self._limits
+        return (
+            ApplicationBuilder()
+            .token(self._settings.telegram_token)
+            .base_url(f"{api}/bot")
+            .base_file_url(f"{api}/file/bot")
+            .rate_limiter(
+                AIORateLimiter(
+                    overall_max_rate=limits.overall[0],
+                    overall_time_period=limits.overall[1],
+                    group_max_rate=limits.group[0],
+                    group_time_period=limits.group[1],
+                    max_retries=limits.max_retries_429,
+                )
+            )
+            .concurrent_updates(PerChatUpdateProcessor(limits.max_concurrent_updates))
+            .job_queue(None)  # scheduling is APScheduler's job in jobs/, not PTB's
+            .build()
+        )
+
+    async def start(self, *, receive: bool = True) -> None:
+        """Connect (getMe), publish the command menu, then poll or register the webhook.
+
+        With ``receive=False`` only connect, to send (`zsbot jobs run` beside a running `zsbot run`:
+        Telegram allows a single getUpdates consumer, and the webhook belongs to the server).
+        """
+        webhook = self.webhook_url if receive else ""
+        secret = self._settings.telegram_webhook_secret
+        if webhook and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("ZSBOT_TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
+        app = self._build()
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        await app.initialize()  # calls getMe
+        self._app = app
+        self.username = app.bot.username or ""
+        self.bot_id = app.bot.id
+        if not receive:
+            return
+        await self._publish_commands()
+        await app.start()
+        if webhook:
+            await app.bot.set_webhook(url=webhook, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+            log.info("telegram: webhook mode as @%s", self.username)
+        else:
+            assert app.updater is not None
+            # start_polling deletes any webhook first, as getUpdates refuses to work alongside one.
+            await app.updater.start_polling(
+                poll_interval=0, timeout=timedelta(seconds=self._limits.poll_timeout),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("telegram: polling as @%s", self.username)
+
+    async def stop(self) -> None:
+        """Stop polling, finish the updates in hand, close the HTTP client. The webhook stays set."""
+        app = self._app
+        if app is None:
+            return
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()  # waits for the updates in hand, which still need the bot to answer
+        await app.shutdown()
+        self._app = None
+
+    async def _publish_commands(self) -> None:
+        try:
+            await self.application.bot.set_my_commands(command_menu())
+        except TelegramError as err:  # the menu is a convenience: never a reason not to start
+            log.warning("telegram: setMyCommands failed: %s", err)
+
+    # -- webhook -----------------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        """The aiohttp route for Telegram's webhook POSTs."""
+        return [web.post(WEBHOOK_PATH, self._webhook)]
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        secret = self._settings.telegram_webhook_secret
+        given = request.headers.get(SECRET_HEADER)
+        if not secret or given is None or not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.Response(status=403, text="forbidden")
+        app = self._app
+        if app is None or not app.running:
+            return web.Response(status=503, text="not running")  # Telegram retries later
+        try:
+            data = await request.json()
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an Update")
+            update = Update.de_json(data, app.bot)
+        except Exception:  # any malformed body: tell the sender, never crash the server
+            log.warning("telegram: unreadable webhook body", exc_info=True)
+            return web.Response(status=400, text="bad update")
+        # Queued, not awaited: Telegram wants a quick 200 and retries slow webhooks.
+        await app.update_queue.put(update)
+        return web.Response(text="ok")
+
+    # -- incoming ----------------------------------------------------------------------------------
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram: error while processing %r", update, exc_info=context.error)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Route one update; nothing escapes, so a failure never loses the next update."""
+        try:
+            if update.callback_query is not None:
+                await self._on_callback(update.callback_query)
+            elif update.message is not None:
+                await self._on_message(update.message)
+            # Edited messages, channel posts and the rest are ignored on purpose.
+        except Exception:
+            log.exception("telegram: update %s failed", update.update_id)
+
+    def addressed_text(self, message: Message, kind: ChatKind, has_files: bool) -> str | None:
+        """The text to give the core, or None when the message is not for us (see the module doc)."""
+        text = (message.text or message.caption or "").strip()
+        if not text:
+            return "" if kind == "private" and has_files else None
+        mention = re.compile(rf"@{re.escape(self.username)}\b", re.IGNORECASE) if self.username else None
+        command = re.match(r"/(\S+)\s*(.*)", text, re.DOTALL)
+        if command is not None:
+            name, _, target = command[1].partition("@")
+            if target and target.lower() != self.username.lower():
+                return None  # a command for another bot
+            if name.lower() == "start":  # /start <invite code> from a deep link
+                return f"start {command[2]}".strip()
+            return f"/{name} {command[2]}".strip()
+        addressed = kind == "private"
+        if mention is not None and mention.search(text):
+            text = re.sub(r"[ \t]+", " ", mention.sub(" ", text)).strip()
+            addressed = True
+        reply_to = message.reply_to_message
+        if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == self.bot_id:
+            addressed = True
+        # A verb word standing alone ("签约 #12", "签约，#12", "签约#12"), not glued to chatter
+        # ("问题是这样的"), even though the core's parser would accept the glued form.
+        first = _WORD_SPLIT.split(normalize(text, [self.username]), maxsplit=1)[0]
+        if verb_key(first) is not None:
+            addressed = True
+        return text if addressed else None
+
+    async def _on_message(self, message: Message) -> None:
+        user, chat = message.from_user, message.chat
+        kind = _chat_kind(chat.type)
+        if user is None or user.is_bot or kind is None:
+            return
+        has_files = bool(message.photo or message.document)
+        text = self.addressed_text(message, kind, has_files)
+        if text is None:
+            return
+        files = await self._download_files(message) if has_files else ()
+        incoming = Incoming(
+            platform=self.platform,
+            user_id=str(user.id),
+            text=text,
+            chat_id=str(chat.id),
+            chat_kind=kind,
+            display_name=user.full_name,
+            message_id=f"{chat.id}:{message.message_id}",
+            files=files,
+            sent_at=message.date,
+        )
+        reply = await self._handle_safely(incoming)
+        reply_to = message.message_id if kind == "group" else None
+        await self._deliver_logged(chat.id, reply, owner=str(user.id), reply_to=reply_to)
+
+    async def _download_files(self, message: Message) -> tuple[IncomingFile, ...]:
+        """Save the message's photo/document under files_dir/telegram/ (a missing copy is logged)."""
+        found: list[IncomingFile] = []
+        if message.photo:
+            p = message.photo[-1]  # the largest size
+            found.append(IncomingFile("photo", p.file_id, f"{p.file_unique_id}.jpg", "image/jpeg",
+                                      p.file_size or 0))
+        if message.document:
+            d = message.document
+            found.append(IncomingFile("document", d.file_id, d.file_name or d.file_unique_id,
+                                      d.mime_type or "", d.file_size or 0))
+        folder = Path(self._settings.files_dir) / "telegram"
+        saved: list[IncomingFile] = []
+        for item in found:
+            local = ""
+            if item.size <= DOWNLOAD_LIMIT:
+                try:
+                    tg_file = await self._call(self.application.bot.get_file, file_id=item.file_ref)
+                    data = bytes(await tg_file.download_as_bytearray())
+                    path = folder / f"{tg_file.file_unique_id}_{_safe_name(item.file_name)}"
+                    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+                    await asyncio.to_thread(path.write_bytes, data)
+                    local = str(path)
+                    item = IncomingFile(item.kind, item.file_ref, item.file_name, item.mime_type,
+                                        item.size or len(data), local)
+                except (TelegramError, OSError) as err:
+                    log.error("telegram: could not download %s: %s", item.file_ref, err)
+            saved.append(item)
+        return tuple(saved)
+
+    async def _handle_safely(self, incoming: Incoming) -> Reply:
+        try:
+            return await self._handle(incoming)
+        except Exception:
+            log.exception("telegram: the core failed on message %s", incoming.message_id)
+            return Reply(text=INTERNAL_ERROR, ok=False)
+
+    async def _on_callback(self, query: CallbackQuery) -> None:
+        owner, command = self._codec.decode(query.data or "")
+        presser = str(query.from_user.id)
+        if owner not in (ANYONE, presser):
+            await self._call_logged(query.answer, text=ONLY_SENDER, show_alert=True)
+            return
+        if command is None:
+            await self._call_logged(query.answer, text=BUTTON_EXPIRED, show_alert=True)
+            return
+        pressed = query.message if isinstance(query.message, Message) else None
+        chat = query.message.chat if query.message is not None else None
+        kind = _chat_kind(chat.type) if chat is not None else "private"
+        chat_id = chat.id if chat is not None else query.from_user.id
+        incoming = Incoming(
+            platform=self.platform,
+            user_id=presser,
+            text=command,
+            chat_id=str(chat_id),
+            chat_kind=kind or "group",
+            display_name=query.from_user.full_name,
+            message_id=f"cb:{query.id}",
+            is_button=True,
+        )
+        reply = await self._handle_safely(incoming)
+        await self._call_logged(query.answer)
+        await self._show_outcome(chat_id, pressed, reply, presser)
+
+    async def _show_outcome(self, chat_id: int, pressed: Message | None, reply: Reply, owner: str) -> None:
+        """Edit the pressed message into the outcome; what does not fit an edit is sent after it."""
+        parts = plan_parts(reply, keyboard(reply.buttons, owner, self._codec))
+        bot = self.application.bot
+        if pressed is not None and parts and parts[0].kind == "text" and pressed.text is not None:
+            first = parts.pop(0)
+            try:
+                await self._call(bot.edit_message_text, chat_id=chat_id, message_id=pressed.message_id,
+                                 text=first.html or "", parse_mode=ParseMode.HTML, reply_markup=first.markup,
+                                 link_preview_options=LinkPreviewOptions(is_disabled=True))
+            except BadRequest as err:
+                if "not modified" not in str(err).lower():
+                    log.warning("telegram: edit failed (%s); sending the outcome instead", err)
+                    parts.insert(0, first)
+            except TelegramError as err:
+                log.error("telegram: edit failed: %s", err)
+                parts.insert(0, first)
+        elif pressed is not None:
+            # A photo or document message: just take its buttons away so they cannot be pressed twice.
+            await self._call_logged(bot.edit_message_reply_markup, chat_id=chat_id,
+                                    message_id=pressed.message_id, reply_markup=None)
+        try:
+            await self._send_parts(chat_id, parts, reply_to=None)
+        except TelegramError as err:
+            log.error("telegram: outcome for chat %s not delivered: %s", chat_id, err)
+
+    # -- outgoing ----------------------------------------------------------------------------------
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Post `reply` into a chat (Messenger port); raises DeliveryError after retries fail."""
+        if self._app is None:
+            raise DeliveryError("the Telegram adapter is not started")
+        parts = plan_parts(reply, keyboard(reply.buttons, ANYONE, self._codec))
+        try:
+            await self._send_parts(chat_id, parts, reply_to=None)
+        except TelegramError as err:
+            raise DeliveryError(f"telegram chat {chat_id}: {err}", permanent=_is_permanent(err)) from err
+
+    async def _deliver_logged(self, chat_id: int, reply: Reply, owner: str, reply_to: int | None) -> None:
+        """Answer an update; a failed send is logged, never raised (the update is already stored)."""
+        parts = plan_parts(reply, keyboard(reply.buttons, owner, self._codec))
+        try:
+            await self._send_parts(chat_id, parts, reply_to=reply_to)
+        except TelegramError as err:
+            log.error("telegram: reply to chat %s not delivered: %s", chat_id, err)
+
+    async def _send_parts(self, chat_id: int | str, parts: list[Part], reply_to: int | None) -> None:
+        bot = self.application.bot
+        for part in parts:
+            common: dict[str, Any] = {"chat_id": chat_id, "reply_markup": part.markup}
+            if reply_to is not None:
+                # Quote the sender's message in a busy group; still send if it was deleted meanwhile.
+                common["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
+                reply_to = None
+            if part.kind == "text":
+                await self._call(bot.send_message, text=part.html or "", parse_mode=ParseMode.HTML,
+                                 link_preview_options=LinkPreviewOptions(is_disabled=True), **common)
+            elif part.kind == "photo":
+                await self._call(bot.send_photo, photo=InputFile(part.content, filename=part.filename),
+                                 caption=part.html, parse_mode=ParseMode.HTML, **common)
+            else:
+                await self._call(bot.send_document, document=InputFile(part.content, filename=part.filename),
+                                 caption=part.html, parse_mode=ParseMode.HTML, **common)
+
+    async def _call(self, fn: Callable[..., Awaitable[T]], **kwargs: Any) -> T:
+        """Call the Bot API, retrying network errors and 5xx with backoff (429s: AIORateLimiter's job).
+
+        Refusals (403, 400, bad token) are final and raised at once. A RetryAfter that outlived the
+        rate limiter's own retries is waited out here too.
+        """
+        attempts = self._limits.send_retries + 1
+        for attempt in range(attempts):
+            try:
+                return await fn(**kwargs)
+            except (Forbidden, BadRequest, InvalidToken, ChatMigrated):
+                raise
+            except RetryAfter as err:
+                if attempt == attempts - 1:
+                    raise
+                with warnings.catch_warnings():
+                    # PTB 22 warns that retry_after becomes a timedelta in v23; both forms are handled.
+                    warnings.simplefilter("ignore", PTBDeprecationWarning)
+                    wait = err.retry_after
+                delay = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            except NetworkError as err:  # includes TimedOut and 5xx answers
+                delay = self._limits.backoff * 2**attempt
+                if attempt == attempts - 1:
+                    raise
+                log.warning("telegram: %s failed (%s), retry %d in %.1fs", getattr(fn, "__name__", fn), err,
+                            attempt + 1, delay)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _call_logged(self, fn: Callable[..., Awaitable[Any]], **kwargs: Any) -> None:
+        try:
+            await self._call(fn, **kwargs)
+        except TelegramError as err:
+            log.error("telegram: %s failed: %s", getattr(fn, "__name__", fn), err)
+
+
+__all__ = ["ALLOWED_UPDATES", "WEBHOOK_PATH", "TelegramAdapter", "TelegramLimits"]
