@@ -82,7 +82,6 @@ class ZsBot:
     def web_app(self) -> web.Application:
         """The aiohttp application: health check, platform webhooks; adapters live in its cleanup_ctx."""
         app = web.Application(client_max_size=2 * 1024 * 1024)
-        app["zsbot"] = self
         app.router.add_get("/healthz", self._healthz)
         return app
 

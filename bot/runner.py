@@ -18,16 +18,19 @@ from aiohttp import web
 
 from bot.app import ZsBot
 from bot.settings import Settings
+from bot.wecom_adapter import WeComAdapter
 from handlers.context import Clock, utc_now
 
 log = logging.getLogger(__name__)
+
+HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
+WECOM_ADAPTER_KEY: web.AppKey[WeComAdapter] = web.AppKey("wecom_adapter")
 
 
 def build_web_app(bot: ZsBot, *, start_scheduler: bool = True) -> web.Application:
     """The aiohttp app with the platforms' routes and every resource in cleanup contexts."""
     app = bot.web_app()
     telegram = None
-    wecom = None
     if bot.settings.telegram_enabled:
         from bot.telegram_adapter import TelegramAdapter
 
@@ -35,41 +38,40 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True) -> web.Applicatio
         if bot.settings.telegram_webhook_url:
             app.router.add_routes(telegram.routes())
     if bot.settings.wecom_enabled:
-        from bot.wecom_adapter import WeComAdapter
-
-        wecom = WeComAdapter  # built in the cleanup context, once the shared ClientSession exists
+        # The adapter is built in the cleanup context below, once the shared ClientSession exists.
         app.router.add_get("/wecom/callback", _late_route(app, "verify_url"))
         app.router.add_post("/wecom/callback", _late_route(app, "receive"))
 
     async def client_session(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            app["http"] = session
+            app[HTTP_KEY] = session
             yield
 
     async def platforms(app: web.Application) -> AsyncIterator[None]:
-        session: aiohttp.ClientSession = app["http"]
+        session = app[HTTP_KEY]
         from bot.wecom_api import RobotMessenger
 
         bot.messengers["wecom-robot"] = RobotMessenger(session, api_url=bot.settings.wecom_api_url)
-        if wecom is not None:
+        if bot.settings.wecom_enabled:
             from bot.wecom_api import WeComAppMessenger, WeComClient
 
             client = WeComClient(session, api_url=bot.settings.wecom_api_url, corp_id=bot.settings.wecom_corp_id,
                                  secret=bot.settings.wecom_secret, agent_id=bot.settings.wecom_agent_id)
-            adapter = wecom(bot.settings, bot.core.handle, client)
-            app["wecom_adapter"] = adapter
+            adapter = WeComAdapter(bot.settings, bot.core.handle, client)
+            app[WECOM_ADAPTER_KEY] = adapter
             bot.messengers["wecom"] = WeComAppMessenger(client)
         if telegram is not None:
             await telegram.start()
             bot.messengers["telegram"] = telegram
+            if telegram.username:  # so "@zs_bot 签约 #12" parses in groups
+                bot.core.bot_names.add(telegram.username)
         try:
             yield
         finally:
             if telegram is not None:
                 await telegram.stop()
-            adapter = app.get("wecom_adapter")
-            if adapter is not None:
-                await adapter.aclose()
+            if WECOM_ADAPTER_KEY in app:
+                await app[WECOM_ADAPTER_KEY].aclose()
 
     async def scheduler(app: web.Application) -> AsyncIterator[None]:
         if not start_scheduler:
@@ -95,7 +97,7 @@ def _late_route(app: web.Application, method: str) -> Callable[[web.Request], Aw
     """
 
     async def route(request: web.Request) -> web.StreamResponse:
-        adapter = app.get("wecom_adapter")
+        adapter = app.get(WECOM_ADAPTER_KEY)
         if adapter is None:
             return web.Response(status=503, text="starting")
         response: web.StreamResponse = await getattr(adapter, method)(request)
