@@ -308,7 +308,9 @@ class TelegramAdapter:
         """The text to give the core, or None when the message is not for us (see the module doc)."""
         text = (message.text or message.caption or "").strip()
         if not text:
-            return "" if kind == "private" and has_files else None
+            # A bare file in a private chat goes to the core, which asks what it is evidence of; the
+            # caption-less rest of an album (only its first item carries the caption) does not.
+            return "" if kind == "private" and has_files and not message.media_group_id else None
         mention = re.compile(rf"@{re.escape(self.username)}\b", re.IGNORECASE) if self.username else None
         command = re.match(r"/(\S+)\s*(.*)", text, re.DOTALL)
         if command is not None:

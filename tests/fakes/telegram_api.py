@@ -273,6 +273,7 @@ class FakeBotApi:
         document: dict[str, Any] | None = None,
         reply_to: dict[str, Any] | None = None,
         edited: bool = False,
+        media_group_id: str | None = None,
     ) -> dict[str, Any]:
         """An update carrying a message (text, or a photo/document with a caption)."""
         message: dict[str, Any] = {
@@ -294,6 +295,8 @@ class FakeBotApi:
             message["document"] = document
         if reply_to is not None:
             message["reply_to_message"] = reply_to
+        if media_group_id is not None:
+            message["media_group_id"] = media_group_id
         return {"edited_message" if edited else "message": message}
 
     def callback_update(self, user_id: int, message: dict[str, Any], data: str) -> dict[str, Any]:
