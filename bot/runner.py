@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -19,7 +20,11 @@ from aiohttp import web
 from bot.app import ZsBot
 from bot.settings import Settings
 from bot.wecom_adapter import WeComAdapter
+from bot.wecom_api import RobotMessenger, WeComAppMessenger, WeComClient
 from handlers.context import Clock, utc_now
+
+if TYPE_CHECKING:
+    from bot.telegram_adapter import TelegramAdapter
 
 log = logging.getLogger(__name__)
 
@@ -48,30 +53,10 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True) -> web.Applicatio
             yield
 
     async def platforms(app: web.Application) -> AsyncIterator[None]:
-        session = app[HTTP_KEY]
-        from bot.wecom_api import RobotMessenger
-
-        bot.messengers["wecom-robot"] = RobotMessenger(session, api_url=bot.settings.wecom_api_url)
-        if bot.settings.wecom_enabled:
-            from bot.wecom_api import WeComAppMessenger, WeComClient
-
-            client = WeComClient(session, api_url=bot.settings.wecom_api_url, corp_id=bot.settings.wecom_corp_id,
-                                 secret=bot.settings.wecom_secret, agent_id=bot.settings.wecom_agent_id)
-            adapter = WeComAdapter(bot.settings, bot.core.handle, client)
-            app[WECOM_ADAPTER_KEY] = adapter
-            bot.messengers["wecom"] = WeComAppMessenger(client)
-        if telegram is not None:
-            await telegram.start()
-            bot.messengers["telegram"] = telegram
-            if telegram.username:  # so "@zs_bot 签约 #12" parses in groups
-                bot.core.bot_names.add(telegram.username)
-        try:
+        async with open_platforms(bot, app[HTTP_KEY], receive=True, telegram=telegram) as wecom_adapter:
+            if wecom_adapter is not None:
+                app[WECOM_ADAPTER_KEY] = wecom_adapter
             yield
-        finally:
-            if telegram is not None:
-                await telegram.stop()
-            if WECOM_ADAPTER_KEY in app:
-                await app[WECOM_ADAPTER_KEY].aclose()
 
     async def scheduler(app: web.Application) -> AsyncIterator[None]:
         if not start_scheduler:
@@ -87,6 +72,43 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True) -> web.Applicatio
 
     app.cleanup_ctx.extend([client_session, platforms, scheduler])
     return app
+
+
+@contextlib.asynccontextmanager
+async def open_platforms(
+    bot: ZsBot, http: aiohttp.ClientSession, *, receive: bool, telegram: TelegramAdapter | None = None,
+) -> AsyncIterator[WeComAdapter | None]:
+    """Start every configured platform and register its messenger in `bot.messengers`.
+
+    With `receive=False` the platforms only send (`zsbot jobs run` beside a running `zsbot run`: Telegram
+    allows one getUpdates consumer and the webhook belongs to the server). Yields the WeCom adapter when
+    receiving on WeCom, for the callback route.
+    """
+    settings = bot.settings
+    bot.messengers["wecom-robot"] = RobotMessenger(http, api_url=settings.wecom_api_url)
+    wecom_adapter: WeComAdapter | None = None
+    if settings.wecom_enabled:
+        client = WeComClient(http, api_url=settings.wecom_api_url, corp_id=settings.wecom_corp_id,
+                             secret=settings.wecom_secret, agent_id=settings.wecom_agent_id)
+        bot.messengers["wecom"] = WeComAppMessenger(client)
+        if receive:
+            wecom_adapter = WeComAdapter(settings, bot.core.handle, client)
+    if settings.telegram_enabled and telegram is None:
+        from bot.telegram_adapter import TelegramAdapter
+
+        telegram = TelegramAdapter(settings, bot.core.handle)
+    if telegram is not None:
+        await telegram.start(receive=receive)
+        bot.messengers["telegram"] = telegram
+        if telegram.username:  # so "@zs_bot 签约 #12" parses in groups
+            bot.core.bot_names.add(telegram.username)
+    try:
+        yield wecom_adapter
+    finally:
+        if telegram is not None:
+            await telegram.stop()
+        if wecom_adapter is not None:
+            await wecom_adapter.aclose()
 
 
 def _late_route(app: web.Application, method: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -116,32 +116,13 @@ def print_outcome(outcome: Outcome, *, out: Out = print) -> None:
 @contextlib.asynccontextmanager
 async def _messengers(bot: ZsBot) -> AsyncIterator[dict[str, Messenger]]:
     """The platforms' messengers for sending only: no polling, no webhook changes."""
-    from bot.wecom_api import RobotMessenger, WeComAppMessenger, WeComClient
+    from bot.runner import open_platforms
 
-    settings = bot.settings
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
-        messengers: dict[str, Messenger] = {"wecom-robot": RobotMessenger(http, api_url=settings.wecom_api_url)}
-        if settings.wecom_enabled:
-            client = WeComClient(http, api_url=settings.wecom_api_url, corp_id=settings.wecom_corp_id,
-                                 secret=settings.wecom_secret, agent_id=settings.wecom_agent_id)
-            messengers["wecom"] = WeComAppMessenger(client)
-        if not settings.telegram_enabled:
-            yield messengers
-            return
-        from bot.telegram_adapter import TelegramAdapter
-
-        adapter = TelegramAdapter(settings, bot.core.handle)
-        # TelegramAdapter.start() would also poll for updates, competing with the running `zsbot run`
-        # (Telegram allows one getUpdates consumer). Initialising its PTB application without starting
-        # it is enough to send; a public send-only start belongs in the adapter.
-        app = adapter._build()
-        await app.initialize()
-        adapter._app = app
-        messengers["telegram"] = adapter
-        try:
-            yield messengers
-        finally:
-            await adapter.stop()
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
+        open_platforms(bot, http, receive=False),
+    ):
+        yield bot.messengers
 
 
 async def run_job(
