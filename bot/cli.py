@@ -123,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = _settings()
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
