@@ -108,12 +108,9 @@ class Core:
             return _refusal("⚠️ 系统出错，本条未保存，请稍后重发。\n⚠️ Internal error: nothing was stored, please resend.")
 
     async def _handle(self, incoming: Incoming) -> Reply:
-        if incoming.message_id:
-            async with self.sessions() as session:
-                stored = await queries.stored_reply(session, platform=incoming.platform,
-                                                    message_id=incoming.message_id)
-            if stored is not None:
-                return Reply.from_json(stored)
+        stored = await self._stored_reply(incoming)
+        if stored is not None:
+            return stored
         now = self.clock()
         today = now.astimezone(self.settings.tz).date()
         if not incoming.text.strip() and incoming.files:
@@ -137,13 +134,18 @@ class Core:
         except IntegrityError:
             # The same message being handled concurrently (a redelivery racing the original): the first
             # commit wins and this one answers with what it stored.
-            if incoming.message_id:
-                async with self.sessions() as session:
-                    stored = await queries.stored_reply(session, platform=incoming.platform,
-                                                        message_id=incoming.message_id)
-                if stored is not None:
-                    return Reply.from_json(stored)
+            stored = await self._stored_reply(incoming)
+            if stored is not None:
+                return stored
             raise
+
+    async def _stored_reply(self, incoming: Incoming) -> Reply | None:
+        """The answer already given to this platform message, if it was handled before."""
+        if not incoming.message_id:
+            return None
+        async with self.sessions() as session:
+            stored = await queries.stored_reply(session, platform=incoming.platform, message_id=incoming.message_id)
+        return Reply.from_json(stored) if stored is not None else None
 
     async def _run(self, command: Command, incoming: Incoming, session: AsyncSession, now: datetime) -> Reply:
         identity = incoming.identity

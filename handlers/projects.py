@@ -179,6 +179,14 @@ async def require_project(ctx: Context, cmd: Command) -> Project | Reply:
     return found
 
 
+async def changeable_project(ctx: Context, cmd: Command) -> Project | Reply:
+    """The command's project, checked to be one the sender may change (or the question which one)."""
+    project = await require_project(ctx, cmd)
+    if isinstance(project, Project):
+        check_may_change(ctx, project, cmd.verb)
+    return project
+
+
 def check_may_change(ctx: Context, project: Project, verb: str) -> None:
     """Members change their own squad's projects; leaders and admins any."""
     if ctx.is_leader:
@@ -268,6 +276,13 @@ def _apply_fields(ctx: Context, project: Project, cmd: Command) -> list[str]:
     return changed
 
 
+def _verification_note(ctx: Context, project: Project, stage: str) -> list[str]:
+    if not (ctx.settings.require_verification and stage in ("signed", "landed")):
+        return []
+    return [ctx.t(f"⏳ 待核实：领导发送「核实 #{project.id}」后计入统计",
+                  f"⏳ Awaiting a leader's `verify #{project.id}` before it counts")]
+
+
 def reach_stage(project: Project, stage: str, now: datetime) -> None:
     """Move to `stage`, stamping it and every earlier stage not reached yet (the counting rule)."""
     project.stage = stage
@@ -318,9 +333,7 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
     arrow = f"{stage_name(from_stage, ctx.lang)} → {stage_name(to_stage, ctx.lang)}"
     headline = ctx.t(f"✅ 已{stage_name(to_stage)}：{arrow}", f"✅ Moved to {to_stage}: {arrow}")
     details = [*changed, cmd.note]
-    if ctx.settings.require_verification and to_stage in ("signed", "landed"):
-        details.append(ctx.t(f"⏳ 待核实：领导发送「核实 #{project.id}」后计入统计",
-                             f"⏳ Awaiting a leader's `verify #{project.id}` before it counts"))
+    details += _verification_note(ctx, project, to_stage)
     return await card(ctx, project, headline, details, event)
 
 
@@ -349,9 +362,7 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
     if STAGE_ORDER[stage] > 0:
         headline += ctx.t("（同时计入此前各阶段）", " (also counted in the earlier stages)")
     details = [*changed, cmd.note]
-    if ctx.settings.require_verification and stage in ("signed", "landed"):
-        details.append(ctx.t(f"⏳ 待核实：领导发送「核实 #{project.id}」后计入统计",
-                             f"⏳ Awaiting a leader's `verify #{project.id}` before it counts"))
+    details += _verification_note(ctx, project, stage)
     return await card(ctx, project, headline, details, event)
 
 
@@ -359,10 +370,9 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
 
 async def handle_note(cmd: Command, ctx: Context) -> Reply:
     """note: a progress note on a project."""
-    project = await require_project(ctx, cmd)
+    project = await changeable_project(ctx, cmd)
     if isinstance(project, Reply):
         return project
-    check_may_change(ctx, project, cmd.verb)
     if not cmd.note and not ctx.incoming.files:
         raise refuse(ctx, "请写上进展内容。", "Write what happened.", cmd.verb)
     event = await record_event(ctx, project=project, kind="note", text=cmd.note)
@@ -398,10 +408,9 @@ async def handle_visit(cmd: Command, ctx: Context) -> Reply:
 
 async def handle_problem(cmd: Command, ctx: Context) -> Reply:
     """problem: open a problem with a category on a project."""
-    project = await require_project(ctx, cmd)
+    project = await changeable_project(ctx, cmd)
     if isinstance(project, Reply):
         return project
-    check_may_change(ctx, project, cmd.verb)
     if not cmd.note:
         raise refuse(ctx, "请写上问题内容。", "Describe the problem.", cmd.verb)
     category = cmd.category or "其他"
@@ -418,10 +427,9 @@ async def handle_problem(cmd: Command, ctx: Context) -> Reply:
 
 async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
     """resolve: close a problem (by id, by category, or the only/oldest open one)."""
-    project = await require_project(ctx, cmd)
+    project = await changeable_project(ctx, cmd)
     if isinstance(project, Reply):
         return project
-    check_may_change(ctx, project, cmd.verb)
     problems = list(await queries.open_problems(ctx.session, project_id=project.id or 0))
     if cmd.number is not None:
         problems = [p for p in problems if p.id == cmd.number]
@@ -447,10 +455,9 @@ async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
 
 async def handle_drop(cmd: Command, ctx: Context) -> Reply:
     """drop: take a project out of the funnel, keeping its history and the reason."""
-    project = await require_project(ctx, cmd)
+    project = await changeable_project(ctx, cmd)
     if isinstance(project, Reply):
         return project
-    check_may_change(ctx, project, cmd.verb)
     if project.stage == "dropped":
         raise refuse(ctx, f"#{project.id} 已经放弃。", f"#{project.id} is already dropped.")
     if not cmd.note:
@@ -469,10 +476,9 @@ async def handle_drop(cmd: Command, ctx: Context) -> Reply:
 
 async def handle_edit(cmd: Command, ctx: Context) -> Reply:
     """edit: change one field: amount, name, alias, industry, zone, place, company."""
-    project = await require_project(ctx, cmd)
+    project = await changeable_project(ctx, cmd)
     if isinstance(project, Reply):
         return project
-    check_may_change(ctx, project, cmd.verb)
     field = cmd.field_name or ""
     if field not in EDITABLE_FIELDS:
         raise refuse(ctx, "可修改的字段：金额、名称、别名、行业、区域、地点、公司。",
@@ -547,10 +553,9 @@ async def handle_expect(cmd: Command, ctx: Context) -> Reply:
         from handlers import reports
 
         return await reports.forecast_report(ctx.session, settings=ctx.settings, now=ctx.now, lang=ctx.lang)
-    project = await require_project(ctx, cmd)
+    project = await changeable_project(ctx, cmd)
     if isinstance(project, Reply):
         return project
-    check_may_change(ctx, project, cmd.verb)
     if cmd.stage is None or cmd.when is None:
         raise refuse(ctx, "请写明阶段和日期。", "Give the stage and the date.", "expect")
     if project.stage != "dropped" and STAGE_ORDER[cmd.stage] <= STAGE_ORDER.get(project.stage, -1):
