@@ -17,7 +17,7 @@ Verb = Literal[
     # questions
     "find", "mine", "rank", "status", "problems", "export",
     # people and squads
-    "away", "newteam", "invite", "join", "bind", "target", "settings", "help", "start",
+    "away", "newteam", "invite", "join", "link", "bind", "target", "settings", "help", "start",
     # the answer to a numbered question ("1", "2" …)
     "choose",
 ]
@@ -53,6 +53,7 @@ VERB_FIELDS: dict[str, tuple[str, ...]] = {
     "newteam": ("value", "kind"),  # value: the new team's name; kind: squad/street/bureau
     "invite": ("value", "flag"),  # value: optional team name; flag "rotate" for a new code
     "join": ("value",),  # value: the invite code
+    "link": ("value",),  # value: a link code from my other platform; none: make one
     "bind": ("value", "secret"),  # value: team name or "leaders"; secret: WeCom robot key
     "target": ("value", "year", "targets"),  # value: team name or None for the district
     "settings": ("value", "flag"),  # value: job key (排行/提醒/点名 …); flag: "HH:MM", "on", "off"

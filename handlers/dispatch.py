@@ -58,6 +58,7 @@ HANDLERS: dict[str, Handler] = {
     "newteam": people.handle_newteam,
     "invite": people.handle_invite,
     "join": people.handle_join,
+    "link": people.handle_link,
     "start": people.handle_start,
     "bind": people.handle_bind,
     "target": people.handle_target,
@@ -70,7 +71,7 @@ READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "expo
 def _reads_only(command: Command) -> bool:
     """Questions store nothing, so they need no inbox row (bare 核实/预计 are questions too)."""
     return command.verb in READ_ONLY_VERBS or (command.verb in ("verify", "expect") and command.project is None)
-OPEN_TO_STRANGERS = frozenset({"join", "start", "help"})
+OPEN_TO_STRANGERS = frozenset({"join", "link", "start", "help"})
 CHOICE_LIFETIME = timedelta(hours=24)
 
 

@@ -670,7 +670,7 @@ VERB_KEYS: frozenset[str] = frozenset(ALL_VERBS)
 
 
 def _parse_start(ctx: _Ctx) -> Command | ParseError:
-    """start: the Telegram deep-link payload, if any."""
+    """start / link: one optional code (a Telegram deep-link payload, a link code)."""
     return ctx.command(value=ctx.tokens[0].text if ctx.tokens else None)
 
 
@@ -681,6 +681,7 @@ _PARSERS: dict[str, Callable[[_Ctx], Command | ParseError]] = {
     "expect": _parse_expect, "find": _parse_find, "mine": _parse_team_value, "rank": _parse_bare,
     "status": _parse_team_value, "problems": _parse_team_value, "export": _parse_bare,
     "away": _parse_away, "newteam": _parse_newteam, "invite": _parse_invite, "join": _parse_join,
+    "link": _parse_start,
     "bind": _parse_bind, "target": _parse_target, "settings": _parse_settings, "help": _parse_help,
     "start": _parse_start,
 }
@@ -842,7 +843,7 @@ def render(command: Command) -> str:
     elif verb == "expect":
         stage = STAGE_NAMES.get(c.stage or "", ("", ""))[1 if en else 0]
         parts += [_project_text(c.project), stage, _date_iso(c.when)]
-    elif verb in ("mine", "status", "problems", "join", "start"):
+    elif verb in ("mine", "status", "problems", "join", "start", "link"):
         parts.append(_word_or_quoted(c.value) if c.value else "")
     elif verb == "away":
         parts.append(("cancel" if en else "取消") if c.value == "cancel" else _date_iso(c.when))

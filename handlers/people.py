@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from datetime import timedelta
+
 from rapidfuzz import process
 from sqlmodel import select
 
@@ -114,6 +116,47 @@ async def handle_join(cmd: Command, ctx: Context) -> Reply:
     ))
 
 
+LINK_CODE_LIFETIME = timedelta(minutes=15)
+
+
+async def handle_link(cmd: Command, ctx: Context) -> Reply:
+    """link: one person on two platforms. Alone, make a code; with a code, join this identity to its owner."""
+    if not cmd.value:
+        if ctx.member is None:
+            raise refuse(ctx, "请在已经加入小分队的那个平台上发送「关联」获取关联码。",
+                         "Send `link` from the platform where you already joined a squad to get a code.", "link")
+        code = new_invite_code()
+        while (await ctx.session.exec(select(Member).where(Member.link_code == code))).first():
+            code = new_invite_code()
+        ctx.member.link_code, ctx.member.link_code_until = code, ctx.now + LINK_CODE_LIFETIME
+        ctx.session.add(ctx.member)
+        return Reply(text=ctx.t(
+            f"🔗 关联码：{code}（15分钟内有效）\n请在另一个平台（企业微信或 Telegram）发送「关联 {code}」。",
+            f"🔗 Link code: {code} (valid 15 minutes)\nSend `link {code}` from your other platform.",
+        ))
+    owner = (await ctx.session.exec(select(Member).where(Member.link_code == cmd.value.strip().upper()))).first()
+    if owner is None or owner.link_code_until is None or owner.link_code_until < ctx.now:
+        raise refuse(ctx, "关联码不对或已过期，请重新发送「关联」获取。", "That link code is wrong or expired.", "link")
+    assert owner.id is not None
+    owner.link_code, owner.link_code_until = None, None
+    ctx.session.add(owner)
+    if ctx.member is not None and ctx.member.id == owner.id:
+        return Reply(text=ctx.t("这个账号本来就是你。", "This account is already yours."))
+    if ctx.member is not None:
+        if await queries.member_has_history(ctx.session, member_id=ctx.member.id or 0):
+            raise refuse(ctx, "这个账号已有报送记录，不能合并到另一个人；如确需合并请联系管理员。",
+                         "This account already has reports of its own and cannot be merged; ask an admin.")
+        await queries.move_identities(ctx.session, from_member=ctx.member.id or 0, to_member=owner.id)
+        await ctx.session.delete(ctx.member)
+    else:
+        await queries.add_identity(ctx.session, identity=ctx.incoming.identity, member_id=owner.id,
+                                   name=ctx.incoming.display_name, now=ctx.now)
+    platform = {"wecom": "企业微信", "telegram": "Telegram", "console": "控制台"}.get(ctx.incoming.platform,
+                                                                                 ctx.incoming.platform)
+    return Reply(text=ctx.t(f"✅ 已关联：这个{platform}账号就是 {owner.name}，报送和统计合在一起。",
+                            f"✅ Linked: this {ctx.incoming.platform} account is {owner.name}."))
+
+
 async def handle_start(cmd: Command, ctx: Context) -> Reply:
     """start: Telegram's /start, with an invite code as deep-link payload, or the introduction."""
     if cmd.value:
@@ -211,7 +254,7 @@ GROUP_PRIVACY_EN = (
 
 HELP_ORDER = ("plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
               "find", "mine", "rank", "status", "problems", "export", "verify", "expect", "away", "join",
-              "target", "newteam", "invite", "bind", "settings", "help")
+              "link", "target", "newteam", "invite", "bind", "settings", "help")
 
 
 def help_reply(ctx: Context, verb: str | None) -> Reply:

@@ -33,6 +33,7 @@ ZH_VERBS: dict[str, Verb] = {
     "建队": "newteam",
     "邀请码": "invite",
     "加入": "join",
+    "关联": "link", "关联账号": "link",
     "绑定": "bind",
     "目标": "target",
     "设置": "settings",
@@ -43,7 +44,7 @@ EN_VERBS: dict[str, Verb] = {
     "problem": "problem", "resolve": "resolve", "drop": "drop", "undo": "undo", "edit": "edit",
     "verify": "verify", "expect": "expect", "find": "find", "mine": "mine", "rank": "rank",
     "status": "status", "problems": "problems", "export": "export", "away": "away", "newteam": "newteam",
-    "invite": "invite", "join": "join", "bind": "bind", "target": "target", "settings": "settings",
+    "invite": "invite", "join": "join", "link": "link", "bind": "bind", "target": "target", "settings": "settings",
     "help": "help", "start": "start",
 }
 
@@ -57,7 +58,7 @@ VERB_NAMES: dict[Verb, tuple[str, str]] = {
     "expect": ("预计", "expect"), "find": ("查", "find"), "mine": ("我的", "mine"),
     "rank": ("排行", "rank"), "status": ("进度", "status"), "problems": ("问题清单", "problems"),
     "export": ("导出", "export"), "away": ("请假", "away"), "newteam": ("建队", "newteam"),
-    "invite": ("邀请码", "invite"), "join": ("加入", "join"), "bind": ("绑定", "bind"),
+    "invite": ("邀请码", "invite"), "join": ("加入", "join"), "link": ("关联", "link"), "bind": ("绑定", "bind"),
     "target": ("目标", "target"), "settings": ("设置", "settings"), "help": ("帮助", "help"),
     "start": ("start", "start"), "choose": ("序号", "number"),
 }
@@ -65,7 +66,7 @@ VERB_NAMES: dict[Verb, tuple[str, str]] = {
 HELP_ORDER: tuple[Verb, ...] = (
     "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
     "verify", "expect", "find", "mine", "rank", "status", "problems", "export", "target", "away",
-    "newteam", "invite", "join", "bind", "settings", "help",
+    "newteam", "invite", "join", "link", "bind", "settings", "help",
 )
 # A few verbs worth listing when someone types something unknown.
 COMMON_VERBS: tuple[Verb, ...] = ("pursue", "sign", "land", "note", "problem", "find", "rank", "help")
@@ -223,6 +224,8 @@ _USAGE: dict[str, tuple[str, str]] = {
         "invite [team] [rotate], e.g. invite Dehua rotate",
     ),
     "join": ("加入 邀请码，例：加入 K7P2QX", "join CODE, e.g. join K7P2QX"),
+    "link": ("关联（生成关联码），再在另一个平台发送「关联 关联码」，例：关联 8H3KQM",
+             "link (makes a code), then send `link CODE` from your other platform, e.g. link 8H3KQM"),
     "bind": (
         "绑定 队名|领导 [robot:群机器人key]，例：绑定 德化街 或 绑定 领导",
         "bind TEAM|leaders [robot:KEY], e.g. bind leaders",
@@ -261,6 +264,7 @@ _DESCRIBE: dict[str, tuple[str, str]] = {
     "newteam": ("新建小分队", "create a squad"),
     "invite": ("查看或更换邀请码", "show or rotate an invite code"),
     "join": ("用邀请码加入小分队", "join a squad with its invite code"),
+    "link": ("把企业微信和 Telegram 账号关联为同一人", "link your WeCom and Telegram accounts as one person"),
     "bind": ("把本群绑定到小分队或领导群", "bind this group chat to a squad or the leaders"),
     "settings": ("本群推送设置（时间、开关）", "this chat's scheduled posts (times, on/off)"),
     "help": ("帮助", "help"),

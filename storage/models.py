@@ -38,11 +38,15 @@ class Team(SQLModel, table=True):
 class Member(SQLModel, table=True):
     """A person. Platform identities point at it, so one person can use Telegram and WeCom."""
 
+    __table_args__ = (Index("uq_member_link_code", "link_code", unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     role: str = Field(default="member", max_length=10)
     away_until: date | None = None  # reminders paused up to and including this day (请假)
+    link_code: str | None = Field(default=None, max_length=16)  # `关联`: link another platform
+    link_code_until: datetime | None = None
     created_at: datetime
 
 

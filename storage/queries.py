@@ -61,6 +61,25 @@ async def add_member(
     return member
 
 
+async def add_identity(session: AsyncSession, *, identity: str, member_id: int, name: str, now: datetime) -> None:
+    """Link one more platform identity to an existing member."""
+    session.add(Identity(identity=identity, member_id=member_id, display_name=name, created_at=now))
+    await session.flush()
+
+
+async def member_has_history(session: AsyncSession, *, member_id: int) -> bool:
+    """Whether a member has any event of their own (then merging them away would lose attribution)."""
+    return (await session.exec(select(Event.id).where(Event.member_id == member_id).limit(1))).first() is not None
+
+
+async def move_identities(session: AsyncSession, *, from_member: int, to_member: int) -> None:
+    """Re-point every identity of one member at another."""
+    for row in (await session.exec(select(Identity).where(Identity.member_id == from_member))).all():
+        row.member_id = to_member
+        session.add(row)
+    await session.flush()
+
+
 async def team_by_id(session: AsyncSession, *, team_id: int) -> Team | None:
     """A team by its id."""
     return await session.get(Team, team_id)

@@ -318,3 +318,24 @@ async def test_bare_verify_and_expect_show_the_pending_list_and_the_forecast(ses
     assert "待核实" in pending.text and "杉杉奥特莱斯" in pending.text
     forecast = await chat.ok(ADMIN, "预计")
     assert "胖东来二七店" in forecast.text or "招引" in forecast.text
+
+
+async def test_one_person_links_telegram_and_wecom(chat, sessions) -> None:
+    await squad_with_members(chat, "德化街", "张伟")
+    await chat.ok("张伟", "谋划 比亚迪体验中心")
+    code = (await chat.ok("张伟", "关联")).text.split("关联码：")[1].split("（")[0]
+    # An unknown WeCom identity links with the code and reports as the same person.
+    await chat.refused("zhangwei", "关联 WRONG1", platform="wecom")
+    await chat.ok("zhangwei", f"关联 {code.lower()}", platform="wecom")
+    reply = await chat.ok("zhangwei", "洽谈 #1", platform="wecom")
+    assert "谋划 → 招引" in reply.text
+    await chat.refused("someone", f"关联 {code}", platform="telegram")  # used once only
+    async with sessions() as session:
+        members = (await session.exec(select(Member).where(Member.name == "张伟"))).all()
+        events = (await session.exec(select(Event).where(Event.project_id == 1))).all()
+    assert len(members) == 1 and {e.member_id for e in events} == {members[0].id}
+    # A member with history of their own is not merged away.
+    await squad_with_members(chat, "长江路", "刘洋")
+    await chat.ok("刘洋", "谋划 刘洋的项目")
+    code = (await chat.ok("张伟", "关联")).text.split("关联码：")[1].split("（")[0]
+    await chat.refused("刘洋", f"关联 {code}")
