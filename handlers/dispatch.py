@@ -66,13 +66,13 @@ HANDLERS: dict[str, Handler] = {
     "help": people.handle_help,
 }
 READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help"})
+OPEN_TO_STRANGERS = frozenset({"join", "link", "start", "help"})
+CHOICE_LIFETIME = timedelta(hours=24)
 
 
 def _reads_only(command: Command) -> bool:
     """Questions store nothing, so they need no inbox row (bare 核实/预计 are questions too)."""
     return command.verb in READ_ONLY_VERBS or (command.verb in ("verify", "expect") and command.project is None)
-OPEN_TO_STRANGERS = frozenset({"join", "link", "start", "help"})
-CHOICE_LIFETIME = timedelta(hours=24)
 
 
 class _Rollback(Exception):
