@@ -15,12 +15,13 @@ known verb (签约, 进展, sign …) goes to the core; in private chats everyth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import re
 import warnings
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -102,6 +103,9 @@ class TelegramLimits:
     backoff: float = 1.0  # seconds before the first retry, doubling
     poll_timeout: float = 10.0  # getUpdates long-poll seconds
     max_concurrent_updates: int = 256
+    # Webhook mode: handle the update while Telegram waits and put a one-message text answer in the
+    # webhook response (Bot API "Making requests when getting updates"), saving a request per answer.
+    webhook_replies: bool = True
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -122,16 +126,22 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if chat is None:
             await coroutine
             return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._users[chat.id] += 1
+        async with self.chat_turn(chat.id):
+            await coroutine
+
+    @contextlib.asynccontextmanager
+    async def chat_turn(self, chat_id: int) -> AsyncIterator[None]:
+        """Hold a chat's lock: updates of one chat take turns, in arrival order (webhook updates too)."""
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._users[chat_id] += 1
         try:
             async with lock:
-                await coroutine
+                yield
         finally:
-            self._users[chat.id] -= 1
-            if not self._users[chat.id]:
-                del self._users[chat.id]
-                del self._locks[chat.id]
+            self._users[chat_id] -= 1
+            if not self._users[chat_id]:
+                del self._users[chat_id]
+                del self._locks[chat_id]
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -156,6 +166,13 @@ def _is_permanent(err: TelegramError) -> bool:
     return isinstance(err, Forbidden | BadRequest | InvalidToken | ChatMigrated)
 
 
+class _BodyAnswer:
+    """Where a webhook update's handling leaves the Bot API method to answer with, if it fits one."""
+
+    def __init__(self) -> None:
+        self.method: dict[str, Any] | None = None
+
+
 class TelegramAdapter:
     """The Telegram side of the bot; also the Telegram `Messenger` scheduled jobs post through."""
 
@@ -169,6 +186,7 @@ class TelegramAdapter:
         self._limits = limits or TelegramLimits()
         self._codec = CallbackCodec()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._processor = PerChatUpdateProcessor(self._limits.max_concurrent_updates)
         self.username = ""
         self.bot_id = 0
 
@@ -206,7 +224,7 @@ class TelegramAdapter:
                     max_retries=limits.max_retries_429,
                 )
             )
-            .concurrent_updates(PerChatUpdateProcessor(limits.max_concurrent_updates))
+            .concurrent_updates(self._processor)
             .job_queue(None)  # scheduling is APScheduler's job in jobs/, not PTB's
             .build()
         )
@@ -284,8 +302,19 @@ class TelegramAdapter:
         except Exception:  # any malformed body: tell the sender, never crash the server
             log.warning("telegram: unreadable webhook body", exc_info=True)
             return web.Response(status=400, text="bad update")
-        # Queued, not awaited: Telegram wants a quick 200 and retries slow webhooks.
-        await app.update_queue.put(update)
+        if not self._limits.webhook_replies:
+            # Queued, not awaited: the answer goes out by its own request.
+            await app.update_queue.put(update)
+            return web.Response(text="ok")
+        # Handled while Telegram waits (milliseconds; it allows far more), in the chat's turn like a
+        # polled update, so the answer can ride on the response instead of costing a request. PTB's
+        # update queue and dispatch are skipped: this adapter has exactly one handler.
+        body = _BodyAnswer()
+        chat = update.effective_chat
+        async with self._processor.chat_turn(chat.id) if chat is not None else contextlib.nullcontext():
+            await self._route(update, body)
+        if body.method is not None:
+            return web.json_response(body.method)
         return web.Response(text="ok")
 
     # -- incoming ----------------------------------------------------------------------------------
@@ -294,12 +323,16 @@ class TelegramAdapter:
         log.error("telegram: error while processing %r", update, exc_info=context.error)
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A polled (or queued) update."""
+        await self._route(update, None)
+
+    async def _route(self, update: Update, body: _BodyAnswer | None) -> None:
         """Route one update; nothing escapes, so a failure never loses the next update."""
         try:
             if update.callback_query is not None:
                 await self._on_callback(update.callback_query)
             elif update.message is not None:
-                await self._on_message(update.message)
+                await self._on_message(update.message, body)
             # Edited messages, channel posts and the rest are ignored on purpose.
         except Exception:
             log.exception("telegram: update %s failed", update.update_id)
@@ -334,7 +367,7 @@ class TelegramAdapter:
             addressed = True
         return text if addressed else None
 
-    async def _on_message(self, message: Message) -> None:
+    async def _on_message(self, message: Message, body: _BodyAnswer | None = None) -> None:
         user, chat = message.from_user, message.chat
         kind = _chat_kind(chat.type)
         if user is None or user.is_bot or kind is None:
@@ -357,7 +390,7 @@ class TelegramAdapter:
         )
         reply = await self._handle_safely(incoming)
         reply_to = message.message_id if kind == "group" else None
-        await self._deliver_logged(chat.id, reply, owner=str(user.id), reply_to=reply_to)
+        await self._deliver_logged(chat.id, reply, owner=str(user.id), reply_to=reply_to, body=body)
 
     async def _download_files(self, message: Message) -> tuple[IncomingFile, ...]:
         """Save the message's photo/document under files_dir/telegram/ (a missing copy is logged)."""
@@ -461,13 +494,55 @@ class TelegramAdapter:
         except TelegramError as err:
             raise DeliveryError(f"telegram chat {chat_id}: {err}", permanent=_is_permanent(err)) from err
 
-    async def _deliver_logged(self, chat_id: int, reply: Reply, owner: str, reply_to: int | None) -> None:
-        """Answer an update; a failed send is logged, never raised (the update is already stored)."""
+    async def _deliver_logged(
+        self, chat_id: int, reply: Reply, owner: str, reply_to: int | None, body: _BodyAnswer | None = None
+    ) -> None:
+        """Answer an update; a failed send is logged, never raised (the update is already stored).
+
+        With `body` (a webhook update), a one-message text answer becomes the webhook response's method
+        instead of a request. Longer answers still go out by requests: Telegram runs the response's method
+        only after the response, so a second message sent meanwhile could arrive first.
+        """
         parts = plan_parts(reply, keyboard(reply.buttons, owner, self._codec))
+        if body is not None and len(parts) == 1 and parts[0].kind == "text" and await self._body_slot(chat_id):
+            body.method = self._send_message_method(chat_id, parts[0], reply_to)
+            return
         try:
             await self._send_parts(chat_id, parts, reply_to=reply_to)
         except TelegramError as err:
             log.error("telegram: reply to chat %s not delivered: %s", chat_id, err)
+
+    @staticmethod
+    def _send_message_method(chat_id: int, part: Part, reply_to: int | None) -> dict[str, Any]:
+        """The sendMessage call `_send_parts` would make for a text part, as a webhook-response method."""
+        method: dict[str, Any] = {
+            "method": "sendMessage", "chat_id": chat_id, "text": part.html or "", "parse_mode": ParseMode.HTML,
+            "link_preview_options": {"is_disabled": True},
+        }
+        if part.markup is not None:
+            method["reply_markup"] = part.markup.to_dict()
+        if reply_to is not None:
+            method["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+        return method
+
+    async def _body_slot(self, chat_id: int) -> bool:
+        """Whether an answer may go in the webhook response, taking its slot in the flood limits.
+
+        Answers to people in private chats always may: they are replies, not the broadcasts the overall
+        30-a-second limit is about. A group's answer takes a slot of the group's 20-a-minute budget in
+        the AIORateLimiter that paces every other send; with none free it goes out by a request, which
+        the limiter holds back. (`_get_group_limiter` is PTB's own accessor; without it, requests.)
+        """
+        if chat_id > 0:
+            return True
+        get_limiter = getattr(self.application.bot.rate_limiter, "_get_group_limiter", None)
+        if get_limiter is None or not self._limits.group[0]:
+            return get_limiter is not None
+        limiter = get_limiter(chat_id)
+        if not limiter.has_capacity():
+            return False
+        await limiter.acquire()  # immediate: the capacity is there
+        return True
 
     async def _send_parts(self, chat_id: int | str, parts: list[Part], reply_to: int | None) -> None:
         bot = self.application.bot

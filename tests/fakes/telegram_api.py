@@ -244,11 +244,31 @@ class FakeBotApi:
         return self.calls_to(method, ok_only=True)
 
     async def post_update(self, webhook_url: str, update: dict[str, Any], secret: str | None) -> int:
-        """POST an update to a webhook the way Telegram does; returns the HTTP status."""
+        """POST an update to a webhook the way Telegram does; returns the HTTP status.
+
+        A Bot API method in the answer's body is then executed, as Telegram does ("Making requests when
+        getting updates"), and recorded like any call.
+        """
         update.setdefault("update_id", next(self._update_ids))
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
         async with ClientSession() as session, session.post(webhook_url, json=update, headers=headers) as r:
-            return r.status
+            answer = await r.json() if r.status == 200 and r.content_type == "application/json" else None
+            status = r.status
+        if isinstance(answer, dict) and "method" in answer:
+            await self._run_answer(answer)
+        return status
+
+    async def _run_answer(self, answer: dict[str, Any]) -> None:
+        """Execute a webhook answer's method (its result goes nowhere, as on Telegram)."""
+        params = {key: value if isinstance(value, str) or key in JSON_FIELDS else json.dumps(value)
+                  for key, value in answer.items() if key != "method"}
+        call = ApiCall(str(answer["method"]), params, {})
+        try:
+            await self._dispatch(call.method, call)
+        except ApiError as err:
+            call.status = err.status
+        self.calls.append(call)
+        await self._notify()
 
     # -- update builders ---------------------------------------------------------------------------
 
