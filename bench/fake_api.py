@@ -122,7 +122,8 @@ async def serve(stats_port: int, *, limits: bool, light: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with BenchBotApi(light=light) as api:
+    api = BenchBotApi(light=light)
+    async with api:
         if limits:
             api.enforce_limits()
         runner = web.AppRunner(stats_app(api), access_log=None, handler_cancellation=True)

@@ -96,10 +96,18 @@ def zsbot_env(database_url: str, fake_url: str, port: int, **extra: str) -> dict
 
 
 @contextlib.asynccontextmanager
-async def zsbot(database_url: str, fake_url: str, *, name: str = "zsbot", **extra: str) -> AsyncIterator[tuple[common.Child, str]]:
-    """`python -m bot.cli run` for the block; yields the child and its webhook URL."""
+async def zsbot(database_url: str, fake_url: str, *, name: str = "zsbot", profile: bool = False,
+                **extra: str) -> AsyncIterator[tuple[common.Child, str]]:
+    """`python -m bot.cli run` for the block; yields the child and its webhook URL.
+
+    With `profile`, the bot runs under pyinstrument (installed separately: the benches do not need it)
+    and its profile is written to bench/out/<name>_profile.txt when it stops.
+    """
     port = common.free_port()
-    child = common.spawn(name, ["-m", "bot.cli", "run"], zsbot_env(database_url, fake_url, port, **extra))
+    args = ["-m", "bot.cli", "run"]
+    if profile:
+        args = ["-m", "pyinstrument", "-r", "text", "-o", str(common.OUT / f"{name}_profile.txt"), *args]
+    child = common.spawn(name, args, zsbot_env(database_url, fake_url, port, **extra))
     try:
         await common.wait_http(f"http://127.0.0.1:{port}/healthz", child, within=120)
         yield child, f"http://127.0.0.1:{port}/telegram/webhook"
@@ -337,6 +345,7 @@ class Settings:
     workers: int
     closed_seconds: float
     rounds: int
+    profile: bool = False
 
 
 async def measure(target: str, backend: str, source: str, traffic: Traffic, load: Settings) -> tuple[Outcome, Outcome]:
@@ -348,7 +357,7 @@ async def measure(target: str, backend: str, source: str, traffic: Traffic, load
             url = await stack.enter_async_context(
                 common.scratch_copy(backend, source, f"{source}_ingest")
             )
-            child, webhook = await stack.enter_async_context(zsbot(url, fake.url))
+            child, webhook = await stack.enter_async_context(zsbot(url, fake.url, profile=load.profile))
         async with LoadGen(webhook, fake, traffic, connections=load.workers) as gen:
             await gen.closed_loop(8, 1.0, child.pid)  # warm-up: connections, caches, JIT-free paths
             opened = await gen.open_loop(load.rate, load.seconds, child.pid)
@@ -426,12 +435,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.add_argument("--workers", type=int, default=40, help="closed-loop concurrent senders")
         parser.add_argument("--closed-seconds", type=float, default=10.0)
         parser.add_argument("--rounds", type=int, default=3)
+        parser.add_argument("--profile", action="store_true",
+                            help="run the bot under pyinstrument (pip install pyinstrument): bench/out/zsbot_profile.txt")
 
     args = common.parse_args("end-to-end ingest: the bot against a bare PTB echo bot", argv, extra)
     if args.quick:
-        load = Settings(rate=50, seconds=3, workers=16, closed_seconds=2, rounds=1)
+        load = Settings(rate=50, seconds=3, workers=16, closed_seconds=2, rounds=1, profile=args.profile)
     else:
-        load = Settings(args.rate, args.seconds, args.workers, args.closed_seconds, args.rounds)
+        load = Settings(args.rate, args.seconds, args.workers, args.closed_seconds, args.rounds, args.profile)
     asyncio.run(run(args.backend, load))
     return 0
 
