@@ -84,6 +84,17 @@ def _live() -> ColumnElement[bool]:
     return and_(_not_removed(), col(Project.stage) != "dropped")
 
 
+def _kind_in(kinds: Sequence[str]) -> ColumnElement[bool]:
+    """`event.kind IN kinds`, written so no planner answers it from the `kind` index.
+
+    Nearly every event has one of these kinds, and the queries using this also bound `created_at` to a
+    day or a week: that range is the selective part. Without statistics SQLite prefers the equality
+    test on the kind index and walks millions of events (0.8 s at 2M events, not 3 ms); `kind || ''`
+    is the same value, but no index covers it.
+    """
+    return col(Event.kind).concat("").in_(tuple(kinds))
+
+
 def _not_undone() -> ColumnElement[bool]:
     """Events that are not undo events and were not undone by a later one."""
     undo = aliased(Event)
@@ -363,7 +374,7 @@ async def stage_moves(
         .outerjoin(Team, col(Team.id) == col(Event.team_id))
         .where(
             _within(col(Event.created_at), start, end),
-            col(Event.kind).in_(("create", "stage")),
+            _kind_in(("create", "stage")),
             col(Event.to_stage).in_(tuple(stages)),
             _not_undone(),
             _live(),
@@ -391,7 +402,7 @@ async def reports_by_team(
         .join(Team, col(Team.id) == col(Event.team_id))
         .where(
             _within(col(Event.created_at), start, end),
-            col(Event.kind).in_(REPORT_KINDS),
+            _kind_in(REPORT_KINDS),
             _not_undone(),
         )
         .group_by(col(Event.team_id), col(Team.name))
