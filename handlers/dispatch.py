@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -71,8 +73,25 @@ CHOICE_LIFETIME = timedelta(hours=24)
 
 
 def _reads_only(command: Command) -> bool:
-    """Questions store nothing, so they need no inbox row (bare 核实/预计 are questions too)."""
-    return command.verb in READ_ONLY_VERBS or (command.verb in ("verify", "expect") and command.project is None)
+    """Questions store nothing, so they need no inbox row (bare 核实/预计 and a bare /start are questions too)."""
+    return (command.verb in READ_ONLY_VERBS or (command.verb in ("verify", "expect") and command.project is None)
+            or (command.verb == "start" and not command.value))
+
+
+# NUL and lone surrogates cannot be stored (PostgreSQL refuses NUL in text; neither backend can encode a
+# surrogate), and they mean nothing in a message, so they are dropped before the raw text is kept anywhere
+# (a pending question stores it whole).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+MAX_DISPLAY_NAME = 100  # Member.name; Telegram's first + last name can reach 129 characters
+
+
+def _storable(incoming: Incoming) -> Incoming:
+    """The message with what no database column can hold removed, and the sender's name cut to fit."""
+    text = _UNSTORABLE.sub("", incoming.text)
+    name = _UNSTORABLE.sub("", incoming.display_name)[:MAX_DISPLAY_NAME]
+    if text == incoming.text and name == incoming.display_name:
+        return incoming
+    return replace(incoming, text=text, display_name=name)
 
 
 class _Rollback(Exception):
@@ -109,6 +128,7 @@ class Core:
             return _refusal("⚠️ 系统出错，本条未保存，请稍后重发。\n⚠️ Internal error: nothing was stored, please resend.")
 
     async def _handle(self, incoming: Incoming) -> Reply:
+        incoming = _storable(incoming)
         stored = await self._stored_reply(incoming)
         if stored is not None:
             return stored

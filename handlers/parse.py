@@ -52,6 +52,7 @@ _VERB_WORDS: list[tuple[str, Verb, Lang]] = sorted(
     key=lambda item: len(item[0]),
     reverse=True,
 )
+MAX_ROW_ID = 2**31 - 1  # ids are INTEGER columns
 _ID = re.compile(r"#(\d{1,9})")
 _CHOICE = re.compile(r"(\d{1,4})[.、)]?")
 _PROBLEM_ID = re.compile(r"(?:问题|#?[pP])(\d{1,9})")
@@ -394,6 +395,8 @@ def _parse_undo(ctx: _Ctx) -> Command | ParseError:
     for token in ctx.tokens:
         match = _EVENT.fullmatch(token.text)
         if match and not token.quoted:
+            if int(match.group(1)) > MAX_ROW_ID:  # no such row; PostgreSQL would reject the lookup itself
+                return ctx.error("没有这条记录，无法撤销。", "There is no such change to undo.")
             return ctx.command(number=int(match.group(1)))
     return ctx.command()
 

@@ -200,11 +200,36 @@ def check_may_change(ctx: Context, project: Project, verb: str) -> None:
 
 # --- events and cards -----------------------------------------------------------------------------
 
+_FIELD_LABELS = {
+    "name": ("名称", "name"), "name_key": ("名称", "name"), "place": ("地点", "place"), "company": ("公司", "company"),
+    "amount_text": ("金额", "amount"), "industry": ("行业", "industry"), "zone": ("区域", "zone"),
+    "drop_reason": ("原因", "reason"),
+}
+
+
+def check_fits(ctx: Context, project: Project) -> None:
+    """Refuse a value longer than its column before anything is written.
+
+    PostgreSQL rejects an overlong VARCHAR mid-transaction (the sender would get the internal-error
+    answer, and resending would fail again); SQLite stores it whole, which would break a later move to
+    PostgreSQL by backup and restore. A refusal that names the field and its limit is the clear answer.
+    """
+    for column in Project.__table__.columns:  # type: ignore[attr-defined]
+        limit = getattr(column.type, "length", None)
+        value = getattr(project, column.name, None)
+        if limit and isinstance(value, str) and len(value) > limit:
+            zh, en = _FIELD_LABELS.get(column.name, (column.name, column.name))
+            raise refuse(ctx, f"{zh}太长（{len(value)}字），最多{limit}字。",
+                         f"The {en} is too long ({len(value)} characters; {limit} at most).")
+
+
 async def record_event(
     ctx: Context, *, project: Project | None, kind: str, from_stage: str = "", to_stage: str = "",
     text: str = "", data: dict[str, Any] | None = None, undoes: int | None = None,
 ) -> Event:
     """Append an event (the audit trail), attributed and tied to the platform message."""
+    if project is not None:
+        check_fits(ctx, project)
     incoming = ctx.incoming
     event = Event(
         project_id=project.id if project else None,
@@ -354,6 +379,7 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
     )
     changed = _apply_fields(ctx, project, cmd)
     reach_stage(project, stage, ctx.now)
+    check_fits(ctx, project)
     ctx.session.add(project)
     await ctx.session.flush()
     event = await record_event(ctx, project=project, kind="create", to_stage=stage, text=cmd.note,
@@ -494,7 +520,8 @@ async def handle_edit(cmd: Command, ctx: Context) -> Reply:
     elif not value:
         raise refuse(ctx, f"请写上新的{label}。", f"Give the new {label}.", "edit")
     elif field == "name":
-        project.name, project.name_key = value[:100], queries.name_key(value)
+        project.name = value[:100]
+        project.name_key = queries.name_key(project.name)
         shown = value
     elif field == "alias":
         aliases = [a for a in project.aliases.strip("|").split("|") if a]
