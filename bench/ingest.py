@@ -234,12 +234,12 @@ class LoadGen:
                     future.set_result(float(at))
                     break
 
-    async def one(self, uid: int, due: float, outcome: Outcome) -> None:
-        """Send one update due at `due` (monotonic) and record its latency."""
+    async def one(self, uid: int, due: float, outcome: Outcome, text: str | None = None) -> None:
+        """Send one update due at `due` (monotonic) and record its latency (`text`: instead of the mix)."""
         chat = str(uid)
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self.waiting.setdefault(chat, deque()).append(future)
-        update = self.traffic.update(uid, self.traffic.text(uid))
+        update = self.traffic.update(uid, text if text is not None else self.traffic.text(uid))
         outcome.sent += 1
         try:
             headers = {"X-Telegram-Bot-Api-Secret-Token": common.WEBHOOK_SECRET}
