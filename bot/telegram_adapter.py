@@ -303,6 +303,9 @@ class TelegramAdapter:
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an Update")
             update = Update.de_json(data, app.bot)
+            chat = update.effective_chat
+            if chat is not None and type(chat.id) is not int:  # it keys the chat's turn below (bool is no id)
+                raise ValueError("chat id is not an integer")
         except Exception:  # any malformed body: tell the sender, never crash the server
             log.warning("telegram: unreadable webhook body", exc_info=True)
             return web.Response(status=400, text="bad update")
@@ -314,7 +317,6 @@ class TelegramAdapter:
         # polled update, so the answer can ride on the response instead of costing a request. PTB's
         # update queue and dispatch are skipped: this adapter has exactly one handler.
         body = _BodyAnswer()
-        chat = update.effective_chat
         async with self._processor.chat_turn(chat.id) if chat is not None else contextlib.nullcontext():
             await self._route(update, body)
         if body.method is not None:
@@ -387,7 +389,7 @@ class TelegramAdapter:
             text=text,
             chat_id=str(chat.id),
             chat_kind=kind,
-            display_name=user.full_name,
+            display_name=user.full_name or "",  # None when a malformed update has no first_name
             message_id=f"{chat.id}:{message.message_id}",
             files=files,
             sent_at=message.date,
@@ -452,7 +454,7 @@ class TelegramAdapter:
             text=command,
             chat_id=str(chat_id),
             chat_kind=kind or "group",
-            display_name=query.from_user.full_name,
+            display_name=query.from_user.full_name or "",
             message_id=f"cb:{query.id}",
             is_button=True,
         )

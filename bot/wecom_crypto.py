@@ -67,7 +67,8 @@ def parse_xml_fields(data: bytes | str) -> dict[str, str]:
         raise WeComCryptoError("malformed", "XML declarations are not accepted")
     try:
         root = ET.fromstring(raw)
-    except ET.ParseError as exc:
+    except (ET.ParseError, ValueError, LookupError) as exc:
+        # ValueError/LookupError: an encoding declaration expat cannot use ("GBK" is multi-byte, or unknown).
         raise WeComCryptoError("malformed", "not well-formed XML") from exc
     fields: dict[str, str] = {}
     for child in root:
