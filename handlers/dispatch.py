@@ -129,9 +129,6 @@ class Core:
 
     async def _handle(self, incoming: Incoming) -> Reply:
         incoming = _storable(incoming)
-        stored = await self._stored_reply(incoming)
-        if stored is not None:
-            return stored
         now = self.clock()
         today = now.astimezone(self.settings.tz).date()
         if not incoming.text.strip() and incoming.files:
@@ -141,12 +138,19 @@ class Core:
                        bot_names=self.bot_names, today=today)
         if isinstance(parsed, ParseError):
             return _refusal(parsed.message())
+        # Only a message that stores something can have been answered before (questions leave no inbox
+        # row), and it is looked up in the message's own transaction: no second session per message.
+        inbox_id = incoming.message_id if not _reads_only(parsed) else None
         try:
             async with transaction(self.sessions) as session:
+                if inbox_id:
+                    answered = await queries.stored_reply(session, platform=incoming.platform, message_id=inbox_id)
+                    if answered is not None:
+                        raise _Rollback(Reply.from_json(answered))
                 reply = await self._run(parsed, incoming, session, now)
-                if not _reads_only(parsed) and incoming.message_id:
+                if inbox_id:
                     session.add(InboundMessage(
-                        platform=incoming.platform, message_id=incoming.message_id,
+                        platform=incoming.platform, message_id=inbox_id,
                         identity=incoming.identity, reply=reply.to_json(), created_at=now,
                     ))
             return reply
@@ -171,7 +175,7 @@ class Core:
     async def _run(self, command: Command, incoming: Incoming, session: AsyncSession, now: datetime) -> Reply:
         identity = incoming.identity
         is_admin = identity in self.settings.admins
-        member = await queries.member_by_identity(session, identity=identity)
+        member, team = await queries.member_and_team(session, identity=identity)
         if member is None and is_admin:
             member = await queries.add_member(session, identity=identity, now=now, role="admin",
                                               name=incoming.display_name or incoming.user_id)
@@ -183,7 +187,6 @@ class Core:
         if member is not None and identity in self.settings.leaders and member.role == "member":
             member.role = "leader"  # ZSBOT_LEADERS promotes; the stored role then shows in reports
             session.add(member)
-        team = await queries.team_by_id(session, team_id=member.team_id) if member and member.team_id else None
         ctx = Context(incoming=incoming, session=session, settings=self.settings, catalog=self.catalog,
                       now=now, lang=command.lang, member=member, team=team,
                       is_admin=is_admin or (member is not None and member.role == "admin"))

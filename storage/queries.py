@@ -47,6 +47,18 @@ async def member_by_identity(session: AsyncSession, *, identity: str) -> Member 
     return (await session.exec(statement)).first()
 
 
+async def member_and_team(session: AsyncSession, *, identity: str) -> tuple[Member | None, Team | None]:
+    """The member a platform identity belongs to and their team, in one query (every message asks)."""
+    statement = (
+        select(Member, Team)
+        .join(Identity, col(Identity.member_id) == col(Member.id))
+        .join(Team, col(Team.id) == col(Member.team_id), isouter=True)
+        .where(Identity.identity == identity)
+    )
+    row = (await session.exec(statement)).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
 async def add_member(
     session: AsyncSession, *, identity: str, name: str, now: datetime, team_id: int | None = None,
     role: str = "member",
