@@ -66,7 +66,7 @@ async def run(backend_choice: str, *, quick: bool) -> list[dict[str, Any]]:
     """Idle and loaded peaks on each backend; print the table."""
     spec = Spec(200, 20_000) if quick else Spec(2_000, 200_000)
     updates = 100 if quick else 300
-    results = []
+    results: list[dict[str, Any]] = []
     for backend in common.backends(backend_choice):
         idle_rss, idle_peak = await idle(backend)
         rss, peak, outcome = await loaded(backend, spec, updates)
