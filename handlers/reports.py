@@ -91,6 +91,12 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# Lines carry names and problem texts members typed, and the markdown twin has no escape syntax: Telegram
+# turns ** into bold, WeCom renders **, [text](url) links, <font>, <@userid> mentions and `code`. So in
+# the markdown copy only, the characters that open markup become their full-width look-alikes.
+MARKDOWN_SAFE = str.maketrans({"*": "＊", "[": "［", "]": "］", "<": "＜", ">": "＞", "`": "｀"})
+
+
 class _Doc:
     """A reply being written twice at once: plain text, and markdown with ** for headings."""
 
@@ -100,12 +106,12 @@ class _Doc:
 
     def title(self, text: str) -> None:
         self.plain.append(text)
-        self.marked.append(f"**{text}**")
+        self.marked.append(f"**{text.translate(MARKDOWN_SAFE)}**")
 
     def line(self, text: str) -> None:
         text = text.rstrip()
         self.plain.append(text)
-        self.marked.append(text)
+        self.marked.append(text.translate(MARKDOWN_SAFE))
 
     def blank(self) -> None:
         if self.plain and self.plain[-1] != "":
