@@ -24,6 +24,10 @@ from storage.models import (
     Team,
 )
 
+# The undo events joined against the events they reverse. Built once: a select over a fresh alias costs
+# SQLAlchemy 0.9 ms to build instead of 0.2 ms, on every 查 and 撤销.
+_UNDO = aliased(Event, name="undo")
+
 _KEY_DROP = re.compile(r"[\s\"'“”‘’「」《》()（）\-_.,，。·]+")
 
 
@@ -170,7 +174,7 @@ async def team_projects(session: AsyncSession, *, team_id: int) -> Sequence[Proj
 
 async def project_events(session: AsyncSession, *, project_id: int, limit: int = 15) -> list[tuple[Event, str, bool]]:
     """A project's latest events, newest first, with the actor's name and whether it was undone."""
-    undo = aliased(Event)
+    undo = _UNDO
     statement = (
         select(Event, Member.name, undo.id)
         .join(Member, col(Member.id) == col(Event.member_id), isouter=True)
@@ -195,7 +199,7 @@ async def open_problems(session: AsyncSession, *, project_id: int) -> Sequence[P
 
 async def last_undoable_event(session: AsyncSession, *, member_id: int, since: datetime) -> Event | None:
     """The member's most recent change since `since` that has not been undone yet."""
-    undo = aliased(Event)
+    undo = _UNDO
     statement = (
         select(Event)
         .join(undo, col(undo.undoes_event_id) == col(Event.id), isouter=True)

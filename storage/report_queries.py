@@ -95,9 +95,12 @@ def _kind_in(kinds: Sequence[str]) -> ColumnElement[bool]:
     return col(Event.kind).concat("").in_(tuple(kinds))
 
 
+_UNDO = aliased(Event, name="undo")  # built once: statements over a fresh alias are slow to build
+
+
 def _not_undone() -> ColumnElement[bool]:
     """Events that are not undo events and were not undone by a later one."""
-    undo = aliased(Event)
+    undo = _UNDO
     return and_(
         col(Event.kind) != "undo",
         ~exists().where(col(undo.undoes_event_id) == col(Event.id)),
