@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz, process
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from handlers.commands import STAGE_VERBS, Command, ProjectRef
 from handlers.context import Context
@@ -179,10 +181,30 @@ async def require_project(ctx: Context, cmd: Command) -> Project | Reply:
     return found
 
 
+async def lock_project(ctx: Context, project: Project) -> None:
+    """Hold the project for the rest of the message's transaction and reload it.
+
+    Two members changing one project at once (one 签约, the other 落地) each read it, changed their copy
+    and wrote it back: the later write undid the other's stage while keeping its timestamps, and its event
+    recorded a move from a stage the project had already left. Locked, the second waits for the first to
+    commit and then decides on what the first stored. PostgreSQL: SELECT … FOR UPDATE. SQLite has no row
+    lock, and the driver begins the transaction only at the first write, so the reads before it saw what
+    was committed then: a no-op UPDATE takes the database's write lock (waiting out a concurrent writer)
+    before the re-read.
+    """
+    bind = ctx.session.bind
+    if bind is not None and bind.dialect.name == "sqlite":
+        await ctx.session.exec(update(Project).where(col(Project.id) == project.id)
+                               .values(updated_at=Project.updated_at))
+    await ctx.session.exec(select(Project).where(col(Project.id) == project.id).with_for_update()
+                           .execution_options(populate_existing=True))
+
+
 async def changeable_project(ctx: Context, cmd: Command) -> Project | Reply:
-    """The command's project, checked to be one the sender may change (or the question which one)."""
+    """The command's project, locked and checked to be one the sender may change (or the question which one)."""
     project = await require_project(ctx, cmd)
     if isinstance(project, Project):
+        await lock_project(ctx, project)
         check_may_change(ctx, project, cmd.verb)
     return project
 
@@ -230,6 +252,11 @@ async def record_event(
     """Append an event (the audit trail), attributed and tied to the platform message."""
     if project is not None:
         check_fits(ctx, project)
+        if data and isinstance(data.get("before"), dict):
+            # Undo restores only what this change changed: a snapshot also holding fields it left alone
+            # (a 签约 snapshots the amount in case it sets one) would take back a colleague's later edit.
+            data = {**data, "before": {name: value for name, value in data["before"].items()
+                                       if _jsonable(getattr(project, name)) != value}}
     incoming = ctx.incoming
     event = Event(
         project_id=project.id if project else None,
@@ -327,6 +354,7 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
     if isinstance(found, _Create):
         return await _create_project(cmd, ctx, to_stage)
     project = found
+    await lock_project(ctx, project)
     check_may_change(ctx, project, cmd.verb)
     from_stage = project.stage
     fields = [*_STAGE_FIELDS, "amount_yuan", "amount_text", "industry", "wheel", "zone", "place", "company",
@@ -414,6 +442,7 @@ async def handle_visit(cmd: Command, ctx: Context) -> Reply:
             return found
         if isinstance(found, Project):
             project = found
+            await lock_project(ctx, project)
             check_may_change(ctx, project, cmd.verb)
     company = cmd.company or (cmd.project.name if cmd.project and project is None else "") or ""
     if project is None and not (cmd.place or company):
@@ -561,6 +590,7 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
     project = await require_project(ctx, cmd)
     if isinstance(project, Reply):
         return project
+    await lock_project(ctx, project)
     stage = project.stage
     if stage not in ("signed", "landed"):
         raise refuse(ctx, f"#{project.id} 在{stage_name(stage)}库，只有签约、落地需要核实。",
@@ -630,6 +660,8 @@ async def handle_undo(cmd: Command, ctx: Context) -> Reply:
             raise refuse(ctx, f"{minutes}分钟内没有你可以撤销的操作。", f"Nothing of yours to undo in the last {minutes} minutes.")
         target = found
     project = await ctx.session.get(Project, target.project_id) if target.project_id else None
+    if project is not None:
+        await lock_project(ctx, project)
     description = await _reverse(ctx, target, project)
     await record_event(ctx, project=project, kind="undo", undoes=target.id, text=description)
     label = project_label(project.id, project.name) if project else ""
