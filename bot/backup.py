@@ -63,6 +63,11 @@ async def backup_to(url: str, path: Path) -> dict[str, int]:
                 # One snapshot for every table: rows written while we read are all in or all out.
                 await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             async with connection.begin():
+                if engine.dialect.name == "sqlite":
+                    # The sqlite3 driver opens a transaction only before a write, so each SELECT of the
+                    # dump would read its own moment (events of projects the dump has not got, which the
+                    # restore then refuses); an explicit BEGIN makes them one WAL snapshot.
+                    await connection.exec_driver_sql("BEGIN")
                 data = await dump(connection)
     finally:
         await engine.dispose()
