@@ -7,6 +7,7 @@ together before the reply leaves, and a refusal or error rolls everything back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -139,14 +140,13 @@ class Core:
         if isinstance(parsed, ParseError):
             return _refusal(parsed.message())
         # Only a message that stores something can have been answered before (questions leave no inbox
-        # row), and it is looked up in the message's own transaction: no second session per message.
+        # row). Redeliveries are rare, so none is looked for up front (a query on every message): a
+        # redelivered message runs again, and its inbox row then collides with the first one's at commit,
+        # rolling the rerun back; a rerun that is refused or fails is checked the same way. Either way the
+        # sender gets the first answer and nothing is stored twice.
         inbox_id = incoming.message_id if not _reads_only(parsed) else None
         try:
             async with transaction(self.sessions) as session:
-                if inbox_id:
-                    answered = await queries.stored_reply(session, platform=incoming.platform, message_id=inbox_id)
-                    if answered is not None:
-                        raise _Rollback(Reply.from_json(answered))
                 reply = await self._run(parsed, incoming, session, now)
                 if inbox_id:
                     session.add(InboundMessage(
@@ -155,13 +155,22 @@ class Core:
                     ))
             return reply
         except _Rollback as rollback:
-            return rollback.reply
+            stored = await self._stored_reply(incoming) if inbox_id else None
+            return stored if stored is not None else rollback.reply
         except IntegrityError:
-            # The same message being handled concurrently (a redelivery racing the original): the first
-            # commit wins and this one answers with what it stored.
-            stored = await self._stored_reply(incoming)
+            # The same message handled before, or concurrently (a redelivery racing the original): the
+            # first commit wins and this one answers with what it stored.
+            stored = await self._stored_reply(incoming) if inbox_id else None
             if stored is not None:
                 return stored
+            raise
+        except Exception:
+            # A rerun of a message already handled that failed for another reason still gets its answer.
+            if inbox_id:
+                with contextlib.suppress(Exception):  # the database itself may be what failed
+                    stored = await self._stored_reply(incoming)
+                    if stored is not None:
+                        return stored
             raise
 
     async def _stored_reply(self, incoming: Incoming) -> Reply | None:
