@@ -72,14 +72,15 @@ async def run(backend_choice: str, *, quick: bool) -> list[dict[str, Any]]:
         rss, peak, outcome = await loaded(backend, spec, updates)
         results.append({"backend": backend, "idle_peak_mb": idle_peak / 1024, "peak_mb": peak / 1024,
                         "rss_mb": rss / 1024, "idle_rss_mb": idle_rss / 1024, "answered": outcome.answered,
-                        "lost": outcome.lost + outcome.errors})
+                        "lost": outcome.lost + outcome.errors,
+                        "p50": common.percentile(outcome.latencies, 50), "p99": common.percentile(outcome.latencies, 99)})
     print(f"\n== memory of zsbot run: {spec.squads} squads / {spec.projects} projects / "
           f"{spec.projects * spec.events_per_project} events; 排行 + 进度 + 问题清单 + {updates} updates")
     print(common.table(
         ["backend", "idle peak MB (empty DB)", "loaded peak MB", "loaded RSS at end MB", "peak / idle",
-         "updates answered", "lost", f"< {GOAL_MB:.0f} MB"],
+         "updates answered", "lost", "ingest p50 ms", "ingest p99 ms", f"< {GOAL_MB:.0f} MB"],
         [[r["backend"], r["idle_peak_mb"], r["peak_mb"], r["rss_mb"], f"{r['peak_mb'] / r['idle_peak_mb']:.2f}",
-          r["answered"], r["lost"], "yes" if r["peak_mb"] < GOAL_MB else "NO"] for r in results],
+          r["answered"], r["lost"], r["p50"], r["p99"], "yes" if r["peak_mb"] < GOAL_MB else "NO"] for r in results],
     ))
     print(common.machine_line())
     return results
