@@ -552,3 +552,33 @@ def encrypt_bytes(message: bytes, receive_id: bytes = CORP_ID.encode()) -> str:
     padded = padder.update(framed) + padder.finalize()
     encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
     return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode()
+
+
+@dataclass
+class Delivery:
+    """What became of one webhook POST: the HTTP status (None: no answer, the bot was down or died
+    mid-request) and the text of the Bot API method answered with, if any."""
+
+    status: int | None
+    text: str | None = None
+
+
+async def deliver(http: aiohttp.ClientSession, webhook: str, update: dict[str, Any], telegram: FakeBotApi) -> Delivery:
+    """POST an update the way Telegram does (secret header, JSON) and, as Telegram does, run the Bot API
+    method of the answer on the fake API; a connection failure is a Delivery with no status."""
+    try:
+        async with http.post(webhook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}) as r:
+            answer = await r.json() if r.status == 200 and r.content_type == "application/json" else None
+            status = r.status
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return Delivery(None)
+    if isinstance(answer, dict) and "method" in answer:
+        await telegram._run_answer(answer)
+        return Delivery(status, str(answer.get("text", "")))
+    return Delivery(status)
+
+
+def message_key(update: dict[str, Any]) -> str:
+    """The id the Telegram adapter stores a message under (Event.source_message_id, the inbox)."""
+    message = update["message"]
+    return f"{message['chat']['id']}:{message['message_id']}"

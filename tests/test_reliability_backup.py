@@ -112,7 +112,7 @@ async def test_online_backup_restores_the_ledger_of_its_moment(db_url: str, tmp_
     backup_file = tmp_path / "zsbot.backup.gz"
     task = asyncio.create_task(writer())
     try:
-        await asyncio.sleep(0.3)  # some projects before the backup starts
+        await asyncio.sleep(0.2)  # some projects before the backup starts
         started_at = len(created)
         backup = BotProcess(cli_env(db_url), tmp_path / "backup.log", ("backup", str(backup_file))).start()
         try:
@@ -120,7 +120,7 @@ async def test_online_backup_restores_the_ledger_of_its_moment(db_url: str, tmp_
         finally:
             backup.kill()
         finished_at = len(created)
-        await asyncio.sleep(0.2)  # and some after
+        await asyncio.sleep(0.1)  # and some after
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
