@@ -60,30 +60,7 @@ def free_port() -> int:
         return port
 
 
-async def wait_until(predicate: Callable[[], bool], *, within: float, what: str, step: float = 0.02) -> None:
-    """Poll `predicate` until it holds; fail the test after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(step)
-
-
 # --- the database -----------------------------------------------------------------------------------
-
-async def row_counts(url: str) -> dict[str, int]:
-    """Rows per watched table."""
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            return {
-                model.__tablename__: int((await connection.execute(  # type: ignore[attr-defined]
-                    select(func.count()).select_from(model))).scalar_one())
-                for model in WATCHED_TABLES
-            }
-    finally:
-        await engine.dispose()
-
 
 async def events_per_message(url: str, platform: str = "telegram") -> Counter[str]:
     """How many events each platform message id produced."""
@@ -255,23 +232,6 @@ class BotProcess:
 
 
 # --- posting updates the way Telegram does ----------------------------------------------------------------
-
-async def post_json(http: aiohttp.ClientSession, url: str, payload: Any, *, secret: str | None = WEBHOOK_SECRET,
-                    data: bytes | None = None, headers: dict[str, str] | None = None) -> int | None:
-    """POST to a webhook; the HTTP status, or None when the connection failed (the bot is down)."""
-    sent_headers = dict(headers or {})
-    if secret is not None:
-        sent_headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    try:
-        if data is not None:
-            sent_headers.setdefault("Content-Type", "application/json")
-            async with http.post(url, data=data, headers=sent_headers) as response:
-                return response.status
-        async with http.post(url, json=payload, headers=sent_headers) as response:
-            return response.status
-    except (aiohttp.ClientError, OSError, TimeoutError):
-        return None
-
 
 async def gather_limited(jobs: Iterable[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
     """Run the jobs concurrently, at most `limit` at a time, in order of results."""

@@ -1,4 +1,5 @@
-"""Hostile input (issue 7): about 10,000 generated messages and platform payloads, on SQLite and PostgreSQL.
+"""Hostile input (issue 7): about 10,000 generated messages and platform payloads in all, half on SQLite
+and half on PostgreSQL (INPUTS is per backend).
 
 - Core level (most examples, fast): random Unicode, command-shaped messages with SQL and markup injection
   attempts, absurd amounts, ids and dates, huge messages, from a member and from an unknown user. Every
@@ -12,7 +13,9 @@
 - Markup: names and project names made of HTML and markdown fragments reach the fake Telegram API escaped
   (the HTML that Telegram would render shows them literally; the only tags are the renderer's own).
 
-`ZSBOT_HOSTILE_SCALE` multiplies every example count (e.g. 10 for a long soak run).
+`ZSBOT_HOSTILE_SCALE` multiplies every example count (e.g. 10 for a long soak run); `--hypothesis-seed N`
+replays a run. A failing batch is reported as found, unshrunk: the database keeps every earlier example's
+rows, so Hypothesis may call the replay flaky; the assertion message names the input.
 """
 
 from __future__ import annotations
