@@ -26,6 +26,7 @@ import html.parser
 import json
 import logging
 import os
+import string
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -302,10 +303,14 @@ def platforms(db_url: str) -> Iterator[PlatformRig]:
         made.close()
 
 
+# Message texts inside platform payloads: the core-level tests vary the text; here it is the envelope
+# that varies, so a fixed hostile sample (cheap to draw) and a little random text are enough.
+PAYLOAD_TEXT = st.one_of(st.sampled_from(sorted({*SQL_INJECTIONS, *MARKUP, *ODD_VALUES, "帮助", "签约 #1", "加入 X"})),
+                         st.text(max_size=20))
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=6,
+    max_leaves=3,
 )
 UPDATE_FIELDS = (
     ("update_id",), ("message",), ("message", "text"), ("message", "chat"), ("message", "chat", "id"),
@@ -320,7 +325,7 @@ UPDATE_FIELDS = (
 def telegram_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
     """(kind, body) of a webhook POST carrying the right secret: from a stranger, often malformed."""
     user = draw(st.integers(STRANGER, STRANGER + 1000))
-    update = telegram_update(user, draw(st.one_of(COMMAND_LIKE, st.text(max_size=50))), draw(st.booleans()))
+    update = telegram_update(user, draw(PAYLOAD_TEXT), draw(st.booleans()))
     update["update_id"] = draw(st.integers(1, 2**31))
     update["message"]["message_id"] = draw(st.integers(1, 2**31))
     kind = draw(st.sampled_from(["mutated", "mutated", "valid", "truncated", "corrupt", "non_object",
@@ -344,7 +349,7 @@ def telegram_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
     elif kind == "non_object":
         raw = json.dumps(draw(JSON_VALUES)).encode()
     elif kind == "nested":
-        depth = draw(st.integers(500, 200_000))
+        depth = draw(st.integers(500, 50_000))
         raw = b"[" * depth + b"]" * draw(st.sampled_from([0, depth]))
     elif kind == "surrogate":
         raw = raw.replace(b'"text": "', b'"text": "\\ud800\\udfff\\ud83d', 1)
@@ -397,6 +402,7 @@ def test_malformed_telegram_webhook_bodies(platforms: PlatformRig) -> None:
     assert 200 in statuses.get("valid", {200})
 
 
+JUNK = string.ascii_letters + string.digits + "+/=!@#$%^*()-_.~中文"
 BOMB = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
         '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>')
 EXTERNAL = '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
@@ -407,7 +413,7 @@ def wecom_callbacks(draw: st.DrawFn) -> tuple[str, dict[str, str], bytes, int | 
     """(kind, query, body, the status it must get or None for 200-or-400) of a WeCom callback POST."""
     user = draw(st.one_of(st.sampled_from(["stranger", "<b>x</b>", "' OR 1=1 --", "长" * 300, "\u202e"]),
                           st.text(min_size=1, max_size=40)))
-    content = draw(st.one_of(COMMAND_LIKE, st.text(max_size=60)))
+    content = draw(PAYLOAD_TEXT)
     msg_id = str(draw(st.integers(1, 2**63)))
     inner = text_message_xml(from_user=user, content=content, msg_id=msg_id)
     kind = draw(st.sampled_from(["valid", "bomb_inner", "external_inner", "truncated_inner", "gbk_inner",
@@ -430,7 +436,9 @@ def wecom_callbacks(draw: st.DrawFn) -> tuple[str, dict[str, str], bytes, int | 
     elif kind == "wrong_receive_id":
         encrypted, expect = encrypt_bytes(inner.encode(), b"ww-another-corp"), 403
     elif kind == "tampered":  # signed correctly, but the ciphertext is junk: base64, block size, padding
-        encrypted, expect = draw(st.one_of(st.text(max_size=80), st.binary(max_size=96).map(
+        # (Junk without whitespace or XML-special characters: the XML parser would normalise those, so
+        # the value read would not be the value signed, and the answer would rightly be 403.)
+        encrypted, expect = draw(st.one_of(st.text(JUNK, max_size=80), st.binary(max_size=96).map(
             lambda b: base64.b64encode(b).decode()))), 400
     elif kind == "odd_fields":
         fields = draw(st.dictionaries(st.sampled_from(["MsgType", "FromUserName", "Content", "MsgId", "AgentID",
