@@ -428,6 +428,7 @@ def _parse_edit(ctx: _Ctx) -> Command | ParseError:
                 f"Cannot read the amount {value[:30]!r}; write e.g. 300m, 2b, CNY 200,000,000.",
             )
         amount = found[0]
+        value = amount.text  # words after the amount are not part of it
     elif field_name == "industry":
         industry = ctx.catalog.industry_of(value)
         if industry is None:

@@ -261,6 +261,11 @@ def test_undo() -> None:
     assert ok("undo").lang == "en"
 
 
+def test_edit_amount_value_is_the_amount_alone() -> None:
+    # Found by hypothesis: a stray word after the amount must not survive into the value (round trip).
+    assert ok("改 #12 金额 2亿 #12").value == "2亿"
+
+
 def test_edit_more_fields() -> None:
     c = ok("改 仲景 名称 “仲景 健康城”")
     assert (c.project, c.value) == (ProjectRef(name="仲景"), "仲景 健康城")
