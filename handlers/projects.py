@@ -21,7 +21,7 @@ from handlers.format import format_amount, format_local, project_label, stage_na
 from handlers.messages import Button, Reply
 from handlers.vocabulary import usage
 from storage import queries
-from storage.models import STAGE_ORDER, STAGES, Event, Evidence, PendingChoice, Problem, Project
+from storage.models import STAGE_ORDER, STAGES, Event, Evidence, PendingChoice, Problem, Project, Team
 
 MAX_CHOICES = 5
 _STAGE_FIELDS = ("stage", "planned_at", "attracting_at", "signed_at", "landed_at", "dropped_at", "drop_reason")
@@ -198,6 +198,14 @@ async def lock_project(ctx: Context, project: Project) -> None:
                                .values(updated_at=Project.updated_at))
     await ctx.session.exec(select(Project).where(col(Project.id) == project.id).with_for_update()
                            .execution_options(populate_existing=True))
+
+
+async def _lock_squad(ctx: Context, team_id: int) -> None:
+    """Hold the squad for the rest of the message's transaction (the two backends as in lock_project)."""
+    bind = ctx.session.bind
+    if bind is not None and bind.dialect.name == "sqlite":
+        await ctx.session.exec(update(Team).where(col(Team.id) == team_id).values(name=Team.name))
+    await ctx.session.exec(select(Team.id).where(col(Team.id) == team_id).with_for_update())
 
 
 async def changeable_project(ctx: Context, cmd: Command) -> Project | Reply:
@@ -401,6 +409,13 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
     if len(name) > 100:
         raise refuse(ctx, "项目名称太长（最多100字）。", "The project name is too long (100 characters at most).",
                      cmd.verb)
+    # Two members reporting the same new project at once both found no match and both created it: hold the
+    # squad and look again, so the later one reports on the earlier one's project, as if it came after.
+    await _lock_squad(ctx, ctx.member.team_id)
+    twins = [p for p in await queries.projects_named(ctx.session, key=queries.name_key(name))
+             if p.team_id == ctx.member.team_id]
+    if twins and twins[0].id is not None:
+        return await handle_stage(with_project_id(cmd, twins[0].id), ctx)
     project = Project(
         name=name, name_key=queries.name_key(name), team_id=ctx.member.team_id, stage=stage,
         created_by=ctx.member.id, created_at=ctx.now, updated_at=ctx.now, last_event_at=ctx.now,
