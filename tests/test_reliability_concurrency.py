@@ -145,3 +145,19 @@ async def test_an_undo_racing_another_members_change_keeps_that_change(core: Cor
         if [event.kind for event in events][-1] == "undo":
             # The undo came second: it restores the stage but must not take the amount back to None.
             assert project.amount_yuan == 300_000_000, "the undo erased a colleague's later change"
+
+
+async def test_the_same_new_project_reported_twice_at_once_is_created_once(core: Core, sessions: SessionFactory) -> None:
+    """Two members report one new project at the same instant (each with a detail of their own): one
+    project, created by one of them and updated by the other, both details kept."""
+    for trial in range(TRIALS):
+        name = "".join(chr(0x6000 + 4 * trial + k) for k in range(4))  # no fuzzy neighbours
+        first, second = await at_once(core, (MEMBER, f"谋划 {name} 2亿"), (OTHER, f"谋划 {name} @上海"))
+        assert first.ok and second.ok, (first.text, second.text)
+        async with sessions() as session:
+            projects = (await session.exec(select(Project).where(Project.name == name))).all()
+            assert len(projects) == 1, "created twice"
+            (project,) = projects
+            kinds = sorted((await session.exec(select(Event.kind).where(Event.project_id == project.id))).all())
+        assert kinds == ["create", "edit"]
+        assert project.amount_yuan == 200_000_000 and project.place == "上海" and project.stage == "planned"
