@@ -277,7 +277,7 @@ def test_random_unicode_and_huge_messages_from_a_member(rig: CoreRig) -> None:
 def test_command_shaped_injection_from_a_member(rig: CoreRig) -> None:
     """Verbs with SQL/markup injection, absurd numbers and overlong values: a card or a clear refusal."""
     run_hostile(rig, COMMAND_LIKE, INPUTS["command"])
-    assert len(rig.accepted) > 50  # the strategy reaches the handlers, not only the parser's refusals
+    assert len(rig.accepted) > len(rig.refused) / 20  # it reaches the handlers, not only the parser's refusals
     # The injected SQL never ran: every table is still there and the member still has a squad.
     assert rig.send(MEMBER, "我的")[0].ok
 
