@@ -126,7 +126,10 @@ class Core:
             return await self._handle(incoming)
         except Exception:
             log.exception("handling a %s message failed", incoming.platform)
-            return _refusal("⚠️ 系统出错，本条未保存，请稍后重发。\n⚠️ Internal error: nothing was stored, please resend.")
+            # Honest wording: a connection lost during COMMIT may still have stored it, and a resend is safe
+            # (the inbox row makes a repeated message store nothing twice).
+            return _refusal("⚠️ 系统出错，本条可能没有保存，请稍后重发（重发不会重复记录）。\n"
+                            "⚠️ Internal error: this may not have been stored. Please resend; it will not be stored twice.")
 
     async def _handle(self, incoming: Incoming) -> Reply:
         incoming = _storable(incoming)
