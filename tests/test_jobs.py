@@ -427,7 +427,14 @@ async def test_a_fan_out_killed_midway_resumes_only_the_unsent_chats(world: Worl
     world.clock.now = local(2026, 11, 24, 8, 30)
     task = asyncio.create_task(dying.tick())
     await asyncio.wait_for(gate.stuck.wait(), 10)
-    await asyncio.sleep(0.05)  # let the other workers reach the gate too
+
+    async def all_workers_stuck() -> None:
+        # Every worker at the gate means each finished (and recorded) its earlier chat: no send is half-done
+        # when the process dies, whatever the machine's load.
+        while gate.hanging < 4:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(all_workers_stuck(), 10)
     task.cancel()  # the process is killed
     with pytest.raises(asyncio.CancelledError):
         await task
