@@ -5,8 +5,6 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from datetime import timedelta
-
 from rapidfuzz import process
 from sqlmodel import select
 

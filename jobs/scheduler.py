@@ -344,7 +344,7 @@ class JobScheduler:
     async def _report_failures(
         self, spec: JobSpec, period: str, failed: Sequence[Outcome], leaders: Sequence[Target]
     ) -> None:
-        """Tell the leaders' group, once, which chats did not get a post after every retry."""
+        """Tell the leaders' group and the admins, once, which chats did not get a post after every retry."""
         lines = [f"⚠️ 定时推送失败 · {spec.title}（{period}）",
                  f"以下 {len(failed)} 个群没有收到，已停止重试："]
         for outcome in failed[:30]:
@@ -357,17 +357,23 @@ class JobScheduler:
                      f"zsbot jobs run {spec.key} --chat 绑定号 补发。")
         notice = Reply(text="\n".join(lines))
         failed_keys = {o.target.chat_key for o in failed}
-        recipients = [t for t in leaders if t.chat_key not in failed_keys and t.platform in self.messengers]
+        recipients: list[tuple[str, str, str, Target | None]] = [(t.platform, t.chat_id, t.label, t) for t in leaders
+                      if t.chat_key not in failed_keys and t.platform in self.messengers]
+        # The admins (ZSBOT_ADMINS) hear it directly too, on every platform that can reach a person.
+        for identity in self.settings.admins:
+            platform, _, user = identity.partition(":")
+            if platform in ("telegram", "wecom") and user and platform in self.messengers:
+                recipients.append((platform, user, f"admin {identity}", None))
         if not recipients:
-            log.error("scheduled posts: %d chats missed %s %s and no leaders' group can be told",
+            log.error("scheduled posts: %d chats missed %s %s and neither the leaders nor an admin can be told",
                       len(failed), spec.key, period)
-        for target in recipients:
+        for platform, chat_id, label, target in recipients:
             try:
                 async with asyncio.timeout(self.send_timeout):
-                    await self.messengers[target.platform].send(target.chat_id, notice)
+                    await self.messengers[platform].send(chat_id, notice)
             except Exception as exc:  # a notice is best effort: the failures stay in the ledger
-                log.error("scheduled posts: failure notice to %s not delivered: %s", target.label,
-                          self._safe(str(exc), target))
+                error = self._safe(str(exc), target) if target is not None else str(exc)
+                log.error("scheduled posts: failure notice to %s not delivered: %s", label, error)
 
     # -- manual runs (zsbot jobs run) ------------------------------------------------------------------
 

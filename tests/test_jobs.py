@@ -400,17 +400,19 @@ class Gate:
 
     platform = "wecom-robot"
 
-    def __init__(self, inner: Messenger, allow: int) -> None:
+    def __init__(self, inner: Messenger, allow: int, workers: int) -> None:
         self.inner = inner
         self.allow = allow
+        self.workers = workers
         self.passed = 0
         self.hanging = 0
-        self.stuck = asyncio.Event()
+        self.all_stuck = asyncio.Event()
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         if self.passed >= self.allow:
             self.hanging += 1
-            self.stuck.set()
+            if self.hanging == self.workers:
+                self.all_stuck.set()
             await asyncio.Event().wait()  # forever: the task is cancelled here
         self.passed += 1
         await self.inner.send(chat_id, reply)
@@ -422,19 +424,13 @@ async def test_a_fan_out_killed_midway_resumes_only_the_unsent_chats(world: Worl
         team = f"小分队{index}"
         await world.squad(team)
         keys.append(await world.bind_robot(team))
-    gate = Gate(world.bot.messengers["wecom-robot"], allow=3)
+    gate = Gate(world.bot.messengers["wecom-robot"], allow=3, workers=4)
     dying = world.new_scheduler({"wecom-robot": gate}, concurrency=4, charts=False)
     world.clock.now = local(2026, 11, 24, 8, 30)
     task = asyncio.create_task(dying.tick())
-    await asyncio.wait_for(gate.stuck.wait(), 10)
-
-    async def all_workers_stuck() -> None:
-        # Every worker at the gate means each finished (and recorded) its earlier chat: no send is half-done
-        # when the process dies, whatever the machine's load.
-        while gate.hanging < 4:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(all_workers_stuck(), 10)
+    # Every worker at the gate means each finished (and recorded) its earlier chat: no send is half-done
+    # when the process dies, whatever the machine's load.
+    await asyncio.wait_for(gate.all_stuck.wait(), 10)
     task.cancel()  # the process is killed
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -484,6 +480,7 @@ async def test_failing_chats_do_not_stop_the_others_and_are_reported_once(world:
     assert bad_key not in by_audience["大学路"].error
     notices = [t for t in world.telegram_texts(LEADERS_GROUP) if "定时推送失败" in t]
     assert len(notices) == 1
+    assert len([t for t in world.telegram_texts(ADMIN_TG) if "定时推送失败" in t]) == 1  # the admin, directly
     assert "五里堡" in notices[0] and "大学路" in notices[0] and bad_key not in notices[0]
 
     world.clock.now = local(2026, 11, 24, 8, 45)
