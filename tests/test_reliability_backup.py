@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import ZsBot
 from bot.backup import restore_database
@@ -26,7 +25,7 @@ from bot.ledger_files import export_ledger
 from handlers.messages import Incoming
 from storage.db import create_engine, session_factory
 from storage.models import Event, InboundMessage, Project
-from tests.conftest import POSTGRES_ENV, _asyncpg_url
+from tests.conftest import POSTGRES_ENV, _admin_execute, _asyncpg_url
 from tests.helpers import MovableClock, make_core
 from tests.reliability_support import BotProcess, all_tables, seed_squad, settings_for
 
@@ -49,12 +48,7 @@ async def empty_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
     name = f"zsbot_restore_{uuid.uuid4().hex[:8]}"
 
     async def admin_sql(statement: str) -> None:
-        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.exec_driver_sql(statement)
-        finally:
-            await engine.dispose()
+        await _admin_execute(admin, statement)
 
     await admin_sql(f'CREATE DATABASE "{name}"')
     try:
