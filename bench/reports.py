@@ -66,7 +66,7 @@ async def time_reports(data: Dataset, *, repeat: int, charts: bool) -> tuple[dic
     """
     settings = Settings(_env_file=None, database_url=data.url)  # type: ignore[call-arg]
     engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, tz=settings.tz)
     timings: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
     try:

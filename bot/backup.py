@@ -12,16 +12,17 @@ import asyncio
 import gzip
 import json
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, DateTime, func, insert, select, text
+from sqlalchemy import Date, DateTime, Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from bot.settings import Settings
+from storage import tallies
 from storage.db import create_engine, migrate
 
 FORMAT = "zsbot-backup/1"
@@ -44,10 +45,18 @@ def _decode(column: Any, value: Any) -> Any:
     return value
 
 
+# Derived from the projects (storage.tallies): not backed up; the restore rebuilds them for its time zone.
+DERIVED_TABLES = frozenset({"team_year_tally", "breakdown_year_tally", "ledger_meta"})
+
+
+def _ledger_tables() -> list[Table]:
+    return [table for table in SQLModel.metadata.sorted_tables if table.name not in DERIVED_TABLES]
+
+
 async def dump(connection: AsyncConnection) -> dict[str, Any]:
     """Every table's rows, read on `connection` (the caller holds the snapshot transaction)."""
     tables: dict[str, list[dict[str, Any]]] = {}
-    for table in SQLModel.metadata.sorted_tables:
+    for table in _ledger_tables():
         result = await connection.execute(select(table).order_by(*table.primary_key.columns))
         tables[table.name] = [{key: _encode(value) for key, value in row._mapping.items()} for row in result]
     revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
@@ -76,8 +85,11 @@ async def backup_to(url: str, path: Path) -> dict[str, int]:
     return {name: len(rows) for name, rows in data["tables"].items()}
 
 
-async def restore_from(url: str, path: Path) -> dict[str, int]:
-    """Load a backup into the (migrated, empty) database at `url`; all or nothing."""
+async def restore_from(url: str, path: Path, *, tz: tzinfo) -> dict[str, int]:
+    """Load a backup into the (migrated, empty) database at `url`; all or nothing.
+
+    The year counters are rebuilt from the restored projects in the same transaction, local to `tz`.
+    """
     raw = await asyncio.to_thread(path.read_bytes)
     data = json.loads(gzip.decompress(raw))
     if data.get("format") != FORMAT:
@@ -86,11 +98,11 @@ async def restore_from(url: str, path: Path) -> dict[str, int]:
     try:
         await migrate(engine)
         async with engine.begin() as connection:
-            for table in SQLModel.metadata.sorted_tables:
+            for table in _ledger_tables():
                 count = (await connection.execute(select(func.count()).select_from(table))).scalar()
                 if count:
                     raise ValueError(f"the target database is not empty (table {table.name} has {count} rows)")
-            for table in SQLModel.metadata.sorted_tables:
+            for table in _ledger_tables():
                 rows = data["tables"].get(table.name, [])
                 if rows:
                     columns = table.columns
@@ -101,6 +113,7 @@ async def restore_from(url: str, path: Path) -> dict[str, int]:
                     await connection.execute(text(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
+            await connection.run_sync(tallies.rebuild, tz)
     finally:
         await engine.dispose()
     return {name: len(rows) for name, rows in data["tables"].items()}
@@ -116,7 +129,7 @@ async def backup_database(settings: Settings, path: Path) -> int:
 async def restore_database(settings: Settings, path: Path) -> int:
     """CLI: `zsbot restore FILE` (into an empty database)."""
     try:
-        counts = await restore_from(settings.database_url, path)
+        counts = await restore_from(settings.database_url, path, tz=settings.tz)
     except ValueError as error:
         print(f"恢复失败，未做任何更改 / restore failed, nothing changed: {error}", file=sys.stderr)
         return 2

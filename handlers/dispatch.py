@@ -29,6 +29,7 @@ from handlers.projects import Refusal
 from storage import queries
 from storage.db import SessionFactory, transaction
 from storage.models import InboundMessage
+from storage.tallies import zone_name
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -114,6 +115,11 @@ class Core:
         self, *, settings: Settings, sessions: SessionFactory, catalog: Catalog, clock: Clock = utc_now,
         bot_names: Collection[str] = (),
     ) -> None:
+        # The year counters (storage.tallies) are bucketed in the sessions' zone; reports read them by the
+        # settings' zone, so the two must agree.
+        session_zone = sessions.kw.get("info", {}).get("tz")
+        if session_zone is None or zone_name(session_zone) != zone_name(settings.tz):
+            raise ValueError(f"sessions bucket years in {session_zone}, settings say {settings.tz}")
         self.settings = settings
         self.sessions = sessions
         self.catalog = catalog

@@ -239,8 +239,8 @@ async def _ranking(session: AsyncSession, settings: Settings, period: _Period) -
     """compute_ranking, also handing back the year's targets (the reports need them too)."""
     weights = _weights(settings)
     names = await rq.team_names(session)
-    tallies = await rq.team_stage_counts(
-        session, start=period.start, end=period.end, require_verification=settings.require_verification
+    tallies = await rq.year_team_tallies(
+        session, year=period.year, require_verification=settings.require_verification
     )
     targets = await rq.targets_for_year(session, year=period.year)
     previous = await rq.rank_snapshot(session, day=period.today - timedelta(days=1))
@@ -637,8 +637,8 @@ async def status_report(
     _stage_lines(doc, district, district_targets, period, settings, lang)
 
     if is_leader:
-        groups = await rq.breakdowns(session, start=period.start, end=period.end,
-                                     require_verification=settings.require_verification)
+        groups = await rq.year_breakdowns(session, year=period.year,
+                                          require_verification=settings.require_verification)
         doc.blank()
         _breakdown(doc, _t(lang, "按两轮", "By wheel"), groups.wheel, lang, order=("服务业", "工业"))
         doc.blank()
@@ -819,8 +819,8 @@ async def forecast_report(
 ) -> Reply:
     """The year-end projection per stage (counted + 待核实 + expected by 31 Dec) and the slipping projects."""
     period = _period(settings, now)
-    tally = await rq.district_stage_counts(
-        session, start=period.start, end=period.end, require_verification=settings.require_verification
+    tally = await rq.year_district_tally(
+        session, year=period.year, require_verification=settings.require_verification
     )
     targets, _ = _district_targets(await rq.targets_for_year(session, year=period.year))
     inputs = await rq.forecast_inputs(session, today=period.today, year_end=date(period.year, 12, 31))
@@ -963,7 +963,7 @@ async def ledger_export(session: AsyncSession, *, settings: Settings, now: datet
     period = _period(settings, now)
     rows = await rq.ledger_rows(session, tz=settings.tz)
     summary = await rq.ledger_summary(
-        session, start=period.start, end=period.end, year=period.year, as_of=period.today,
+        session, year=period.year, as_of=period.today,
         schedule_pct=period.pct, require_verification=settings.require_verification,
     )
     content = await asyncio.to_thread(ledger.write_xlsx, rows, summary, tz=settings.tz)

@@ -67,9 +67,6 @@ class Project(SQLModel, table=True):
         # Covers the reports' per-team tallies (SQLite answers them from the index alone).
         Index("ix_project_report_team", "team_id", "stage", "removed", "planned_at", "attracting_at",
               "signed_at", "landed_at", "amount_yuan", "signed_verified_at", "landed_verified_at"),
-        # The status breakdowns by wheel/industry/zone read this index in GROUP BY order (no sort).
-        Index("ix_project_breakdown", "wheel", "industry", "zone", "stage", "removed", "planned_at",
-              "attracting_at", "signed_at", "landed_at", "amount_yuan", "signed_verified_at", "landed_verified_at"),
         Index("ix_project_expected_date", "expected_date"),
         Index("ix_project_expected_slips", "expected_slips"),
     )
@@ -242,3 +239,44 @@ class Evidence(SQLModel, table=True):
     mime_type: str = Field(default="", max_length=100)
     stored_path: str = Field(default="", max_length=500)  # local copy, when downloaded
     created_at: datetime
+
+
+class TeamYearTally(SQLModel, table=True):
+    """Per squad, local year, stage and verification: the live projects that reached the stage that year.
+
+    A counter kept by storage.tallies in the same flush as every change to a project, so the yearly
+    reports (排行, 进度, 汇总) sum a few rows per squad instead of scanning the projects.
+    """
+
+    __tablename__ = "team_year_tally"
+
+    year: int = Field(primary_key=True)
+    team_id: int = Field(primary_key=True, foreign_key="team.id")
+    stage: str = Field(primary_key=True, max_length=12)
+    verified: bool = Field(primary_key=True)  # 签约/落地 confirmed by a leader (always true for the others)
+    projects: int = 0
+    amount_yuan: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+class BreakdownYearTally(SQLModel, table=True):
+    """The same counter by wheel (两轮), industry and zone for the whole district ("" where none is set)."""
+
+    __tablename__ = "breakdown_year_tally"
+
+    year: int = Field(primary_key=True)
+    wheel: str = Field(primary_key=True, max_length=10)
+    industry: str = Field(primary_key=True, max_length=50)
+    zone: str = Field(primary_key=True, max_length=50)
+    stage: str = Field(primary_key=True, max_length=12)
+    verified: bool = Field(primary_key=True)
+    projects: int = 0
+    amount_yuan: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+class LedgerMeta(SQLModel, table=True):
+    """Facts about the stored ledger itself, e.g. the time zone the year counters were bucketed in."""
+
+    __tablename__ = "ledger_meta"
+
+    key: str = Field(primary_key=True, max_length=50)
+    value: str = Field(default="", max_length=500)

@@ -31,11 +31,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.ledger import LedgerRow, LedgerSummary, TeamSummaryRow
-from storage.models import STAGE_ORDER, STAGES, Event, Problem, Project, RankSnapshot, Target, Team
+from storage.models import (
+    STAGE_ORDER,
+    STAGES,
+    BreakdownYearTally,
+    Event,
+    Problem,
+    Project,
+    RankSnapshot,
+    Target,
+    Team,
+    TeamYearTally,
+)
 
 GroupBy = Literal["team", "wheel", "industry", "zone"]
 
@@ -288,6 +299,72 @@ async def district_stage_counts(
         query = query.where(col(Project.team_id) == team_id)
     row = (await _exec(session, query)).one()
     return _tally(row)
+
+
+# --------------------------------------------------------------------------------------------------
+# Whole local years, from the counters (storage.tallies)
+
+
+def _year_tally_columns(table: Any, require_verification: bool) -> list[Any]:
+    """StageTally's columns summed over counter rows (in StageTally's field order)."""
+    stage, verified, projects, amount = table.c.stage, table.c.verified, table.c.projects, table.c.amount_yuan
+    counted = {
+        s: and_(stage == s, verified) if require_verification else stage == s for s in STAGES
+    }
+    columns: list[Any] = [_sum(counted[s], projects).label(s) for s in STAGES]
+    columns += [_sum(and_(stage == s, ~verified), projects).label(f"{s}_pending") for s in ("signed", "landed")]
+    columns += [_sum(counted[s], amount).label(f"{s}_amount") for s in STAGES]
+    return columns
+
+
+_TEAM_TALLY = SQLModel.metadata.tables[TeamYearTally.__tablename__]
+_BREAKDOWN_TALLY = SQLModel.metadata.tables[BreakdownYearTally.__tablename__]
+
+
+async def year_team_tallies(
+    session: AsyncSession, *, year: int, require_verification: bool
+) -> dict[int, StageTally]:
+    """Per-team stage counts and amounts for a local calendar year (teams without any are absent).
+
+    The same numbers as team_stage_counts over the year's bounds, read from the counters: a few rows per
+    team instead of every project of the year.
+    """
+    table = _TEAM_TALLY
+    query = (
+        select(table.c.team_id, *_year_tally_columns(table, require_verification))
+        .where(table.c.year == year)
+        .group_by(table.c.team_id)
+    )
+    rows = (await _exec(session, query)).all()
+    return {int(row[0]): _tally(row, 1) for row in rows}
+
+
+async def year_district_tally(
+    session: AsyncSession, *, year: int, require_verification: bool, team_id: int | None = None
+) -> StageTally:
+    """Stage counts and amounts for a local calendar year, district-wide (or one team), from the counters."""
+    table = _TEAM_TALLY
+    query = select(*_year_tally_columns(table, require_verification)).where(table.c.year == year)
+    if team_id is not None:
+        query = query.where(table.c.team_id == team_id)
+    return _tally((await _exec(session, query)).one())
+
+
+async def year_breakdowns(session: AsyncSession, *, year: int, require_verification: bool) -> Breakdowns:
+    """Stage tallies for a local calendar year by wheel, industry and zone, from the counters."""
+    table = _BREAKDOWN_TALLY
+    keys = (table.c.wheel, table.c.industry, table.c.zone)
+    query = (
+        select(*keys, *_year_tally_columns(table, require_verification))
+        .where(table.c.year == year)
+        .group_by(*keys)
+    )
+    result = Breakdowns()
+    for row in (await _exec(session, query)).all():
+        tally = _tally(row, 3)
+        for target, key in ((result.wheel, row[0]), (result.industry, row[1]), (result.zone, row[2])):
+            target.setdefault(key or "", StageTally()).add(tally)
+    return result
 
 
 async def pool_sizes(session: AsyncSession, *, team_id: int | None = None) -> dict[str, int]:
@@ -844,17 +921,13 @@ async def ledger_rows(
 async def ledger_summary(
     session: AsyncSession,
     *,
-    start: datetime,
-    end: datetime,
     year: int,
     as_of: date,
     schedule_pct: float,
     require_verification: bool,
 ) -> LedgerSummary:
     """The ledger's 汇总 sheet: the district's and every team's counts against targets for the year."""
-    tallies = await team_stage_counts(
-        session, start=start, end=end, require_verification=require_verification
-    )
+    tallies = await year_team_tallies(session, year=year, require_verification=require_verification)
     names = await team_names(session)
     targets = await targets_for_year(session, year=year)
     district_targets, _ = targets.district_or_sum()

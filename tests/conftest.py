@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage.db import SessionFactory, create_engine, migrate, session_factory
+from tests.helpers import DISTRICT_TZ
 
 POSTGRES_ENV = "ZSBOT_TEST_POSTGRES_URL"
 
@@ -111,4 +112,4 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> SessionFactory:
     """The session factory on the clean database."""
-    return session_factory(engine)
+    return session_factory(engine, tz=DISTRICT_TZ)

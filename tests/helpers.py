@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.settings import Settings
 from handlers.catalog import load_catalog
@@ -13,6 +14,7 @@ from handlers.messages import Incoming, IncomingFile, Reply
 from storage.db import SessionFactory
 
 ADMIN = "admin"
+DISTRICT_TZ = ZoneInfo("Asia/Shanghai")  # the Settings default: test sessions bucket years in it
 _MESSAGE_IDS = itertools.count(1)  # unique across Chat instances, as platform message ids are
 
 

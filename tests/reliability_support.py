@@ -42,7 +42,7 @@ from storage.db import create_engine, session_factory
 from storage.models import Event, Identity, InboundMessage, Member, PendingChoice, Problem, Project, Team
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi
-from tests.helpers import ADMIN, Chat, MovableClock, make_core
+from tests.helpers import ADMIN, DISTRICT_TZ, Chat, MovableClock, make_core
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "reliability-secret_1"
@@ -120,7 +120,7 @@ async def seed_squad(url: str, members: Iterable[int], *, projects: int = 0, tea
     `projects` projects (from PROJECT_NAMES, in 招引). Returns their ids."""
     engine = create_engine(url)
     try:
-        chat = Chat(make_core(session_factory(engine), MovableClock()), MovableClock())
+        chat = Chat(make_core(session_factory(engine, tz=DISTRICT_TZ), MovableClock()), MovableClock())
         reply = await chat.ok(ADMIN, f"建队 {team}")
         code = reply.text.split("邀请码：")[1].split()[0]
         ids = list(members)

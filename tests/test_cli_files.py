@@ -16,7 +16,7 @@ from bot.settings import Settings
 from handlers.ledger import LedgerFormatError, read_ledger
 from handlers.messages import Incoming
 from storage.models import Event, Project
-from tests.helpers import MovableClock
+from tests.helpers import DISTRICT_TZ, MovableClock
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
@@ -77,9 +77,9 @@ async def test_backup_restores_into_an_empty_database_with_an_identical_ledger(
     counts = await backup_to(db_url, backup)
     assert counts["project"] >= 20 and counts["event"] > counts["project"]
     target = f"sqlite+aiosqlite:///{tmp_path / 'restored.db'}"
-    await restore_from(target, backup)
+    await restore_from(target, backup, tz=DISTRICT_TZ)
     with pytest.raises(ValueError, match="not empty"):
-        await restore_from(target, backup)
+        await restore_from(target, backup, tz=DISTRICT_TZ)
     async with ZsBot(settings_for(target), clock=MovableClock(NOW)) as restored:
         await export_ledger(demo_bot, tmp_path / "a.json")
         await export_ledger(restored, tmp_path / "b.json")

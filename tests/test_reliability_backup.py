@@ -26,7 +26,7 @@ from handlers.messages import Incoming
 from storage.db import create_engine, session_factory
 from storage.models import Event, InboundMessage, Project
 from tests.conftest import POSTGRES_ENV, _admin_execute, _asyncpg_url
-from tests.helpers import MovableClock, make_core
+from tests.helpers import DISTRICT_TZ, MovableClock, make_core
 from tests.reliability_support import BotProcess, all_tables, seed_squad, settings_for
 
 WRITER = 301
@@ -90,7 +90,7 @@ async def test_online_backup_restores_the_ledger_of_its_moment(db_url: str, tmp_
     kind = "sqlite" if db_url.startswith("sqlite") else "postgres"
     await seed_squad(db_url, [WRITER])
     engine = create_engine(db_url)
-    core = make_core(session_factory(engine), MovableClock())
+    core = make_core(session_factory(engine, tz=DISTRICT_TZ), MovableClock())
     created: list[int] = []  # messages the writer saw committed, in order
     stop = asyncio.Event()
 

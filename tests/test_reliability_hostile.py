@@ -47,7 +47,7 @@ from storage.db import create_engine, session_factory
 from storage.models import Event, InboundMessage, Project
 from tests.fakes.telegram_api import visible_text
 from tests.fakes.wecom_api import CORP_ID, build_callback, text_message_xml
-from tests.helpers import MovableClock, make_core
+from tests.helpers import DISTRICT_TZ, MovableClock, make_core
 from tests.reliability_support import (
     CRYPTO,
     INTERNAL_ERROR_MARK,
@@ -150,7 +150,7 @@ class CoreRig:
         self.url = url
         self.runner = asyncio.Runner()
         self.engine: AsyncEngine = self.runner.run(self._start())
-        self.core: Core = make_core(session_factory(self.engine), MovableClock())
+        self.core: Core = make_core(session_factory(self.engine, tz=DISTRICT_TZ), MovableClock())
         self.message_ids = iter(range(1, 10**9))
         self.accepted: dict[str, str] = {}  # message id → text
         self.refused: dict[str, str] = {}
