@@ -219,7 +219,9 @@ async def _lock_squad(ctx: Context, team_id: int) -> None:
     """Hold the squad for the rest of the message's transaction (the two backends as in lock_project)."""
     bind = ctx.session.bind
     if bind is not None and bind.dialect.name == "sqlite":
+        # The write lock is the whole hold on SQLite (FOR UPDATE is not rendered there): no second statement.
         await ctx.session.exec(update(Team).where(col(Team.id) == team_id).values(name=Team.name))
+        return
     await ctx.session.exec(select(Team.id).where(col(Team.id) == team_id).with_for_update())
 
 
