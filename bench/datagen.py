@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import random
 import sqlite3
@@ -74,8 +75,10 @@ class Spec:
     @property
     def name(self) -> str:
         """The cached database's name (also the SQLite file's stem)."""
+        # The Alembic head is part of the name, not only of the metadata: checkouts of different heads
+        # (a branch and main) share the PostgreSQL server, and one would migrate the other's database.
         return (f"zsbot_bench_v{VERSION}_s{self.squads}_p{self.projects}_e{self.events_per_project}"
-                f"_b{self.bindings}")
+                f"_b{self.bindings}_h{_alembic_head()}")
 
 
 @dataclass
@@ -95,6 +98,7 @@ def _meta_path(backend: str, spec: Spec) -> Any:
     return common.OUT / f"{spec.name}.{backend}.json"
 
 
+@functools.cache
 def _alembic_head() -> str:
     return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
 

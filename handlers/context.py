@@ -40,6 +40,7 @@ class Context:
     is_admin: bool = False
     force_create: bool = False  # the user chose "create a new project" from a numbered question
     notes: list[str] = field(default_factory=list)  # extra lines for the reply (warnings)
+    locked: set[int] = field(default_factory=set)  # projects read under their lock in this transaction
 
     @property
     def today(self) -> date:

@@ -7,6 +7,7 @@ together before the reply leaves, and a refusal or error rolls everything back.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -16,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import chat_settings, people, projects, questions
@@ -72,6 +73,10 @@ HANDLERS: dict[str, Handler] = {
 READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help"})
 OPEN_TO_STRANGERS = frozenset({"join", "link", "start", "help"})
 CHOICE_LIFETIME = timedelta(hours=24)
+# Messages handled at once. More only queue on the database and its connections (a burst of 40 webhooks
+# opened and closed overflow connections, each a new server process, and contended for row locks); the
+# work is CPU-bound on both sides, so a few at a time answer the burst sooner.
+MAX_CONCURRENT_MESSAGES = 8
 
 
 def _reads_only(command: Command) -> bool:
@@ -125,11 +130,23 @@ class Core:
         self.catalog = catalog
         self.clock = clock
         self.bot_names = set(bot_names)
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_MESSAGES)
 
     async def handle(self, incoming: Incoming) -> Reply:
         """Answer one incoming message (the MessageHandler port)."""
         try:
-            return await self._handle(incoming)
+            async with self._slots:
+                try:
+                    return await self._handle(incoming)
+                except DBAPIError as err:
+                    # A pooled connection the server dropped (a database restart) fails at its first use,
+                    # and the pool is then renewed. Running the message again is a redelivery: the inbox
+                    # row makes it store once even if the lost connection's COMMIT landed. Without a
+                    # message id there is no inbox row, so only then is it not retried.
+                    if not (err.connection_invalidated and incoming.message_id):
+                        raise
+                    log.warning("database connection lost; handling the %s message once more", incoming.platform)
+                    return await self._handle(incoming)
         except Exception:
             log.exception("handling a %s message failed", incoming.platform)
             # Honest wording: a connection lost during COMMIT may still have stored it, and a resend is safe

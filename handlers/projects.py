@@ -7,6 +7,7 @@ nothing behind; the dispatcher commits the whole message in one transaction afte
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -85,7 +86,8 @@ def _member_team_id(ctx: Context) -> int | None:
     return ctx.member.team_id if ctx.member else None
 
 
-async def _ask_which(ctx: Context, candidates: list[Project], *, offer_new: str | None) -> Reply:
+async def _ask_which(ctx: Context, candidates: Sequence[Project | queries.Candidate], *,
+                     offer_new: str | None) -> Reply:
     """Store the question and list the choices (numbered in text, buttons where the platform has them)."""
     team_names: dict[int, str] = {}
     for project in candidates:
@@ -124,12 +126,25 @@ class _Create:
 CREATE = _Create()
 
 
-async def find_project(ctx: Context, ref: ProjectRef | None, verb: str, *, may_create: bool) -> Project | Reply | _Create:
-    """Resolve a reference: `#id`, exact name or alias, then fuzzy; ask when several are close."""
+async def find_project(
+    ctx: Context, ref: ProjectRef | None, verb: str, *, may_create: bool, lock: bool = False,
+) -> Project | Reply | _Create:
+    """Resolve a reference: `#id`, exact name or alias, then fuzzy; ask when several are close.
+
+    With `lock` (the caller is about to change it) a project named by `#id` is read under its lock in
+    one step; found by name, the caller locks it with `lock_project` as before.
+    """
     if ref is None or (ref.id is None and not ref.name):
         raise refuse(ctx, "请写明项目：#编号 或 项目名称。", "Name the project: #id or its name.", verb)
     if ref.id is not None:
-        project = await queries.project_by_id(ctx.session, project_id=ref.id)
+        if lock:
+            project = await queries.locked_project(ctx.session, project_id=ref.id)
+            if project is not None:
+                ctx.locked.add(ref.id)
+                if project.removed:
+                    project = None
+        else:
+            project = await queries.project_by_id(ctx.session, project_id=ref.id)
         if project is None:
             raise refuse(ctx, f"没有编号为 #{ref.id} 的项目。", f"There is no project #{ref.id}.", verb)
         return project
@@ -148,10 +163,12 @@ async def find_project(ctx: Context, ref: ProjectRef | None, verb: str, *, may_c
         if len(mine) == 1:
             return mine[0]
         return await _ask_which(ctx, exact[:MAX_CHOICES], offer_new=None)
-    candidates = list(await queries.fuzzy_candidates(ctx.session, key=key, team_id=own_team))
+    candidates = await queries.fuzzy_candidates(ctx.session, key=key, team_id=own_team)
     containing = [p for p in candidates if key in p.name_key or key in p.aliases]
     if len(containing) == 1:
-        return containing[0]
+        hit = await ctx.session.get(Project, containing[0].id)
+        assert hit is not None  # read a moment ago in this transaction
+        return hit
     choices = {
         index: project for index, project in enumerate(candidates)
     }
@@ -160,9 +177,9 @@ async def find_project(ctx: Context, ref: ProjectRef | None, verb: str, *, may_c
         limit=MAX_CHOICES, score_cutoff=ctx.settings.fuzzy_threshold,
     )
     close = [choices[index] for _, _, index in scored]
-    for project in containing:  # substring hits are always worth offering
-        if project not in close:
-            close.append(project)
+    for candidate in containing:  # substring hits are always worth offering
+        if candidate not in close:
+            close.append(candidate)
     close = close[:MAX_CHOICES]
     if close:
         return await _ask_which(ctx, close, offer_new=name if may_create else None)
@@ -174,9 +191,9 @@ async def find_project(ctx: Context, ref: ProjectRef | None, verb: str, *, may_c
     )
 
 
-async def require_project(ctx: Context, cmd: Command) -> Project | Reply:
-    """Resolve the command's project for a verb that never creates one."""
-    found = await find_project(ctx, cmd.project, cmd.verb, may_create=False)
+async def require_project(ctx: Context, cmd: Command, *, lock: bool = False) -> Project | Reply:
+    """Resolve the command's project for a verb that never creates one (`lock`: as in find_project)."""
+    found = await find_project(ctx, cmd.project, cmd.verb, may_create=False, lock=lock)
     assert not isinstance(found, _Create)
     return found
 
@@ -192,25 +209,25 @@ async def lock_project(ctx: Context, project: Project) -> None:
     was committed then: a no-op UPDATE takes the database's write lock (waiting out a concurrent writer)
     before the re-read.
     """
-    bind = ctx.session.bind
-    if bind is not None and bind.dialect.name == "sqlite":
-        await ctx.session.exec(update(Project).where(col(Project.id) == project.id)
-                               .values(updated_at=Project.updated_at))
-    await ctx.session.exec(select(Project).where(col(Project.id) == project.id).with_for_update()
-                           .execution_options(populate_existing=True))
+    if project.id is None or project.id in ctx.locked:  # new, or already read under its lock
+        return
+    await queries.locked_project(ctx.session, project_id=project.id)
+    ctx.locked.add(project.id)
 
 
 async def _lock_squad(ctx: Context, team_id: int) -> None:
     """Hold the squad for the rest of the message's transaction (the two backends as in lock_project)."""
     bind = ctx.session.bind
     if bind is not None and bind.dialect.name == "sqlite":
+        # The write lock is the whole hold on SQLite (FOR UPDATE is not rendered there): no second statement.
         await ctx.session.exec(update(Team).where(col(Team.id) == team_id).values(name=Team.name))
+        return
     await ctx.session.exec(select(Team.id).where(col(Team.id) == team_id).with_for_update())
 
 
 async def changeable_project(ctx: Context, cmd: Command) -> Project | Reply:
     """The command's project, locked and checked to be one the sender may change (or the question which one)."""
-    project = await require_project(ctx, cmd)
+    project = await require_project(ctx, cmd, lock=True)
     if isinstance(project, Project):
         await lock_project(ctx, project)
         check_may_change(ctx, project, cmd.verb)
@@ -356,7 +373,7 @@ def reach_stage(project: Project, stage: str, now: datetime) -> None:
 async def handle_stage(cmd: Command, ctx: Context) -> Reply:
     """plan / pursue / sign / land: create a project in that pool, or move one there."""
     to_stage = STAGE_VERBS[cmd.verb]
-    found = await find_project(ctx, cmd.project, cmd.verb, may_create=True)
+    found = await find_project(ctx, cmd.project, cmd.verb, may_create=True, lock=True)
     if isinstance(found, Reply):
         return found
     if isinstance(found, _Create):
@@ -452,7 +469,7 @@ async def handle_visit(cmd: Command, ctx: Context) -> Reply:
     """visit: log an outbound visit (city, company), on a project when one is named."""
     project: Project | None = None
     if cmd.project is not None:
-        found = await find_project(ctx, cmd.project, cmd.verb, may_create=True)
+        found = await find_project(ctx, cmd.project, cmd.verb, may_create=True, lock=True)
         if isinstance(found, Reply):
             return found
         if isinstance(found, Project):
@@ -602,7 +619,7 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
         return await reports.pending_verification(ctx.session, settings=ctx.settings, team_id=team_id)
     if not ctx.is_leader:
         raise refuse(ctx, "只有领导可以核实。", "Only a leader can verify.")
-    project = await require_project(ctx, cmd)
+    project = await require_project(ctx, cmd, lock=True)
     if isinstance(project, Reply):
         return project
     await lock_project(ctx, project)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, bindparam, func, or_, update
+from sqlalchemy import select as columns_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -51,15 +53,18 @@ async def member_by_identity(session: AsyncSession, *, identity: str) -> Member 
     return (await session.exec(statement)).first()
 
 
+# Every message asks, so the statement is built (and its cache key computed) once, with a bound parameter.
+_MEMBER_AND_TEAM = (
+    select(Member, Team)
+    .join(Identity, col(Identity.member_id) == col(Member.id))
+    .join(Team, col(Team.id) == col(Member.team_id), isouter=True)
+    .where(col(Identity.identity) == bindparam("identity"))
+)
+
+
 async def member_and_team(session: AsyncSession, *, identity: str) -> tuple[Member | None, Team | None]:
     """The member a platform identity belongs to and their team, in one query (every message asks)."""
-    statement = (
-        select(Member, Team)
-        .join(Identity, col(Identity.member_id) == col(Member.id))
-        .join(Team, col(Team.id) == col(Member.team_id), isouter=True)
-        .where(Identity.identity == identity)
-    )
-    row = (await session.exec(statement)).first()
+    row = (await session.exec(_MEMBER_AND_TEAM, params={"identity": identity})).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
 
@@ -131,6 +136,25 @@ async def project_by_id(session: AsyncSession, *, project_id: int) -> Project | 
     return None if project is None or project.removed else project
 
 
+_LOCKED_PROJECT = (
+    select(Project).where(col(Project.id) == bindparam("project_id")).with_for_update()
+    .execution_options(populate_existing=True)
+)
+# SQLite has no row lock: a no-op write takes the database's write lock instead (see lock_project).
+_SQLITE_WRITE_LOCK = (
+    update(Project).where(col(Project.id) == bindparam("project_id")).values(updated_at=Project.updated_at)
+)
+
+
+async def locked_project(session: AsyncSession, *, project_id: int) -> Project | None:
+    """A project by id, held for the rest of the transaction and read after taking the hold (None if
+    missing). One read where looking it up and then locking it took two (see handlers.projects.lock_project)."""
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "sqlite":
+        await session.exec(_SQLITE_WRITE_LOCK, params={"project_id": project_id})
+    return (await session.exec(_LOCKED_PROJECT, params={"project_id": project_id})).first()
+
+
 async def projects_named(session: AsyncSession, *, key: str) -> Sequence[Project]:
     """Projects whose name or one alias has exactly this key."""
     alias_pattern = f"%|{escape_like(key)}|%"
@@ -141,13 +165,27 @@ async def projects_named(session: AsyncSession, *, key: str) -> Sequence[Project
     return (await session.exec(statement)).all()
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """What scoring a project against a name and asking "which one?" need of it (not the whole row)."""
+
+    id: int
+    name: str
+    name_key: str
+    aliases: str
+    team_id: int
+    stage: str
+
+
 async def fuzzy_candidates(
     session: AsyncSession, *, key: str, team_id: int | None, limit: int = 200
-) -> Sequence[Project]:
+) -> list[Candidate]:
     """Projects worth scoring against a name: the team's own pool plus any whose name contains the key.
 
     Scoring every project of a province against each message would not scale; a squad's own projects
     plus substring hits keep the candidate set small while still catching "仲景" → "仲景医药健康产业园".
+    Only the columns scoring needs are read: a squad's hundred projects as whole ORM objects were most
+    of a new project's time.
     """
     pattern = f"%{escape_like(key)}%"
     conditions: list[ColumnElement[bool]] = [
@@ -156,12 +194,17 @@ async def fuzzy_candidates(
     if team_id is not None:
         conditions.append(col(Project.team_id) == team_id)
     statement = (
-        select(Project)
+        columns_select(col(Project.id), col(Project.name), col(Project.name_key), col(Project.aliases),
+                       col(Project.team_id), col(Project.stage))
         .where(col(Project.removed).is_(False), or_(*conditions))
         .order_by(col(Project.updated_at).desc())
         .limit(limit)
     )
-    return (await session.exec(statement)).all()
+    # Columns, not entities: on the connection the ORM's execution path adds nothing but cost. Pending
+    # changes are flushed first, as the session's own execute would (autoflush).
+    await session.flush()
+    connection = await session.connection()
+    return [Candidate(row[0] or 0, *row[1:]) for row in (await connection.execute(statement)).all()]
 
 
 async def team_projects(session: AsyncSession, *, team_id: int) -> Sequence[Project]:

@@ -212,3 +212,40 @@ async def test_postgresql_restart_under_load_the_bot_reconnects(db_url: str, tmp
                 await runner.cleanup()
     stored = await events_per_message(db_url)
     assert [stored[keys[i]] for i in sorted(results)] == [1] * len(results)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_postgresql_restart_while_idle_costs_the_next_message_nothing(db_url: str, tmp_path: Path) -> None:
+    """The server restarts while the bot is idle (every pooled connection dropped, none refused after):
+    the next messages are answered normally and stored once, although no connection is pinged before use
+    (the first statement on a dead one fails, the pool is renewed and the message is handled again)."""
+    squad = await seed_squad(db_url, USERS, projects=PROJECTS)
+    updates = note_updates(12, squad.projects)
+    url = make_url(db_url)
+    async with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy, FakeBotApi() as telegram:
+        settings = settings_for(
+            with_host_port(db_url, "127.0.0.1", proxy.port), host="127.0.0.1", port=0,
+            telegram_token=telegram.token, telegram_api_url=telegram.url,
+            telegram_webhook_url="https://bot.example.invalid/telegram/webhook",
+            telegram_webhook_secret=WEBHOOK_SECRET,
+        )
+        async with ZsBot(settings, clock=MovableClock()) as bot:
+            runner = web.AppRunner(build_web_app(bot, start_scheduler=False), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            webhook = f"http://127.0.0.1:{runner.addresses[0][1]}/telegram/webhook"
+            try:
+                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http:
+                    # Several at once, so the pool holds more than one connection to lose.
+                    first = await asyncio.gather(*(deliver(http, webhook, u, telegram) for u in updates[:6]))
+                    assert all(d.status == 200 and d.text and INTERNAL_ERROR_MARK not in d.text for d in first)
+                    assert proxy.open_connections > 1
+                    proxy.cut(refuse_for=0)
+                    await asyncio.sleep(0.2)
+                    for update in updates[6:]:
+                        delivery = await deliver(http, webhook, update, telegram)
+                        assert delivery.status == 200 and delivery.text and INTERNAL_ERROR_MARK not in delivery.text
+            finally:
+                await runner.cleanup()
+    stored = await events_per_message(db_url)
+    assert [stored[message_key(u)] for u in updates] == [1] * len(updates)

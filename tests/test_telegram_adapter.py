@@ -484,3 +484,83 @@ async def test_send_only_start_neither_polls_nor_touches_the_webhook(
     finally:
         await adapter.stop()
     assert [c.method for c in api.calls] == ["getMe", "sendMessage"]
+
+
+def _text_update(text: str, *, chat: dict[str, Any] | None = None, user: dict[str, Any] | None = None,
+                 **extra: Any) -> dict[str, Any]:
+    sender = user or {"id": ALICE, "is_bot": False, "first_name": "丽", "last_name": "王"}
+    return {"update_id": 7, "message": {"message_id": 31, "date": 1_764_000_000, "from": sender,
+                                        "chat": chat or {"id": ALICE, "type": "private"}, "text": text, **extra}}
+
+
+PLAIN_TEXT_UPDATES = [
+    _text_update("进展 #12 与企业高层面谈"),
+    _text_update("  查 #12  "),
+    _text_update("/start ABC123"),
+    _text_update("/help@zs_test_bot"),
+    _text_update("/help@other_bot"),
+    _text_update("签约 #3", user={"id": BOB, "is_bot": False, "first_name": "Bob"}),
+    _text_update("hello", user={"id": BOB, "is_bot": True, "first_name": "Bot"}),
+    _text_update("签约 #3 2亿", chat={"id": GROUP, "type": "supergroup", "title": "一队"}),
+    _text_update("今天天气不错", chat={"id": GROUP, "type": "group", "title": "一队"}),
+    _text_update(f"@{BOT} 查 #3", chat={"id": GROUP, "type": "group", "title": "一队"}),
+    _text_update("好的", chat={"id": GROUP, "type": "group", "title": "一队"},
+                 reply_to_message={"message_id": 30, "date": 1_764_000_000, "chat": {"id": GROUP, "type": "group"},
+                                   "from": {"id": 999, "is_bot": True, "first_name": "zs"}, "text": "找到几个"}),
+    _text_update("好的", chat={"id": GROUP, "type": "group", "title": "一队"},
+                 reply_to_message={"message_id": 30, "date": 1_764_000_000, "chat": {"id": GROUP, "type": "group"},
+                                   "from": {"id": BOB, "is_bot": False, "first_name": "Bob"}, "text": "hi"}),
+    _text_update("news", chat={"id": -1005, "type": "channel", "title": "c"}),
+    _text_update("签约 #3", entities=[{"type": "hashtag", "offset": 3, "length": 2}]),
+]
+
+
+@pytest.mark.parametrize("update", PLAIN_TEXT_UPDATES)
+def test_plain_text_fast_path_gives_the_same_incoming_as_ptb(update: dict[str, Any], tmp_path: Path) -> None:
+    """A webhook text message translated straight from its JSON reaches the core exactly as the same
+    message does through PTB's Update/Message objects (or, the same way, does not)."""
+    from telegram import Bot, Update
+
+    from bot.telegram_adapter import _plain_text_message
+
+    settings = Settings(_env_file=None, telegram_token=TOKEN, files_dir=str(tmp_path))  # type: ignore[call-arg]
+    adapter = TelegramAdapter(settings, Core())
+    adapter.username, adapter.bot_id = BOT, 999
+    message = _plain_text_message(update)
+    assert message is not None
+    ptb = Update.de_json(update, Bot(TOKEN)).message
+    assert ptb is not None
+    assert adapter.incoming_from_json(message) == adapter.incoming_from_message(ptb)
+
+
+@pytest.mark.parametrize("update", [
+    {"update_id": 1, "message": {**_text_update("x")["message"], "photo": [{"file_id": "a"}]}},
+    {"update_id": 1, "message": {**_text_update("x")["message"], "caption": "签约 #1"}},
+    {"update_id": 1, "edited_message": _text_update("x")["message"]},
+    {"update_id": 1, "message": {**_text_update("x")["message"], "chat": {"id": True, "type": "private"}}},
+    {"update_id": 1, "message": {**_text_update("x")["message"], "text": 5}},
+    {"update_id": 1, "message": {k: v for k, v in _text_update("x")["message"].items() if k != "date"}},
+    {"update_id": 1, "message": _text_update("x")["message"], "callback_query": {}},
+])
+def test_anything_but_plain_text_goes_through_ptb(update: dict[str, Any]) -> None:
+    """Files, captions, edits, mistyped fields and the rest are left to PTB's full parsing."""
+    from bot.telegram_adapter import _plain_text_message
+
+    assert _plain_text_message(update) is None
+
+
+async def test_webhook_plain_text_answer_rides_on_the_response(api: FakeBotApi, core: Core, tmp_path: Path) -> None:
+    """A plain text message over the webhook (the fast path) is answered in the response body, once."""
+    import aiohttp
+
+    async with running(api, tmp_path, core, telegram_webhook_url="https://bot.example/telegram/webhook",
+                       telegram_webhook_secret="s3cret") as adapter, serve(adapter) as url, \
+            aiohttp.ClientSession() as http:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+        async with http.post(url, json=_text_update("进展 #12 好"), headers=headers) as response:
+            assert response.status == 200
+            answer = await response.json()
+    assert [i.text for i in core.seen] == ["进展 #12 好"]
+    assert core.seen[0].message_id == f"{ALICE}:31" and core.seen[0].display_name == "丽 王"
+    assert answer["method"] == "sendMessage" and answer["chat_id"] == ALICE
+    assert answer["text"] == "已记录：进展 #12 好" and answer["reply_markup"]["inline_keyboard"]
