@@ -37,8 +37,7 @@ from alembic.script import ScriptDirectory
 from bench import common
 from handlers.catalog import load_catalog
 from handlers.schedule import day_bounds_utc
-from storage import tallies
-from storage.db import alembic_config, create_engine, migrate
+from storage.db import alembic_config, create_engine, ensure_derived, migrate
 from storage.models import PROBLEM_CATEGORIES
 from storage.queries import name_key
 
@@ -313,10 +312,10 @@ async def _generate(backend: str, spec: Spec, now: datetime) -> dict[str, int]:
         await asyncio.to_thread(_load_sqlite, spec, rows)
     else:
         await _load_postgres(spec, rows)
-    # The bulk load bypasses the ORM: build the year counters from the projects, as `zsbot` would at start.
+    # The bulk load bypasses the ORM: build the year counters and the name index from the projects.
     engine = create_engine(common.database_url(backend, spec.name))
     try:
-        await tallies.rebuild_async(engine, TZ)
+        await ensure_derived(engine, tz=TZ, force=True)
     finally:
         await engine.dispose()
     counts = {table: len(table_rows) for table, table_rows in rows.items()}

@@ -18,8 +18,7 @@ from handlers.catalog import Catalog, load_catalog
 from handlers.context import Clock, utc_now
 from handlers.dispatch import Core
 from handlers.ports import Messenger
-from storage import tallies
-from storage.db import SessionFactory, create_engine, migrate, session_factory
+from storage.db import SessionFactory, create_engine, ensure_derived, migrate, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +61,9 @@ class ZsBot:
         self._engine = create_engine(self.settings.database_url)
         if run_migrations:
             await migrate(self._engine)
-        # Counters built for another zone (or never, right after migration 0005) are rebuilt first.
-        await tallies.ensure(self._engine, self.settings.tz)
+        # Derived tables built for another zone or version (or never, right after the migration that
+        # added them) are rebuilt first.
+        await ensure_derived(self._engine, tz=self.settings.tz)
         self._sessions = session_factory(self._engine, tz=self.settings.tz)
         self._core = Core(settings=self.settings, sessions=self._sessions, catalog=self.catalog, clock=self.clock)
 

@@ -22,7 +22,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from bot.settings import Settings
-from storage import tallies
+from storage import name_index, tallies
 from storage.db import create_engine, migrate
 
 FORMAT = "zsbot-backup/1"
@@ -45,8 +45,8 @@ def _decode(column: Any, value: Any) -> Any:
     return value
 
 
-# Derived from the projects (storage.tallies): not backed up; the restore rebuilds them for its time zone.
-DERIVED_TABLES = frozenset({"team_year_tally", "breakdown_year_tally", "ledger_meta"})
+# Derived from the projects (storage.tallies, storage.name_index): not backed up; the restore rebuilds them.
+DERIVED_TABLES = frozenset({"team_year_tally", "breakdown_year_tally", "ledger_meta", "project_key", "project_gram"})
 
 
 def _ledger_tables() -> list[Table]:
@@ -88,7 +88,8 @@ async def backup_to(url: str, path: Path) -> dict[str, int]:
 async def restore_from(url: str, path: Path, *, tz: tzinfo) -> dict[str, int]:
     """Load a backup into the (migrated, empty) database at `url`; all or nothing.
 
-    The year counters are rebuilt from the restored projects in the same transaction, local to `tz`.
+    The year counters (local to `tz`) and the name index are rebuilt from the restored projects in the
+    same transaction.
     """
     raw = await asyncio.to_thread(path.read_bytes)
     data = json.loads(gzip.decompress(raw))
@@ -114,6 +115,7 @@ async def restore_from(url: str, path: Path, *, tz: tzinfo) -> dict[str, int]:
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
             await connection.run_sync(tallies.rebuild, tz)
+            await connection.run_sync(name_index.rebuild)
     finally:
         await engine.dispose()
     return {name: len(rows) for name, rows in data["tables"].items()}

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import name_index, tallies
 from storage.tallies import LedgerSession
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -83,3 +84,27 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to `revision` (Alembic, on the engine's own connection; async-safe)."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade, revision)
+
+
+def _ensure_derived(connection: Connection, tz: tzinfo, force: bool) -> list[str]:
+    rebuilt = []
+    if force:
+        tallies.rebuild(connection, tz)
+        name_index.rebuild(connection)
+        return ["tallies", "name_index"]
+    if tallies.ensure_zone(connection, tz):
+        rebuilt.append("tallies")
+    if name_index.ensure_current(connection):
+        rebuilt.append("name_index")
+    return rebuilt
+
+
+async def ensure_derived(engine: AsyncEngine, *, tz: tzinfo, force: bool = False) -> list[str]:
+    """Bring the tables derived from the projects up to date; returns the names of those rebuilt.
+
+    The year counters (storage.tallies) are rebuilt when built for another zone or never; the name
+    index (storage.name_index) when built by another version or never; `force` rebuilds both, for
+    writes that bypassed the ORM (a bulk load).
+    """
+    async with engine.begin() as connection:
+        return await connection.run_sync(_ensure_derived, tz, force)

@@ -284,3 +284,21 @@ class LedgerMeta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=50)
     value: str = Field(default="", max_length=500)
+
+
+class ProjectKey(SQLModel, table=True):
+    """A searchable key of a project: its name key and each alias (storage.name_index keeps these)."""
+
+    __tablename__ = "project_key"
+
+    key: str = Field(primary_key=True, max_length=200)
+    project_id: int = Field(primary_key=True, foreign_key="project.id", index=True)
+
+
+class ProjectGram(SQLModel, table=True):
+    """A two-character piece of a project's keys, for substring look-ups (storage.name_index)."""
+
+    __tablename__ = "project_gram"
+
+    gram: str = Field(primary_key=True, max_length=2)
+    project_id: int = Field(primary_key=True, foreign_key="project.id")

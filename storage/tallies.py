@@ -213,7 +213,8 @@ def stored_zone(connection: Connection) -> str | None:
     return connection.execute(select(meta.c.value).where(meta.c.key == TZ_KEY)).scalar_one_or_none()
 
 
-def _ensure(connection: Connection, tz: tzinfo) -> bool:
+def ensure_zone(connection: Connection, tz: tzinfo) -> bool:
+    """Rebuild the counters if they were not built for `tz` (sync); True if rebuilt."""
     if stored_zone(connection) == zone_name(tz):
         return False
     rebuild(connection, tz)
@@ -221,9 +222,9 @@ def _ensure(connection: Connection, tz: tzinfo) -> bool:
 
 
 async def ensure(engine: AsyncEngine, tz: tzinfo) -> bool:
-    """Rebuild the counters if they were not built for `tz` (new database, new zone); True if rebuilt."""
+    """`ensure_zone` in its own transaction on `engine`."""
     async with engine.begin() as connection:
-        return await connection.run_sync(_ensure, tz)
+        return await connection.run_sync(ensure_zone, tz)
 
 
 async def rebuild_async(engine: AsyncEngine, tz: tzinfo) -> None:
