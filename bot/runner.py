@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -141,6 +142,10 @@ async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: async
         await runner.setup()
         site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
+        # What is loaded by now (modules, settings, the app) lives as long as the process: keep it out of
+        # the collector's full passes, which otherwise walk some 200,000 objects (50-120 ms, a request's
+        # p99) every few thousand messages.
+        gc.freeze()
         platforms = [name for name, on in (("telegram", settings.telegram_enabled),
                                            ("wecom", settings.wecom_enabled)) if on]
         log.info("zsbot serving on %s:%s; platforms: %s", settings.host, settings.port,
