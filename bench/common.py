@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import signal
+import random
 import socket
 import statistics
 import subprocess
@@ -124,10 +125,21 @@ async def scratch_copy(backend: str, source: str, target: str) -> AsyncIterator[
 # -- processes -------------------------------------------------------------------------------------
 
 def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port free on the loopback interface right now, below the ephemeral range.
+
+    Port 0 would hand out a port from the ephemeral range (32768–60999 on Linux), the same range every
+    outgoing connection (the bot's to PostgreSQL, the load generator's) takes its source port from: in
+    the moment between this check and the child's bind, one of those took it ("address already in use").
+    """
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 @dataclass
