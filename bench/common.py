@@ -10,9 +10,9 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import shutil
 import signal
-import random
 import socket
 import statistics
 import subprocess
