@@ -7,9 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, literal, or_, true, union, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal, or_, true, update
 from sqlalchemy import select as columns_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -185,16 +184,17 @@ class Candidate:
 
 
 _GRAM_DRIVER = aliased(ProjectGram, name="driver")  # built once, like _UNDO
-GRAM_COUNT_CAP = 2000  # counting a bigram's projects stops here: past it, it is common enough
-RAREST_GRAMS = 3  # the substring filter drives from the rarest bigram and checks the next two
+GRAM_COUNT_CAP = 2000  # counting a bigram's projects stops here: past it, it is too common to drive
+CHECKED_GRAMS = 2  # besides the rarest bigram, how many more the index checks (the LIKE confirms the rest)
 
 
-async def _rarest_grams(session: AsyncSession, key: str) -> list[str]:
-    """The key's rarest bigrams (rarest first), or [] if some bigram is in no project or there is none.
+async def _substring_hits(session: AsyncSession, key: str) -> list[int] | None:
+    """Ids of projects that may contain `key` (a superset: the caller confirms with LIKE).
 
-    How many projects hold each bigram, counted up to GRAM_COUNT_CAP, in one statement of index range
-    scans: driving the substring filter from the rarest bigram reads a few index entries instead of
-    every project holding a common piece such as "基地" or "12".
+    None when the name index cannot narrow it down (every bigram of the key is in GRAM_COUNT_CAP projects
+    or more: a common word, left to a scan); [] when nothing can contain it (a one-character key, or a
+    bigram no project has). Otherwise the projects holding the key's rarest bigram and the next rarest
+    ones under the cap: a few index range scans, capped, instead of a scan of every project's name.
     """
     grams = sorted(bigrams(key))
     if not grams:
@@ -208,12 +208,19 @@ async def _rarest_grams(session: AsyncSession, key: str) -> list[str]:
     await session.flush()
     connection = await session.connection()
     row = (await connection.execute(columns_select(*counts))).one()
-    if min(row) == 0:
+    ranked = sorted(zip(row, grams, strict=True))
+    if ranked[0][0] == 0:
         return []
-    # Among bigrams past the cap, ASCII ones (the digits of serial numbers, "12") are the likelier common
-    # ones: Chinese pairs go first.
-    ranked = sorted(zip(row, [gram.isascii() for gram in grams], grams, strict=True))
-    return [gram for _, _, gram in ranked[:RAREST_GRAMS]]
+    if ranked[0][0] >= GRAM_COUNT_CAP:
+        return None
+    first, *others = [gram for count, gram in ranked[:1 + CHECKED_GRAMS] if count < GRAM_COUNT_CAP]
+    driver = _GRAM_DRIVER
+    held = [
+        exists().where(col(ProjectGram.gram) == gram, col(ProjectGram.project_id) == col(driver.project_id))
+        for gram in others
+    ]
+    statement = columns_select(col(driver.project_id)).where(col(driver.gram) == first, *held)
+    return [int(project_id) for project_id in (await connection.execute(statement)).scalars()]
 
 
 async def fuzzy_candidates(
@@ -223,41 +230,31 @@ async def fuzzy_candidates(
 
     Scoring every project of a province against each message would not scale; a squad's own projects
     plus substring hits keep the candidate set small while still catching "仲景" → "仲景医药健康产业园".
-    Only the columns scoring needs are read: a squad's hundred projects as whole ORM objects were most
-    of a new project's time.
+    The substring hits come from the name index (storage.name_index) as a list of ids, so the planner
+    looks those projects up instead of guessing how many there are and scanning. Only the columns
+    scoring needs are read: a squad's hundred projects as whole ORM objects were most of a new project's
+    time.
     """
     pattern = f"%{escape_like(key)}%"
     contains = or_(col(Project.name_key).like(pattern, escape="\\"), col(Project.aliases).like(pattern, escape="\\"))
-    sources: list[Any] = []
-    grams = await _rarest_grams(session, key)
-    if grams:
-        # Projects holding the key's rarest bigrams (the name index); the LIKE below keeps those holding
-        # the whole key. With no bigram (one character, or one no project holds) only the squad's own
-        # projects are scored.
-        first, *others = grams
-        driver = _GRAM_DRIVER
-        held = [
-            exists().where(col(ProjectGram.gram) == gram, col(ProjectGram.project_id) == col(driver.project_id))
-            for gram in others
-        ]
-        sources.append(columns_select(col(driver.project_id)).where(col(driver.gram) == first, *held))
-    conditions: list[ColumnElement[bool]] = [contains]
+    hits = await _substring_hits(session, key)
+    conditions: list[ColumnElement[bool]] = []
+    if hits is None:
+        conditions.append(contains)
+    elif hits:
+        conditions.append(and_(col(Project.id).in_(hits), contains))
     if team_id is not None:
-        sources.append(columns_select(col(Project.id)).where(col(Project.team_id) == team_id))
         conditions.append(col(Project.team_id) == team_id)
-    if not sources:
+    if not conditions:
         return []
-    ids: Any = sources[0] if len(sources) == 1 else union(*sources)
     statement = (
         columns_select(col(Project.id), col(Project.name), col(Project.name_key), col(Project.aliases),
                        col(Project.team_id), col(Project.stage))
-        .where(col(Project.id).in_(ids), col(Project.removed).is_not(true()), or_(*conditions))
+        .where(col(Project.removed).is_not(true()), or_(*conditions))
         .order_by(col(Project.updated_at).desc())
         .limit(limit)
     )
-    # Columns, not entities: on the connection the ORM's execution path adds nothing but cost. Pending
-    # changes are flushed first, as the session's own execute would (autoflush).
-    await session.flush()
+    # Columns, not entities: on the connection the ORM's execution path adds nothing but cost.
     connection = await session.connection()
     return [Candidate(row[0] or 0, *row[1:]) for row in (await connection.execute(statement)).all()]
 

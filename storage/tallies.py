@@ -197,6 +197,8 @@ def rebuild(connection: Connection, tz: tzinfo) -> None:
     )
     deltas = tally_rows((dict(row._mapping) for row in result), tz)
     deltas.apply(connection)
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("ANALYZE team_year_tally, breakdown_year_tally"))  # fresh rows, no statistics
     meta = _META_TABLE
     connection.execute(delete(meta).where(meta.c.key == TZ_KEY))
     connection.execute(meta.insert().values(key=TZ_KEY, value=zone_name(tz)))
