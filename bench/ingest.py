@@ -112,7 +112,9 @@ async def zsbot(database_url: str, fake_url: str, *, name: str = "zsbot", profil
         await common.wait_http(f"http://127.0.0.1:{port}/healthz", child, within=120)
         yield child, f"http://127.0.0.1:{port}/telegram/webhook"
     finally:
-        await asyncio.to_thread(child.stop)
+        # Under pyinstrument the bot writes its profile after it stops, which takes longer than the 10 s
+        # a plain bot gets before SIGKILL (the profile file was left empty).
+        await asyncio.to_thread(child.stop, 120.0 if profile else 10.0)
 
 
 @contextlib.asynccontextmanager
