@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal, or_, true, update
 from sqlalchemy import select as columns_select
@@ -199,28 +201,45 @@ async def _substring_hits(session: AsyncSession, key: str) -> list[int] | None:
     grams = sorted(bigrams(key))
     if not grams:
         return []
-    counts = [
-        columns_select(func.count()).select_from(
-            columns_select(literal(1)).where(col(ProjectGram.gram) == gram).limit(GRAM_COUNT_CAP).subquery()
-        ).scalar_subquery()
-        for gram in grams
-    ]
     await session.flush()
     connection = await session.connection()
-    row = (await connection.execute(columns_select(*counts))).one()
+    row = (await connection.execute(
+        _gram_counts_statement(len(grams)), {f"g{i}": gram for i, gram in enumerate(grams)})).one()
     ranked = sorted(zip(row, grams, strict=True))
     if ranked[0][0] == 0:
         return []
     if ranked[0][0] >= GRAM_COUNT_CAP:
         return None
-    first, *others = [gram for count, gram in ranked[:1 + CHECKED_GRAMS] if count < GRAM_COUNT_CAP]
+    chosen = [gram for count, gram in ranked[:1 + CHECKED_GRAMS] if count < GRAM_COUNT_CAP]
+    statement = _gram_hits_statement(len(chosen))
+    hits = await connection.execute(statement, {f"g{i}": gram for i, gram in enumerate(chosen)})
+    return [int(project_id) for project_id in hits.scalars()]
+
+
+# Built once per number of bigrams, with bound parameters g0, g1, …: building a dozen subqueries on
+# every new name was a tenth of a 签约's time.
+@functools.lru_cache(maxsize=128)
+def _gram_counts_statement(grams: int) -> Any:
+    """How many projects hold each of `grams` bigrams, counted up to GRAM_COUNT_CAP."""
+    counts = [
+        columns_select(func.count()).select_from(
+            columns_select(literal(1)).where(col(ProjectGram.gram) == bindparam(f"g{i}"))
+            .limit(GRAM_COUNT_CAP).subquery()
+        ).scalar_subquery()
+        for i in range(grams)
+    ]
+    return columns_select(*counts)
+
+
+@functools.lru_cache(maxsize=8)
+def _gram_hits_statement(grams: int) -> Any:
+    """Projects holding bigram g0 and every other of the `grams` bound bigrams."""
     driver = _GRAM_DRIVER
     held = [
-        exists().where(col(ProjectGram.gram) == gram, col(ProjectGram.project_id) == col(driver.project_id))
-        for gram in others
+        exists().where(col(ProjectGram.gram) == bindparam(f"g{i}"), col(ProjectGram.project_id) == col(driver.project_id))
+        for i in range(1, grams)
     ]
-    statement = columns_select(col(driver.project_id)).where(col(driver.gram) == first, *held)
-    return [int(project_id) for project_id in (await connection.execute(statement)).scalars()]
+    return columns_select(col(driver.project_id)).where(col(driver.gram) == bindparam("g0"), *held)
 
 
 async def fuzzy_candidates(
