@@ -22,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, event, inspect, select, text, tuple_
+from sqlalchemy import Table, delete, event, select, text, tuple_
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, col
 
 from storage.models import LedgerMeta, Project, ProjectGram, ProjectKey
-from storage.tallies import LedgerSession
+from storage.tallies import LedgerSession, values_before_flush
 
 VERSION_KEY = "name_index_version"
 VERSION = "1"  # bump when the keys or grams change meaning: start-up then rebuilds
@@ -80,19 +80,10 @@ def _write(connection: Connection, changes: Sequence[tuple[int, set[str], set[st
 
 def _old_keys(session: Session, project: Project) -> set[str] | None:
     """The project's keys before this flush, or None when neither its name key nor its aliases changed."""
-    state = inspect(project)
-    old: dict[str, Any] = {}
-    changed = unknown = False
-    for name in ("name_key", "aliases"):
-        history = state.attrs[name].history
-        if history.deleted:
-            old[name], changed = history.deleted[0], True
-        elif history.added:
-            changed = unknown = True
-        else:
-            old[name] = getattr(project, name)
-    if not changed:
+    before = values_before_flush(project, ("name_key", "aliases"))
+    if before is None:
         return None
+    old, unknown = before
     if unknown:  # set while unloaded: after this flush the database holds the new value, so read both keys
         # from the index itself, which still describes the project before the flush.
         return _indexed_keys(session, project.id or 0)

@@ -268,6 +268,16 @@ class Breakdowns:
     zone: dict[str, StageTally] = field(default_factory=dict)
 
 
+def _fold_breakdowns(rows: Iterable[Any]) -> Breakdowns:
+    """Fold (wheel, industry, zone, *tally) rows into the three breakdowns ("" where a key is unset)."""
+    result = Breakdowns()
+    for row in rows:
+        tally = _tally(row, 3)
+        for target, key in ((result.wheel, row[0]), (result.industry, row[1]), (result.zone, row[2])):
+            target.setdefault(key or "", StageTally()).add(tally)
+    return result
+
+
 async def breakdowns(
     session: AsyncSession, *, start: datetime, end: datetime, require_verification: bool
 ) -> Breakdowns:
@@ -282,12 +292,7 @@ async def breakdowns(
         .where(_live(), _touches(start))
         .group_by(*keys)
     )
-    result = Breakdowns()
-    for row in (await _exec(session, query)).all():
-        tally = _tally(row, 3)
-        for target, key in ((result.wheel, row[0]), (result.industry, row[1]), (result.zone, row[2])):
-            target.setdefault(key or "", StageTally()).add(tally)
-    return result
+    return _fold_breakdowns((await _exec(session, query)).all())
 
 
 async def district_stage_counts(
@@ -364,12 +369,7 @@ async def year_breakdowns(session: AsyncSession, *, year: int, require_verificat
         .where(table.c.year == year)
         .group_by(*keys)
     )
-    result = Breakdowns()
-    for row in (await _exec(session, query)).all():
-        tally = _tally(row, 3)
-        for target, key in ((result.wheel, row[0]), (result.industry, row[1]), (result.zone, row[2])):
-            target.setdefault(key or "", StageTally()).add(tally)
-    return result
+    return _fold_breakdowns((await _exec(session, query)).all())
 
 
 async def pool_sizes(session: AsyncSession, *, team_id: int | None = None) -> dict[str, int]:

@@ -123,22 +123,33 @@ def _current(project: Project) -> dict[str, Any]:
     return {name: getattr(project, name) for name in TRACKED}
 
 
-def _previous(session: Session, project: Project) -> dict[str, Any] | None:
-    """The counted fields as stored before this flush, or None when none of them changed."""
+def values_before_flush(project: Project, fields: Iterable[str]) -> tuple[dict[str, Any], bool] | None:
+    """The fields' values before this flush and whether any is unknown, or None when none changed.
+
+    A field set while unloaded has no old value in the session (only the database has it): its name is
+    then missing from the dict and the flag is true, for the caller to look it up.
+    """
     state = inspect(project)
     old: dict[str, Any] = {}
     changed = unknown = False
-    for name in TRACKED:
+    for name in fields:
         history = state.attrs[name].history
         if history.deleted:
             old[name], changed = history.deleted[0], True
-        elif history.added:  # set while unloaded: the old value is only in the database
+        elif history.added:
             changed = unknown = True
         else:
             old[name] = getattr(project, name)
-    if not changed:
+    return (old, unknown) if changed else None
+
+
+def _previous(session: Session, project: Project) -> dict[str, Any] | None:
+    """The counted fields as stored before this flush, or None when none of them changed."""
+    before = values_before_flush(project, TRACKED)
+    if before is None:
         return None
-    if unknown:
+    old, unknown = before
+    if unknown:  # in before_flush the database still holds the old row
         row = session.connection().execute(
             select(*(getattr(Project, name) for name in TRACKED)).where(col(Project.id) == project.id)
         ).one()
