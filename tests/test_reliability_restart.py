@@ -17,9 +17,11 @@ kill test; the database test runs the app in-process behind a TCP proxy that imi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -138,18 +140,10 @@ async def test_kill_9_mid_stream_then_restart_stores_every_update_exactly_once(d
     assert set(keys) <= await inbox_ids(db_url)
 
 
-@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
-async def test_postgresql_restart_under_load_the_bot_reconnects(db_url: str, tmp_path: Path) -> None:
-    """Every database connection cut mid-load and new ones refused for a second, as a server restart looks
-    from the bot: the updates caught in it are answered with the internal-error refusal (stored at most
-    once), the bot answers normally as soon as the database is back (pool_pre_ping replaces the dead
-    connections), the health check recovers, and Telegram's redelivery of the failed ones stores each
-    exactly once."""
-    squad = await seed_squad(db_url, USERS, projects=PROJECTS)
-    updates = note_updates(1000, squad.projects)  # more than the load sends before it stops
-    keys = [message_key(update) for update in updates]
-    results: dict[int, tuple[float, Delivery]] = {}
-    refuse_for, after = 1.0, 0.8  # seconds the database stays away; seconds of load once it is back
+@contextlib.asynccontextmanager
+async def webhook_bot_behind_proxy(db_url: str) -> AsyncIterator[tuple[TcpProxy, FakeBotApi, str]]:
+    """The bot's web app (no scheduler) on a free port, reaching its database through a TcpProxy the test
+    can cut; yields the proxy, the fake Bot API and the app's base URL."""
     url = make_url(db_url)
     async with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy, FakeBotApi() as telegram:
         settings = settings_for(
@@ -162,54 +156,71 @@ async def test_postgresql_restart_under_load_the_bot_reconnects(db_url: str, tmp
             runner = web.AppRunner(build_web_app(bot, start_scheduler=False), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", 0).start()
-            base = f"http://127.0.0.1:{runner.addresses[0][1]}"
             try:
-                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http:
-                    started = time.monotonic()
-                    cut: dict[str, float] = {}
-                    sent = itertools.count()
-
-                    async def sender() -> None:
-                        # A steady load (each sender at most 25 updates a second) before, during and after
-                        # the cut, until `after` seconds past the end of the refusal window.
-                        while "at" not in cut or time.monotonic() < cut["at"] + refuse_for + after:
-                            index = next(sent)
-                            at = time.monotonic()
-                            results[index] = (at, await deliver(http, f"{base}/telegram/webhook", updates[index],
-                                                                telegram))
-                            await asyncio.sleep(max(0.0, 0.04 - (time.monotonic() - at)))
-
-                    async def restart() -> None:
-                        await asyncio.sleep(0.6)
-                        assert proxy.open_connections > 0  # there is load to cut
-                        cut["at"] = time.monotonic()
-                        proxy.cut(refuse_for=refuse_for)
-
-                    await asyncio.gather(restart(), *(sender() for _ in range(6)))
-                    async with http.get(f"{base}/healthz") as response:
-                        assert response.status == 200
-
-                    failed = {i for i, (_, d) in results.items() if d.text and INTERNAL_ERROR_MARK in d.text}
-                    assert all(d.status == 200 for _, d in results.values())
-                    assert failed, "no update was caught by the cut"
-                    assert proxy.connections_refused > 0
-                    back = cut["at"] + refuse_for + 0.3  # the refusal window and a moment to reconnect
-                    late = [i for i, (at, _) in results.items() if at > back]
-                    assert len(late) > 20 and not failed & set(late), "the bot did not recover after the database came back"
-                    assert started < cut["at"] and min(at for at, _ in results.values()) < cut["at"]
-
-                    stored = await events_per_message(db_url)
-                    print(f"database cut: {len(results)} updates, {len(failed)} refused during the cut "
-                          f"({sum(1 for i in failed if stored[keys[i]])} of them committed), "
-                          f"{proxy.connections_refused} connections refused")
-                    assert all(count == 1 for count in stored.values()), "an update was stored twice"
-                    assert all(stored[keys[i]] == 1 for i in set(results) - failed)
-                    # Telegram redelivers what failed (a resend by the member, for a 200 with a refusal).
-                    for i in sorted(failed):
-                        delivery = await deliver(http, f"{base}/telegram/webhook", updates[i], telegram)
-                        assert delivery.status == 200 and delivery.text and INTERNAL_ERROR_MARK not in delivery.text
+                yield proxy, telegram, f"http://127.0.0.1:{runner.addresses[0][1]}"
             finally:
                 await runner.cleanup()
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_postgresql_restart_under_load_the_bot_reconnects(db_url: str, tmp_path: Path) -> None:
+    """Every database connection cut mid-load and new ones refused for a second, as a server restart looks
+    from the bot: the updates caught in it are answered with the internal-error refusal (stored at most
+    once), the bot answers normally as soon as the database is back (a dead pooled connection fails at its
+    first use, the pool is renewed and the message runs again), the health check recovers, and Telegram's
+    redelivery of the failed ones stores each exactly once."""
+    squad = await seed_squad(db_url, USERS, projects=PROJECTS)
+    updates = note_updates(1000, squad.projects)  # more than the load sends before it stops
+    keys = [message_key(update) for update in updates]
+    results: dict[int, tuple[float, Delivery]] = {}
+    refuse_for, after = 1.0, 0.8  # seconds the database stays away; seconds of load once it is back
+    async with (
+        webhook_bot_behind_proxy(db_url) as (proxy, telegram, base),
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http,
+    ):
+        webhook = f"{base}/telegram/webhook"
+        started = time.monotonic()
+        cut: dict[str, float] = {}
+        sent = itertools.count()
+
+        async def sender() -> None:
+            # A steady load (each sender at most 25 updates a second) before, during and after
+            # the cut, until `after` seconds past the end of the refusal window.
+            while "at" not in cut or time.monotonic() < cut["at"] + refuse_for + after:
+                index = next(sent)
+                at = time.monotonic()
+                results[index] = (at, await deliver(http, webhook, updates[index], telegram))
+                await asyncio.sleep(max(0.0, 0.04 - (time.monotonic() - at)))
+
+        async def restart() -> None:
+            await asyncio.sleep(0.6)
+            assert proxy.open_connections > 0  # there is load to cut
+            cut["at"] = time.monotonic()
+            proxy.cut(refuse_for=refuse_for)
+
+        await asyncio.gather(restart(), *(sender() for _ in range(6)))
+        async with http.get(f"{base}/healthz") as response:
+            assert response.status == 200
+
+        failed = {i for i, (_, d) in results.items() if d.text and INTERNAL_ERROR_MARK in d.text}
+        assert all(d.status == 200 for _, d in results.values())
+        assert failed, "no update was caught by the cut"
+        assert proxy.connections_refused > 0
+        back = cut["at"] + refuse_for + 0.3  # the refusal window and a moment to reconnect
+        late = [i for i, (at, _) in results.items() if at > back]
+        assert len(late) > 20 and not failed & set(late), "the bot did not recover after the database came back"
+        assert started < cut["at"] and min(at for at, _ in results.values()) < cut["at"]
+
+        stored = await events_per_message(db_url)
+        print(f"database cut: {len(results)} updates, {len(failed)} refused during the cut "
+              f"({sum(1 for i in failed if stored[keys[i]])} of them committed), "
+              f"{proxy.connections_refused} connections refused")
+        assert all(count == 1 for count in stored.values()), "an update was stored twice"
+        assert all(stored[keys[i]] == 1 for i in set(results) - failed)
+        # Telegram redelivers what failed (a resend by the member, for a 200 with a refusal).
+        for i in sorted(failed):
+            delivery = await deliver(http, webhook, updates[i], telegram)
+            assert delivery.status == 200 and delivery.text and INTERNAL_ERROR_MARK not in delivery.text
     stored = await events_per_message(db_url)
     assert [stored[keys[i]] for i in sorted(results)] == [1] * len(results)
 
@@ -221,31 +232,19 @@ async def test_postgresql_restart_while_idle_costs_the_next_message_nothing(db_u
     (the first statement on a dead one fails, the pool is renewed and the message is handled again)."""
     squad = await seed_squad(db_url, USERS, projects=PROJECTS)
     updates = note_updates(12, squad.projects)
-    url = make_url(db_url)
-    async with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy, FakeBotApi() as telegram:
-        settings = settings_for(
-            with_host_port(db_url, "127.0.0.1", proxy.port), host="127.0.0.1", port=0,
-            telegram_token=telegram.token, telegram_api_url=telegram.url,
-            telegram_webhook_url="https://bot.example.invalid/telegram/webhook",
-            telegram_webhook_secret=WEBHOOK_SECRET,
-        )
-        async with ZsBot(settings, clock=MovableClock()) as bot:
-            runner = web.AppRunner(build_web_app(bot, start_scheduler=False), access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            webhook = f"http://127.0.0.1:{runner.addresses[0][1]}/telegram/webhook"
-            try:
-                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http:
-                    # Several at once, so the pool holds more than one connection to lose.
-                    first = await asyncio.gather(*(deliver(http, webhook, u, telegram) for u in updates[:6]))
-                    assert all(d.status == 200 and d.text and INTERNAL_ERROR_MARK not in d.text for d in first)
-                    assert proxy.open_connections > 1
-                    proxy.cut(refuse_for=0)
-                    await asyncio.sleep(0.2)
-                    for update in updates[6:]:
-                        delivery = await deliver(http, webhook, update, telegram)
-                        assert delivery.status == 200 and delivery.text and INTERNAL_ERROR_MARK not in delivery.text
-            finally:
-                await runner.cleanup()
+    async with (
+        webhook_bot_behind_proxy(db_url) as (proxy, telegram, base),
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http,
+    ):
+        webhook = f"{base}/telegram/webhook"
+        # Several at once, so the pool holds more than one connection to lose.
+        first = await asyncio.gather(*(deliver(http, webhook, u, telegram) for u in updates[:6]))
+        assert all(d.status == 200 and d.text and INTERNAL_ERROR_MARK not in d.text for d in first)
+        assert proxy.open_connections > 1
+        proxy.cut(refuse_for=0)
+        await asyncio.sleep(0.2)
+        for update in updates[6:]:
+            delivery = await deliver(http, webhook, update, telegram)
+            assert delivery.status == 200 and delivery.text and INTERNAL_ERROR_MARK not in delivery.text
     stored = await events_per_message(db_url)
     assert [stored[message_key(u)] for u in updates] == [1] * len(updates)
