@@ -6,7 +6,8 @@ about 250 µs of CPU per statement against 60 µs for the same ORM query on plai
 bench.core_micro's statements; a new-project 签约 runs 13). No library offers a cheaper bridge, so this
 adapter does the whole statement in one trip: execute, read the description, the rows, the row count and
 the last row id, and close the cursor, then serves them from memory. Everything else (connections,
-transactions, errors, the pool) stays SQLAlchemy's aiosqlite dialect, selected as `sqlite+aiosqlite`.
+transactions, errors, the pool) stays SQLAlchemy's aiosqlite dialect: storage.db gives the engine this
+DB-API shim (`create_async_engine(..., module=one_trip_dbapi())`) for a `sqlite+aiosqlite` URL.
 
 The thread is still aiosqlite's, reached through `Connection._execute` (the same private hand-off
 SQLAlchemy's own adapter uses to set the isolation level); tests/test_sqlite_driver.py pins its behaviour.
@@ -19,10 +20,10 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_dbapi,
-    SQLiteDialect_aiosqlite,
 )
 from sqlalchemy.util.concurrency import await_
 
@@ -127,17 +128,6 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
         return OneTripConnection(self, adapted._connection)
 
 
-class OneTripSQLiteDialect(SQLiteDialect_aiosqlite):
-    """`sqlite+aiosqlite` with one trip to the connection's thread per statement."""
-
-    supports_statement_cache = True
-
-    @classmethod
-    def import_dbapi(cls) -> OneTripDBAPI:
-        """The one-trip DB-API shim over aiosqlite and sqlite3."""
-        return OneTripDBAPI(__import__("aiosqlite"), __import__("sqlite3"))
-
-
 def one_trip_dbapi() -> OneTripDBAPI:
     """The DB-API module to give `create_async_engine(..., module=...)` for a `sqlite+aiosqlite` URL."""
-    return OneTripSQLiteDialect.import_dbapi()
+    return OneTripDBAPI(aiosqlite, sqlite3)
