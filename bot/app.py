@@ -82,17 +82,21 @@ class ZsBot:
     ) -> None:
         await self.stop()
 
-    def web_app(self) -> web.Application:
-        """The aiohttp application: health check, platform webhooks; adapters live in its cleanup_ctx."""
-        app = web.Application(client_max_size=2 * 1024 * 1024)
-        app.router.add_get("/healthz", self._healthz)
-        return app
+    def web_app(self, *, worker: int = 0) -> web.Application:
+        """The aiohttp application: health check, platform webhooks; adapters live in its cleanup_ctx.
 
-    async def _healthz(self, request: web.Request) -> web.Response:
-        """Healthy when the database answers."""
-        try:
-            async with self.engine.connect() as connection:
-                await connection.exec_driver_sql("SELECT 1")
-        except Exception as exc:  # report, don't crash: a load balancer polls this
-            return web.json_response({"ok": False, "error": type(exc).__name__}, status=503)
-        return web.json_response({"ok": True})
+        `worker` is the process's number under ZSBOT_WORKERS (0: the primary), shown by /healthz.
+        """
+        app = web.Application(client_max_size=2 * 1024 * 1024)
+
+        async def healthz(request: web.Request) -> web.Response:
+            """Healthy when the database answers."""
+            try:
+                async with self.engine.connect() as connection:
+                    await connection.exec_driver_sql("SELECT 1")
+            except Exception as exc:  # report, don't crash: a load balancer polls this
+                return web.json_response({"ok": False, "error": type(exc).__name__, "worker": worker}, status=503)
+            return web.json_response({"ok": True, "worker": worker})
+
+        app.router.add_get("/healthz", healthz)
+        return app

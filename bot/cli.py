@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zsbot", description="招商助手 zsbot")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="start the platforms, the web server and the scheduler")
+    run = commands.add_parser("run", help="start the platforms, the web server and the scheduler")
+    run.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)  # a secondary: bot.workers
     console = commands.add_parser("console", help="chat with the bot in the terminal")
     console.add_argument("--user", help="who is typing (default: an admin)")
     commands.add_parser("demo", help="build the demo district and open the console")
@@ -140,7 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.runner import run_forever
 
         logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
-        return asyncio.run(run_forever(settings))
+        if args.worker:  # started by the primary, which sends its settings first
+            from bot.workers import settings_from_line
+
+            settings = settings_from_line(sys.stdin.buffer.readline())
+        return asyncio.run(run_forever(settings, worker=args.worker))
     if args.command == "backup":
         from bot.backup import backup_database
 

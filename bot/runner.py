@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 from aiohttp import web
 
+from bot import workers
 from bot.app import ZsBot
 from bot.settings import Settings
 from bot.wecom_adapter import WeComAdapter
@@ -33,9 +34,14 @@ HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
 WECOM_ADAPTER_KEY: web.AppKey[WeComAdapter] = web.AppKey("wecom_adapter")
 
 
-def build_web_app(bot: ZsBot, *, start_scheduler: bool = True) -> web.Application:
-    """The aiohttp app with the platforms' routes and every resource in cleanup contexts."""
-    app = bot.web_app()
+def build_web_app(bot: ZsBot, *, start_scheduler: bool = True, worker: int = 0) -> web.Application:
+    """The aiohttp app with the platforms' routes and every resource in cleanup contexts.
+
+    A secondary worker (`worker` > 0, see bot.workers) serves the same routes but leaves the webhook
+    registration and the scheduler to the primary.
+    """
+    primary = worker == 0
+    app = bot.web_app(worker=worker)
     telegram = None
     if bot.settings.telegram_enabled:
         from bot.telegram_adapter import TelegramAdapter
@@ -54,13 +60,14 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True) -> web.Applicatio
             yield
 
     async def platforms(app: web.Application) -> AsyncIterator[None]:
-        async with open_platforms(bot, app[HTTP_KEY], receive=True, telegram=telegram) as wecom_adapter:
+        async with open_platforms(bot, app[HTTP_KEY], receive=True, telegram=telegram,
+                                  register=primary) as wecom_adapter:
             if wecom_adapter is not None:
                 app[WECOM_ADAPTER_KEY] = wecom_adapter
             yield
 
     async def scheduler(app: web.Application) -> AsyncIterator[None]:
-        if not start_scheduler:
+        if not (start_scheduler and primary):
             yield
             return
         from jobs.scheduler import start_scheduler as start
@@ -78,11 +85,13 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True) -> web.Applicatio
 @contextlib.asynccontextmanager
 async def open_platforms(
     bot: ZsBot, http: aiohttp.ClientSession, *, receive: bool, telegram: TelegramAdapter | None = None,
+    register: bool = True,
 ) -> AsyncIterator[WeComAdapter | None]:
     """Start every configured platform and register its messenger in `bot.messengers`.
 
     With `receive=False` the platforms only send (`zsbot jobs run` beside a running `zsbot run`: Telegram
-    allows one getUpdates consumer and the webhook belongs to the server). Yields the WeCom adapter when
+    allows one getUpdates consumer and the webhook belongs to the server). With `register=False` they
+    receive on routes another process registered (a secondary worker). Yields the WeCom adapter when
     receiving on WeCom, for the callback route.
     """
     settings = bot.settings
@@ -99,7 +108,7 @@ async def open_platforms(
 
         telegram = TelegramAdapter(settings, bot.core.handle)
     if telegram is not None:
-        await telegram.start(receive=receive)
+        await telegram.start(receive=receive, register=register)
         bot.messengers["telegram"] = telegram
         if telegram.username:  # so "@zs_bot 签约 #12" parses in groups
             bot.core.bot_names.add(telegram.username)
@@ -129,18 +138,30 @@ def _late_route(app: web.Application, method: str) -> Callable[[web.Request], Aw
     return route
 
 
-async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: asyncio.Event | None = None) -> int:
-    """Serve until SIGINT/SIGTERM (or `stop` is set)."""
+async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: asyncio.Event | None = None,
+                      worker: int = 0) -> int:
+    """Serve until SIGINT/SIGTERM (or `stop` is set); `worker` > 0 is a secondary (bot.workers)."""
+    if settings.workers > 1 and settings.telegram_enabled and not settings.telegram_webhook_url:
+        log.error("ZSBOT_WORKERS=%s needs ZSBOT_TELEGRAM_WEBHOOK_URL: Telegram's getUpdates allows one "
+                  "consumer, so several workers can only share a webhook", settings.workers)
+        return 2
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on the main thread (tests)
             loop.add_signal_handler(sig, stop.set)
-    async with ZsBot(settings, clock=clock) as bot:
-        app = build_web_app(bot)
+    primary_watch = None
+    if worker:
+        primary_watch = asyncio.create_task(workers.primary_gone(await workers.stdin_reader()))
+        primary_watch.add_done_callback(lambda _: stop.set())
+    bot = ZsBot(settings, clock=clock)
+    await bot.start(run_migrations=not worker)  # the primary migrated before starting its workers
+    try:
+        app = build_web_app(bot, worker=worker)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port)
+        # Several workers listen on one port and the kernel spreads the connections over them.
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.workers > 1 or None)
         await site.start()
         # What is loaded by now (modules, settings, the app) lives as long as the process: keep it out of
         # the collector's full passes, which otherwise walk some 200,000 objects (50-120 ms, a request's
@@ -148,10 +169,15 @@ async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: async
         gc.freeze()
         platforms = [name for name, on in (("telegram", settings.telegram_enabled),
                                            ("wecom", settings.wecom_enabled)) if on]
-        log.info("zsbot serving on %s:%s; platforms: %s", settings.host, settings.port,
-                 ", ".join(platforms) or "none (web only)")
+        log.info("zsbot %s serving on %s:%s; platforms: %s", f"worker {worker}" if worker else "primary",
+                 settings.host, settings.port, ", ".join(platforms) or "none (web only)")
         try:
-            await stop.wait()
+            async with contextlib.nullcontext() if worker else workers.secondaries(settings):
+                await stop.wait()
         finally:
             await runner.cleanup()
+    finally:
+        await bot.stop()
+        if primary_watch is not None:
+            primary_watch.cancel()
     return 0

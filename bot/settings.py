@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     leaders: Annotated[list[str], NoDecode] = Field(default_factory=list)  # identities with the leader role
     host: str = "0.0.0.0"
     port: int = 8080
+    # Web worker processes of `zsbot run`, sharing the port (bot.workers); more than 1 needs the Telegram
+    # webhook, since getUpdates allows a single consumer.
+    workers: int = Field(default=1, ge=1, le=64)
 
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org"

@@ -259,11 +259,12 @@ class TelegramAdapter:
             .build()
         )
 
-    async def start(self, *, receive: bool = True) -> None:
+    async def start(self, *, receive: bool = True, register: bool = True) -> None:
         """Connect (getMe), publish the command menu, then poll or register the webhook.
 
         With ``receive=False`` only connect, to send (`zsbot jobs run` beside a running `zsbot run`:
-        Telegram allows a single getUpdates consumer, and the webhook belongs to the server).
+        Telegram allows a single getUpdates consumer, and the webhook belongs to the server). With
+        ``register=False`` serve the webhook another process registered (a secondary worker: bot.workers).
         """
         webhook = self.webhook_url if receive else ""
         secret = self._settings.telegram_webhook_secret
@@ -277,6 +278,11 @@ class TelegramAdapter:
         self.username = app.bot.username or ""
         self.bot_id = app.bot.id
         if not receive:
+            return
+        if not register:
+            if not webhook:
+                raise ValueError("only a webhook can be shared between workers")
+            await app.start()
             return
         await self._publish_commands()
         await app.start()
