@@ -343,6 +343,11 @@ class TelegramAdapter:
                 return await self._webhook_text(plain)
         try:
             update = Update.de_json(data, app.bot)
+            # PTB builds objects without the fields the Bot API always sends: a message with no chat, a
+            # button press with no sender. Such a body is no Update, however well formed its JSON.
+            if (update.message is not None and update.message.chat is None) or (
+                    update.callback_query is not None and update.callback_query.from_user is None):
+                raise ValueError("a required field is missing")
             chat = update.effective_chat
             if chat is not None and type(chat.id) is not int:  # it keys the chat's turn below (bool is no id)
                 raise ValueError("chat id is not an integer")

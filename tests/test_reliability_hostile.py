@@ -555,6 +555,18 @@ def check_a_telegram_update_whose_chat_id_is_not_a_number_is_a_400(platforms: Pl
     assert not errors.records, errors.summary()
 
 
+def check_a_telegram_message_without_its_chat_is_a_400(platforms: PlatformRig) -> None:
+    """A message whose `chat` key was mangled became a PTB Message with no chat, which failed in routing
+    (logged as an error) instead of being refused as no Update."""
+    before = platforms.counts()
+    with ErrorLog() as errors:
+        update = telegram_update(STRANGER, "帮助", True)
+        update["message"]["chatR_"] = update["message"].pop("chat")
+        assert platforms.post_update(json.dumps(update).encode()) == 400
+    assert not errors.records, errors.summary()
+    assert platforms.counts() == before
+
+
 def check_a_telegram_user_without_a_name_is_answered(platforms: PlatformRig) -> None:
     """A user whose first_name is null gave the core a None name (the core's name clean-up then failed)."""
     update = telegram_update(STRANGER, "帮助", False)
@@ -684,5 +696,6 @@ def test_regressions_in_the_core(rig: CoreRig) -> None:
 def test_regressions_at_the_platform_endpoints(platforms: PlatformRig) -> None:
     """The endpoint bugs the generated payloads found, each as one fixed example."""
     check_a_telegram_update_whose_chat_id_is_not_a_number_is_a_400(platforms)
+    check_a_telegram_message_without_its_chat_is_a_400(platforms)
     check_a_telegram_user_without_a_name_is_answered(platforms)
     check_a_wecom_message_declaring_a_multibyte_encoding_is_a_400(platforms)
