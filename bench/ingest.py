@@ -146,6 +146,19 @@ async def echo_bot(fake_url: str) -> AsyncIterator[tuple[common.Child, str]]:
         await asyncio.to_thread(child.stop)
 
 
+def machine_ticks() -> tuple[int, int]:
+    """The machine's (total, idle) CPU ticks so far (/proc/stat)."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]  # idle + iowait
+
+
+def busy_since(start: tuple[int, int]) -> float:
+    """The share of the machine's CPU in use since `start` (machine_ticks)."""
+    total, idle = machine_ticks()
+    elapsed = total - start[0]
+    return 1 - (idle - start[1]) / elapsed if elapsed else 0.0
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process and its live children (the bot's workers) have used (/proc)."""
     total = 0
@@ -215,6 +228,7 @@ class Outcome:
     latencies: list[float] = field(default_factory=list)  # ms
     seconds: float = 0.0
     cpu: float = 0.0  # the bot process's CPU seconds during the run
+    busy: float = 0.0  # the share of the whole machine's CPU in use during the run (every process)
 
     @property
     def throughput(self) -> float:
@@ -314,7 +328,7 @@ class LoadGen:
         """Updates at a fixed rate; latency counts from when each was due (no coordinated omission)."""
         outcome = Outcome()
         tasks: list[asyncio.Task[None]] = []
-        cpu0 = cpu_seconds(pid)
+        cpu0, ticks = cpu_seconds(pid), machine_ticks()
         start = time.monotonic()
         total = int(rate * seconds)
         for index in range(total):
@@ -330,12 +344,13 @@ class LoadGen:
         await asyncio.gather(*tasks)
         outcome.seconds = time.monotonic() - start
         outcome.cpu = cpu_seconds(pid) - cpu0
+        outcome.busy = busy_since(ticks)
         return outcome
 
     async def closed_loop(self, workers: int, seconds: float, pid: int) -> Outcome:
         """`workers` senders, each waiting for its answer before sending again, for `seconds`."""
         outcome = Outcome()
-        cpu0 = cpu_seconds(pid)
+        cpu0, ticks = cpu_seconds(pid), machine_ticks()
         start = time.monotonic()
         stop_at = start + seconds
 
@@ -350,6 +365,7 @@ class LoadGen:
         await asyncio.gather(*(worker() for _ in range(workers)))
         outcome.seconds = time.monotonic() - start
         outcome.cpu = cpu_seconds(pid) - cpu0
+        outcome.busy = busy_since(ticks)
         return outcome
 
 
@@ -415,6 +431,7 @@ def _row(target: str, opened: Sequence[Outcome], closed: Sequence[Outcome]) -> l
         f"{o.cpu / max(o.answered, 1) * 1000:.2f}",
         f"{c.throughput:.1f}",
         common.percentile(c.latencies, 50), common.percentile(c.latencies, 99),
+        f"{c.busy:.0%}",
         f"{c.in_body}/{c.answered}",
     ]
 
@@ -447,7 +464,7 @@ async def run(backend_choice: str, load: Settings) -> dict[str, Any]:
               "(CPU: the bot's processes together)")
         print(common.table(
             ["target", "open/s", "p50 ms", "p99 ms", "max ms", "lost", "CPU ms/update", "closed/s",
-             "closed p50", "closed p99", "in webhook body"],
+             "closed p50", "closed p99", "machine busy", "in webhook body"],
             [_row(t, *runs[t]) for t in targets],
         ))
         echo_closed = common.median(o.throughput for o in runs["echo"][1])
