@@ -14,7 +14,10 @@ Two loads: open loop at a fixed rate (default 100 updates a second for 20 s; lat
 loop with `workers` concurrent senders (like Telegram's 40 webhook connections), each waiting for its
 answer before the next (maximum throughput). The baseline is a bare PTB echo bot (bench.echo_bot) on
 the same fake API and the same load, measured in the same run; the ratio is the bot's throughput over
-the echo bot's. Each is run `rounds` times, alternating, and the median taken.
+the echo bot's. The bot is measured as one process and, with `--bot-workers N` (default one per core),
+as `zsbot run` with ZSBOT_WORKERS=N; its CPU is that of all its processes, and the share of the whole
+machine's CPU in use shows when the machine, not the bot, is the limit. Each is run `rounds` times,
+alternating, and the median taken.
 """
 
 from __future__ import annotations

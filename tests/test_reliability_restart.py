@@ -173,7 +173,7 @@ async def test_postgresql_restart_under_load_the_bot_reconnects(db_url: str, tmp
     updates = note_updates(1000, squad.projects)  # more than the load sends before it stops
     keys = [message_key(update) for update in updates]
     results: dict[int, tuple[float, Delivery]] = {}
-    refuse_for, after = 1.0, 0.8  # seconds the database stays away; seconds of load once it is back
+    refuse_for, after = 1.0, 2.0  # seconds the database stays away; seconds of load once it is back
     async with (
         webhook_bot_behind_proxy(db_url) as (proxy, telegram, base),
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http,
@@ -206,7 +206,9 @@ async def test_postgresql_restart_under_load_the_bot_reconnects(db_url: str, tmp
         assert all(d.status == 200 for _, d in results.values())
         assert failed, "no update was caught by the cut"
         assert proxy.connections_refused > 0
-        back = cut["at"] + refuse_for + 0.3  # the refusal window and a moment to reconnect
+        # The refusal window and a moment to reconnect: 0.3 s failed once on a server saturated by other
+        # work, where the messages queued during the window were still being answered.
+        back = cut["at"] + refuse_for + 1.0
         late = [i for i, (at, _) in results.items() if at > back]
         assert len(late) > 20 and not failed & set(late), "the bot did not recover after the database came back"
         assert started < cut["at"] and min(at for at, _ in results.values()) < cut["at"]
