@@ -67,8 +67,11 @@ class _Secondary:
         self.restarts = 0
 
     async def _start(self) -> asyncio.subprocess.Process:
+        # A session of its own: a Ctrl-C at the terminal reaches the primary alone, which then stops its
+        # workers in order instead of seeing them exit and starting them again.
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "run", WORKER_FLAG, str(self.index), stdin=asyncio.subprocess.PIPE,
+            start_new_session=True,
         )
         assert process.stdin is not None
         process.stdin.write(settings_line(self.settings))
