@@ -1,4 +1,5 @@
-"""`zsbot run` with ZSBOT_WORKERS=2 (bot.workers): two processes share the webhook's port; the primary
+"""`zsbot run` with ZSBOT_WORKERS=2 (bot.workers): two processes share the port for Telegram's webhook and WeCom's
+callback; the primary
 alone registers the webhook and runs the scheduler; every update is stored once whichever process took it;
 a dead secondary is started again; a primary killed with SIGKILL takes its secondaries down with it."""
 
@@ -19,7 +20,11 @@ from bot.runner import run_forever
 from bot.settings import Settings
 from bot.workers import settings_from_line, settings_line
 from tests.fakes.telegram_api import FakeBotApi
+from tests.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWeComApi, build_callback, text_message_xml
 from tests.reliability_support import (
+    AES_KEY,
+    CRYPTO,
+    WECOM_TOKEN,
     BotProcess,
     bot_env,
     deliver,
@@ -33,6 +38,8 @@ from tests.reliability_support import (
 
 USERS = (601, 602, 603, 604)
 UPDATES = 80
+WECOM_USERS = (701, 702)
+CALLBACKS = 30
 
 
 def children_of(pid: int) -> set[int]:
@@ -89,19 +96,34 @@ async def wait_for_workers(bot: BotProcess, expected: set[int], within: float = 
         await asyncio.sleep(0.1)
 
 
-def start_workers(db_url: str, telegram: FakeBotApi, tmp_path: Path, log: str) -> BotProcess:
-    """`zsbot run` with two workers in Telegram webhook mode."""
+def start_workers(db_url: str, telegram: FakeBotApi, tmp_path: Path, log: str,
+                  wecom: FakeWeComApi | None = None) -> BotProcess:
+    """`zsbot run` with two workers in Telegram webhook mode (and receiving WeCom callbacks with `wecom`)."""
+    extra = {"ZSBOT_WORKERS": "2"}
+    if wecom is not None:
+        extra |= {"ZSBOT_WECOM_CORP_ID": CORP_ID, "ZSBOT_WECOM_AGENT_ID": str(AGENT_ID), "ZSBOT_WECOM_SECRET": SECRET,
+                  "ZSBOT_WECOM_TOKEN": WECOM_TOKEN, "ZSBOT_WECOM_AES_KEY": AES_KEY, "ZSBOT_WECOM_API_URL": wecom.url}
     env = bot_env(database_url=db_url, port=free_port(), telegram_url=telegram.url, telegram_token=telegram.token,
-                  files_dir=tmp_path / "files", extra={"ZSBOT_WORKERS": "2"})
+                  files_dir=tmp_path / "files", extra=extra)
     return BotProcess(env, tmp_path / log).start()
+
+
+def fresh_connection() -> aiohttp.ClientSession:
+    """A client whose every request opens its own connection (the kernel spreads connections over workers)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True),
+                                 timeout=aiohttp.ClientTimeout(total=20))
 
 
 async def test_two_workers_share_the_port_and_store_each_update_once(db_url: str, tmp_path: Path) -> None:
     squad = await seed_squad(db_url, USERS, projects=3)
     updates = [telegram_update(USERS[i % len(USERS)], f"进展 #{squad.projects[i % 3]} 第W{i:03d}次跟进", False)
                for i in range(UPDATES)]
-    async with FakeBotApi() as telegram:
-        bot = start_workers(db_url, telegram, tmp_path, "workers.log")
+    await seed_squad(db_url, WECOM_USERS, team="二队", platform="wecom")
+    callbacks = [build_callback(CRYPTO, text_message_xml(
+        from_user=str(WECOM_USERS[i % 2]), content=f"拜访 @上海 公司:企微第{i:03d}号企业", msg_id=str(880_000 + i)))
+        for i in range(CALLBACKS)]
+    async with FakeBotApi() as telegram, FakeWeComApi() as wecom:
+        bot = start_workers(db_url, telegram, tmp_path, "workers.log", wecom)
         children: set[int] = set()
         try:
             await bot.wait_ready(lambda: bool(telegram.webhook.get("url")))
@@ -114,17 +136,31 @@ async def test_two_workers_share_the_port_and_store_each_update_once(db_url: str
             webhook = f"{bot.base_url}/telegram/webhook"
 
             async def send(index: int) -> int | None:
-                # A fresh connection per update, as Telegram's are spread over both processes.
-                connector = aiohttp.TCPConnector(force_close=True)
-                async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=20)) as http:
+                async with fresh_connection() as http:
                     return (await deliver(http, webhook, updates[index], telegram)).status
 
+            async def call_back(index: int) -> int:
+                query, body = callbacks[index]
+                async with fresh_connection() as http, \
+                        http.post(f"{bot.base_url}/wecom/callback", params=query, data=body) as response:
+                    return response.status
+
             statuses = await gather_limited([lambda i=i: send(i) for i in range(UPDATES)], 8)
-            # Telegram redelivers a sample: answered again, stored nothing new.
+            statuses += await gather_limited([lambda i=i: call_back(i) for i in range(CALLBACKS)], 8)
+            # Both platforms redeliver a sample: answered again, stored nothing new.
             statuses += await gather_limited([lambda i=i: send(i) for i in range(0, UPDATES, 7)], 8)
+            statuses += await gather_limited([lambda i=i: call_back(i) for i in range(0, CALLBACKS, 7)], 8)
             assert statuses == [200] * len(statuses)
             stored = await events_per_message(db_url)
             assert [stored[message_key(update)] for update in updates] == [1] * UPDATES
+            # WeCom is answered by API call after the 200, so its events may still be committing.
+            deadline = time.monotonic() + 20
+            while len(wecom_stored := await events_per_message(db_url, "wecom")) < CALLBACKS:
+                assert time.monotonic() < deadline, f"{len(wecom_stored)} of {CALLBACKS} WeCom messages stored"
+                await asyncio.sleep(0.1)
+            assert sorted(wecom_stored.values()) == [1] * CALLBACKS
+            assert len(wecom.calls("/cgi-bin/message/send")) >= CALLBACKS
+            assert len(wecom.tokens_issued) == 2, "each process answers WeCom with its own access token"
 
             # SIGTERM to the primary stops both, gracefully.
             children |= children_of(bot.process.pid)
