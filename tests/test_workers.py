@@ -1,7 +1,7 @@
-"""`zsbot run` with ZSBOT_WORKERS=2 (bot.workers): two processes share the port for Telegram's webhook and WeCom's
-callback; the primary
-alone registers the webhook and runs the scheduler; every update is stored once whichever process took it;
-a dead secondary is started again; a primary killed with SIGKILL takes its secondaries down with it."""
+"""`zsbot run` with ZSBOT_WORKERS=2 (bot.workers): two processes share the port for Telegram's webhook and
+WeCom's callback; the primary alone registers the webhook and runs the scheduler; every update is stored
+once whichever process took it; a dead secondary is started again; a primary killed with SIGKILL takes its
+secondaries down with it."""
 
 from __future__ import annotations
 
