@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator
 
 from bot.settings import Settings
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 
 WORKER_FLAG = "--worker"  # `zsbot run --worker N`: a secondary (internal; started by the primary only)
 STOP_GRACE = 15.0  # seconds a secondary gets to finish the requests in hand before SIGKILL
-RESTART_PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)
+RESTART_PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)  # before each restart in a row of quick deaths
+STABLE_AFTER = 60.0  # seconds a secondary must have run for its next death to count as the first
 
 
 def settings_line(settings: Settings) -> bytes:
@@ -86,9 +88,12 @@ class _Secondary:
             if self._stopped.is_set():  # stopped while it was starting
                 await self.stop()
                 return
+            started = time.monotonic()
             code = await self.process.wait()
             if self._stopped.is_set():
                 return
+            if time.monotonic() - started > STABLE_AFTER:  # a crash after a good run starts the pauses over
+                self.restarts = 0
             pause = RESTART_PAUSES[min(self.restarts, len(RESTART_PAUSES) - 1)]
             self.restarts += 1
             log.error("worker %s exited with %s; starting it again in %.0f s", self.index, code, pause)
