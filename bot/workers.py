@@ -96,7 +96,10 @@ class _Secondary:
                 self.restarts = 0
             pause = RESTART_PAUSES[min(self.restarts, len(RESTART_PAUSES) - 1)]
             self.restarts += 1
-            log.error("worker %s exited with %s; starting it again in %.0f s", self.index, code, pause)
+            # Exit code 0 is a worker told to stop on its own (a service manager signalling every process
+            # of the unit); the primary's own stop usually follows within the pause.
+            log.log(logging.WARNING if code == 0 else logging.ERROR,
+                    "worker %s exited with %s; starting it again in %.0f s", self.index, code, pause)
             with contextlib.suppress(TimeoutError):  # a stop during the pause ends it early
                 await asyncio.wait_for(self._stopped.wait(), pause)
 
