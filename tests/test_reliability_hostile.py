@@ -557,12 +557,14 @@ def check_a_telegram_update_whose_chat_id_is_not_a_number_is_a_400(platforms: Pl
 
 def check_a_telegram_message_without_its_chat_is_a_400(platforms: PlatformRig) -> None:
     """A message whose `chat` key was mangled became a PTB Message with no chat, which failed in routing
-    (logged as an error) instead of being refused as no Update."""
+    (logged as an error) instead of being refused as no Update; so did a button press with no sender."""
     before = platforms.counts()
     with ErrorLog() as errors:
         update = telegram_update(STRANGER, "帮助", True)
         update["message"]["chatR_"] = update["message"].pop("chat")
         assert platforms.post_update(json.dumps(update).encode()) == 400
+        press = {"update_id": 7_000_001, "callback_query": {"id": "q1", "chat_instance": "c1", "data": "1"}}
+        assert platforms.post_update(json.dumps(press).encode()) == 400  # a button press from nobody
     assert not errors.records, errors.summary()
     assert platforms.counts() == before
 
