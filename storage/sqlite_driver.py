@@ -119,6 +119,23 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor  # type: ignore[assignment]  # duck-typed DB-API cursor
 
+    def _in_transaction(self) -> bool:
+        # sqlite3 begins a transaction at the first write, so a message that only read has none; reading
+        # the flag from this thread is safe while no statement of this connection is in flight, which is
+        # whenever SQLAlchemy commits, rolls back or returns the connection to the pool.
+        raw = self._connection._connection
+        return raw is not None and raw.in_transaction
+
+    def commit(self) -> None:
+        """Commit, without a trip to the thread when nothing was written."""
+        if self._in_transaction():
+            super().commit()
+
+    def rollback(self) -> None:
+        """Roll back, without a trip when nothing was written (the pool rolls back every returned connection)."""
+        if self._in_transaction():
+            super().rollback()
+
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     """The aiosqlite DB-API shim, handing out OneTripConnection."""

@@ -79,3 +79,32 @@ async def test_one_trip_per_statement_off_the_event_loop(engine: AsyncEngine, mo
     assert rows == [(0, "甲")]
     assert statement_trips == ["_run", "_run"]
     assert threads and threads[0] != threading.get_ident()  # sqlite3 ran in aiosqlite's thread
+
+
+async def test_no_trip_to_commit_or_roll_back_what_only_read(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    trips: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        trips.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    async with engine.connect() as connection:  # a pooled connection, opened before counting
+        await connection.execute(text("SELECT 1"))
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with engine.begin() as connection:
+        await connection.execute(text("SELECT count(*) FROM item"))
+    assert trips == ["_run"]  # no COMMIT, and no ROLLBACK when the pool takes the connection back
+    trips.clear()
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES ('甲')"))
+    assert trips == ["_run", "commit"]
+    trips.clear()
+    with pytest.raises(RuntimeError):
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO item (name) VALUES ('乙')"))
+            raise RuntimeError("the handler failed")
+    assert trips == ["_run", "rollback"]
+    async with engine.connect() as connection:
+        names = (await connection.execute(text("SELECT name FROM item"))).scalars().all()
+    assert names == ["甲"]  # committed what was committed, rolled back the rest
