@@ -30,7 +30,7 @@ import os
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,7 +230,7 @@ class Outcome:
     in_body: int = 0
     latencies: list[float] = field(default_factory=list)  # ms
     seconds: float = 0.0
-    cpu: float = 0.0  # the bot process's CPU seconds during the run
+    cpu: float = 0.0  # the bot's CPU seconds during the run (all its processes)
     busy: float = 0.0  # the share of the whole machine's CPU in use during the run (every process)
 
     @property
@@ -331,33 +331,25 @@ class LoadGen:
         """Updates at a fixed rate; latency counts from when each was due (no coordinated omission)."""
         outcome = Outcome()
         tasks: list[asyncio.Task[None]] = []
-        cpu0, ticks = cpu_seconds(pid), machine_ticks()
-        start = time.monotonic()
-        total = int(rate * seconds)
-        for index in range(total):
-            due = start + index / rate
-            delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            uid = self.traffic.take_user()
-            if uid is None:  # every member has an update in flight: the bot is far behind
-                outcome.lost += 1
-                continue
-            tasks.append(asyncio.ensure_future(self.one(uid, due, outcome)))
-        await asyncio.gather(*tasks)
-        outcome.seconds = time.monotonic() - start
-        outcome.cpu = cpu_seconds(pid) - cpu0
-        outcome.busy = busy_since(ticks)
+        with _accounted(outcome, pid) as start:
+            for index in range(int(rate * seconds)):
+                due = start + index / rate
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                uid = self.traffic.take_user()
+                if uid is None:  # every member has an update in flight: the bot is far behind
+                    outcome.lost += 1
+                    continue
+                tasks.append(asyncio.ensure_future(self.one(uid, due, outcome)))
+            await asyncio.gather(*tasks)
         return outcome
 
     async def closed_loop(self, workers: int, seconds: float, pid: int) -> Outcome:
         """`workers` senders, each waiting for its answer before sending again, for `seconds`."""
         outcome = Outcome()
-        cpu0, ticks = cpu_seconds(pid), machine_ticks()
-        start = time.monotonic()
-        stop_at = start + seconds
 
-        async def worker() -> None:
+        async def worker(stop_at: float) -> None:
             while time.monotonic() < stop_at:
                 uid = self.traffic.take_user()
                 if uid is None:
@@ -365,11 +357,19 @@ class LoadGen:
                     continue
                 await self.one(uid, time.monotonic(), outcome)
 
-        await asyncio.gather(*(worker() for _ in range(workers)))
-        outcome.seconds = time.monotonic() - start
-        outcome.cpu = cpu_seconds(pid) - cpu0
-        outcome.busy = busy_since(ticks)
+        with _accounted(outcome, pid) as start:
+            await asyncio.gather(*(worker(start + seconds) for _ in range(workers)))
         return outcome
+
+
+@contextlib.contextmanager
+def _accounted(outcome: Outcome, pid: int) -> Iterator[float]:
+    """Time the block (yields its start, monotonic) and record its duration, the bot's CPU and the machine's."""
+    cpu0, ticks, start = cpu_seconds(pid), machine_ticks(), time.monotonic()
+    yield start
+    outcome.seconds = time.monotonic() - start
+    outcome.cpu = cpu_seconds(pid) - cpu0
+    outcome.busy = busy_since(ticks)
 
 
 def _method_in(body: bytes, content_type: str) -> dict[str, Any] | None:
