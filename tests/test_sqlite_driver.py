@@ -58,21 +58,39 @@ async def test_errors_are_sqlalchemy_errors_and_roll_back(engine: AsyncEngine) -
         assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar_one() == 0
 
 
-async def test_one_trip_per_statement_off_the_event_loop(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    trips: list[str] = []
-    original = aiosqlite.Connection._execute
+class Trips(list[str]):
+    """The functions handed to aiosqlite's thread, by name, once `start()` is called."""
 
-    async def counted(self: aiosqlite.Connection, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        trips.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args, **kwargs)
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__()
+        self.monkeypatch = monkeypatch
 
+    def start(self) -> None:
+        """Record every trip from now on."""
+        original = aiosqlite.Connection._execute
+        trips = self
+
+        async def counted(self: aiosqlite.Connection, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+            trips.append(getattr(fn, "__name__", repr(fn)))
+            return await original(self, fn, *args, **kwargs)
+
+        self.monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> Trips:
+    """Counts trips to aiosqlite's thread (from `trips.start()` on)."""
+    return Trips(monkeypatch)
+
+
+async def test_one_trip_per_statement_off_the_event_loop(engine: AsyncEngine, trips: Trips) -> None:
     threads: list[int] = []
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
         assert isinstance(raw.dbapi_connection.cursor(), OneTripCursor)  # type: ignore[union-attr]
         await raw.driver_connection.create_function(  # type: ignore[union-attr]
             "where_am_i", 0, lambda: threads.append(threading.get_ident()) or 0)
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        trips.start()
         await connection.execute(text("INSERT INTO item (name) VALUES ('甲')"))
         rows = (await connection.execute(text("SELECT where_am_i(), name FROM item"))).all()
         statement_trips = list(trips)
@@ -81,17 +99,10 @@ async def test_one_trip_per_statement_off_the_event_loop(engine: AsyncEngine, mo
     assert threads and threads[0] != threading.get_ident()  # sqlite3 ran in aiosqlite's thread
 
 
-async def test_no_trip_to_commit_or_roll_back_what_only_read(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    trips: list[str] = []
-    original = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        trips.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args, **kwargs)
-
+async def test_no_trip_to_commit_or_roll_back_what_only_read(engine: AsyncEngine, trips: Trips) -> None:
     async with engine.connect() as connection:  # a pooled connection, opened before counting
         await connection.execute(text("SELECT 1"))
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    trips.start()
     async with engine.begin() as connection:
         await connection.execute(text("SELECT count(*) FROM item"))
     assert trips == ["_run"]  # no COMMIT, and no ROLLBACK when the pool takes the connection back
