@@ -29,7 +29,6 @@ from handlers.parse import parse
 from handlers.projects import Refusal
 from storage import queries
 from storage.db import SessionFactory, transaction
-from storage.models import InboundMessage
 from storage.tallies import zone_name
 
 if TYPE_CHECKING:
@@ -175,10 +174,8 @@ class Core:
             async with transaction(self.sessions) as session:
                 reply = await self._run(parsed, incoming, session, now)
                 if inbox_id:
-                    session.add(InboundMessage(
-                        platform=incoming.platform, message_id=inbox_id,
-                        identity=incoming.identity, reply=reply.to_json(), created_at=now,
-                    ))
+                    await queries.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
+                                                identity=incoming.identity, reply=reply.to_json(), now=now)
             return reply
         except _Rollback as rollback:
             stored = await self._stored_reply(incoming) if inbox_id else None

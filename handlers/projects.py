@@ -273,8 +273,8 @@ def check_fits(ctx: Context, project: Project) -> None:
 async def record_event(
     ctx: Context, *, project: Project | None, kind: str, from_stage: str = "", to_stage: str = "",
     text: str = "", data: dict[str, Any] | None = None, undoes: int | None = None,
-) -> Event:
-    """Append an event (the audit trail), attributed and tied to the platform message."""
+) -> int:
+    """Append an event (the audit trail), attributed and tied to the platform message; returns its id."""
     if project is not None:
         check_fits(ctx, project)
         if data and isinstance(data.get("before"), dict):
@@ -283,7 +283,8 @@ async def record_event(
             data = {**data, "before": {name: value for name, value in data["before"].items()
                                        if _jsonable(getattr(project, name)) != value}}
     incoming = ctx.incoming
-    event = Event(
+    event_id = await queries.add_event(
+        ctx.session,
         project_id=project.id if project else None,
         member_id=ctx.member.id if ctx.member else None,
         team_id=project.team_id if project else (ctx.member.team_id if ctx.member else None),
@@ -292,21 +293,18 @@ async def record_event(
         source_platform=incoming.platform, source_chat=incoming.chat_id,
         source_message_id=incoming.message_id or "", created_at=ctx.now,
     )
-    ctx.session.add(event)
     if project is not None and kind != "undo":
-        project.updated_at = ctx.now
-        project.last_event_at = ctx.now
-    await ctx.session.flush()
-    await _keep_evidence(ctx, project, event)
-    return event
+        await queries.touch_project(ctx.session, project=project, now=ctx.now)
+    _keep_evidence(ctx, project, event_id)
+    return event_id
 
 
-async def _keep_evidence(ctx: Context, project: Project | None, event: Event) -> None:
+def _keep_evidence(ctx: Context, project: Project | None, event_id: int) -> None:
     if project is None or project.id is None:
         return
     for item in ctx.incoming.files:
         ctx.session.add(Evidence(
-            project_id=project.id, event_id=event.id, platform=ctx.incoming.platform, file_ref=item.file_ref,
+            project_id=project.id, event_id=event_id, platform=ctx.incoming.platform, file_ref=item.file_ref,
             file_name=item.file_name, mime_type=item.mime_type, stored_path=item.local_path, created_at=ctx.now,
         ))
     if ctx.incoming.files:
@@ -314,7 +312,7 @@ async def _keep_evidence(ctx: Context, project: Project | None, event: Event) ->
                                f"📎 {len(ctx.incoming.files)} file(s) kept as evidence"))
 
 
-async def card(ctx: Context, project: Project, headline: str, details: list[str], event: Event) -> Reply:
+async def card(ctx: Context, project: Project, headline: str, details: list[str], event_id: int) -> Reply:
     """The short card every update gets: what was stored, #id, squad, stage, amount, how to undo."""
     team = await queries.team_by_id(ctx.session, team_id=project.team_id)
     facts = [stage_name(project.stage, ctx.lang), format_amount(project.amount_yuan, ctx.lang)]
@@ -324,7 +322,7 @@ async def card(ctx: Context, project: Project, headline: str, details: list[str]
     minutes = ctx.settings.undo_window_minutes
     lines.append(ctx.t(f"撤销：{minutes}分钟内发送「撤销」", f"To undo: send `undo` within {minutes} minutes"))
     return Reply(text="\n".join(line for line in lines if line),
-                 buttons=[Button(ctx.t("撤销", "Undo"), f"撤销 event:{event.id}")])
+                 buttons=[Button(ctx.t("撤销", "Undo"), f"撤销 event:{event_id}")])
 
 
 # --- the four pools -------------------------------------------------------------------------------
@@ -398,21 +396,21 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
         if not changed and not cmd.note and not ctx.incoming.files:
             raise refuse(ctx, f"#{project.id} 已在{stage_name(to_stage)}库，未做更改。",
                          f"#{project.id} is already {stage_name(to_stage, 'en')}; nothing changed.")
-        event = await record_event(ctx, project=project, kind="edit", text=cmd.note,
-                                   data={"before": before, "fields": changed})
+        event_id = await record_event(ctx, project=project, kind="edit", text=cmd.note,
+                                      data={"before": before, "fields": changed})
         headline = ctx.t(f"✏️ 已更新（仍在{stage_name(to_stage)}库）", f"✏️ Updated (still {to_stage})")
-        return await card(ctx, project, headline, [*changed, cmd.note], event)
+        return await card(ctx, project, headline, [*changed, cmd.note], event_id)
     reach_stage(project, to_stage, ctx.now)
     if to_stage in ("signed", "landed"):
         # A new move needs a new verification when the district requires one.
         setattr(project, f"{to_stage}_verified_at", None)
-    event = await record_event(ctx, project=project, kind="stage", from_stage=from_stage, to_stage=to_stage,
-                               text=cmd.note, data={"before": before})
+    event_id = await record_event(ctx, project=project, kind="stage", from_stage=from_stage, to_stage=to_stage,
+                                  text=cmd.note, data={"before": before})
     arrow = f"{stage_name(from_stage, ctx.lang)} → {stage_name(to_stage, ctx.lang)}"
     headline = ctx.t(f"✅ 已{stage_name(to_stage)}：{arrow}", f"✅ Moved to {to_stage}: {arrow}")
     details = [*changed, cmd.note]
     details += _verification_note(ctx, project, to_stage)
-    return await card(ctx, project, headline, details, event)
+    return await card(ctx, project, headline, details, event_id)
 
 
 async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
@@ -442,14 +440,14 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
     check_fits(ctx, project)
     ctx.session.add(project)
     await ctx.session.flush()
-    event = await record_event(ctx, project=project, kind="create", to_stage=stage, text=cmd.note,
-                               data={"fields": changed})
+    event_id = await record_event(ctx, project=project, kind="create", to_stage=stage, text=cmd.note,
+                                  data={"fields": changed})
     headline = ctx.t(f"🆕 已新建项目，进入{stage_name(stage)}库", f"🆕 New project, in the {stage} pool")
     if STAGE_ORDER[stage] > 0:
         headline += ctx.t("（同时计入此前各阶段）", " (also counted in the earlier stages)")
     details = [*changed, cmd.note]
     details += _verification_note(ctx, project, stage)
-    return await card(ctx, project, headline, details, event)
+    return await card(ctx, project, headline, details, event_id)
 
 
 # --- notes, visits, problems ----------------------------------------------------------------------
@@ -461,8 +459,8 @@ async def handle_note(cmd: Command, ctx: Context) -> Reply:
         return project
     if not cmd.note and not ctx.incoming.files:
         raise refuse(ctx, "请写上进展内容。", "Write what happened.", cmd.verb)
-    event = await record_event(ctx, project=project, kind="note", text=cmd.note)
-    return await card(ctx, project, ctx.t("📝 已记录进展", "📝 Progress noted"), [cmd.note], event)
+    event_id = await record_event(ctx, project=project, kind="note", text=cmd.note)
+    return await card(ctx, project, ctx.t("📝 已记录进展", "📝 Progress noted"), [cmd.note], event_id)
 
 
 async def handle_visit(cmd: Command, ctx: Context) -> Reply:
@@ -482,15 +480,15 @@ async def handle_visit(cmd: Command, ctx: Context) -> Reply:
     if ctx.member is None or (project is None and ctx.member.team_id is None):
         raise refuse(ctx, "你还没有加入小分队。请先发送「加入 邀请码」。", "Join a squad first: `join <code>`.")
     where = " ".join(part for part in (cmd.place or "", company) if part)
-    event = await record_event(ctx, project=project, kind="visit", text=cmd.note,
-                               data={"place": cmd.place or "", "company": company})
+    event_id = await record_event(ctx, project=project, kind="visit", text=cmd.note,
+                                  data={"place": cmd.place or "", "company": company})
     if project is None:
         line = ctx.t(f"🚄 已记录外出拜访：{where}", f"🚄 Visit logged: {where}")
         minutes = ctx.settings.undo_window_minutes
         return Reply(text="\n".join(filter(None, [line, cmd.note, ctx.t(
             f"撤销：{minutes}分钟内发送「撤销」", f"To undo: send `undo` within {minutes} minutes")])),
-            buttons=[Button(ctx.t("撤销", "Undo"), f"撤销 event:{event.id}")])
-    return await card(ctx, project, ctx.t(f"🚄 已记录拜访：{where}", f"🚄 Visit logged: {where}"), [cmd.note], event)
+            buttons=[Button(ctx.t("撤销", "Undo"), f"撤销 event:{event_id}")])
+    return await card(ctx, project, ctx.t(f"🚄 已记录拜访：{where}", f"🚄 Visit logged: {where}"), [cmd.note], event_id)
 
 
 async def handle_problem(cmd: Command, ctx: Context) -> Reply:
@@ -505,11 +503,11 @@ async def handle_problem(cmd: Command, ctx: Context) -> Reply:
                       opened_by=ctx.member.id if ctx.member else None)
     ctx.session.add(problem)
     await ctx.session.flush()
-    event = await record_event(ctx, project=project, kind="problem", text=cmd.note,
-                               data={"problem_id": problem.id, "category": category})
+    event_id = await record_event(ctx, project=project, kind="problem", text=cmd.note,
+                                  data={"problem_id": problem.id, "category": category})
     headline = ctx.t(f"⚠️ 已登记问题 问题{problem.id}（{category}）", f"⚠️ Problem p{problem.id} opened ({category})")
     resolve_hint = ctx.t(f"解决后发送「解决 #{project.id}」", f"When solved, send `resolve #{project.id}`")
-    return await card(ctx, project, headline, [cmd.note, resolve_hint], event)
+    return await card(ctx, project, headline, [cmd.note, resolve_hint], event_id)
 
 
 async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
@@ -528,8 +526,8 @@ async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
     problem.resolved_at = ctx.now
     problem.resolved_by = ctx.member.id if ctx.member else None
     problem.resolution = cmd.note
-    event = await record_event(ctx, project=project, kind="resolve", text=cmd.note,
-                               data={"problem_id": problem.id})
+    event_id = await record_event(ctx, project=project, kind="resolve", text=cmd.note,
+                                  data={"problem_id": problem.id})
     days = (ctx.now - problem.opened_at).days
     headline = ctx.t(f"✅ 问题{problem.id}（{problem.category}）已解决，历时{days}天",
                      f"✅ Problem p{problem.id} ({problem.category}) resolved after {days} days")
@@ -537,7 +535,7 @@ async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
     details = [problem.text, cmd.note]
     if remaining:
         details.append(ctx.t(f"该项目还有 {remaining} 个未解决问题", f"{remaining} more open problem(s)"))
-    return await card(ctx, project, headline, details, event)
+    return await card(ctx, project, headline, details, event_id)
 
 
 async def handle_drop(cmd: Command, ctx: Context) -> Reply:
@@ -554,9 +552,9 @@ async def handle_drop(cmd: Command, ctx: Context) -> Reply:
     project.stage = "dropped"
     project.dropped_at = ctx.now
     project.drop_reason = cmd.note[:500]
-    event = await record_event(ctx, project=project, kind="drop", from_stage=from_stage, to_stage="dropped",
-                               text=cmd.note, data={"before": before})
-    return await card(ctx, project, ctx.t("🛑 已放弃（保留历史）", "🛑 Dropped (history kept)"), [cmd.note], event)
+    event_id = await record_event(ctx, project=project, kind="drop", from_stage=from_stage, to_stage="dropped",
+                                  text=cmd.note, data={"before": before})
+    return await card(ctx, project, ctx.t("🛑 已放弃（保留历史）", "🛑 Dropped (history kept)"), [cmd.note], event_id)
 
 
 # --- edit, verify, expect -------------------------------------------------------------------------
@@ -605,9 +603,9 @@ async def handle_edit(cmd: Command, ctx: Context) -> Reply:
     else:
         setattr(project, field, value[:200])
         shown = value
-    event = await record_event(ctx, project=project, kind="edit", text=f"{label}: {shown}",
-                               data={"before": before, "field": field})
-    return await card(ctx, project, ctx.t(f"✏️ 已修改{label}：{shown}", f"✏️ {label} set to {shown}"), [], event)
+    event_id = await record_event(ctx, project=project, kind="edit", text=f"{label}: {shown}",
+                                  data={"before": before, "field": field})
+    return await card(ctx, project, ctx.t(f"✏️ 已修改{label}：{shown}", f"✏️ {label} set to {shown}"), [], event_id)
 
 
 async def handle_verify(cmd: Command, ctx: Context) -> Reply:
@@ -632,8 +630,8 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
         raise refuse(ctx, f"#{project.id} 的{stage_name(stage)}已核实过。", f"#{project.id} is already verified.")
     before = snapshot(project, [field])
     setattr(project, field, ctx.now)
-    event = await record_event(ctx, project=project, kind="verify", to_stage=stage, data={"before": before})
-    return await card(ctx, project, ctx.t(f"☑️ 已核实{stage_name(stage)}", f"☑️ Verified as {stage}"), [], event)
+    event_id = await record_event(ctx, project=project, kind="verify", to_stage=stage, data={"before": before})
+    return await card(ctx, project, ctx.t(f"☑️ 已核实{stage_name(stage)}", f"☑️ Verified as {stage}"), [], event_id)
 
 
 async def handle_expect(cmd: Command, ctx: Context) -> Reply:
@@ -658,15 +656,15 @@ async def handle_expect(cmd: Command, ctx: Context) -> Reply:
     elif slipped:
         project.expected_slips += 1
     project.expected_stage, project.expected_date = cmd.stage, cmd.when
-    event = await record_event(ctx, project=project, kind="expect", to_stage=cmd.stage,
-                               text=cmd.when.isoformat(), data={"before": before})
+    event_id = await record_event(ctx, project=project, kind="expect", to_stage=cmd.stage,
+                                  text=cmd.when.isoformat(), data={"before": before})
     details = []
     if slipped:
         details.append(ctx.t(f"⚠️ 预计时间已推迟 {project.expected_slips} 次",
                              f"⚠️ The expected date has slipped {project.expected_slips} time(s)"))
     headline = ctx.t(f"📅 预计 {cmd.when:%Y-%m-%d} {stage_name(cmd.stage)}",
                      f"📅 Expected to be {cmd.stage} by {cmd.when:%Y-%m-%d}")
-    return await card(ctx, project, headline, details, event)
+    return await card(ctx, project, headline, details, event_id)
 
 
 # --- undo -----------------------------------------------------------------------------------------
