@@ -13,8 +13,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import update
-from sqlmodel import col, select
 
 from handlers.commands import STAGE_VERBS, Command, ProjectRef
 from handlers.context import Context
@@ -22,7 +20,7 @@ from handlers.format import format_amount, format_local, project_label, stage_na
 from handlers.messages import Button, Reply
 from handlers.vocabulary import usage
 from storage import queries
-from storage.models import STAGE_ORDER, STAGES, Event, Evidence, PendingChoice, Problem, Project, Team
+from storage.models import STAGE_ORDER, STAGES, Event, Evidence, PendingChoice, Problem, Project
 
 MAX_CHOICES = 5
 _STAGE_FIELDS = ("stage", "planned_at", "attracting_at", "signed_at", "landed_at", "dropped_at", "drop_reason")
@@ -213,16 +211,6 @@ async def lock_project(ctx: Context, project: Project) -> None:
         return
     await queries.locked_project(ctx.session, project_id=project.id)
     ctx.locked.add(project.id)
-
-
-async def _lock_squad(ctx: Context, team_id: int) -> None:
-    """Hold the squad for the rest of the message's transaction (the two backends as in lock_project)."""
-    bind = ctx.session.bind
-    if bind is not None and bind.dialect.name == "sqlite":
-        # The write lock is the whole hold on SQLite (FOR UPDATE is not rendered there): no second statement.
-        await ctx.session.exec(update(Team).where(col(Team.id) == team_id).values(name=Team.name))
-        return
-    await ctx.session.exec(select(Team.id).where(col(Team.id) == team_id).with_for_update())
 
 
 async def changeable_project(ctx: Context, cmd: Command) -> Project | Reply:
@@ -426,7 +414,7 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
                      cmd.verb)
     # Two members reporting the same new project at once both found no match and both created it: hold the
     # squad and look again, so the later one reports on the earlier one's project, as if it came after.
-    await _lock_squad(ctx, ctx.member.team_id)
+    await queries.lock_team(ctx.session, team_id=ctx.member.team_id)
     twins = [p for p in await queries.projects_named(ctx.session, key=queries.name_key(name))
              if p.team_id == ctx.member.team_id]
     if twins and twins[0].id is not None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, func, insert, literal, or_, true, update
+from sqlalchemy import ColumnElement, String, Table, and_, bindparam, exists, func, insert, literal, or_, true, update
 from sqlalchemy import select as columns_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -111,6 +111,19 @@ async def team_by_id(session: AsyncSession, *, team_id: int) -> Team | None:
     return await session.get(Team, team_id)
 
 
+# SQLite has no row lock: a no-op write takes the database's write lock, the whole hold there (FOR UPDATE is
+# not rendered on SQLite), so no second statement. Built once, like the project's below.
+_SQLITE_TEAM_WRITE_LOCK = update(Team).where(col(Team.id) == bindparam("team_id")).values(name=Team.name)
+_LOCKED_TEAM = columns_select(col(Team.id)).where(col(Team.id) == bindparam("team_id")).with_for_update()
+
+
+async def lock_team(session: AsyncSession, *, team_id: int) -> None:
+    """Hold a squad for the rest of the transaction (as locked_project holds a project)."""
+    connection = await session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    await connection.execute(_SQLITE_TEAM_WRITE_LOCK if sqlite else _LOCKED_TEAM, {"team_id": team_id})
+
+
 async def team_by_name(session: AsyncSession, *, name: str) -> Team | None:
     """A team by its exact name (case-insensitive for Latin names)."""
     statement = select(Team).where(func.lower(Team.name) == name.strip().lower())
@@ -160,17 +173,20 @@ async def locked_project(session: AsyncSession, *, project_id: int) -> Project |
     return (await session.exec(_LOCKED_PROJECT, params={"project_id": project_id})).first()
 
 
+# Every message naming a project by name asks (a new 签约 twice), so built once, with a bound key.
+_PROJECTS_NAMED = (
+    select(Project)
+    .join(ProjectKey, col(ProjectKey.project_id) == col(Project.id))
+    # IS NOT TRUE, not = false: almost every project matches, and SQLite would otherwise walk the
+    # `removed` index instead of looking the key up.
+    .where(col(ProjectKey.key) == bindparam("key"), col(Project.removed).is_not(true()))
+    .order_by(col(Project.id))
+)
+
+
 async def projects_named(session: AsyncSession, *, key: str) -> Sequence[Project]:
     """Projects whose name or one alias has exactly this key (from the name index, storage.name_index)."""
-    statement = (
-        select(Project)
-        .join(ProjectKey, col(ProjectKey.project_id) == col(Project.id))
-        # IS NOT TRUE, not = false: almost every project matches, and SQLite would otherwise walk the
-        # `removed` index instead of looking the key up.
-        .where(col(ProjectKey.key) == key, col(Project.removed).is_not(true()))
-        .order_by(col(Project.id))
-    )
-    return (await session.exec(statement)).all()
+    return (await session.exec(_PROJECTS_NAMED, params={"key": key})).all()
 
 
 class Candidate(NamedTuple):
@@ -257,28 +273,39 @@ async def fuzzy_candidates(
     scoring needs are read: a squad's hundred projects as whole ORM objects were most of a new project's
     time.
     """
-    pattern = f"%{escape_like(key)}%"
-    contains = or_(col(Project.name_key).like(pattern, escape="\\"), col(Project.aliases).like(pattern, escape="\\"))
     hits = await _substring_hits(session, key)
-    conditions: list[ColumnElement[bool]] = []
-    if hits is None:
-        conditions.append(contains)
-    elif hits:
-        conditions.append(and_(col(Project.id).in_(hits), contains))
-    if team_id is not None:
-        conditions.append(col(Project.team_id) == team_id)
-    if not conditions:
+    if hits == [] and team_id is None:
         return []
-    statement = (
+    params: dict[str, Any] = {"pattern": f"%{escape_like(key)}%", "team": team_id, "limit": limit}
+    if hits:
+        params["hits"] = hits
+    statement = _candidates_statement(scan=hits is None, by_id=bool(hits), by_team=team_id is not None)
+    # Columns, not entities: on the connection the ORM's execution path adds nothing but cost.
+    connection = await session.connection()
+    return [Candidate._make(row) for row in (await connection.execute(statement, params)).all()]
+
+
+# Built once per shape, with bound parameters (pattern, hits, team, limit): building the conditions on
+# every new name cost more than running them.
+@functools.lru_cache(maxsize=8)
+def _candidates_statement(*, scan: bool, by_id: bool, by_team: bool) -> Any:
+    """The candidates query: substring matches (by scan, or among the name index's hits), or the team's."""
+    pattern = bindparam("pattern", type_=String)
+    contains = or_(col(Project.name_key).like(pattern, escape="\\"), col(Project.aliases).like(pattern, escape="\\"))
+    conditions: list[ColumnElement[bool]] = []
+    if scan:
+        conditions.append(contains)
+    elif by_id:
+        conditions.append(and_(col(Project.id).in_(bindparam("hits", expanding=True)), contains))
+    if by_team:
+        conditions.append(col(Project.team_id) == bindparam("team"))
+    return (
         columns_select(col(Project.id), col(Project.name), col(Project.name_key), col(Project.aliases),
                        col(Project.team_id), col(Project.stage))
         .where(col(Project.removed).is_not(true()), or_(*conditions))
         .order_by(col(Project.updated_at).desc())
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    # Columns, not entities: on the connection the ORM's execution path adds nothing but cost.
-    connection = await session.connection()
-    return [Candidate._make(row) for row in (await connection.execute(statement)).all()]
 
 
 async def team_projects(session: AsyncSession, *, team_id: int) -> Sequence[Project]:

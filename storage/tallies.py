@@ -25,6 +25,7 @@ instances in a session); a Core `update(Project)` of those fields would leave th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -107,16 +108,22 @@ def _upsert(connection: Connection, table: Table, keys: tuple[str, ...], deltas:
     ]
     if not rows:
         return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    connection.execute(_upsert_statement(connection.dialect.name, table, keys), rows)
+
+
+# Built once per backend and table: building the ON CONFLICT clause was a tenth of a new 签约's time.
+@functools.cache
+def _upsert_statement(dialect_name: str, table: Table, keys: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT (the counter's key) DO UPDATE adding the new row's counts to the stored ones."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=list(keys),
         set_={
             "projects": table.c.projects + statement.excluded.projects,
             "amount_yuan": table.c.amount_yuan + statement.excluded.amount_yuan,
         },
     )
-    connection.execute(statement, rows)
 
 
 def _current(project: Project) -> dict[str, Any]:
