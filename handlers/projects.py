@@ -20,7 +20,7 @@ from handlers.format import format_amount, format_local, project_label, stage_na
 from handlers.messages import Button, Reply
 from handlers.vocabulary import usage
 from storage import queries
-from storage.models import STAGE_ORDER, STAGES, Event, Evidence, PendingChoice, Problem, Project
+from storage.models import STAGE_ORDER, STAGES, Event, Evidence, Problem, Project
 
 MAX_CHOICES = 5
 _STAGE_FIELDS = ("stage", "planned_at", "attracting_at", "signed_at", "landed_at", "dropped_at", "drop_reason")
@@ -87,16 +87,12 @@ def _member_team_id(ctx: Context) -> int | None:
 async def _ask_which(ctx: Context, candidates: Sequence[Project | queries.Candidate], *,
                      offer_new: str | None) -> Reply:
     """Store the question and list the choices (numbered in text, buttons where the platform has them)."""
-    team_names: dict[int, str] = {}
-    for project in candidates:
-        if project.team_id not in team_names:
-            team = await queries.team_by_id(ctx.session, team_id=project.team_id)
-            team_names[project.team_id] = team.name if team else ""
+    team_names = await queries.team_names_by_id(ctx.session, team_ids={project.team_id for project in candidates})
     lines = [ctx.t("找到几个相近的项目，请回复序号选择：", "Several projects match; reply with a number:")]
     buttons: list[Button] = []
     options: list[int] = []
     for index, project in enumerate(candidates, start=1):
-        label = (f"{project_label(project.id, project.name)}（{team_names[project.team_id]}，"
+        label = (f"{project_label(project.id, project.name)}（{team_names.get(project.team_id, '')}，"
                  f"{stage_name(project.stage, ctx.lang)}）")
         lines.append(f"{index}. {label}")
         buttons.append(Button(f"{index}. {project.name}", str(index)))
@@ -106,14 +102,8 @@ async def _ask_which(ctx: Context, candidates: Sequence[Project | queries.Candid
         lines.append(ctx.t(f"{index}. 新建项目「{offer_new}」", f"{index}. create a new project \"{offer_new}\""))
         buttons.append(Button(ctx.t(f"{index}. 新建「{offer_new}」", f"{index}. new \"{offer_new}\""), str(index)))
         options.append(0)
-    existing = await queries.pending_choice(ctx.session, identity=ctx.incoming.identity, chat_id=ctx.incoming.chat_id)
-    if existing is not None:
-        await ctx.session.delete(existing)
-        await ctx.session.flush()
-    ctx.session.add(PendingChoice(
-        identity=ctx.incoming.identity, chat_id=ctx.incoming.chat_id, command_text=ctx.incoming.text,
-        options=json.dumps(options), created_at=ctx.now,
-    ))
+    await queries.ask_choice(ctx.session, identity=ctx.incoming.identity, chat_id=ctx.incoming.chat_id,
+                             command_text=ctx.incoming.text, options=json.dumps(options), now=ctx.now)
     return Reply(text="\n".join(lines), buttons=buttons)
 
 
@@ -693,7 +683,7 @@ async def _reverse(ctx: Context, event: Event, project: Project | None) -> str:
         if project.removed:
             raise refuse(ctx, "该项目已移除。", "That project is already removed.")
         later = await queries.project_events(ctx.session, project_id=project.id or 0, limit=50)
-        if any(e.id != event.id and not undone and e.member_id != event.member_id for e, _, undone in later):
+        if any(e.id != event.id and not e.undone and e.member_id != event.member_id for e in later):
             raise refuse(ctx, "其他人已在该项目上有更新，不能撤销新建；请用「放弃」。",
                          "Others have updated this project since; use `drop` instead of undoing its creation.")
         project.removed = True
@@ -762,14 +752,14 @@ async def handle_find(cmd: Command, ctx: Context) -> Reply:
     events = await queries.project_events(ctx.session, project_id=project.id or 0)
     if events:
         lines.append(ctx.t("—— 最近记录 ——", "—— history ——"))
-    for event, actor, undone in events:
+    for event in events:
         what = EVENT_VERBS_ZH.get(event.kind, event.kind) if ctx.lang == "zh" else event.kind
         if event.kind in ("stage", "create", "drop") and event.to_stage:
             what += " " + stage_name(event.to_stage, ctx.lang)
-        text = f"{format_local(event.created_at, tz)} {actor} {what}"
+        text = f"{format_local(event.created_at, tz)} {event.actor} {what}"
         if event.text:
             text += f"：{event.text}"
-        if undone:
+        if event.undone:
             text += ctx.t("（已撤销）", " (undone)")
         lines.append(text)
     return Reply(text="\n".join(lines))

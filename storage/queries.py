@@ -5,11 +5,25 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, String, Table, and_, bindparam, exists, func, insert, literal, or_, true, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    true,
+    update,
+)
 from sqlalchemy import select as columns_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -122,6 +136,16 @@ async def lock_team(session: AsyncSession, *, team_id: int) -> None:
     connection = await session.connection()
     sqlite = connection.dialect.name == "sqlite"
     await connection.execute(_SQLITE_TEAM_WRITE_LOCK if sqlite else _LOCKED_TEAM, {"team_id": team_id})
+
+
+_TEAM_NAMES = columns_select(col(Team.id), col(Team.name)).where(col(Team.id).in_(bindparam("ids", expanding=True)))
+
+
+async def team_names_by_id(session: AsyncSession, *, team_ids: Collection[int]) -> dict[int, str]:
+    """The names of these teams, in one query (a "which one?" question lists projects of several squads)."""
+    connection = await session.connection()
+    rows = await connection.execute(_TEAM_NAMES, {"ids": list(team_ids)})
+    return {team_id: name for team_id, name in rows if team_id is not None}
 
 
 async def team_by_name(session: AsyncSession, *, name: str) -> Team | None:
@@ -316,27 +340,47 @@ async def team_projects(session: AsyncSession, *, team_id: int) -> Sequence[Proj
     return (await session.exec(statement)).all()
 
 
-async def project_events(session: AsyncSession, *, project_id: int, limit: int = 15) -> list[tuple[Event, str, bool]]:
+class HistoryLine(NamedTuple):
+    """One event as a project's history shows it: who did what, and whether it was undone."""
+
+    id: int
+    member_id: int | None
+    kind: str
+    to_stage: str
+    text: str
+    created_at: datetime
+    actor: str
+    undone: bool
+
+
+# Every 查 asks, so built once, as columns: fifteen Event objects cost more than reading them.
+_PROJECT_EVENTS = (
+    columns_select(col(Event.id), col(Event.member_id), col(Event.kind), col(Event.to_stage), col(Event.text),
+                   col(Event.created_at), func.coalesce(col(Member.name), ""), col(_UNDO.id).is_not(None))
+    .join(Member, col(Member.id) == col(Event.member_id), isouter=True)
+    .join(_UNDO, col(_UNDO.undoes_event_id) == col(Event.id), isouter=True)
+    .where(col(Event.project_id) == bindparam("project_id"), col(Event.kind) != "undo")
+    .order_by(col(Event.created_at).desc(), col(Event.id).desc())
+    .limit(bindparam("limit"))
+)
+
+
+async def project_events(session: AsyncSession, *, project_id: int, limit: int = 15) -> list[HistoryLine]:
     """A project's latest events, newest first, with the actor's name and whether it was undone."""
-    undo = _UNDO
-    statement = (
-        select(Event, Member.name, undo.id)
-        .join(Member, col(Member.id) == col(Event.member_id), isouter=True)
-        .join(undo, col(undo.undoes_event_id) == col(Event.id), isouter=True)
-        .where(Event.project_id == project_id, Event.kind != "undo")
-        .order_by(col(Event.created_at).desc(), col(Event.id).desc())
-        .limit(limit)
-    )
-    rows = (await session.exec(statement)).all()
-    return [(event, name or "", undo_id is not None) for event, name, undo_id in rows]
+    connection = await session.connection()
+    rows = await connection.execute(_PROJECT_EVENTS, {"project_id": project_id, "limit": limit})
+    return [HistoryLine._make((*row[:7], bool(row[7]))) for row in rows]
+
+
+_OPEN_PROBLEMS = select(Problem).where(
+    col(Problem.project_id) == bindparam("project_id"), col(Problem.resolved_at).is_(None),
+    col(Problem.withdrawn).is_(False),
+).order_by(col(Problem.opened_at), col(Problem.id))
 
 
 async def open_problems(session: AsyncSession, *, project_id: int) -> Sequence[Problem]:
     """A project's open problems, oldest first."""
-    statement = select(Problem).where(
-        Problem.project_id == project_id, col(Problem.resolved_at).is_(None), col(Problem.withdrawn).is_(False)
-    ).order_by(col(Problem.opened_at), col(Problem.id))
-    return (await session.exec(statement)).all()
+    return (await session.exec(_OPEN_PROBLEMS, params={"project_id": project_id})).all()
 
 
 # --- events and undo ------------------------------------------------------------------------------
@@ -428,10 +472,28 @@ async def stored_reply(session: AsyncSession, *, platform: str, message_id: str)
     return (await session.exec(statement)).first()
 
 
+_PENDING_TABLE: Table = PendingChoice.__table__  # type: ignore[attr-defined]
+_PENDING_CHOICE = select(PendingChoice).where(
+    col(PendingChoice.identity) == bindparam("identity"), col(PendingChoice.chat_id) == bindparam("chat_id"))
+_DROP_PENDING = delete(_PENDING_TABLE).where(
+    _PENDING_TABLE.c.identity == bindparam("identity"), _PENDING_TABLE.c.chat_id == bindparam("chat_id"))
+_INSERT_PENDING = insert(_PENDING_TABLE)
+
+
 async def pending_choice(session: AsyncSession, *, identity: str, chat_id: str) -> PendingChoice | None:
     """The question this person was last asked in this chat, if still open."""
-    statement = select(PendingChoice).where(PendingChoice.identity == identity, PendingChoice.chat_id == chat_id)
-    return (await session.exec(statement)).first()
+    return (await session.exec(_PENDING_CHOICE, params={"identity": identity, "chat_id": chat_id})).first()
+
+
+async def ask_choice(
+    session: AsyncSession, *, identity: str, chat_id: str, command_text: str, options: str, now: datetime,
+) -> None:
+    """Store the question just asked in this chat, replacing the one still open there (at most one each)."""
+    connection = await session.connection()
+    key = {"identity": identity, "chat_id": chat_id}
+    await connection.execute(_DROP_PENDING, key)
+    await connection.execute(_INSERT_PENDING, {**key, "command_text": command_text, "options": options,
+                                               "created_at": now})
 
 
 async def stage_counts(session: AsyncSession, *, team_id: int) -> dict[str, int]:
