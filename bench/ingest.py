@@ -424,8 +424,8 @@ async def measure(target: str, backend: str, source: str, traffic: Traffic, load
 
 
 def _row(target: str, opened: Sequence[Outcome], closed: Sequence[Outcome]) -> list[Any]:
-    o = _median_outcome(opened)
-    c = _median_outcome(closed)
+    o = _median_outcome(opened, closed_loop=False)
+    c = _median_outcome(closed, closed_loop=True)
     return [
         target,
         f"{o.throughput:.1f}",
@@ -439,9 +439,12 @@ def _row(target: str, opened: Sequence[Outcome], closed: Sequence[Outcome]) -> l
     ]
 
 
-def _median_outcome(outcomes: Sequence[Outcome]) -> Outcome:
+def _median_outcome(outcomes: Sequence[Outcome], *, closed_loop: bool) -> Outcome:
     """The round with the median throughput (open loop: the median p99) — a real run, not a blend."""
-    ranked = sorted(outcomes, key=lambda o: (common.percentile(o.latencies, 99), -o.throughput))
+    if closed_loop:
+        ranked = sorted(outcomes, key=lambda o: o.throughput)
+    else:
+        ranked = sorted(outcomes, key=lambda o: (common.percentile(o.latencies, 99), -o.throughput))
     return ranked[len(ranked) // 2]
 
 
@@ -474,7 +477,7 @@ async def run(backend_choice: str, load: Settings) -> dict[str, Any]:
         results[backend] = {}
         for target in targets[1:]:
             bot_closed = common.median(o.throughput for o in runs[target][1])
-            p99 = common.percentile(_median_outcome(runs[target][0]).latencies, 99)
+            p99 = common.percentile(_median_outcome(runs[target][0], closed_loop=False).latencies, 99)
             ratio = bot_closed / echo_closed if echo_closed else 0.0
             print(f"{target}: ratio to echo (closed-loop throughput) {ratio:.2f} (goal ≥ 1.0: "
                   f"{'yes' if ratio >= 1 else 'NO'}); p99 at {load.rate:g}/s {p99:.1f} ms "

@@ -182,9 +182,11 @@ _LOCKED_PROJECT = (
     select(Project).where(col(Project.id) == bindparam("project_id")).with_for_update()
     .execution_options(populate_existing=True)
 )
-# SQLite has no row lock: a no-op write takes the database's write lock instead (see lock_project).
-_SQLITE_WRITE_LOCK = (
+# SQLite has no row lock: a no-op write takes the database's write lock instead (see lock_project), and
+# its RETURNING reads the row under it, in the same statement.
+_SQLITE_LOCKED_PROJECT = (
     update(Project).where(col(Project.id) == bindparam("project_id")).values(updated_at=Project.updated_at)
+    .returning(Project).execution_options(populate_existing=True, synchronize_session=False)
 )
 
 
@@ -192,9 +194,11 @@ async def locked_project(session: AsyncSession, *, project_id: int) -> Project |
     """A project by id, held for the rest of the transaction and read after taking the hold (None if
     missing). One read where looking it up and then locking it took two (see handlers.projects.lock_project)."""
     bind = session.bind
+    params = {"project_id": project_id}
     if bind is not None and bind.dialect.name == "sqlite":
-        await session.exec(_SQLITE_WRITE_LOCK, params={"project_id": project_id})
-    return (await session.exec(_LOCKED_PROJECT, params={"project_id": project_id})).first()
+        project: Project | None = (await session.exec(_SQLITE_LOCKED_PROJECT, params=params)).scalars().first()
+        return project
+    return (await session.exec(_LOCKED_PROJECT, params=params)).first()
 
 
 # Every message naming a project by name asks (a new 签约 twice), so built once, with a bound key.
