@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///zsbot.db"
     timezone: str = "Asia/Shanghai"
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The names people @ the bot by in chats (`@招商助手 落地 #19`), besides the platforms' own usernames.
+    bot_names: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["招商助手", "zsbot"])
     leaders: Annotated[list[str], NoDecode] = Field(default_factory=list)  # identities with the leader role
     host: str = "0.0.0.0"
     port: int = 8080
@@ -56,7 +58,7 @@ class Settings(BaseSettings):
     require_verification: bool = False  # 签约/落地 moves need a leader's 核实 before they count
     fuzzy_threshold: float = 72.0  # rapidfuzz score (0-100) a name must reach to be offered
 
-    @field_validator("admins", "leaders", mode="before")
+    @field_validator("admins", "leaders", "bot_names", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:
         if isinstance(value, str):

@@ -12,7 +12,7 @@ from sqlmodel import select
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.messages import Reply
-from handlers.projects import refuse
+from handlers.refusal import refuse
 from storage.models import ChatBinding
 
 

@@ -30,12 +30,13 @@ STAGE_VERBS: dict[str, str] = {
 
 # Which Command fields each verb uses (documentation for the parser and the handlers alike).
 VERB_FIELDS: dict[str, tuple[str, ...]] = {
-    "plan": ("project", "amount", "industry", "zone", "place", "company", "note"),
-    "pursue": ("project", "amount", "industry", "zone", "place", "company", "note"),
-    "sign": ("project", "amount", "industry", "zone", "place", "company", "note"),
-    "land": ("project", "amount", "industry", "zone", "place", "company", "note"),
-    "note": ("project", "note"),  # note: the rest of the message verbatim
-    "visit": ("project", "place", "company", "note"),  # project optional
+    # when: the day it happened, when the message says so (昨天签约了 …); the move is dated that day.
+    "plan": ("project", "amount", "industry", "zone", "place", "company", "note", "when"),
+    "pursue": ("project", "amount", "industry", "zone", "place", "company", "note", "when"),
+    "sign": ("project", "amount", "industry", "zone", "place", "company", "note", "when"),
+    "land": ("project", "amount", "industry", "zone", "place", "company", "note", "when"),
+    "note": ("project", "note", "amount"),  # note: the rest verbatim; amount: also set (a confirmed reading)
+    "visit": ("project", "place", "company", "note", "when"),  # project optional
     "problem": ("project", "category", "note"),  # category: first word after the project, default 其他
     "resolve": ("project", "category", "number", "note"),  # number: a problem id written `问题3`/`p3`
     "drop": ("project", "note"),  # note: the reason
@@ -69,6 +70,7 @@ class ProjectRef:
 
     id: int | None = None
     name: str | None = None
+    new: bool = False  # a new project with this name, even if existing names are close (the user chose it)
 
     def __str__(self) -> str:
         return f"#{self.id}" if self.id is not None else (self.name or "")
@@ -81,6 +83,7 @@ class Amount:
     yuan: int
     text: str
     currency: str = "CNY"  # the currency written; yuan is already converted
+    vague: bool = False  # a guess such as 十来个亿 or 3个多亿: the bot must confirm it before storing
 
 
 @dataclass(frozen=True)

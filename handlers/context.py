@@ -38,9 +38,13 @@ class Context:
     member: Member | None = None
     team: Team | None = None
     is_admin: bool = False
-    force_create: bool = False  # the user chose "create a new project" from a numbered question
     notes: list[str] = field(default_factory=list)  # extra lines for the reply (warnings)
     locked: set[int] = field(default_factory=set)  # projects read under their lock in this transaction
+    # A proposal's preview: the handler runs as if storing (the transaction is rolled back) and its card
+    # says what would be stored, without ids of new rows or an undo line.
+    preview: bool = False
+    batch: str = ""  # the message's key: every event it stores carries it, so 撤销 undoes the whole message
+    created: set[int] = field(default_factory=set)  # projects created by this message (no id in a preview)
 
     @property
     def today(self) -> date:

@@ -1,8 +1,13 @@
-"""The core's single entry point: parse, authorise, run the handler, commit once, answer.
+"""The core's single entry point: understand, authorise, run the handlers, commit once, answer.
 
-`Core.handle` is the `MessageHandler` every adapter calls. One message is one transaction: the handler's
-writes and the inbox row (which makes a redelivered message get the same answer and store nothing) commit
-together before the reply leaves, and a refusal or error rolls everything back.
+`Core.handle` is the `MessageHandler` every adapter calls. One message is one transaction: every update
+it holds, and the inbox row (which makes a redelivered message get the same answer and store nothing),
+commit together before the reply leaves; a refusal or error rolls everything back.
+
+A message the bot is not sure of (`handlers.understand`: a reading in doubt; a handler: a loose name, two
+problems that fit) is not stored: the handlers run once in preview, in a transaction that is rolled back,
+and the sender gets that card as a numbered question. The question is stored (`PendingChoice`) with its
+options as typed commands; the answer runs the option chosen as a message of its own.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -20,15 +26,21 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import chat_settings, people, projects, questions
+from handlers import chat_settings, people, projects, questions, undo
 from handlers.catalog import Catalog
-from handlers.commands import Command, ParseError
+from handlers.choices import NeedsChoice
+from handlers.command_json import options_from_json, options_to_json
+from handlers.commands import Command, Lang, ParseError, ProjectRef
 from handlers.context import Clock, Context, utc_now
 from handlers.messages import Incoming, Reply
-from handlers.parse import parse
-from handlers.projects import Refusal
+from handlers.parse import parse, render
+from handlers.proposals import combined, proposal
+from handlers.refusal import Refusal
+from handlers.understand.reader import Understanding, understand
+from handlers.understand.segments import UPDATE_VERBS, starts_command
 from storage import queries
 from storage.db import SessionFactory, transaction
+from storage.models import Member, Team
 from storage.tallies import zone_name
 
 if TYPE_CHECKING:
@@ -48,7 +60,7 @@ HANDLERS: dict[str, Handler] = {
     "problem": projects.handle_problem,
     "resolve": projects.handle_resolve,
     "drop": projects.handle_drop,
-    "undo": projects.handle_undo,
+    "undo": undo.handle_undo,
     "edit": projects.handle_edit,
     "verify": projects.handle_verify,
     "expect": projects.handle_expect,
@@ -72,10 +84,15 @@ HANDLERS: dict[str, Handler] = {
 READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help"})
 OPEN_TO_STRANGERS = frozenset({"join", "link", "start", "help"})
 CHOICE_LIFETIME = timedelta(hours=24)
+# A bare 好/是/对 answers a question only soon after it was asked: later it is more likely said to someone
+# else in the group than meant for a question the sender has forgotten.
+WORD_ANSWER_LIFETIME = timedelta(minutes=30)
 # Messages handled at once. More only queue on the database and its connections (a burst of 40 webhooks
 # opened and closed overflow connections, each a new server process, and contended for row locks); the
 # work is CPU-bound on both sides, so a few at a time answer the burst sooner.
 MAX_CONCURRENT_MESSAGES = 8
+SILENT = Reply(text="", silent=True)
+_PROJECT_ID = re.compile(r"#\d")
 
 
 def _reads_only(command: Command) -> bool:
@@ -103,17 +120,45 @@ def _storable(incoming: Incoming) -> Incoming:
 class _Rollback(Exception):
     """Leave the transaction without committing, answering with `reply`."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply, *, member_id: int | None = None) -> None:
         super().__init__(reply.text)
         self.reply = reply
+        self.member_id = member_id  # the sender, when known: a refused update "changed nothing"
+
+
+class _Ask(Exception):
+    """A handler needs the sender to choose (NeedsChoice) while running command `index` of the message."""
+
+    def __init__(self, index: int, question: NeedsChoice, lang: Lang) -> None:
+        super().__init__(question.zh)
+        self.index = index
+        self.question = question
+        self.lang = lang
+
+
+class _Previewed(Exception):
+    """The preview ran: leave its transaction without committing, with the cards it built."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        super().__init__("preview")
+        self.replies = replies
 
 
 def _refusal(text: str) -> Reply:
     return Reply(text=text, ok=False)
 
 
+def _t(lang: Lang, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def _hint(lang: Lang) -> Reply:
+    return Reply(text=_t(lang, "🙂 收到。报项目直接说就行，例如「签约 #12」「网易签了」；发送「帮助」查看用法。",
+                         "🙂 Noted. To report, just say it, e.g. `sign #12`; send `help` for more."))
+
+
 class Core:
-    """Parses, authorises, runs and stores one message at a time; safe to share between adapters."""
+    """Understands, authorises, runs and stores one message at a time; safe to share between adapters."""
 
     def __init__(
         self, *, settings: Settings, sessions: SessionFactory, catalog: Catalog, clock: Clock = utc_now,
@@ -128,7 +173,7 @@ class Core:
         self.sessions = sessions
         self.catalog = catalog
         self.clock = clock
-        self.bot_names = set(bot_names)
+        self.bot_names = {*settings.bot_names, *bot_names}
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_MESSAGES)
 
     async def handle(self, incoming: Incoming) -> Reply:
@@ -153,6 +198,8 @@ class Core:
             return _refusal("⚠️ 系统出错，本条可能没有保存，请稍后重发（重发不会重复记录）。\n"
                             "⚠️ Internal error: this may not have been stored. Please resend; it will not be stored twice.")
 
+    # --- one message -----------------------------------------------------------------------------------
+
     async def _handle(self, incoming: Incoming) -> Reply:
         incoming = _storable(incoming)
         now = self.clock()
@@ -160,26 +207,40 @@ class Core:
         if not incoming.text.strip() and incoming.files:
             return _refusal("收到附件。请在附件说明里写上命令，例如「签约 #12」，附件会作为佐证保存到项目。\n"
                             "File received: add a caption with the command, e.g. `sign #12`.")
-        parsed = parse(incoming.text, catalog=self.catalog, usd_rate=self.settings.usd_cny_rate,
-                       bot_names=self.bot_names, today=today)
-        if isinstance(parsed, ParseError):
-            return _refusal(parsed.message())
-        # Only a message that stores something can have been answered before (questions leave no inbox
-        # row). Redeliveries are rare, so none is looked for up front (a query on every message): a
-        # redelivered message runs again, and its inbox row then collides with the first one's at commit,
-        # rolling the rerun back; a rerun that is refused or fails is checked the same way. Either way the
-        # sender gets the first answer and nothing is stored twice.
-        inbox_id = incoming.message_id if not _reads_only(parsed) else None
+        understood = understand(incoming.text, catalog=self.catalog, usd_rate=self.settings.usd_cny_rate,
+                                bot_names=self.bot_names, today=today)
+        group = incoming.chat_kind == "group"
+        # In a group, a message is for the bot when it says so (a mention, a reply, a /command), starts with a
+        # command, or names a project by #id; a report in words (网易签了) is answered too, chatter never.
+        addressed = (not group or incoming.addressed or starts_command(understood.text)
+                     or _PROJECT_ID.search(understood.text) is not None)
+        if understood.chatter:
+            return SILENT if group else _hint(understood.lang)
+        if understood.error is not None:
+            return SILENT if group and not addressed else _refusal(understood.error.message())
+        if understood.answer is not None:
+            return await self._answer(understood, incoming, now, quiet=group and not addressed)
+        commands = [reading.command for reading in understood.readings]
+        return await self._message(understood, commands, incoming, now)
+
+    async def _message(self, understood: Understanding, commands: list[Command], incoming: Incoming,
+                       now: datetime) -> Reply:
+        """Store the updates at once when sure; otherwise preview them and ask."""
+        if len(commands) == 1 and commands[0].verb == "undo" and commands[0].number is None:
+            cancelled = await self._cancel_pending(incoming)  # 撤销 while a question is open drops it
+            if cancelled is not None:
+                return cancelled
+        inbox_id = incoming.message_id if not all(_reads_only(c) for c in commands) else None
         try:
-            async with transaction(self.sessions) as session:
-                reply = await self._run(parsed, incoming, session, now)
-                if inbox_id:
-                    await queries.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
-                                                identity=incoming.identity, reply=reply.to_json(), now=now)
-            return reply
+            if understood.sure:
+                return await self._commit(commands, incoming, now, inbox_id)
+            return await self._propose_reading(understood, commands, incoming, now, inbox_id)
+        except _Ask as ask:
+            asked = await self._propose_choice(commands, ask, incoming, now, inbox_id)
+            assert asked is not None  # not quiet: a refusal or a question
+            return asked
         except _Rollback as rollback:
-            stored = await self._stored_reply(incoming) if inbox_id else None
-            return stored if stored is not None else rollback.reply
+            return await self._rolled_back(rollback, commands, incoming, now, inbox_id)
         except IntegrityError:
             # The same message handled before, or concurrently (a redelivery racing the original): the
             # first commit wins and this one answers with what it stored.
@@ -196,22 +257,80 @@ class Core:
                         return stored
             raise
 
-    async def _stored_reply(self, incoming: Incoming) -> Reply | None:
-        """The answer already given to this platform message, if it was handled before."""
-        if not incoming.message_id:
-            return None
-        async with self.sessions() as session:
-            stored = await queries.stored_reply(session, platform=incoming.platform, message_id=incoming.message_id)
-        return Reply.from_json(stored) if stored is not None else None
+    async def _rolled_back(self, rollback: _Rollback, commands: Sequence[Command], incoming: Incoming,
+                           now: datetime, inbox_id: str | None) -> Reply:
+        stored = await self._stored_reply(incoming) if inbox_id else None
+        if stored is not None:
+            return stored
+        if rollback.member_id is not None and any(c.verb in UPDATE_VERBS for c in commands):
+            # Remembered so that a 撤销 right after it says this message changed nothing.
+            async with transaction(self.sessions) as session:
+                await queries.mark_unchanged(session, member_id=rollback.member_id, text=incoming.text[:60], now=now)
+        return rollback.reply
 
-    async def _run(self, command: Command, incoming: Incoming, session: AsyncSession, now: datetime) -> Reply:
+    async def _commit(self, commands: Sequence[Command], incoming: Incoming, now: datetime, inbox_id: str | None,
+                      *, answering: bool = False) -> Reply:
+        async with transaction(self.sessions) as session:
+            replies, _ = await self._run(commands, incoming, session, now, preview=False)
+            reply = combined(commands[0].lang, replies, undo_minutes=self.settings.undo_window_minutes)
+            if answering or any(c.verb in UPDATE_VERBS for c in commands):
+                # An update (or the answer itself) settles the open question, if any: a later 1 or 好 must
+                # not store an old reading the sender has moved on from.
+                await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+            if inbox_id:
+                await queries.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
+                                            identity=incoming.identity, reply=reply.to_json(), now=now)
+        return reply
+
+    async def _preview(self, commands: Sequence[Command], incoming: Incoming, now: datetime) -> list[Reply]:
+        """The cards the commands would store, from a run whose transaction is rolled back."""
+        try:
+            async with transaction(self.sessions) as session:
+                replies, _ = await self._run(commands, incoming, session, now, preview=True)
+                raise _Previewed(replies)
+        except _Previewed as previewed:
+            return previewed.replies
+
+    async def _run(self, commands: Sequence[Command], incoming: Incoming, session: AsyncSession, now: datetime,
+                   *, preview: bool) -> tuple[list[Reply], Member | None]:
+        """Authorise the sender and run every command in order, in the caller's transaction."""
+        member, team, is_admin = await self._sender(commands, incoming, session, now)
+        batch = uuid.uuid4().hex[:12] if len(commands) > 1 else ""
+        locked: set[int] = set()
+        created: set[int] = set()
+        replies: list[Reply] = []
+        for index, command in enumerate(commands):
+            # Files are evidence of the message's first update only (not copied onto every part).
+            part = incoming if index == 0 else replace(incoming, files=())
+            ctx = Context(incoming=part, session=session, settings=self.settings, catalog=self.catalog, now=now,
+                          lang=command.lang, member=member, team=team, is_admin=is_admin, preview=preview,
+                          batch=batch, locked=locked, created=created)
+            try:
+                if command.verb == "edit" and command.project is None:
+                    command = await self._correction_target(command, ctx)
+                reply = await HANDLERS[command.verb](command, ctx)
+            except Refusal as refusal:
+                text = refusal.text
+                if len(commands) > 1:
+                    text = _t(command.lang, f"第{index + 1}项：", f"Part {index + 1}: ") + text + _t(
+                        command.lang, "\n整条消息都没有保存。", "\nNothing in this message was stored.")
+                raise _Rollback(_refusal(text), member_id=member.id if member else None) from None
+            except NeedsChoice as question:
+                raise _Ask(index, question, command.lang) from None
+            if not reply.ok:
+                raise _Rollback(reply, member_id=member.id if member else None)
+            replies.append(reply)
+        return replies, member
+
+    async def _sender(self, commands: Sequence[Command], incoming: Incoming, session: AsyncSession,
+                      now: datetime) -> tuple[Member | None, Team | None, bool]:
         identity = incoming.identity
         is_admin = identity in self.settings.admins
         member, team = await queries.member_and_team(session, identity=identity)
         if member is None and is_admin:
             member = await queries.add_member(session, identity=identity, now=now, role="admin",
                                               name=incoming.display_name or incoming.user_id)
-        if member is None and command.verb not in OPEN_TO_STRANGERS:
+        if member is None and any(c.verb not in OPEN_TO_STRANGERS for c in commands):
             raise _Rollback(_refusal(
                 "你还不是小分队成员，暂时不能使用。请向队长索取邀请码，然后发送「加入 邀请码」。\n"
                 "You are not a squad member yet. Ask your leader for the invite code and send `join <code>`."
@@ -219,40 +338,178 @@ class Core:
         if member is not None and identity in self.settings.leaders and member.role == "member":
             member.role = "leader"  # ZSBOT_LEADERS promotes; the stored role then shows in reports
             session.add(member)
-        ctx = Context(incoming=incoming, session=session, settings=self.settings, catalog=self.catalog,
-                      now=now, lang=command.lang, member=member, team=team,
-                      is_admin=is_admin or (member is not None and member.role == "admin"))
-        if command.verb == "choose":
-            command = await self._chosen_command(command, ctx)
-            ctx.lang = command.lang
-        handler = HANDLERS[command.verb]
-        try:
-            reply = await handler(command, ctx)
-        except Refusal as refusal:
-            raise _Rollback(_refusal(refusal.text)) from None
-        if not reply.ok:
-            raise _Rollback(reply)
+        return member, team, is_admin or (member is not None and member.role == "admin")
+
+    async def _correction_target(self, command: Command, ctx: Context) -> Command:
+        """A correction in words edits the sender's last updated project (within the undo window)."""
+        since = ctx.now - timedelta(minutes=self.settings.undo_window_minutes)
+        last = None
+        if ctx.member is not None and ctx.member.id is not None:
+            last = await queries.last_undoable_event(ctx.session, member_id=ctx.member.id, since=since)
+        if last is None or last.project_id is None:
+            raise Refusal(ctx.t(
+                "没有找到你刚才报的项目，无法更正。请写明项目，例如「改 #12 金额 3.5亿」。",
+                "No recent update of yours to correct. Name the project, e.g. `edit #12 amount 350m`."))
+        return replace(command, project=ProjectRef(id=last.project_id))
+
+    # --- questions -------------------------------------------------------------------------------------
+
+    async def _propose_reading(self, understood: Understanding, commands: list[Command], incoming: Incoming,
+                               now: datetime, inbox_id: str | None) -> Reply:
+        """Ask about a reading in doubt: option 1 is it (its cards), then the other readings. A reading whose
+        store would be refused gives way to the next (`万达二期方案调整了 下周再对接`: a note, not a move)."""
+        lang = understood.lang
+        doubts = [doubt.text(lang) for reading in understood.readings for doubt in reading.doubts]
+        if understood.unread:
+            doubts.append(_t(lang, "这几句没看懂，不会保存：", "Not understood, will not be stored: ")
+                          + "；".join(f"「{part[:30]}」" for part in understood.unread))
+        readings: list[list[Command]] = [commands]
+        for index, reading in enumerate(understood.readings):
+            if reading.alternatives:
+                readings += [[*commands[:index], alternative, *commands[index + 1:]]
+                             for alternative in reading.alternatives]
+                break
+        refused: _Rollback | None = None
+        for position, candidate in enumerate(readings):
+            try:
+                previews = await self._preview(candidate, incoming, now)
+            except _Rollback as rollback:
+                refused = refused or rollback
+                continue
+            except _Ask as ask:
+                asked = await self._propose_choice(candidate, ask, incoming, now, inbox_id, doubts=doubts,
+                                                   quiet=position + 1 < len(readings))
+                if asked is None:
+                    continue  # every choice would be refused: the next reading
+                return asked
+            options = readings[position:]
+            labels = [_t(lang, "按原文：", "as written: ") + render(option[0]) for option in options[1:]]
+            reply = proposal(lang, doubts=doubts, previews=previews, first_label="", labels=labels)
+            await self._store_question(options, ["", *labels], reply, incoming, now, inbox_id)
+            return reply
+        assert refused is not None  # every reading was refused (or asked nothing that could be stored)
+        raise refused
+
+    async def _propose_choice(self, commands: list[Command], ask: _Ask, incoming: Incoming, now: datetime,
+                              inbox_id: str | None, *, doubts: Sequence[str] = (),
+                              quiet: bool = False) -> Reply | None:
+        """Ask a handler's question: each choice replaces the command that asked.
+
+        For a confirmation (万达 → #6), option 1 is previewed as its card; a part further on that needs a
+        confirmation too is confirmed in the same option 1 (签约 蜜雪 落地 瑞幸 asks once). A choice whose
+        store would be refused is dropped (万达广场三期 → #6, which cannot go back to 谋划: only "new
+        project" is left). With nothing left, the refusal is the answer (None when `quiet`).
+        """
+        question, lang = ask.question, ask.lang
+        options = [[*commands[:ask.index], choice.command, *commands[ask.index + 1:]] for choice in question.choices]
+        labels = [_t(lang, choice.label_zh, choice.label_en) for choice in question.choices]
+        said = [*doubts, _t(lang, question.zh, question.en)]
+        previews: list[Reply] | None = None
+        if question.confirm:
+            for _ in range(len(commands) + len(options)):
+                if not options:
+                    break
+                try:
+                    previews = await self._preview(options[0], incoming, now)
+                    break
+                except _Ask as further:
+                    if not further.question.confirm or further.index == ask.index:
+                        break  # a list to pick from: asked once this question is answered
+                    pinned = further.question.choices[0].command
+                    options[0] = [*options[0][:further.index], pinned, *options[0][further.index + 1:]]
+                    said.append(_t(lang, further.question.zh, further.question.en))
+                except _Rollback as rollback:
+                    if len(options) == 1:
+                        if quiet:
+                            return None
+                        return _refusal("\n".join([*said[len(doubts):], rollback.reply.text]))
+                    options.pop(0)
+                    said.append(_t(lang, "但它不能这样更新：", "But it cannot be updated so: ")
+                                + rollback.reply.text.splitlines()[0])
+                    labels.pop(0)
+        first = labels[0] if not previews or len(labels) > 1 else ""
+        reply = proposal(lang, doubts=said, previews=previews, first_label=first, labels=labels[1:])
+        await self._store_question(options, labels, reply, incoming, now, inbox_id)
         return reply
 
-    async def _chosen_command(self, command: Command, ctx: Context) -> Command:
-        """Turn `1`, `2` … into the command the numbered question was about."""
-        pending = await queries.pending_choice(ctx.session, identity=ctx.incoming.identity,
-                                               chat_id=ctx.incoming.chat_id)
-        if pending is None or pending.created_at < ctx.now - CHOICE_LIFETIME:
-            raise _Rollback(_refusal("没有等待你选择的问题。请直接发送命令，例如「签约 #12」。\n"
-                                     "There is no open question to answer. Send a command, e.g. `sign #12`."))
-        options: list[int] = json.loads(pending.options)
-        number = command.number or 0
+    async def _store_question(self, options: list[list[Command]], labels: list[str], reply: Reply,
+                              incoming: Incoming, now: datetime, inbox_id: str | None) -> None:
+        async with transaction(self.sessions) as session:
+            await queries.ask_choice(session, identity=incoming.identity, chat_id=incoming.chat_id,
+                                     command_text=incoming.text, options=options_to_json(options, labels), now=now)
+            if inbox_id:
+                await queries.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
+                                            identity=incoming.identity, reply=reply.to_json(), now=now)
+
+    async def _cancel_pending(self, incoming: Incoming) -> Reply | None:
+        async with transaction(self.sessions) as session:
+            pending = await queries.pending_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+            if pending is None or pending.created_at < self.clock() - CHOICE_LIFETIME:
+                return None
+            await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+        return Reply(text="已取消刚才的问题，没有保存任何内容。\nThe open question is cancelled; nothing was stored.")
+
+    async def _answer(self, understood: Understanding, incoming: Incoming, now: datetime, *, quiet: bool) -> Reply:
+        """`1`, `2` …, 好/是 or 取消/0: the answer to the sender's open question in this chat."""
+        async with self.sessions() as session:
+            pending = await queries.pending_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+        lifetime = WORD_ANSWER_LIFETIME if understood.answer == "accept" else CHOICE_LIFETIME
+        lang = understood.lang
+        if pending is None or pending.created_at < now - lifetime:
+            if understood.answer == "accept":
+                return SILENT if incoming.chat_kind == "group" else _hint(lang)  # 好 / 是 said in passing
+            if quiet:
+                return SILENT
+            return _refusal("没有等待你选择的问题。请直接发送命令，例如「签约 #12」。\n"
+                            "There is no open question to answer. Send a command, e.g. `sign #12`.")
+        if understood.answer == "cancel":
+            async with transaction(self.sessions) as session:
+                await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+            return Reply(text="已取消，没有保存任何内容。\nCancelled; nothing was stored.")
+        options = self._options(pending.options, pending.command_text)
+        if options is None:  # the grammar changed since the question was asked
+            async with transaction(self.sessions) as session:
+                await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+            return _refusal("这个问题已失效，请重新发送原消息。\nThat question has expired; please send the message again.")
+        number = understood.number or 1
         if not 1 <= number <= len(options):
-            raise _Rollback(_refusal(f"请回复 1 到 {len(options)} 之间的序号。\nReply with a number from 1 to {len(options)}."))
-        original = parse(pending.command_text, catalog=self.catalog, usd_rate=self.settings.usd_cny_rate,
-                         bot_names=self.bot_names, today=ctx.today)
-        await ctx.session.delete(pending)
-        await ctx.session.flush()
-        if isinstance(original, ParseError):  # the grammar changed since the question was asked
-            raise _Rollback(_refusal(original.message()))
+            return _refusal(f"请回复 1 到 {len(options)} 之间的序号，或 0 取消。\n"
+                            f"Reply with a number from 1 to {len(options)}, or 0 to cancel.")
         chosen = options[number - 1]
-        if chosen == 0:
-            ctx.force_create = True
-            return original
-        return projects.with_project_id(original, chosen)
+        inbox_id = incoming.message_id
+        try:
+            return await self._commit(chosen, incoming, now, inbox_id, answering=True)
+        except _Ask as ask:  # another part of the message needs a choice too
+            asked = await self._propose_choice(chosen, ask, incoming, now, inbox_id)
+            assert asked is not None
+            return asked
+        except _Rollback as rollback:
+            async with transaction(self.sessions) as session:
+                await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+            return await self._rolled_back(rollback, chosen, incoming, now, inbox_id)
+        except IntegrityError:
+            stored = await self._stored_reply(incoming) if inbox_id else None
+            if stored is not None:
+                return stored
+            raise
+
+    def _options(self, raw: str, command_text: str) -> list[list[Command]] | None:
+        """The stored options, also from questions asked before proposals existed (a list of project ids)."""
+        stored = options_from_json(raw)
+        if stored is not None:
+            return stored[0]
+        original = parse(command_text, catalog=self.catalog, usd_rate=self.settings.usd_cny_rate,
+                         bot_names=self.bot_names)
+        if isinstance(original, ParseError) or original.project is None:
+            return None
+        ids: list[int] = json.loads(raw)
+        name = original.project.name or ""
+        return [[replace(original, project=ProjectRef(id=i) if i else ProjectRef(name=name, new=True))] for i in ids]
+
+    async def _stored_reply(self, incoming: Incoming) -> Reply | None:
+        """The answer already given to this platform message, if it was handled before."""
+        if not incoming.message_id:
+            return None
+        async with self.sessions() as session:
+            stored = await queries.stored_reply(session, platform=incoming.platform, message_id=incoming.message_id)
+        return Reply.from_json(stored) if stored is not None else None

@@ -40,6 +40,9 @@ class Incoming:
     files: tuple[IncomingFile, ...] = ()
     is_button: bool = False  # the text came from pressing one of our buttons
     sent_at: datetime | None = None
+    # The sender spoke to the bot in a group: @-mentioned it, replied to it, or wrote a /command. In a
+    # group, a message not addressed to the bot is answered only when it reports an update.
+    addressed: bool = False
 
     @property
     def identity(self) -> str:
@@ -81,6 +84,7 @@ class Reply:
     buttons: list[Button] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)  # platform user ids to @-mention (reminders)
     ok: bool = True  # False for refusals and errors: adapters may style them differently
+    silent: bool = False  # nothing to send (chatter in a group): adapters send nothing
 
     def to_json(self) -> str:
         """Serialise the parts worth replaying to a redelivered message (no binary payloads)."""
@@ -90,6 +94,7 @@ class Reply:
             "buttons": [[b.label, b.command] for b in self.buttons],
             "mentions": self.mentions,
             "ok": self.ok,
+            "silent": self.silent,
         }
         return json.dumps(data, ensure_ascii=False)
 
@@ -103,4 +108,5 @@ class Reply:
             buttons=[Button(label, command) for label, command in data.get("buttons", [])],
             mentions=list(data.get("mentions", [])),
             ok=bool(data.get("ok", True)),
+            silent=bool(data.get("silent", False)),
         )

@@ -20,31 +20,55 @@ QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "‘": "’"}
 COLON_KEYWORDS = frozenset({"公司", "对接", "企业", "company", "robot", "key", "event"})
 
 _ZERO_WIDTH_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
-_WHITESPACE = re.compile(r"\s+")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 # Telegram bot usernames are ASCII and must end in "bot", so `/sign@zsbot_bot` is safe to strip even when
 # the caller passed no bot names; a Chinese verb with `@上海` glued to it is a place, never a bot.
 _SLASH_SUFFIX = re.compile(r"^([A-Za-z0-9_]+)@([A-Za-z0-9_]+)(?![A-Za-z0-9_])")
 _MAX_PASSES = 20
+_BOT_USERNAME = re.compile(r"(?:^|(?<=\s))@[A-Za-z][A-Za-z0-9_]{1,30}bot(?![A-Za-z0-9_])(?=\s|$)", re.IGNORECASE)
 
 
 def _strip_invisible(text: str) -> str:
-    """Drop control, format (zero-width, bidi) and surrogate code points; keep whitespace as spaces."""
+    """Drop control, format (zero-width, bidi) and surrogate code points; whitespace becomes spaces, line
+    breaks stay (one report per line)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     return "".join(
-        " " if ch.isspace() else ch
+        ch if ch == "\n" else " " if ch.isspace() else ch
         for ch in text
         if ch.isspace() or unicodedata.category(ch) not in _ZERO_WIDTH_CATEGORIES
     )
 
 
+def _mention_pattern(names: list[str]) -> re.Pattern[str] | None:
+    """`@name` for each of our names, anywhere it stands as a mention.
+
+    An ASCII name must end at a non-word character (`@zsbot_bot2` is someone else); a Chinese name needs
+    no boundary after it, since Chinese has no spaces (`@招商助手落地 #19`). Before the `@` there must be
+    the start, a space or punctuation, so that an e-mail address is never cut.
+    """
+    if not names:
+        return None
+    ascii_parts, other_parts = [], []
+    for name in names:  # longest first, so `@招商助手小王` is not cut short by a name `招商助手`
+        if name.isascii():
+            ascii_parts.append(re.escape(name) + r"(?![A-Za-z0-9_])")
+        else:
+            other_parts.append(re.escape(name))
+    alternatives = []
+    if ascii_parts:
+        alternatives.append(r"(?:(?<=^)|(?<=[\s,.;:!?()\[\]，。；：！？、]))@(?:" + "|".join(ascii_parts) + ")")
+    if other_parts:  # no e-mail address ends in Chinese: `#19@招商助手` is a mention too
+        alternatives.append("@(?:" + "|".join(other_parts) + ")")
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
 def _drop_bot_mentions(text: str, names: list[str], started_with_slash: bool) -> str:
-    lowered = text.lower()
-    for name in names:
-        mention = "@" + name.lower()
-        if lowered.startswith(mention) and (len(text) == len(mention) or text[len(mention)] == " "):
-            return text[len(mention):]
-        if lowered.endswith(mention) and (len(text) == len(mention) or text[-len(mention) - 1] == " "):
-            return text[: -len(mention)]
+    pattern = _mention_pattern(names)
+    if pattern is not None:
+        text = pattern.sub(" ", text)
+        text = _SPACES.sub(" ", text).strip()
+    # A Telegram bot's username always ends in "bot": `@zsbot_bot 签约 #19` as typed in a client.
+    text = _BOT_USERNAME.sub(" ", text).strip()
     match = _SLASH_SUFFIX.match(text)
     if match:
         bot = match.group(2).lower()
@@ -53,16 +77,65 @@ def _drop_bot_mentions(text: str, names: list[str], started_with_slash: bool) ->
     return text
 
 
-def _one_pass(text: str, names: list[str]) -> str:
-    text = unicodedata.normalize("NFKC", _strip_invisible(text))
-    text = _WHITESPACE.sub(" ", text).strip()
+# Leading decoration people put before a report: numbering (`1.`, `1、`, `(1)`, `一、`, circled numbers,
+# which NFKC turns into digits, so they are dropped before it) and emoji (✅, 👉, 📌 …).
+_CIRCLED = re.compile(r"^[\u2460-\u2473\u2474-\u2487\u2488-\u249b\u2776-\u277f\u2780-\u2789\u278a-\u2793]\s*")
+_NUMBERING = re.compile(r"^(?:\d{1,2}[.、)]|\(\d{1,2}\)|[一二三四五六七八九十]{1,2}、)\s*(?=\D)")
+_SPACES = re.compile(r"[^\S\n]+")
+
+
+def _is_decoration(ch: str) -> bool:
+    """Emoji and pictographs, their variation selectors and skin tones: decoration, never meaning."""
+    return unicodedata.category(ch) in ("So", "Sk") or ch in "\ufe0e\ufe0f" or "\U0001f3fb" <= ch <= "\U0001f3ff"
+
+
+def _strip_decoration(line: str) -> str:
+    """A line without leading numbering and without emoji at either end."""
+    line = _CIRCLED.sub("", line)
+    start, end = 0, len(line)
+    while start < end and (_is_decoration(line[start]) or line[start].isspace()):
+        start += 1
+    while end > start and (_is_decoration(line[end - 1]) or line[end - 1].isspace()):
+        end -= 1
+    return line[start:end]
+
+
+def _one_line(text: str, names: list[str]) -> str:
+    text = _SPACES.sub(" ", text).strip()
+    text = _strip_decoration(text)
     started_with_slash = text.startswith("/")
     text = text.lstrip("/").lstrip()
-    return _drop_bot_mentions(text, names, started_with_slash).strip()
+    text = _drop_bot_mentions(text, names, started_with_slash).strip()
+    text = _NUMBERING.sub("", _strip_decoration(text))
+    return _untag(text)
+
+
+# 【进展】#15 …, [签约] #19: a bracketed tag. A verb in it is the verb; any other tag (a squad, a date,
+# 日报) loses its brackets but stays, so it can never become a project name unseen.
+_TAG = re.compile(r"^(?:【([^【】]{1,12})】|\[([^\[\]]{1,12})\]|〔([^〔〕]{1,12})〕)\s*")
+
+
+def _untag(text: str) -> str:
+    match = _TAG.match(text)
+    if match is None:
+        return text
+    inner = next(group for group in match.groups() if group is not None).strip()
+    rest = text[match.end():].strip()
+    return f"{inner} {rest}".strip() if inner else rest
+
+
+def _one_pass(text: str, names: list[str]) -> str:
+    lines = _strip_invisible(text).split("\n")
+    # Circled numbers become digits under NFKC, so they go first.
+    lines = [_CIRCLED.sub("", line.strip()) for line in lines]
+    lines = unicodedata.normalize("NFKC", "\n".join(lines)).split("\n")
+    kept = [_one_line(line, names) for line in lines]
+    return "\n".join(line for line in kept if line)
 
 
 def normalize(text: str, bot_names: Collection[str] = ()) -> str:
-    """Canonical form of a message: NFKC, no invisibles, single spaces, no leading `/` or bot mention."""
+    """Canonical form of a message: NFKC, no invisibles, single spaces, one report per line, no leading
+    `/`, numbering, emoji, tag brackets or mention of the bot."""
     names = sorted({n.lower().lstrip("@") for n in bot_names if n and n.strip("@")}, key=len, reverse=True)
     # Each step can expose work for another (a mention hiding a `/`, NFKC making spaces), so repeat to a
     # fixed point; that is what makes normalize idempotent. Every pass that changes something shortens or

@@ -17,7 +17,9 @@ from rapidfuzz import fuzz
 from handlers.amounts import amount_at
 from handlers.catalog import Catalog
 from handlers.commands import Amount, Command, Lang, ParseError, ProjectRef, Verb
+from handlers.dates import DateReading, find_dates, read_date, read_time
 from handlers.normalize import COLON_KEYWORDS, SEPARATORS, Token, normalize, scan
+from handlers.understand.words import ADVERBS_BEFORE, FUNCTION_WORDS, PARTICLES_AFTER
 from handlers.vocabulary import (
     ALL_VERBS,
     CANCEL_WORDS,
@@ -91,7 +93,8 @@ class _Ctx:
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _id_of(token: Token) -> int | None:
+def id_of(token: Token) -> int | None:
+    """The project id a `#12` word names, or None."""
     match = None if token.quoted else _ID.fullmatch(token.text)
     return int(match.group(1)) if match else None
 
@@ -135,7 +138,7 @@ def _pick_project(tokens: Sequence[Token], skip: Callable[[Token], bool] = lambd
     """Index of the project among words in any order: a `#12`, else the first quoted name, else the first
     word that skip() does not reject."""
     for i, token in enumerate(tokens):
-        if _id_of(token) is not None:
+        if id_of(token) is not None:
             return i
     for i, token in enumerate(tokens):
         if token.quoted:
@@ -147,12 +150,13 @@ def _pick_project(tokens: Sequence[Token], skip: Callable[[Token], bool] = lambd
 
 
 def _first_project(tokens: Sequence[Token], skip: Callable[[Token], bool] = lambda t: False) -> int | None:
-    """Index of the project for verbs whose text follows it: simply the first word (or `#12`, or quoted)."""
-    return next((i for i, token in enumerate(tokens) if not skip(token)), None)
+    """Index of the project for verbs whose text follows it: the first word (or `#12`, or quoted) that is
+    not a particle standing alone."""
+    return next((i for i, token in enumerate(tokens) if not skip(token) and not _is_filler(token)), None)
 
 
 def _ref(token: Token) -> ProjectRef:
-    ident = _id_of(token)
+    ident = id_of(token)
     return ProjectRef(id=ident) if ident is not None else ProjectRef(name=token.text)
 
 
@@ -245,20 +249,49 @@ def _next_occurrence(month: int, day: int, today: date) -> date | None:
 # ---------------------------------------------------------------------------------------- verb parsers
 
 
+_ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z0-9&'.-]*")
+# Lower-case English words that end a name written without quotes (`plan Tesla showroom in Zhengzhou`).
+_ENGLISH_STOPS = frozenset({"in", "at", "with", "via", "note", "notes", "amount", "industry", "company", "from"})
+
+
+def _is_filler(token: Token) -> bool:
+    """A particle, adverb or pronoun standing alone (`签约 了 网易`): never a name, nothing for a note."""
+    return not token.quoted and token.text in FUNCTION_WORDS
+
+
+def _english_name(tokens: Sequence[Token], kinds: Sequence[str], start: int) -> int:
+    """Index after the last word of an English name that starts at tokens[start] (several words, no
+    quotes): it runs over plain English words until an amount, industry, place or keyword."""
+    end = start + 1
+    if not _ENGLISH_WORD.fullmatch(tokens[start].text) or tokens[start].quoted:
+        return end
+    while end < len(tokens) and not tokens[end].quoted:
+        word = tokens[end].text
+        # A capitalised industry word inside a name is part of it (`Lenovo Central China HQ`).
+        part_of_name = kinds[end] == "plain" or (kinds[end] in ("industry", "zone") and word[:1].isupper())
+        if not part_of_name or not _ENGLISH_WORD.fullmatch(word) or word in _ENGLISH_STOPS:
+            break
+        end += 1
+    return end
+
+
 def _parse_stage(ctx: _Ctx) -> Command | ParseError:
-    """plan / pursue / sign / land: project, amount, industry, zone, place, company, note."""
+    """plan / pursue / sign / land: project, amount, industry, zone, place, company, date, note."""
     tokens = ctx.tokens
     texts = [t.text if not t.quoted else "\0" for t in tokens]  # a quoted word is never an amount
     kinds: list[str] = ["plain"] * len(tokens)
     amount: Amount | None = None
     industry = zone = place = company = None
+    when: date | None = None
     i = 0
     while i < len(tokens):
         token = tokens[i]
         if token.quoted:
             kinds[i] = "quoted"
-        elif _id_of(token) is not None:
+        elif id_of(token) is not None:
             kinds[i] = "id"
+        elif _is_filler(token):
+            kinds[i] = "filler"
         elif amount is None and (found := amount_at(texts, i, usd_rate=ctx.usd_rate)) is not None:
             amount, span = found
             for k in range(i, i + span):
@@ -273,21 +306,33 @@ def _parse_stage(ctx: _Ctx) -> Command | ParseError:
             industry, kinds[i] = value, "industry"
         elif zone is None and (value := ctx.catalog.zone_of(token.text)) is not None:
             zone, kinds[i] = value, "zone"
+        elif when is None and (day := read_date(token.text, ctx.today)) is not None:
+            when, kinds[i] = day.day, "date"
         i += 1
     candidates = [
-        t for t, k in zip(tokens, kinds, strict=True)
-        if k in ("plain", "quoted", "id") and not _is_empty_keyword(t)
+        k for k, (t, kind) in enumerate(zip(tokens, kinds, strict=True))
+        if kind in ("plain", "quoted", "id") and not _is_empty_keyword(t)
     ]
     pick = _pick_project(
-        candidates, skip=lambda t: _is_word(t, CATEGORY_WORDS) or _is_word(t, STAGE_WORDS)
+        [tokens[k] for k in candidates],
+        skip=lambda t: _is_word(t, CATEGORY_WORDS) or _is_word(t, STAGE_WORDS),
     )
     if pick is None:
         return _missing_project(ctx)
-    project = candidates[pick]
-    note = _joined(ctx.rest, [t for t in candidates if t is not project])
+    first = candidates[pick]
+    last = _english_name(tokens, kinds, first) if kinds[first] == "plain" else first + 1
+    name_tokens = set(range(first, last))
+    absorbed = {kinds[k] for k in name_tokens}
+    industry = None if "industry" in absorbed else industry
+    zone = None if "zone" in absorbed else zone
+    if len(name_tokens) > 1:
+        project = ProjectRef(name=ctx.rest[tokens[first].start : tokens[last - 1].end])
+    else:
+        project = _ref(tokens[first])
+    note = _joined(ctx.rest, [tokens[k] for k in candidates if k not in name_tokens])
     return ctx.command(
-        project=_ref(project), amount=amount, industry=industry, zone=zone, place=place, company=company,
-        note=note,
+        project=project, amount=amount, industry=industry, zone=zone, place=place, company=company,
+        note=note, when=when,
     )
 
 
@@ -309,7 +354,7 @@ def _parse_visit(ctx: _Ctx) -> Command | ParseError:
     place = company = None
     rest: list[Token] = []
     for token in ctx.tokens:
-        if project is None and (_id_of(token) is not None or token.quoted):
+        if project is None and (id_of(token) is not None or token.quoted):
             project = token
         elif place is None and (value := _place_of(token)) is not None:
             place = value
@@ -361,7 +406,7 @@ def _parse_resolve(ctx: _Ctx) -> Command | ParseError:
             number = int(match.group(1))
         elif category is None and (found := _lookup(token, CATEGORY_WORDS)) is not None:
             category = found
-        elif project is None and (_id_of(token) is not None or token.quoted):
+        elif project is None and (id_of(token) is not None or token.quoted):
             project = token
         elif project is None and number is None:
             project = token  # a bare project name
@@ -461,26 +506,37 @@ def _parse_verify(ctx: _Ctx) -> Command | ParseError:
     return ctx.command(project=_ref(ctx.tokens[pick]))
 
 
+def _date_in(token: Token, today: date) -> tuple[DateReading, str] | None:
+    """A date written in a word, alone (`下周三`) or glued to another word (`下周三签约`), with the rest."""
+    if token.quoted:
+        return None
+    whole = read_date(token.text, today)
+    if whole is not None:
+        return whole, ""
+    for found in find_dates(token.text, today):
+        if found.start == 0 or found.end == len(token.text):
+            return found, (token.text[: found.start] + token.text[found.end:]).strip()
+    return None
+
+
 def _parse_expect(ctx: _Ctx) -> Command | ParseError:
-    """expect: project, next stage, a date with a year (YYYY-MM → the first of the month); alone, the forecast."""
+    """expect: project, next stage, a date as people write it (下周三, 12月5号, 明年3月, 2027-03); alone, the
+    forecast. An approximate date (春节后) is flagged so the reading is confirmed first."""
     if not ctx.tokens:
         return ctx.command()
     stage: str | None = None
-    when: date | None = None
-    yearless = False
+    reading: DateReading | None = None
     others: list[Token] = []
     for token in ctx.tokens:
         if stage is None and (found := _lookup(token, STAGE_WORDS)) is not None:
             stage = found
             continue
-        written = None if token.quoted else _date_text(token.text)
-        if when is None and written is not None:
-            if written.year is None:
-                yearless = True
-                continue
-            when = _make_date(written.year, written.month, written.day or 1)
-            if when is None:
-                return ctx.error(f"日期“{token.text}”不存在。", f"{token.text!r} is not a valid date.")
+        if reading is None and id_of(token) is None and (dated := _date_in(token, ctx.today)) is not None:
+            reading, rest = dated
+            if rest and stage is None and (found := STAGE_WORDS.get(rest)) is not None:
+                stage = found
+            elif rest:
+                others.append(Token(rest, token.start, token.end))
             continue
         others.append(token)
     pick = _pick_project(others)
@@ -488,19 +544,17 @@ def _parse_expect(ctx: _Ctx) -> Command | ParseError:
         return _missing_project(ctx)
     if stage is None:
         return ctx.error("预计进入哪个阶段？请写 签约 或 落地 等。", "Which stage? e.g. sign or land.")
-    if when is None:
-        if yearless:
-            return ctx.error(
-                "请写上年份，如 2027-03 或 2027年3月。", "Write the year too, e.g. 2027-03."
-            )
-        return ctx.error("缺少预计日期，如 2027-03。", "When? Give a date such as 2027-03.")
-    return ctx.command(project=_ref(others[pick]), stage=stage, when=when)
+    if reading is None:
+        return ctx.error("缺少预计日期，如 2027-03、下个月、12月5号。", "When? Give a date such as 2027-03.")
+    return ctx.command(project=_ref(others[pick]), stage=stage, when=reading.day,
+                       flag="approximate" if reading.approximate else None,
+                       note=reading.text if reading.approximate else "")
 
 
 def _parse_find(ctx: _Ctx) -> Command | ParseError:
     """find: `#12`, or the whole rest of the message as a name."""
     for token in ctx.tokens:
-        if _id_of(token) is not None:
+        if id_of(token) is not None:
             return ctx.command(project=_ref(token))
     name = _unquote(ctx.rest.strip(_EDGE_CHARS))
     if not name:
@@ -508,11 +562,19 @@ def _parse_find(ctx: _Ctx) -> Command | ParseError:
     return ctx.command(project=ProjectRef(name=name))
 
 
+# Words around a report's name that are not a squad's name: 我的项目, 问题清单发一下, 进度看看.
+_TEAM_VALUE_NOISE = re.compile(
+    r"^(?:项目|的项目|情况|进度|清单|列表|一下|看看|看一下|发一下|发我|给我|发给我|呢|吧|啊|了|吗|[?？!！。]|\s)+$"
+)
+
+
 def _parse_team_value(ctx: _Ctx) -> Command | ParseError:
-    """mine / status / problems: an optional team name."""
+    """mine / status / problems: an optional team name (the words people add around it are not one)."""
     if ctx.verb == "status" and ctx.text.startswith("全区"):
         return ctx.command()
     value = _unquote(ctx.rest.strip(_EDGE_CHARS))
+    if _TEAM_VALUE_NOISE.match(value):
+        value = ""
     return ctx.command(value=value or None)
 
 
@@ -522,29 +584,20 @@ def _parse_bare(ctx: _Ctx) -> Command | ParseError:
 
 
 def _parse_away(ctx: _Ctx) -> Command | ParseError:
-    """away: the last day away (`至12月5日`, `到2026-12-05`, `12-05`), or `取消`."""
+    """away: the last day away (`至12月5日`, `到下周五`, `到月底`, `2026-12-05`), or `取消`."""
     for token in ctx.tokens:
         if _is_word(token, CANCEL_WORDS):
             return ctx.command(value="cancel")
-    for token in ctx.tokens:
-        if _is_word(token, _FILLER_WORDS):
-            continue
-        written = None if token.quoted else _date_text(token.text)
-        if written is None:
-            continue
-        day = written.day or 1
-        if written.year is None:
-            when = _next_occurrence(written.month, day, ctx.today)
-        else:
-            when = _make_date(written.year, written.month, day)
-        if when is None:
-            return ctx.error(f"日期“{token.text}”不存在。", f"{token.text!r} is not a valid date.")
-        if when < ctx.today:
-            return ctx.error(
-                f"日期 {when.isoformat()} 已经过去了。", f"{when.isoformat()} is already past."
-            )
-        return ctx.command(when=when)
-    return ctx.error("请假到哪一天？", "Until which day?")
+    found = [d for d in find_dates(ctx.rest, ctx.today)] or [
+        d for token in ctx.tokens if (d := read_date(token.text, ctx.today)) is not None
+    ]
+    if not found:
+        return ctx.error("请假到哪一天？", "Until which day?")
+    last = max(found, key=lambda reading: reading.day)  # 下周一到周三: until the Wednesday
+    if last.day < ctx.today:
+        return ctx.error(f"日期 {last.day.isoformat()} 已经过去了。", f"{last.day.isoformat()} is already past.")
+    return ctx.command(when=last.day, flag="approximate" if last.approximate else None,
+                       note=last.text if last.approximate else "")
 
 
 def _parse_target(ctx: _Ctx) -> Command | ParseError:
@@ -646,11 +699,14 @@ def _parse_settings(ctx: _Ctx) -> Command | ParseError:
     flag: str | None = None
     for token in ctx.tokens:
         time = None if token.quoted else _TIME.fullmatch(token.text)
+        spoken = None if token.quoted or time else read_time(token.text)
         if time:
             hour, minute = int(time.group(1)), int(time.group(2))
             if hour > 23 or minute > 59:
                 return ctx.error(f"时间“{token.text}”不对。", f"{token.text!r} is not a time of day.")
             flag = f"{hour:02d}:{minute:02d}"
+        elif spoken is not None:  # 8点半, 早上九点
+            flag = f"{spoken.hour:02d}:{spoken.minute:02d}"
         elif _is_word(token, ON_WORDS):
             flag = "on"
         elif _is_word(token, OFF_WORDS):
@@ -666,7 +722,7 @@ def _parse_settings(ctx: _Ctx) -> Command | ParseError:
 
 def _parse_help(ctx: _Ctx) -> Command | ParseError:
     """help: optionally the verb to explain (value = its key)."""
-    found = _match_verb(ctx.rest.strip(_EDGE_CHARS))
+    found = match_verb(ctx.rest.strip(_EDGE_CHARS))
     return ctx.command(value=found[1] if found else None)
 
 
@@ -694,8 +750,13 @@ _PARSERS: dict[str, Callable[[_Ctx], Command | ParseError]] = {
 # ------------------------------------------------------------------------------------------- the entry
 
 
-def _match_verb(text: str) -> tuple[str, Verb, Lang] | None:
-    """The longest verb word at the start of text: Chinese may be glued to what follows, English not."""
+# Verbs that report an action, so a particle may follow them (签约了, 拜访了, 解决了) and a meaning-free
+# adverb precede them (已经签约, 也落地了).
+_ACTION_VERBS = frozenset({"plan", "pursue", "sign", "land", "note", "visit", "resolve", "drop", "edit"})
+
+
+def bare_verb(text: str) -> tuple[str, Verb, Lang] | None:
+    """The longest verb word at the start of text, as written, with its verb and language."""
     lowered = text.lower()
     for word, verb, lang in _VERB_WORDS:
         if not lowered.startswith(word):
@@ -708,7 +769,29 @@ def _match_verb(text: str) -> tuple[str, Verb, Lang] | None:
     return None
 
 
-def _unknown_verb(text: str) -> ParseError:
+def match_verb(text: str) -> tuple[str, Verb, Lang] | None:
+    """The verb word at the start of text (longest first), with the adverbs before it and particles after
+    it that change nothing (已经签约了 → 签约). Chinese may be glued to what follows, English not."""
+    found = bare_verb(text)
+    if found is None:
+        for adverb in ADVERBS_BEFORE:
+            if text.startswith(adverb):
+                inner = bare_verb(text[len(adverb):])
+                if inner is not None and inner[1] in _ACTION_VERBS and inner[2] == "zh":
+                    found = (text[: len(adverb) + len(inner[0])], inner[1], inner[2])
+                    break
+    if found is None:
+        return None
+    word, verb, lang = found
+    if lang == "zh" and verb in _ACTION_VERBS:
+        for particle in PARTICLES_AFTER:
+            if text.startswith(particle, len(word)):
+                return text[: len(word) + len(particle)], verb, lang
+    return found
+
+
+def unknown_verb(text: str) -> ParseError:
+    """The refusal for a message that starts with no verb: the common verbs, and the closest one."""
     first = scan(text)[0].text if scan(text) else text
     first = first[:20]
     lang: Lang = "en" if first.isascii() and any(c.isalpha() for c in first) else "zh"
@@ -751,9 +834,9 @@ def _parse(
     choice = _CHOICE.fullmatch(norm)
     if choice:
         return Command(verb="choose", text=norm, number=int(choice.group(1)))
-    found = _match_verb(norm)
+    found = match_verb(norm)
     if found is None:
-        return _unknown_verb(norm)
+        return unknown_verb(norm)
     word, verb, lang = found
     rest = norm[len(word) :]
     ctx = _Ctx(
@@ -821,7 +904,8 @@ def render(command: Command) -> str:
         parts += [
             _project_text(c.project), c.amount.text if c.amount else "", c.industry or "", c.zone or "",
             f"@{c.place}" if c.place else "",
-            ("company:" if en else "公司:") + _word_or_quoted(c.company) if c.company else "", c.note,
+            ("company:" if en else "公司:") + _word_or_quoted(c.company) if c.company else "",
+            _date_iso(c.when), c.note,
         ]
     elif verb in ("note", "drop", "verify", "find"):
         parts += [_project_text(c.project), c.note]

@@ -12,7 +12,7 @@ from handlers.commands import Command
 from handlers.context import Context
 from handlers.format import stage_name
 from handlers.messages import Reply
-from handlers.projects import refuse
+from handlers.refusal import refuse
 from handlers.vocabulary import VERB_NAMES, describe, usage
 from storage import queries
 from storage.models import STAGES, ChatBinding, Member, Target, Team

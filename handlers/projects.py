@@ -1,4 +1,4 @@
-"""Handlers for project updates: the four pools, notes, visits, problems, drop, edit, verify, expect, undo.
+"""Handlers for project updates: the four pools, notes, visits, problems, drop, edit, verify, expect, find.
 
 Each handler is `(command, context) -> Reply`. It checks everything before it writes, so a refusal leaves
 nothing behind; the dispatcher commits the whole message in one transaction after a successful reply.
@@ -6,23 +6,21 @@ nothing behind; the dispatcher commits the whole message in one transaction afte
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from rapidfuzz import fuzz, process
-
+from handlers.choices import Choice, NeedsChoice
 from handlers.commands import STAGE_VERBS, Command, ProjectRef
 from handlers.context import Context
 from handlers.format import format_amount, format_local, project_label, stage_name
 from handlers.messages import Button, Reply
-from handlers.vocabulary import usage
+from handlers.problem_match import pick_problem
+from handlers.records import card, check_fits, headline_for, record_event, snapshot, undo_line
+from handlers.refusal import refuse
+from handlers.resolve import CREATE, changeable_project, check_may_change, find_project, lock_project, require_project
 from storage import queries
-from storage.models import STAGE_ORDER, STAGES, Event, Evidence, Problem, Project
+from storage.models import STAGE_ORDER, STAGES, Problem, Project
 
-MAX_CHOICES = 5
 _STAGE_FIELDS = ("stage", "planned_at", "attracting_at", "signed_at", "landed_at", "dropped_at", "drop_reason")
 EDITABLE_FIELDS = {
     "amount": ("amount_yuan", "amount_text"),
@@ -37,270 +35,6 @@ FIELD_NAMES_ZH = {
     "amount": "金额", "name": "名称", "alias": "别名", "industry": "行业", "zone": "区域", "place": "地点",
     "company": "公司",
 }
-
-
-class Refusal(Exception):
-    """A handler's refusal: why, and the right form. Raised before anything is written."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-
-def refuse(ctx: Context, zh: str, en: str, verb: str | None = None) -> Refusal:
-    """Build a refusal in the user's language, with the verb's right form appended."""
-    text = ctx.t(zh, en)
-    if verb:
-        text += ctx.t("\n正确格式：", "\nUsage: ") + usage(verb, ctx.lang)
-    return Refusal(text)
-
-
-# --- snapshots for undo ---------------------------------------------------------------------------
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
-def snapshot(project: Project, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """The values of `fields` before a change, as JSON-ready data for the undo."""
-    return {name: _jsonable(getattr(project, name)) for name in fields}
-
-
-def restore(project: Project, before: dict[str, Any]) -> None:
-    """Put back the values a snapshot recorded."""
-    for name, value in before.items():
-        if isinstance(value, str) and name.endswith("_at") and value:
-            value = datetime.fromisoformat(value)
-        elif isinstance(value, str) and name == "expected_date" and value:
-            value = date.fromisoformat(value)
-        setattr(project, name, value)
-
-
-# --- finding the project a message means ----------------------------------------------------------
-
-def _member_team_id(ctx: Context) -> int | None:
-    return ctx.member.team_id if ctx.member else None
-
-
-async def _ask_which(ctx: Context, candidates: Sequence[Project | queries.Candidate], *,
-                     offer_new: str | None) -> Reply:
-    """Store the question and list the choices (numbered in text, buttons where the platform has them)."""
-    team_names = await queries.team_names_by_id(ctx.session, team_ids={project.team_id for project in candidates})
-    lines = [ctx.t("找到几个相近的项目，请回复序号选择：", "Several projects match; reply with a number:")]
-    buttons: list[Button] = []
-    options: list[int] = []
-    for index, project in enumerate(candidates, start=1):
-        label = (f"{project_label(project.id, project.name)}（{team_names.get(project.team_id, '')}，"
-                 f"{stage_name(project.stage, ctx.lang)}）")
-        lines.append(f"{index}. {label}")
-        buttons.append(Button(f"{index}. {project.name}", str(index)))
-        options.append(project.id or 0)
-    if offer_new:
-        index = len(candidates) + 1
-        lines.append(ctx.t(f"{index}. 新建项目「{offer_new}」", f"{index}. create a new project \"{offer_new}\""))
-        buttons.append(Button(ctx.t(f"{index}. 新建「{offer_new}」", f"{index}. new \"{offer_new}\""), str(index)))
-        options.append(0)
-    await queries.ask_choice(ctx.session, identity=ctx.incoming.identity, chat_id=ctx.incoming.chat_id,
-                             command_text=ctx.incoming.text, options=json.dumps(options), now=ctx.now)
-    return Reply(text="\n".join(lines), buttons=buttons)
-
-
-class _Create:
-    """Marker: no project matched and the verb may create one."""
-
-
-CREATE = _Create()
-
-
-async def find_project(
-    ctx: Context, ref: ProjectRef | None, verb: str, *, may_create: bool, lock: bool = False,
-) -> Project | Reply | _Create:
-    """Resolve a reference: `#id`, exact name or alias, then fuzzy; ask when several are close.
-
-    With `lock` (the caller is about to change it) a project named by `#id` is read under its lock in
-    one step; found by name, the caller locks it with `lock_project` as before.
-    """
-    if ref is None or (ref.id is None and not ref.name):
-        raise refuse(ctx, "请写明项目：#编号 或 项目名称。", "Name the project: #id or its name.", verb)
-    if ref.id is not None:
-        if lock:
-            project = await queries.locked_project(ctx.session, project_id=ref.id)
-            if project is not None:
-                ctx.locked.add(ref.id)
-                if project.removed:
-                    project = None
-        else:
-            project = await queries.project_by_id(ctx.session, project_id=ref.id)
-        if project is None:
-            raise refuse(ctx, f"没有编号为 #{ref.id} 的项目。", f"There is no project #{ref.id}.", verb)
-        return project
-    name = ref.name or ""
-    if ctx.force_create:
-        return CREATE
-    key = queries.name_key(name)
-    if not key:
-        raise refuse(ctx, "项目名称不能为空。", "The project name is empty.", verb)
-    exact = list(await queries.projects_named(ctx.session, key=key))
-    if len(exact) == 1:
-        return exact[0]
-    own_team = _member_team_id(ctx)
-    if len(exact) > 1:
-        mine = [project for project in exact if project.team_id == own_team]
-        if len(mine) == 1:
-            return mine[0]
-        return await _ask_which(ctx, exact[:MAX_CHOICES], offer_new=None)
-    candidates = await queries.fuzzy_candidates(ctx.session, key=key, team_id=own_team)
-    containing = [p for p in candidates if key in p.name_key or key in p.aliases]
-    if len(containing) == 1:
-        hit = await ctx.session.get(Project, containing[0].id)
-        assert hit is not None  # read a moment ago in this transaction
-        return hit
-    choices = {
-        index: project for index, project in enumerate(candidates)
-    }
-    scored = process.extract(
-        key, {index: project.name_key for index, project in choices.items()}, scorer=fuzz.WRatio,
-        limit=MAX_CHOICES, score_cutoff=ctx.settings.fuzzy_threshold,
-    )
-    close = [choices[index] for _, _, index in scored]
-    for candidate in containing:  # substring hits are always worth offering
-        if candidate not in close:
-            close.append(candidate)
-    close = close[:MAX_CHOICES]
-    if close:
-        return await _ask_which(ctx, close, offer_new=name if may_create else None)
-    if may_create:
-        return CREATE
-    raise refuse(
-        ctx, f"找不到项目「{name}」。可发送「我的」查看本队项目，或用 #编号。",
-        f"No project matches \"{name}\". Send `mine` to list your squad's projects, or use #id.", verb,
-    )
-
-
-async def require_project(ctx: Context, cmd: Command, *, lock: bool = False) -> Project | Reply:
-    """Resolve the command's project for a verb that never creates one (`lock`: as in find_project)."""
-    found = await find_project(ctx, cmd.project, cmd.verb, may_create=False, lock=lock)
-    assert not isinstance(found, _Create)
-    return found
-
-
-async def lock_project(ctx: Context, project: Project) -> None:
-    """Hold the project for the rest of the message's transaction and reload it.
-
-    Two members changing one project at once (one 签约, the other 落地) each read it, changed their copy
-    and wrote it back: the later write undid the other's stage while keeping its timestamps, and its event
-    recorded a move from a stage the project had already left. Locked, the second waits for the first to
-    commit and then decides on what the first stored. PostgreSQL: SELECT … FOR UPDATE. SQLite has no row
-    lock, and the driver begins the transaction only at the first write, so the reads before it saw what
-    was committed then: a no-op UPDATE takes the database's write lock (waiting out a concurrent writer)
-    before the re-read.
-    """
-    if project.id is None or project.id in ctx.locked:  # new, or already read under its lock
-        return
-    await queries.locked_project(ctx.session, project_id=project.id)
-    ctx.locked.add(project.id)
-
-
-async def changeable_project(ctx: Context, cmd: Command) -> Project | Reply:
-    """The command's project, locked and checked to be one the sender may change (or the question which one)."""
-    project = await require_project(ctx, cmd, lock=True)
-    if isinstance(project, Project):
-        await lock_project(ctx, project)
-        check_may_change(ctx, project, cmd.verb)
-    return project
-
-
-def check_may_change(ctx: Context, project: Project, verb: str) -> None:
-    """Members change their own squad's projects; leaders and admins any."""
-    if ctx.is_leader:
-        return
-    if ctx.member is None or ctx.member.team_id != project.team_id:
-        raise refuse(
-            ctx, f"#{project.id} 不属于你的小分队，只有本队成员或领导可以修改。",
-            f"#{project.id} belongs to another squad; only its members or a leader may change it.",
-        )
-
-
-# --- events and cards -----------------------------------------------------------------------------
-
-_FIELD_LABELS = {
-    "name": ("名称", "name"), "name_key": ("名称", "name"), "place": ("地点", "place"), "company": ("公司", "company"),
-    "amount_text": ("金额", "amount"), "industry": ("行业", "industry"), "zone": ("区域", "zone"),
-    "drop_reason": ("原因", "reason"),
-}
-
-
-def check_fits(ctx: Context, project: Project) -> None:
-    """Refuse a value longer than its column before anything is written.
-
-    PostgreSQL rejects an overlong VARCHAR mid-transaction (the sender would get the internal-error
-    answer, and resending would fail again); SQLite stores it whole, which would break a later move to
-    PostgreSQL by backup and restore. A refusal that names the field and its limit is the clear answer.
-    """
-    for column in Project.__table__.columns:  # type: ignore[attr-defined]
-        limit = getattr(column.type, "length", None)
-        value = getattr(project, column.name, None)
-        if limit and isinstance(value, str) and len(value) > limit:
-            zh, en = _FIELD_LABELS.get(column.name, (column.name, column.name))
-            raise refuse(ctx, f"{zh}太长（{len(value)}字），最多{limit}字。",
-                         f"The {en} is too long ({len(value)} characters; {limit} at most).")
-
-
-async def record_event(
-    ctx: Context, *, project: Project | None, kind: str, from_stage: str = "", to_stage: str = "",
-    text: str = "", data: dict[str, Any] | None = None, undoes: int | None = None,
-) -> int:
-    """Append an event (the audit trail), attributed and tied to the platform message; returns its id."""
-    if project is not None:
-        check_fits(ctx, project)
-        if data and isinstance(data.get("before"), dict):
-            # Undo restores only what this change changed: a snapshot also holding fields it left alone
-            # (a 签约 snapshots the amount in case it sets one) would take back a colleague's later edit.
-            data = {**data, "before": {name: value for name, value in data["before"].items()
-                                       if _jsonable(getattr(project, name)) != value}}
-    incoming = ctx.incoming
-    event_id = await queries.add_event(
-        ctx.session,
-        project_id=project.id if project else None,
-        member_id=ctx.member.id if ctx.member else None,
-        team_id=project.team_id if project else (ctx.member.team_id if ctx.member else None),
-        kind=kind, from_stage=from_stage, to_stage=to_stage, text=text,
-        data=json.dumps(data or {}, ensure_ascii=False), undoes_event_id=undoes,
-        source_platform=incoming.platform, source_chat=incoming.chat_id,
-        source_message_id=incoming.message_id or "", created_at=ctx.now,
-    )
-    if project is not None and kind != "undo":
-        await queries.touch_project(ctx.session, project=project, now=ctx.now)
-    _keep_evidence(ctx, project, event_id)
-    return event_id
-
-
-def _keep_evidence(ctx: Context, project: Project | None, event_id: int) -> None:
-    if project is None or project.id is None:
-        return
-    for item in ctx.incoming.files:
-        ctx.session.add(Evidence(
-            project_id=project.id, event_id=event_id, platform=ctx.incoming.platform, file_ref=item.file_ref,
-            file_name=item.file_name, mime_type=item.mime_type, stored_path=item.local_path, created_at=ctx.now,
-        ))
-    if ctx.incoming.files:
-        ctx.notes.append(ctx.t(f"📎 已保存附件 {len(ctx.incoming.files)} 个作为佐证",
-                               f"📎 {len(ctx.incoming.files)} file(s) kept as evidence"))
-
-
-async def card(ctx: Context, project: Project, headline: str, details: list[str], event_id: int) -> Reply:
-    """The short card every update gets: what was stored, #id, squad, stage, amount, how to undo."""
-    team = await queries.team_by_id(ctx.session, team_id=project.team_id)
-    facts = [stage_name(project.stage, ctx.lang), format_amount(project.amount_yuan, ctx.lang)]
-    if team:
-        facts.append(team.name)
-    lines = [headline, project_label(project.id, project.name) + " · " + " · ".join(facts), *details, *ctx.notes]
-    minutes = ctx.settings.undo_window_minutes
-    lines.append(ctx.t(f"撤销：{minutes}分钟内发送「撤销」", f"To undo: send `undo` within {minutes} minutes"))
-    return Reply(text="\n".join(line for line in lines if line),
-                 buttons=[Button(ctx.t("撤销", "Undo"), f"撤销 event:{event_id}")])
 
 
 # --- the four pools -------------------------------------------------------------------------------
@@ -336,6 +70,26 @@ def _verification_note(ctx: Context, project: Project, stage: str) -> list[str]:
                   f"⏳ Awaiting a leader's `verify #{project.id}` before it counts")]
 
 
+def dated(ctx: Context, cmd: Command, project: Project | None) -> datetime:
+    """When the move happened: now, or the past day the message named (昨天签约了 …) at the same local
+    time, never before the project's earlier stages (their order is the funnel's)."""
+    if cmd.when is None or cmd.when >= ctx.today:
+        return ctx.now
+    local = datetime.combine(cmd.when, ctx.now.astimezone(ctx.settings.tz).time().replace(tzinfo=None))
+    moment = local.replace(tzinfo=ctx.settings.tz).astimezone(ctx.now.tzinfo)
+    if project is not None:
+        reached = [getattr(project, f"{stage}_at") for stage in STAGES if getattr(project, f"{stage}_at")]
+        if reached:
+            moment = max(moment, *reached)
+    return min(moment, ctx.now)
+
+
+def _date_line(ctx: Context, cmd: Command) -> str:
+    if cmd.when is None or cmd.when >= ctx.today:
+        return ""
+    return ctx.t(f"日期：{cmd.when:%Y-%m-%d}", f"Dated {cmd.when:%Y-%m-%d}")
+
+
 def reach_stage(project: Project, stage: str, now: datetime) -> None:
     """Move to `stage`, stamping it and every earlier stage not reached yet (the counting rule)."""
     project.stage = stage
@@ -349,10 +103,8 @@ def reach_stage(project: Project, stage: str, now: datetime) -> None:
 async def handle_stage(cmd: Command, ctx: Context) -> Reply:
     """plan / pursue / sign / land: create a project in that pool, or move one there."""
     to_stage = STAGE_VERBS[cmd.verb]
-    found = await find_project(ctx, cmd.project, cmd.verb, may_create=True, lock=True)
-    if isinstance(found, Reply):
-        return found
-    if isinstance(found, _Create):
+    found = await find_project(ctx, cmd, may_create=True, lock=True)
+    if found is CREATE or not isinstance(found, Project):
         return await _create_project(cmd, ctx, to_stage)
     project = found
     await lock_project(ctx, project)
@@ -378,7 +130,7 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
                                       data={"before": before, "fields": changed})
         headline = ctx.t(f"✏️ 已更新（仍在{stage_name(to_stage)}库）", f"✏️ Updated (still {to_stage})")
         return await card(ctx, project, headline, [*changed, cmd.note], event_id)
-    reach_stage(project, to_stage, ctx.now)
+    reach_stage(project, to_stage, dated(ctx, cmd, project))
     if to_stage in ("signed", "landed"):
         # A new move needs a new verification when the district requires one.
         setattr(project, f"{to_stage}_verified_at", None)
@@ -386,7 +138,7 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
                                   text=cmd.note, data={"before": before})
     arrow = f"{stage_name(from_stage, ctx.lang)} → {stage_name(to_stage, ctx.lang)}"
     headline = ctx.t(f"✅ 已{stage_name(to_stage)}：{arrow}", f"✅ Moved to {to_stage}: {arrow}")
-    details = [*changed, cmd.note]
+    details = [_date_line(ctx, cmd), *changed, cmd.note]
     details += _verification_note(ctx, project, to_stage)
     return await card(ctx, project, headline, details, event_id)
 
@@ -414,16 +166,18 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
         created_by=ctx.member.id, created_at=ctx.now, updated_at=ctx.now, last_event_at=ctx.now,
     )
     changed = _apply_fields(ctx, project, cmd)
-    reach_stage(project, stage, ctx.now)
+    reach_stage(project, stage, dated(ctx, cmd, None))
     check_fits(ctx, project)
     ctx.session.add(project)
     await ctx.session.flush()
+    if project.id is not None:
+        ctx.created.add(project.id)
     event_id = await record_event(ctx, project=project, kind="create", to_stage=stage, text=cmd.note,
                                   data={"fields": changed})
     headline = ctx.t(f"🆕 已新建项目，进入{stage_name(stage)}库", f"🆕 New project, in the {stage} pool")
     if STAGE_ORDER[stage] > 0:
         headline += ctx.t("（同时计入此前各阶段）", " (also counted in the earlier stages)")
-    details = [*changed, cmd.note]
+    details = [_date_line(ctx, cmd), *changed, cmd.note]
     details += _verification_note(ctx, project, stage)
     return await card(ctx, project, headline, details, event_id)
 
@@ -433,21 +187,20 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
 async def handle_note(cmd: Command, ctx: Context) -> Reply:
     """note: a progress note on a project."""
     project = await changeable_project(ctx, cmd)
-    if isinstance(project, Reply):
-        return project
     if not cmd.note and not ctx.incoming.files:
         raise refuse(ctx, "请写上进展内容。", "Write what happened.", cmd.verb)
-    event_id = await record_event(ctx, project=project, kind="note", text=cmd.note)
-    return await card(ctx, project, ctx.t("📝 已记录进展", "📝 Progress noted"), [cmd.note], event_id)
+    before = snapshot(project, ["amount_yuan", "amount_text"])
+    changed = _apply_fields(ctx, project, replace(cmd, industry=None, zone=None, place=None, company=None))
+    event_id = await record_event(ctx, project=project, kind="note", text=cmd.note,
+                                  data={"before": before} if changed else None)
+    return await card(ctx, project, ctx.t("📝 已记录进展", "📝 Progress noted"), [cmd.note, *changed], event_id)
 
 
 async def handle_visit(cmd: Command, ctx: Context) -> Reply:
     """visit: log an outbound visit (city, company), on a project when one is named."""
     project: Project | None = None
     if cmd.project is not None:
-        found = await find_project(ctx, cmd.project, cmd.verb, may_create=True, lock=True)
-        if isinstance(found, Reply):
-            return found
+        found = await find_project(ctx, cmd, may_create=True, lock=True)
         if isinstance(found, Project):
             project = found
             await lock_project(ctx, project)
@@ -458,22 +211,24 @@ async def handle_visit(cmd: Command, ctx: Context) -> Reply:
     if ctx.member is None or (project is None and ctx.member.team_id is None):
         raise refuse(ctx, "你还没有加入小分队。请先发送「加入 邀请码」。", "Join a squad first: `join <code>`.")
     where = " ".join(part for part in (cmd.place or "", company) if part)
-    event_id = await record_event(ctx, project=project, kind="visit", text=cmd.note,
-                                  data={"place": cmd.place or "", "company": company})
+    data = {"place": cmd.place or "", "company": company}
+    if cmd.when is not None and cmd.when < ctx.today:
+        data["date"] = cmd.when.isoformat()
+    event_id = await record_event(ctx, project=project, kind="visit", text=cmd.note, data=data)
+    headline = headline_for(ctx, ctx.t(f"🚄 已记录外出拜访：{where}", f"🚄 Visit logged: {where}"))
     if project is None:
-        line = ctx.t(f"🚄 已记录外出拜访：{where}", f"🚄 Visit logged: {where}")
-        minutes = ctx.settings.undo_window_minutes
-        return Reply(text="\n".join(filter(None, [line, cmd.note, ctx.t(
-            f"撤销：{minutes}分钟内发送「撤销」", f"To undo: send `undo` within {minutes} minutes")])),
-            buttons=[Button(ctx.t("撤销", "Undo"), f"撤销 event:{event_id}")])
-    return await card(ctx, project, ctx.t(f"🚄 已记录拜访：{where}", f"🚄 Visit logged: {where}"), [cmd.note], event_id)
+        lines = [headline, _date_line(ctx, cmd), cmd.note]
+        if ctx.preview:
+            return Reply(text="\n".join(filter(None, lines)))
+        return Reply(text="\n".join(filter(None, [*lines, undo_line(ctx)])),
+                     buttons=[Button(ctx.t("撤销", "Undo"), f"撤销 event:{event_id}")])
+    return await card(ctx, project, ctx.t(f"🚄 已记录拜访：{where}", f"🚄 Visit logged: {where}"),
+                      [_date_line(ctx, cmd), cmd.note], event_id)
 
 
 async def handle_problem(cmd: Command, ctx: Context) -> Reply:
     """problem: open a problem with a category on a project."""
     project = await changeable_project(ctx, cmd)
-    if isinstance(project, Reply):
-        return project
     if not cmd.note:
         raise refuse(ctx, "请写上问题内容。", "Describe the problem.", cmd.verb)
     category = cmd.category or "其他"
@@ -489,18 +244,25 @@ async def handle_problem(cmd: Command, ctx: Context) -> Reply:
 
 
 async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
-    """resolve: close a problem (by id, by category, or the only/oldest open one)."""
+    """resolve: close the problem meant (by id, by category, by the words of the resolution, or the only
+    one); with several open and nothing to tell them apart, ask which. `解决 问题2` needs no project."""
+    if cmd.project is None and cmd.number is not None:
+        problem = await ctx.session.get(Problem, cmd.number)
+        if problem is None or problem.resolved_at is not None or problem.withdrawn:
+            raise refuse(ctx, f"没有未解决的问题{cmd.number}。", f"There is no open problem p{cmd.number}.", cmd.verb)
+        cmd = replace(cmd, project=ProjectRef(id=problem.project_id))
     project = await changeable_project(ctx, cmd)
-    if isinstance(project, Reply):
-        return project
     problems = list(await queries.open_problems(ctx.session, project_id=project.id or 0))
-    if cmd.number is not None:
-        problems = [p for p in problems if p.id == cmd.number]
-    elif cmd.category:
-        problems = [p for p in problems if p.category == cmd.category]
-    if not problems:
-        raise refuse(ctx, f"#{project.id} 没有相应的未解决问题。", f"#{project.id} has no such open problem.", cmd.verb)
-    problem = problems[0]
+    picked = pick_problem(problems, words=cmd.note, category=cmd.category, number=cmd.number)
+    if isinstance(picked, list):
+        if not picked:
+            raise refuse(ctx, f"#{project.id} 没有相应的未解决问题。", f"#{project.id} has no such open problem.",
+                         cmd.verb)
+        choices = [Choice(f"问题{p.id}（{p.category}）：{p.text[:40]}", f"p{p.id} ({p.category}): {p.text[:40]}",
+                          replace(cmd, project=ProjectRef(id=project.id), number=p.id)) for p in picked]
+        raise NeedsChoice(f"#{project.id} 有 {len(picked)} 个未解决问题，解决的是哪一个？",
+                          f"#{project.id} has {len(picked)} open problems; which one is solved?", choices, confirm=False)
+    problem = picked
     problem.resolved_at = ctx.now
     problem.resolved_by = ctx.member.id if ctx.member else None
     problem.resolution = cmd.note
@@ -509,7 +271,7 @@ async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
     days = (ctx.now - problem.opened_at).days
     headline = ctx.t(f"✅ 问题{problem.id}（{problem.category}）已解决，历时{days}天",
                      f"✅ Problem p{problem.id} ({problem.category}) resolved after {days} days")
-    remaining = len(problems) - 1 if cmd.number is None and not cmd.category else None
+    remaining = len(problems) - 1
     details = [problem.text, cmd.note]
     if remaining:
         details.append(ctx.t(f"该项目还有 {remaining} 个未解决问题", f"{remaining} more open problem(s)"))
@@ -519,8 +281,6 @@ async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
 async def handle_drop(cmd: Command, ctx: Context) -> Reply:
     """drop: take a project out of the funnel, keeping its history and the reason."""
     project = await changeable_project(ctx, cmd)
-    if isinstance(project, Reply):
-        return project
     if project.stage == "dropped":
         raise refuse(ctx, f"#{project.id} 已经放弃。", f"#{project.id} is already dropped.")
     if not cmd.note:
@@ -540,8 +300,6 @@ async def handle_drop(cmd: Command, ctx: Context) -> Reply:
 async def handle_edit(cmd: Command, ctx: Context) -> Reply:
     """edit: change one field: amount, name, alias, industry, zone, place, company."""
     project = await changeable_project(ctx, cmd)
-    if isinstance(project, Reply):
-        return project
     field = cmd.field_name or ""
     if field not in EDITABLE_FIELDS:
         raise refuse(ctx, "可修改的字段：金额、名称、别名、行业、区域、地点、公司。",
@@ -596,8 +354,6 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
     if not ctx.is_leader:
         raise refuse(ctx, "只有领导可以核实。", "Only a leader can verify.")
     project = await require_project(ctx, cmd, lock=True)
-    if isinstance(project, Reply):
-        return project
     await lock_project(ctx, project)
     stage = project.stage
     if stage not in ("signed", "landed"):
@@ -619,8 +375,6 @@ async def handle_expect(cmd: Command, ctx: Context) -> Reply:
 
         return await reports.forecast_report(ctx.session, settings=ctx.settings, now=ctx.now, lang=ctx.lang)
     project = await changeable_project(ctx, cmd)
-    if isinstance(project, Reply):
-        return project
     if cmd.stage is None or cmd.when is None:
         raise refuse(ctx, "请写明阶段和日期。", "Give the stage and the date.", "expect")
     if project.stage != "dropped" and STAGE_ORDER[cmd.stage] <= STAGE_ORDER.get(project.stage, -1):
@@ -645,70 +399,6 @@ async def handle_expect(cmd: Command, ctx: Context) -> Reply:
     return await card(ctx, project, headline, details, event_id)
 
 
-# --- undo -----------------------------------------------------------------------------------------
-
-async def handle_undo(cmd: Command, ctx: Context) -> Reply:
-    """undo: reverse the sender's own last change (or the one its button names), within the window."""
-    if ctx.member is None or ctx.member.id is None:
-        raise refuse(ctx, "没有可撤销的操作。", "Nothing to undo.")
-    since = ctx.now - timedelta(minutes=ctx.settings.undo_window_minutes)
-    minutes = ctx.settings.undo_window_minutes
-    if cmd.number is not None:
-        target = await ctx.session.get(Event, cmd.number)
-        if target is None or target.member_id != ctx.member.id or target.kind == "undo":
-            raise refuse(ctx, "只能撤销你自己的操作。", "You can only undo your own changes.")
-        if await queries.is_undone(ctx.session, event_id=cmd.number):
-            raise refuse(ctx, "这条操作已经撤销过了。", "That change was already undone.")
-        if target.created_at < since:
-            raise refuse(ctx, f"已超过{minutes}分钟，不能撤销；请用「改」更正。",
-                         f"More than {minutes} minutes have passed; use `edit` to correct it.")
-    else:
-        found = await queries.last_undoable_event(ctx.session, member_id=ctx.member.id, since=since)
-        if found is None:
-            raise refuse(ctx, f"{minutes}分钟内没有你可以撤销的操作。", f"Nothing of yours to undo in the last {minutes} minutes.")
-        target = found
-    project = await ctx.session.get(Project, target.project_id) if target.project_id else None
-    if project is not None:
-        await lock_project(ctx, project)
-    description = await _reverse(ctx, target, project)
-    await record_event(ctx, project=project, kind="undo", undoes=target.id, text=description)
-    label = project_label(project.id, project.name) if project else ""
-    return Reply(text="\n".join(filter(None, [ctx.t(f"↩️ 已撤销：{description}", f"↩️ Undone: {description}"), label])))
-
-
-async def _reverse(ctx: Context, event: Event, project: Project | None) -> str:
-    data = json.loads(event.data or "{}")
-    before = data.get("before")
-    if event.kind == "create" and project is not None:
-        if project.removed:
-            raise refuse(ctx, "该项目已移除。", "That project is already removed.")
-        later = await queries.project_events(ctx.session, project_id=project.id or 0, limit=50)
-        if any(e.id != event.id and not e.undone and e.member_id != event.member_id for e in later):
-            raise refuse(ctx, "其他人已在该项目上有更新，不能撤销新建；请用「放弃」。",
-                         "Others have updated this project since; use `drop` instead of undoing its creation.")
-        project.removed = True
-        return ctx.t("新建项目（已移出项目库，历史保留）", "project creation (removed from the pools, history kept)")
-    if event.kind in ("problem", "resolve"):
-        problem = await ctx.session.get(Problem, data.get("problem_id"))
-        if problem is not None:
-            if event.kind == "problem":
-                problem.withdrawn = True
-            else:
-                problem.resolved_at, problem.resolved_by, problem.resolution = None, None, ""
-    if project is not None and before:
-        restore(project, before)
-        project.updated_at = ctx.now
-    names = {"stage": ("阶段变更", "stage move"), "note": ("进展记录", "note"), "visit": ("拜访记录", "visit"),
-             "problem": ("问题登记", "problem"), "resolve": ("问题解决", "resolution"), "drop": ("放弃", "drop"),
-             "edit": ("修改", "edit"), "verify": ("核实", "verification"), "expect": ("预计时间", "expected date"),
-             "create": ("新建", "creation")}
-    zh, en = names.get(event.kind, (event.kind, event.kind))
-    if event.kind == "stage":
-        zh += f" {stage_name(event.from_stage)}→{stage_name(event.to_stage)}"
-        en += f" {event.from_stage}→{event.to_stage}"
-    return ctx.t(zh, en)
-
-
 # --- questions about projects ---------------------------------------------------------------------
 
 EVENT_VERBS_ZH = {"create": "新建", "stage": "阶段", "note": "进展", "visit": "拜访", "problem": "问题",
@@ -719,8 +409,6 @@ EVENT_VERBS_ZH = {"create": "新建", "stage": "阶段", "note": "进展", "visi
 async def handle_find(cmd: Command, ctx: Context) -> Reply:
     """find: a project card with its history."""
     project = await require_project(ctx, cmd)
-    if isinstance(project, Reply):
-        return project
     tz = ctx.settings.tz
     team = await queries.team_by_id(ctx.session, team_id=project.team_id)
     lines = [f"📁 {project_label(project.id, project.name)}"]

@@ -1,22 +1,52 @@
-"""Handlers for leaders' and squads' questions: rank, status, problems, export (built by handlers.reports)."""
+"""Handlers for leaders' and squads' questions: rank, status, problems, export (built by handlers.reports),
+and the questions in words that map to them (我们队排第几, 德化街进度怎么样, 本月新增签约多少)."""
 
 from __future__ import annotations
 
-from handlers import reports
-from handlers.commands import Command
+from handlers import projects, reports
+from handlers.commands import Command, ProjectRef
 from handlers.context import Context
 from handlers.messages import Reply
-from handlers.projects import refuse
+from handlers.period_report import period_count
+from handlers.refusal import refuse
 from storage import queries
+from storage import report_queries as rq
 
 
 async def handle_rank(cmd: Command, ctx: Context) -> Reply:
-    """rank: the 比学赶超 leaderboard now."""
-    return await reports.leaderboard(ctx.session, settings=ctx.settings, now=ctx.now, lang=ctx.lang)
+    """rank: the 比学赶超 leaderboard now (`我们队排第几`: with the asker's squad's place on top)."""
+    board = await reports.leaderboard(ctx.session, settings=ctx.settings, now=ctx.now, lang=ctx.lang)
+    if cmd.value != "own" or ctx.team is None:
+        return board
+    rows = await reports.compute_ranking(ctx.session, settings=ctx.settings, now=ctx.now)
+    row = next((r for r in rows if r.team_id == ctx.team.id), None)
+    if row is None:
+        return board
+    mark = ctx.t(f"📍 {row.team_name} 现在排第 {row.rank} 名（共 {len(rows)} 队）",
+                 f"📍 {row.team_name} is number {row.rank} of {len(rows)}")
+    return Reply(text=mark + "\n\n" + board.text, markdown=None, image=board.image, image_name=board.image_name)
 
 
 async def handle_status(cmd: Command, ctx: Context) -> Reply:
-    """status: progress against targets and 序时进度 (members: district + own squad; leaders: any)."""
+    """status: progress against targets and 序时进度 (members: district + own squad; leaders: any).
+
+    From words: `本月新增签约多少` asks for a count (flag `count:<period>:<stage>`), and `X进度怎么样`
+    names a squad or, failing that, a project (flag `or-project`).
+    """
+    flag = cmd.flag or ""
+    if flag.startswith("count:"):
+        _, period, stage = flag.split(":", 2)
+        return await period_count(ctx.session, settings=ctx.settings, now=ctx.now, period=period, stage=stage,
+                                  viewer_team_id=ctx.team.id if ctx.team else None, lang=ctx.lang)
+    if flag == "or-project" and cmd.value:
+        names = await rq.team_names(ctx.session)
+        found, _ = reports.resolve_team(cmd.value, names, threshold=ctx.settings.fuzzy_threshold)
+        if found is None:
+            key = queries.name_key(cmd.value)
+            if await queries.projects_named(ctx.session, key=key) or await queries.fuzzy_candidates(
+                    ctx.session, key=key, team_id=None, limit=1):
+                return await projects.handle_find(Command(verb="find", lang=cmd.lang, text=cmd.text,
+                                                          project=ProjectRef(name=cmd.value)), ctx)
     return await reports.status_report(
         ctx.session, settings=ctx.settings, now=ctx.now,
         viewer_team_id=ctx.member.team_id if ctx.member else None, is_leader=ctx.is_leader,

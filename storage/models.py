@@ -47,6 +47,10 @@ class Member(SQLModel, table=True):
     away_until: date | None = None  # reminders paused up to and including this day (请假)
     link_code: str | None = Field(default=None, max_length=16)  # `关联`: link another platform
     link_code_until: datetime | None = None
+    # The member's last update that changed nothing (refused, or already so): `撤销` right after it says
+    # there is nothing to undo from that message instead of silently undoing an older one.
+    last_unchanged_at: datetime | None = None
+    last_unchanged_text: str = Field(default="", max_length=200)
     created_at: datetime
 
 
@@ -68,6 +72,7 @@ class Project(SQLModel, table=True):
         Index("ix_project_report_team", "team_id", "stage", "removed", "planned_at", "attracting_at",
               "signed_at", "landed_at", "amount_yuan", "signed_verified_at", "landed_verified_at"),
         Index("ix_project_expected_date", "expected_date"),
+        Index("ix_project_company", "company"),  # a project named by its company (中原数据集团 → #15)
         Index("ix_project_expected_slips", "expected_slips"),
     )
 

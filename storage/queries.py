@@ -217,6 +217,15 @@ async def projects_named(session: AsyncSession, *, key: str) -> Sequence[Project
     return (await session.exec(_PROJECTS_NAMED, params={"key": key})).all()
 
 
+async def projects_by_company(session: AsyncSession, *, company: str, limit: int = 5) -> Sequence[Project]:
+    """Live projects whose counterparty company is exactly this name (a squad names a project by its company)."""
+    statement = (
+        select(Project).where(col(Project.company) == company, col(Project.removed).is_not(true()))
+        .order_by(col(Project.id)).limit(limit)
+    )
+    return (await session.exec(statement)).all()
+
+
 class Candidate(NamedTuple):
     """What scoring a project against a name and asking "which one?" need of it (not the whole row).
 
@@ -451,6 +460,26 @@ async def last_undoable_event(session: AsyncSession, *, member_id: int, since: d
     return (await session.exec(statement)).first()
 
 
+async def undoable_events(session: AsyncSession, *, member_id: int, since: datetime) -> Sequence[Event]:
+    """The member's changes since `since` that have not been undone yet, newest first."""
+    undo = _UNDO
+    statement = (
+        select(Event)
+        .join(undo, col(undo.undoes_event_id) == col(Event.id), isouter=True)
+        .where(Event.member_id == member_id, Event.kind != "undo", col(Event.created_at) >= since,
+               col(undo.id).is_(None))
+        .order_by(col(Event.created_at).desc(), col(Event.id).desc())
+    )
+    return (await session.exec(statement)).all()
+
+
+async def mark_unchanged(session: AsyncSession, *, member_id: int, text: str, now: datetime) -> None:
+    """Remember that the member's latest update changed nothing (for the next 撤销)."""
+    connection = await session.connection()
+    await connection.execute(update(Member).where(col(Member.id) == member_id)
+                             .values(last_unchanged_at=now, last_unchanged_text=text[:200]))
+
+
 async def is_undone(session: AsyncSession, *, event_id: int) -> bool:
     """Whether an undo event already reverses this event."""
     statement = select(Event.id).where(Event.undoes_event_id == event_id)
@@ -487,6 +516,12 @@ _INSERT_PENDING = insert(_PENDING_TABLE)
 async def pending_choice(session: AsyncSession, *, identity: str, chat_id: str) -> PendingChoice | None:
     """The question this person was last asked in this chat, if still open."""
     return (await session.exec(_PENDING_CHOICE, params={"identity": identity, "chat_id": chat_id})).first()
+
+
+async def drop_choice(session: AsyncSession, *, identity: str, chat_id: str) -> None:
+    """Forget the question this person was asked in this chat (answered, cancelled or moved on from)."""
+    connection = await session.connection()
+    await connection.execute(_DROP_PENDING, {"identity": identity, "chat_id": chat_id})
 
 
 async def ask_choice(

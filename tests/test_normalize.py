@@ -16,7 +16,7 @@ from handlers.normalize import normalize, scan, tokenize
         ("/sign #12", "sign #12"),
         ("/sign@zsbot_bot #12", "sign #12"),
         ("/start@ZsBot_bot CODE", "start CODE"),
-        ("签约\n#12\t2亿", "签约 #12 2亿"),
+        ("签约\n#12\t2亿", "签约\n#12 2亿"),  # one report per line: line breaks stay
         ("签约\u200b#12", "签约#12"),  # zero-width space from a phone keyboard
         ("签约\x00 #12\x07", "签约 #12"),
         ("@招商助手 签约 #12", "签约 #12"),

@@ -1,0 +1,145 @@
+"""What every project update writes and answers: the undo snapshot, the event, the evidence, the card."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from typing import Any
+
+from handlers.context import Context
+from handlers.format import format_amount, project_label, stage_name
+from handlers.messages import Button, Reply
+from handlers.refusal import refuse
+from storage import queries
+from storage.models import Evidence, Project
+
+# --- snapshots for undo ---------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(project: Project, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """The values of `fields` before a change, as JSON-ready data for the undo."""
+    return {name: _jsonable(getattr(project, name)) for name in fields}
+
+
+def restore(project: Project, before: dict[str, Any]) -> None:
+    """Put back the values a snapshot recorded."""
+    for name, value in before.items():
+        if isinstance(value, str) and name.endswith("_at") and value:
+            value = datetime.fromisoformat(value)
+        elif isinstance(value, str) and name == "expected_date" and value:
+            value = date.fromisoformat(value)
+        setattr(project, name, value)
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+_FIELD_LABELS = {
+    "name": ("名称", "name"), "name_key": ("名称", "name"), "place": ("地点", "place"), "company": ("公司", "company"),
+    "amount_text": ("金额", "amount"), "industry": ("行业", "industry"), "zone": ("区域", "zone"),
+    "drop_reason": ("原因", "reason"),
+}
+
+
+def check_fits(ctx: Context, project: Project) -> None:
+    """Refuse a value longer than its column before anything is written.
+
+    PostgreSQL rejects an overlong VARCHAR mid-transaction (the sender would get the internal-error
+    answer, and resending would fail again); SQLite stores it whole, which would break a later move to
+    PostgreSQL by backup and restore. A refusal that names the field and its limit is the clear answer.
+    """
+    for column in Project.__table__.columns:  # type: ignore[attr-defined]
+        limit = getattr(column.type, "length", None)
+        value = getattr(project, column.name, None)
+        if limit and isinstance(value, str) and len(value) > limit:
+            zh, en = _FIELD_LABELS.get(column.name, (column.name, column.name))
+            raise refuse(ctx, f"{zh}太长（{len(value)}字），最多{limit}字。",
+                         f"The {en} is too long ({len(value)} characters; {limit} at most).")
+
+
+async def record_event(
+    ctx: Context, *, project: Project | None, kind: str, from_stage: str = "", to_stage: str = "",
+    text: str = "", data: dict[str, Any] | None = None, undoes: int | None = None,
+) -> int:
+    """Append an event (the audit trail), attributed and tied to the platform message; returns its id."""
+    if project is not None:
+        check_fits(ctx, project)
+        if data and isinstance(data.get("before"), dict):
+            # Undo restores only what this change changed: a snapshot also holding fields it left alone
+            # (a 签约 snapshots the amount in case it sets one) would take back a colleague's later edit.
+            data = {**data, "before": {name: value for name, value in data["before"].items()
+                                       if _jsonable(getattr(project, name)) != value}}
+    if ctx.batch:
+        data = {**(data or {}), "batch": ctx.batch}
+    incoming = ctx.incoming
+    event_id = await queries.add_event(
+        ctx.session,
+        project_id=project.id if project else None,
+        member_id=ctx.member.id if ctx.member else None,
+        team_id=project.team_id if project else (ctx.member.team_id if ctx.member else None),
+        kind=kind, from_stage=from_stage, to_stage=to_stage, text=text,
+        data=json.dumps(data or {}, ensure_ascii=False), undoes_event_id=undoes,
+        source_platform=incoming.platform, source_chat=incoming.chat_id,
+        source_message_id=incoming.message_id or "", created_at=ctx.now,
+    )
+    if project is not None and kind != "undo":
+        await queries.touch_project(ctx.session, project=project, now=ctx.now)
+    _keep_evidence(ctx, project, event_id)
+    return event_id
+
+
+def _keep_evidence(ctx: Context, project: Project | None, event_id: int) -> None:
+    if project is None or project.id is None:
+        return
+    for item in ctx.incoming.files:
+        ctx.session.add(Evidence(
+            project_id=project.id, event_id=event_id, platform=ctx.incoming.platform, file_ref=item.file_ref,
+            file_name=item.file_name, mime_type=item.mime_type, stored_path=item.local_path, created_at=ctx.now,
+        ))
+    if ctx.incoming.files:
+        ctx.notes.append(ctx.t(f"📎 已保存附件 {len(ctx.incoming.files)} 个作为佐证",
+                               f"📎 {len(ctx.incoming.files)} file(s) kept as evidence"))
+
+
+# --- cards ----------------------------------------------------------------------------------------
+
+_DONE = re.compile(r"^(\S+ )?已")  # "✅ 已签约" → "✅ 签约": a preview says what would be stored
+
+
+def headline_for(ctx: Context, headline: str) -> str:
+    """The headline as written, or in a preview without the 已 (nothing is stored yet)."""
+    return _DONE.sub(r"\1", headline, count=1) if ctx.preview else headline
+
+
+def project_line(ctx: Context, project: Project) -> str:
+    """`#12 名称`, or `新项目 名称` for one this message would create (a preview has no id for it yet)."""
+    if ctx.preview and project.id in ctx.created:
+        return ctx.t("新项目 ", "new project ") + project.name
+    return project_label(project.id, project.name)
+
+
+def undo_line(ctx: Context) -> str:
+    """How to undo what was just stored."""
+    minutes = ctx.settings.undo_window_minutes
+    return ctx.t(f"撤销：{minutes}分钟内发送「撤销」", f"To undo: send `undo` within {minutes} minutes")
+
+
+async def card(ctx: Context, project: Project, headline: str, details: list[str], event_id: int) -> Reply:
+    """The short card every update gets: what was stored, #id, squad, stage, amount, how to undo."""
+    team = await queries.team_by_id(ctx.session, team_id=project.team_id)
+    facts = [stage_name(project.stage, ctx.lang), format_amount(project.amount_yuan, ctx.lang)]
+    if team:
+        facts.append(team.name)
+    lines = [headline_for(ctx, headline), project_line(ctx, project) + " · " + " · ".join(facts), *details,
+             *ctx.notes]
+    if ctx.preview:
+        return Reply(text="\n".join(line for line in lines if line))
+    lines.append(undo_line(ctx))
+    return Reply(text="\n".join(line for line in lines if line),
+                 buttons=[Button(ctx.t("撤销", "Undo"), f"撤销 event:{event_id}")])

@@ -1,0 +1,22 @@
+"""A handler's refusal: why, and the right form. Every handler raises it the same way."""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.vocabulary import usage
+
+
+class Refusal(Exception):
+    """A handler's refusal: why, and the right form. Raised before anything is written."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def refuse(ctx: Context, zh: str, en: str, verb: str | None = None) -> Refusal:
+    """Build a refusal in the user's language, with the verb's right form appended."""
+    text = ctx.t(zh, en)
+    if verb:
+        text += ctx.t("\n正确格式：", "\nUsage: ") + usage(verb, ctx.lang)
+    return Refusal(text)

@@ -1,0 +1,226 @@
+"""Finding the project a message means: `#id`, exact name or alias, then loose matches, which are asked.
+
+A loose match (a fuzzy name, or part of one: 万达 → 万达广场二期) is never used to change a project without
+asking: it raises `NeedsChoice` with the match as option 1 (and "new project" when the verb may create
+one). A question (查) may use a single loose match at once, since it changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rapidfuzz import fuzz, process
+
+from handlers.choices import Choice, NeedsChoice
+from handlers.commands import Command, ProjectRef
+from handlers.context import Context
+from handlers.format import project_label, stage_name
+from handlers.refusal import refuse
+from handlers.understand.guards import bad_name
+from handlers.understand.words import strip_edges
+from storage import queries
+from storage.models import Project
+
+MAX_CHOICES = 5
+# Words people put after a project's name: 比亚迪项目 is 比亚迪, 仲景那边 is 仲景.
+_NAME_SUFFIXES = ("那个项目", "这个项目", "的项目", "项目", "那边", "这边", "方面")
+READ_VERBS = frozenset({"find"})  # verbs that change nothing: a loose match may answer at once
+
+
+class _Create:
+    """Marker: no project matched and the verb may create one."""
+
+
+CREATE = _Create()
+
+
+def _pinned(cmd: Command, project_id: int) -> Command:
+    return replace(cmd, project=ProjectRef(id=project_id))
+
+
+def _new(cmd: Command, name: str) -> Command:
+    return replace(cmd, project=ProjectRef(name=name, new=True))
+
+
+def _new_choice(cmd: Command, name: str) -> Choice:
+    return Choice(f"新建项目「{name}」", f'create a new project "{name}"', _new(cmd, name))
+
+
+async def _label(ctx: Context, project: Project | queries.Candidate, teams: dict[int, str]) -> tuple[str, str]:
+    zh = f"{project_label(project.id, project.name)}（{teams.get(project.team_id, '')}，{stage_name(project.stage)}）"
+    en = f"{project_label(project.id, project.name)} ({teams.get(project.team_id, '')}, {project.stage})"
+    return zh, en
+
+
+async def _which(ctx: Context, cmd: Command, candidates: list[Project] | list[queries.Candidate], *,
+                 offer_new: str | None) -> NeedsChoice:
+    teams = await queries.team_names_by_id(ctx.session, team_ids={p.team_id for p in candidates})
+    choices = []
+    for project in candidates:
+        zh, en = await _label(ctx, project, teams)
+        choices.append(Choice(zh, en, _pinned(cmd, project.id or 0)))
+    if offer_new:
+        choices.append(_new_choice(cmd, offer_new))
+    return NeedsChoice("找到几个相近的项目，请回复序号选择：", "Several projects match; reply with a number:",
+                       choices, confirm=False)
+
+
+async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bool = False) -> Project | _Create:
+    """Resolve the command's project: `#id`, exact name or alias; a loose match raises NeedsChoice.
+
+    With `lock` (the caller is about to change it) a project named by `#id` is read under its lock in
+    one step; found by name, the caller locks it with `lock_project`.
+    """
+    ref, verb = cmd.project, cmd.verb
+    if ref is None or (ref.id is None and not ref.name):
+        raise refuse(ctx, "请写明项目：#编号 或 项目名称。", "Name the project: #id or its name.", verb)
+    if ref.id is not None:
+        if lock:
+            project = await queries.locked_project(ctx.session, project_id=ref.id)
+            if project is not None:
+                ctx.locked.add(ref.id)
+                if project.removed:
+                    project = None
+        else:
+            project = await queries.project_by_id(ctx.session, project_id=ref.id)
+        if project is None:
+            raise refuse(ctx, f"没有编号为 #{ref.id} 的项目。", f"There is no project #{ref.id}.", verb)
+        return project
+    name = (ref.name or "").strip()
+    if ref.new and may_create:
+        return CREATE
+    key = queries.name_key(name)
+    if not key:
+        raise refuse(ctx, "项目名称不能为空。", "The project name is empty.", verb)
+    writes = verb not in READ_VERBS
+    own_team = ctx.member.team_id if ctx.member else None
+    exact = list(await queries.projects_named(ctx.session, key=key))
+    loose = False  # found by a variant of the name (比亚迪项目 → 比亚迪, or its company): asked before a change
+    if not exact:
+        bare = strip_edges(name, _NAME_SUFFIXES, suffix=True)
+        if bare != name and queries.name_key(bare):
+            exact = list(await queries.projects_named(ctx.session, key=queries.name_key(bare)))
+        if not exact:
+            exact = list(await queries.projects_by_company(ctx.session, company=name))
+            loose = bool(exact)
+    if len(exact) > 1:
+        mine = [project for project in exact if project.team_id == own_team]
+        if len(mine) == 1:
+            exact = mine
+        else:
+            raise await _which(ctx, cmd, exact[:MAX_CHOICES], offer_new=name if may_create and loose else None)
+    if exact:
+        project = exact[0]
+        if writes and may_create and not ctx.is_leader and own_team is not None and project.team_id != own_team:
+            team = await queries.team_by_id(ctx.session, team_id=project.team_id)
+            whose = team.name if team else ""
+            raise NeedsChoice(
+                f"「{name}」是{whose}的项目 #{project.id}，只有{whose}的成员或领导可以更新。要新建本队的项目「{name}」吗？",
+                f'"{name}" is #{project.id} of {whose}; only its members or a leader may update it. '
+                f'Create a project "{name}" of your own squad?',
+                [_new_choice(cmd, name)], confirm=True,
+            )
+        if loose and writes:
+            choices = [Choice(f"是，就是 #{project.id} {project.name}", f"yes, #{project.id} {project.name}",
+                              _pinned(cmd, project.id or 0))]
+            if may_create:
+                choices.append(_new_choice(cmd, name))
+            raise NeedsChoice(f"「{name}」是 #{project.id} {project.name} 的对接企业，我理解为这个项目：",
+                              f'"{name}" is the company of #{project.id} {project.name}; I read it as that project:',
+                              choices, confirm=True)
+        return project
+    if len(key) < 2:  # one character matches half the district: never guessed, at most created on request
+        if may_create:
+            raise NeedsChoice(
+                f"项目名「{name}」只有一个字，确定要新建这个项目吗？",
+                f'The project name "{name}" is a single character. Create it anyway?',
+                [_new_choice(cmd, name)], confirm=True,
+            )
+        raise refuse(ctx, f"「{name}」太短，请写项目全名或 #编号。", f'"{name}" is too short: use the full name or #id.',
+                     verb)
+    candidates = await queries.fuzzy_candidates(ctx.session, key=key, team_id=own_team)
+    containing = [p for p in candidates if key in p.name_key or key in p.aliases]
+    if not writes and len(containing) == 1:
+        hit = await ctx.session.get(Project, containing[0].id)
+        assert hit is not None  # read a moment ago in this transaction
+        return hit
+    scored = process.extract(
+        key, {index: project.name_key for index, project in enumerate(candidates)}, scorer=fuzz.WRatio,
+        limit=MAX_CHOICES, score_cutoff=ctx.settings.fuzzy_threshold,
+    )
+    close = [candidates[index] for _, _, index in scored]
+    for candidate in containing:  # substring hits are always worth offering
+        if candidate not in close:
+            close.append(candidate)
+    close = close[:MAX_CHOICES]
+    offer_new = name if may_create else None
+    if len(close) == 1:
+        only = close[0]
+        if not writes:
+            hit = await ctx.session.get(Project, only.id)
+            assert hit is not None
+            return hit
+        choices = [Choice(f"是，就是 #{only.id} {only.name}", f"yes, #{only.id} {only.name}",
+                          _pinned(cmd, only.id))]
+        if offer_new:
+            choices.append(_new_choice(cmd, name))
+        raise NeedsChoice(f"没有叫「{name}」的项目，我理解为 #{only.id} {only.name}：",
+                          f'No project is called "{name}"; I read it as #{only.id} {only.name}:',
+                          choices, confirm=True)
+    if close:
+        raise await _which(ctx, cmd, close, offer_new=offer_new)
+    if may_create:
+        if len(name) < 2 or bad_name(name, ctx.today):
+            raise NeedsChoice(
+                f"「{name}」不像项目名称（太短或是个常用词），确定要新建这个项目吗？",
+                f'"{name}" does not look like a project name. Create it anyway?',
+                [_new_choice(cmd, name)], confirm=True,
+            )
+        return CREATE
+    raise refuse(
+        ctx, f"找不到项目「{name}」。可发送「我的」查看本队项目，或用 #编号。",
+        f"No project matches \"{name}\". Send `mine` to list your squad's projects, or use #id.", verb,
+    )
+
+
+async def require_project(ctx: Context, cmd: Command, *, lock: bool = False) -> Project:
+    """Resolve the command's project for a verb that never creates one (`lock`: as in find_project)."""
+    found = await find_project(ctx, cmd, may_create=False, lock=lock)
+    assert isinstance(found, Project)
+    return found
+
+
+async def lock_project(ctx: Context, project: Project) -> None:
+    """Hold the project for the rest of the message's transaction and reload it.
+
+    Two members changing one project at once (one 签约, the other 落地) each read it, changed their copy
+    and wrote it back: the later write undid the other's stage while keeping its timestamps, and its event
+    recorded a move from a stage the project had already left. Locked, the second waits for the first to
+    commit and then decides on what the first stored. PostgreSQL: SELECT … FOR UPDATE. SQLite has no row
+    lock, and the driver begins the transaction only at the first write, so the reads before it saw what
+    was committed then: a no-op UPDATE takes the database's write lock (waiting out a concurrent writer)
+    before the re-read.
+    """
+    if project.id is None or project.id in ctx.locked:  # new, or already read under its lock
+        return
+    await queries.locked_project(ctx.session, project_id=project.id)
+    ctx.locked.add(project.id)
+
+
+async def changeable_project(ctx: Context, cmd: Command) -> Project:
+    """The command's project, locked and checked to be one the sender may change."""
+    project = await require_project(ctx, cmd, lock=True)
+    await lock_project(ctx, project)
+    check_may_change(ctx, project, cmd.verb)
+    return project
+
+
+def check_may_change(ctx: Context, project: Project, verb: str) -> None:
+    """Members change their own squad's projects; leaders and admins any."""
+    if ctx.is_leader:
+        return
+    if ctx.member is None or ctx.member.team_id != project.team_id:
+        raise refuse(
+            ctx, f"#{project.id} 不属于你的小分队，只有本队成员或领导可以修改。",
+            f"#{project.id} belongs to another squad; only its members or a leader may change it.",
+        )

@@ -1,0 +1,171 @@
+"""Checks on a command read from the grammar: anything the bot had to guess makes the reading doubtful.
+
+The grammar files every leftover word into the note. That is right for prose (`进展 #15 完成第三轮洽谈`)
+and wrong for words that mean something the bot did not use: an amount (`谋划 X 总投资10亿一期3亿`), a
+date on a move (`签约 #19 昨天`), a guess (`十来个亿`). Such a reading is proposed, with the amount or the
+date read into its field, and stored only when the sender confirms it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from handlers.amounts import find_amounts, looks_like_amount
+from handlers.commands import STAGE_VERBS, Command
+from handlers.dates import read_date
+from handlers.normalize import scan
+from handlers.places import place_of
+from handlers.understand.reading import Reading
+from handlers.understand.words import (
+    COMPANY_SUFFIXES,
+    FUNCTION_WORDS,
+    GENERIC_NOUNS,
+    PRONOUNS,
+    SUBJECT_SUFFIXES,
+    strip_edges,
+)
+from handlers.vocabulary import ZH_VERBS, verb_key
+
+# Verbs whose note is prose: an amount in it is asked about but not moved out of it.
+_PROSE_VERBS = frozenset({"problem", "resolve", "drop", "visit"})
+
+
+def bad_name(name: str, today: date) -> bool:
+    """A name no project should have: a particle, pronoun, verb, date, amount or a generic noun."""
+    word = name.strip()
+    return (
+        not word or word in FUNCTION_WORDS or word in PRONOUNS or word in GENERIC_NOUNS
+        or verb_key(word) is not None or word.rstrip("了过完啦") in ZH_VERBS
+        or read_date(word, today) is not None or looks_like_amount(word)
+    )
+
+
+_PROSE_LEADS = ("了一下", "一下", "了", "下")
+
+
+def prose_name(name: str) -> str:
+    """The name inside a phrase written where a name goes (`跟进了一下海康的项目` → 海康), else the name."""
+    word = strip_edges(name, _PROSE_LEADS, suffix=False)
+    trimmed = strip_edges(word, SUBJECT_SUFFIXES, suffix=True)
+    if word == name and trimmed == word:
+        return name  # nothing prose-like around it: 奈雪的茶烘焙工坊 is a name
+    if "的" in trimmed[1:]:
+        head = trimmed.split("的", 1)[0]
+        trimmed = head if len(head) >= 2 else trimmed
+    return trimmed if len(trimmed) >= 2 else name
+
+
+def _amount_words(text: str) -> list[str]:
+    return [token.text for token in scan(text) if not token.quoted and looks_like_amount(token.text)]
+
+
+def _note_without(note: str, words: str) -> str:
+    return " ".join(note.replace(words, " ", 1).split())
+
+
+def check(command: Command, *, usd_rate: float, today: date) -> Reading:
+    """The reading of a command from the grammar: sure, or in doubt with what the bot would store."""
+    reading = Reading(command)
+    verb = command.verb
+    ref = command.project
+    if ref is not None and ref.name and ref.id is None and (cleaned := prose_name(ref.name)) != ref.name:
+        reading = replace(reading, command=replace(command, project=replace(ref, name=cleaned))).doubted(
+            f"我把项目读作「{cleaned}」：", f"I read the project as {cleaned!r}:")
+        command = reading.command
+    if command.amount is not None and command.amount.vague:
+        reading = reading.doubted(
+            f"金额「{command.amount.text}」是个估计，我先按 {command.amount.yuan / 1e8:g} 亿记：",
+            f"The amount {command.amount.text!r} is an estimate; read as {command.amount.yuan:,} yuan:",
+        )
+    if verb in STAGE_VERBS:
+        reading = _check_stage(reading, usd_rate=usd_rate, today=today)
+    elif verb == "note":
+        reading = _check_note(reading, usd_rate=usd_rate)
+    elif verb in _PROSE_VERBS and _amount_words(command.note):
+        words = "、".join(_amount_words(command.note))
+        reading = reading.doubted(f"文字里的「{words}」像是金额，它只会记在文字里，不改项目金额：",
+                                  f"{words!r} looks like an amount; it stays in the text only:")
+    if verb == "visit" and command.place is None and command.company is None and command.project is None:
+        reading = _check_visit(reading)
+    if verb in ("expect", "away") and command.flag == "approximate":
+        reading = reading.doubted(f"「{command.note or command.text}」是个大概的日期，我按 {command.when} 记：",
+                                  f"That date is approximate; read as {command.when}:")
+    if verb == "expect" and command.when is not None and command.when < today:
+        reading = reading.doubted(f"预计日期 {command.when} 已经过去了，确定吗？",
+                                  f"The expected date {command.when} is already past; are you sure?")
+    return reading
+
+
+def _check_stage(reading: Reading, *, usd_rate: float, today: date) -> Reading:
+    command = reading.command
+    if command.project is not None and command.project.name and bad_name(command.project.name, today):
+        reading = reading.doubted(f"「{command.project.name}」不像项目名称，请确认：",
+                                  f"{command.project.name!r} does not look like a project name:")
+    if command.when is not None and command.when < today:
+        undated = replace(command, when=None)
+        reading = replace(reading, command=command).doubted(
+            f"按你说的日期 {command.when} 记这次{_verb_zh(command)}：",
+            f"Dated {command.when} as you wrote:", undated,
+        )
+    elif command.when is not None and command.when > today:
+        expect = Command(verb="expect", lang=command.lang, text=command.text, project=command.project,
+                         stage=STAGE_VERBS[command.verb], when=command.when)
+        now = replace(command, when=None)
+        reading = replace(reading, command=expect).doubted(
+            f"{command.when} 还没到，我记成预计 {command.when} {_verb_zh(command)}：",
+            f"{command.when} is still ahead; read as expected by then:", now,
+        )
+        return reading
+    words = _amount_words(command.note)
+    if not words:
+        return reading
+    found = [a for a in find_amounts(command.note, usd_rate=usd_rate) if a.amount is not None]
+    if command.amount is None and found:
+        first = found[0]
+        note = _note_without(command.note, command.note[first.start - len(first.label):first.end])
+        read = replace(reading.command, amount=first.amount, note=note)
+        return replace(reading, command=read).doubted(
+            f"把「{first.label}{first.text}」记为项目金额" + (f"，「{note}」写进备注" if note else "") + "：",
+            f"Read {first.label}{first.text} as the amount" + (", the rest as a note" if note else "") + ":",
+            command,
+        )
+    return reading.doubted(f"备注里的「{'、'.join(words)}」像是金额，但不会改项目金额，请确认：",
+                           f"{', '.join(words)!r} in the note looks like an amount; it stays in the note:")
+
+
+def _check_note(reading: Reading, *, usd_rate: float) -> Reading:
+    command = reading.command
+    words = _amount_words(command.note)
+    if not words:
+        return reading
+    found = [a for a in find_amounts(command.note, usd_rate=usd_rate) if a.amount is not None]
+    if found and command.amount is None:
+        amount = found[0].amount
+        assert amount is not None
+        return replace(reading, command=replace(command, amount=amount)).doubted(
+            f"进展里提到「{found[0].text}」：记录进展，并把项目金额改为 {found[0].text}？",
+            f"The note mentions {found[0].text}: record it and set the amount to it?",
+            command,
+        )
+    return reading.doubted(f"进展里的「{'、'.join(words)}」像是金额，只记在进展里：",
+                           f"{', '.join(words)!r} looks like an amount; it stays in the note:")
+
+
+def _check_visit(reading: Reading) -> Reading:
+    """`拜访 深圳 比亚迪`: a place and a company without `@`/`公司:`, read from the words."""
+    command = reading.command
+    tokens = [token.text for token in scan(command.note)]
+    place = next((place_of(word) for word in tokens if place_of(word)), None)
+    rest = [word for word in tokens if place_of(word) is None]
+    company = rest[0] if rest and (len(rest) == 1 or rest[0].endswith(COMPANY_SUFFIXES)) else None
+    if place is None and company is None:
+        return reading
+    note = " ".join(rest[1:] if company else rest)
+    read = replace(command, place=place, company=company, note=note)
+    return replace(reading, command=read).doubted(
+        "地点和企业是我从文字里读出来的：", "I read the place and company from your words:")
+
+
+def _verb_zh(command: Command) -> str:
+    return {"plan": "谋划", "pursue": "洽谈", "sign": "签约", "land": "落地"}.get(command.verb, "")

@@ -1,0 +1,123 @@
+"""撤销: reverse the sender's own last message (every update it stored), within the undo window.
+
+A message with several updates is undone as a whole (its events share the message's batch key). Right
+after a message that changed nothing, `撤销` does not silently reach back to an older change: it says so,
+names the older change and asks before undoing it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from handlers.choices import Choice, NeedsChoice
+from handlers.commands import Command
+from handlers.context import Context
+from handlers.format import project_label, stage_name
+from handlers.messages import Reply
+from handlers.records import headline_for, record_event, restore
+from handlers.refusal import refuse
+from handlers.resolve import lock_project
+from storage import queries
+from storage.models import Event, Problem, Project
+
+_KIND_NAMES = {"stage": ("阶段变更", "stage move"), "note": ("进展记录", "note"), "visit": ("拜访记录", "visit"),
+               "problem": ("问题登记", "problem"), "resolve": ("问题解决", "resolution"), "drop": ("放弃", "drop"),
+               "edit": ("修改", "edit"), "verify": ("核实", "verification"), "expect": ("预计时间", "expected date"),
+               "create": ("新建", "creation")}
+
+
+def describe(ctx: Context, event: Event) -> str:
+    """What an event changed, in a few words: `阶段变更 招引→签约`."""
+    zh, en = _KIND_NAMES.get(event.kind, (event.kind, event.kind))
+    if event.kind == "stage":
+        zh += f" {stage_name(event.from_stage)}→{stage_name(event.to_stage)}"
+        en += f" {event.from_stage}→{event.to_stage}"
+    return ctx.t(zh, en)
+
+
+def _batch(event: Event) -> str:
+    return str(json.loads(event.data or "{}").get("batch") or "")
+
+
+async def _target(ctx: Context, cmd: Command) -> Event:
+    assert ctx.member is not None and ctx.member.id is not None
+    minutes = ctx.settings.undo_window_minutes
+    since = ctx.now - timedelta(minutes=minutes)
+    if cmd.number is not None:
+        target = await ctx.session.get(Event, cmd.number)
+        if target is None or target.member_id != ctx.member.id or target.kind == "undo":
+            raise refuse(ctx, "只能撤销你自己的操作。", "You can only undo your own changes.")
+        if await queries.is_undone(ctx.session, event_id=cmd.number):
+            raise refuse(ctx, "这条操作已经撤销过了。", "That change was already undone.")
+        if target.created_at < since:
+            raise refuse(ctx, f"已超过{minutes}分钟，不能撤销；请用「改」更正。",
+                         f"More than {minutes} minutes have passed; use `edit` to correct it.")
+        return target
+    found = await queries.last_undoable_event(ctx.session, member_id=ctx.member.id, since=since)
+    if found is None:
+        raise refuse(ctx, f"{minutes}分钟内没有你可以撤销的操作。", f"Nothing of yours to undo in the last {minutes} minutes.")
+    unchanged = ctx.member.last_unchanged_at
+    if unchanged is not None and unchanged >= found.created_at:
+        project = await ctx.session.get(Project, found.project_id) if found.project_id else None
+        label = f"{project_label(project.id, project.name)} " if project else ""
+        ago = max(1, int((ctx.now - found.created_at).total_seconds() // 60))
+        what = f"{label}{describe(ctx, found)}"
+        raise NeedsChoice(
+            f"你上一条「{ctx.member.last_unchanged_text}」没有做任何更改，没有可撤销的内容。\n"
+            f"更早的一条是：{what}（{ago}分钟前）。要撤销它吗？",
+            f"Your last message ({ctx.member.last_unchanged_text!r}) changed nothing, so there is nothing to undo "
+            f"from it.\nThe change before it: {what} ({ago} min ago). Undo that?",
+            [Choice(f"撤销它：{what}", f"undo it: {what}", Command(verb="undo", lang=ctx.lang, number=found.id))],
+            confirm=True,
+        )
+    return found
+
+
+async def handle_undo(cmd: Command, ctx: Context) -> Reply:
+    """undo: reverse the sender's own last message (or the one its button names), within the window."""
+    if ctx.member is None or ctx.member.id is None:
+        raise refuse(ctx, "没有可撤销的操作。", "Nothing to undo.")
+    target = await _target(ctx, cmd)
+    events = [target]
+    batch = _batch(target)
+    if batch:  # the whole message: every update it stored, newest first
+        since = ctx.now - timedelta(minutes=ctx.settings.undo_window_minutes)
+        mine = await queries.undoable_events(ctx.session, member_id=ctx.member.id, since=since)
+        events = [event for event in mine if _batch(event) == batch] or [target]
+    lines: list[str] = []
+    for event in events:
+        project = await ctx.session.get(Project, event.project_id) if event.project_id else None
+        if project is not None:
+            await lock_project(ctx, project)
+        description = await _reverse(ctx, event, project)
+        await record_event(ctx, project=project, kind="undo", undoes=event.id, text=description)
+        label = f"（{project_label(project.id, project.name)}）" if project else ""
+        lines.append(description + label)
+    headline = headline_for(ctx, ctx.t("↩️ 已撤销：", "↩️ Undone: "))
+    return Reply(text=headline + ctx.t("；", "; ").join(reversed(lines)))
+
+
+async def _reverse(ctx: Context, event: Event, project: Project | None) -> str:
+    data = json.loads(event.data or "{}")
+    before = data.get("before")
+    if event.kind == "create" and project is not None:
+        if project.removed:
+            raise refuse(ctx, "该项目已移除。", "That project is already removed.")
+        later = await queries.project_events(ctx.session, project_id=project.id or 0, limit=50)
+        if any(e.id != event.id and not e.undone and e.member_id != event.member_id for e in later):
+            raise refuse(ctx, "其他人已在该项目上有更新，不能撤销新建；请用「放弃」。",
+                         "Others have updated this project since; use `drop` instead of undoing its creation.")
+        project.removed = True
+        return ctx.t("新建项目（已移出项目库，历史保留）", "project creation (removed from the pools, history kept)")
+    if event.kind in ("problem", "resolve"):
+        problem = await ctx.session.get(Problem, data.get("problem_id"))
+        if problem is not None:
+            if event.kind == "problem":
+                problem.withdrawn = True
+            else:
+                problem.resolved_at, problem.resolved_by, problem.resolution = None, None, ""
+    if project is not None and before:
+        restore(project, before)
+        project.updated_at = ctx.now
+    return describe(ctx, event)
