@@ -1,8 +1,10 @@
 """The console adapter: chat with the core in a terminal, or drive it line by line from a script.
 
-Each input line is one message; each reply is printed. Pictures and files are written next to the working
-folder and their paths printed. Lines starting with `:` talk to the console itself (`:user 小王` switches
-who is typing, `:group`/`:private` switch the chat kind, `:quit`).
+Each input line is one message; each reply is printed. A message of several lines is typed on one line
+with `\n` where the line breaks go (`签约 #29\n落地 #30`). Pictures and files are written next to the
+working folder and their paths printed. Lines starting with `:` talk to the console itself (`:user 小王`
+switches who is typing, `:group`/`:private` switch the chat kind, `:quit`). When the bot stays silent
+(chatter in a group), the console prints `（机器人未回复）` so a script still sees one answer per line.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from handlers.messages import Incoming, Reply
 from handlers.ports import MessageHandler
 
 CONSOLE_HELP = (
-    "控制台命令：:user 名字（切换身份） :group / :private（群聊/私聊） :quit（退出）\n"
-    "Console: :user NAME (switch person), :group / :private (chat kind), :quit"
+    "控制台命令：:user 名字（切换身份） :group / :private（群聊/私聊） :quit（退出）；一条多行消息用 \\n 分行\n"
+    "Console: :user NAME (switch person), :group / :private (chat kind), :quit; \\n breaks a line in a message"
 )
 
 
@@ -48,7 +50,7 @@ class ConsoleSession:
         chat_id = "console-group" if self.chat_kind == "group" else f"console:{self.user}"
         incoming = Incoming(
             platform="console", user_id=self.user, display_name=self.user, chat_id=chat_id,
-            chat_kind="group" if self.chat_kind == "group" else "private", text=line,
+            chat_kind="group" if self.chat_kind == "group" else "private", text=line.replace("\\n", "\n"),
         )
         reply = await self.handle(incoming)
         await self._show(reply)
@@ -66,6 +68,9 @@ class ConsoleSession:
             self._print(CONSOLE_HELP)
 
     async def _show(self, reply: Reply) -> None:
+        if reply.silent:
+            self._print("（机器人未回复）\n")
+            return
         self._print(reply.text)
         if reply.image is not None:
             path = self.files_dir / f"zsbot-{next(self._counter)}-{reply.image_name}"

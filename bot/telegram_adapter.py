@@ -6,10 +6,10 @@ adapter never uses PTB's own webhook server: `routes()` gives the project's aioh
 POST /telegram/webhook route, which feeds PTB's update queue.
 
 Which group messages reach the core: with privacy mode on, Telegram only shows a bot commands, replies
-to it and @mentions. With privacy mode off (or the bot an admin) it sees all chatter, and passing every
-line to the core would flood the group with "I did not understand" refusals. So in groups only text
-that starts with ``/``, mentions the bot, replies to one of the bot's messages, or whose first word is a
-known verb (签约, 进展, sign …) goes to the core; in private chats everything does.
+to it and @mentions. With privacy mode off (or the bot an admin) it sees all chatter. Every message goes
+to the core (but another bot's /command), marked `addressed` when it is a /command, mentions the bot or
+replies to it: the core answers reports however they are worded (网易签了) and questions, and stays silent
+on chatter (a silent Reply sends nothing), so a group never hears "I did not understand".
 """
 
 from __future__ import annotations
@@ -61,9 +61,8 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.settings import Settings
 from bot.telegram_render import ANYONE, CallbackCodec, Part, keyboard, plan_parts
 from handlers.messages import ChatKind, Incoming, IncomingFile, Reply
-from handlers.normalize import normalize
 from handlers.ports import DeliveryError, MessageHandler
-from handlers.vocabulary import HELP_ORDER, describe, verb_key, verb_word
+from handlers.vocabulary import HELP_ORDER, describe, verb_word
 
 log = logging.getLogger(__name__)
 
@@ -399,15 +398,16 @@ class TelegramAdapter:
         reply_to = message.get("reply_to_message")
         replier = reply_to.get("from") if isinstance(reply_to, dict) else None
         replied_to_bot = isinstance(replier, dict) and replier.get("id") == self.bot_id
-        text = self._addressed(message["text"], kind, False, in_album=False, replied_to_bot=replied_to_bot)
-        if text is None:
+        addressed = self._addressed(message["text"], kind, False, in_album=False, replied_to_bot=replied_to_bot)
+        if addressed is None:
             return None
+        text, to_bot = addressed
         last = user.get("last_name")
         name = f"{user['first_name']} {last}" if last else user["first_name"]
         return Incoming(
             platform=self.platform, user_id=str(user["id"]), text=text, chat_id=str(chat["id"]), chat_kind=kind,
             display_name=name, message_id=f"{chat['id']}:{message['message_id']}",
-            sent_at=datetime.fromtimestamp(message["date"], UTC),
+            sent_at=datetime.fromtimestamp(message["date"], UTC), addressed=to_bot,
         )
 
     # -- incoming ----------------------------------------------------------------------------------
@@ -430,8 +430,9 @@ class TelegramAdapter:
         except Exception:
             log.exception("telegram: update %s failed", update.update_id)
 
-    def addressed_text(self, message: Message, kind: ChatKind, has_files: bool) -> str | None:
-        """The text to give the core, or None when the message is not for us (see the module doc)."""
+    def addressed_text(self, message: Message, kind: ChatKind, has_files: bool) -> tuple[str, bool] | None:
+        """The text to give the core and whether it was addressed to the bot, or None when it is not for us
+        (see the module doc)."""
         reply_to = message.reply_to_message
         replied_to_bot = (reply_to is not None and reply_to.from_user is not None
                           and reply_to.from_user.id == self.bot_id)
@@ -439,12 +440,12 @@ class TelegramAdapter:
                                in_album=bool(message.media_group_id), replied_to_bot=replied_to_bot)
 
     def _addressed(self, text: str, kind: ChatKind, has_files: bool, *, in_album: bool,
-                   replied_to_bot: bool) -> str | None:
+                   replied_to_bot: bool) -> tuple[str, bool] | None:
         text = text.strip()
         if not text:
             # A bare file in a private chat goes to the core, which asks what it is evidence of; the
             # caption-less rest of an album (only its first item carries the caption) does not.
-            return "" if kind == "private" and has_files and not in_album else None
+            return ("", True) if kind == "private" and has_files and not in_album else None
         mention = re.compile(rf"@{re.escape(self.username)}\b", re.IGNORECASE) if self.username else None
         command = re.match(r"/(\S+)\s*(.*)", text, re.DOTALL)
         if command is not None:
@@ -452,20 +453,15 @@ class TelegramAdapter:
             if target and target.lower() != self.username.lower():
                 return None  # a command for another bot
             if name.lower() == "start":  # /start <invite code> from a deep link
-                return f"start {command[2]}".strip()
-            return f"/{name} {command[2]}".strip()
-        addressed = kind == "private"
+                return f"start {command[2]}".strip(), True
+            return f"/{name} {command[2]}".strip(), True
+        addressed = kind == "private" or replied_to_bot
         if mention is not None and mention.search(text):
             text = re.sub(r"[ \t]+", " ", mention.sub(" ", text)).strip()
             addressed = True
-        if replied_to_bot:
-            addressed = True
-        # A verb word standing alone ("签约 #12", "签约，#12", "签约#12"), not glued to chatter
-        # ("问题是这样的"), even though the core's parser would accept the glued form.
-        first = _WORD_SPLIT.split(normalize(text, [self.username]), maxsplit=1)[0]
-        if verb_key(first) is not None:
-            addressed = True
-        return text if addressed else None
+        # Everything else in a group goes to the core too: it answers a report however it is worded
+        # (网易签了) and stays silent on chatter, so the group never hears "I did not understand".
+        return text, addressed
 
     def incoming_from_message(self, message: Message) -> Incoming | None:
         """The Incoming for a PTB Message, without its files (None when it is not for us)."""
@@ -473,9 +469,10 @@ class TelegramAdapter:
         kind = _chat_kind(chat.type)
         if user is None or user.is_bot or kind is None:
             return None
-        text = self.addressed_text(message, kind, bool(message.photo or message.document))
-        if text is None:
+        addressed = self.addressed_text(message, kind, bool(message.photo or message.document))
+        if addressed is None:
             return None
+        text, to_bot = addressed
         return Incoming(
             platform=self.platform,
             user_id=str(user.id),
@@ -485,6 +482,7 @@ class TelegramAdapter:
             display_name=user.full_name or "",  # None when a malformed update has no first_name
             message_id=f"{chat.id}:{message.message_id}",
             sent_at=message.date,
+            addressed=to_bot,
         )
 
     async def _on_message(self, message: Message, body: _BodyAnswer | None = None) -> None:
@@ -608,6 +606,8 @@ class TelegramAdapter:
         instead of a request. Longer answers still go out by requests: Telegram runs the response's method
         only after the response, so a second message sent meanwhile could arrive first.
         """
+        if reply.silent:  # chatter in a group: the core has nothing to say
+            return
         parts = plan_parts(reply, keyboard(reply.buttons, owner, self._codec))
         if body is not None and len(parts) == 1 and parts[0].kind == "text" and await self._body_slot(chat_id):
             body.method = self._send_message_method(chat_id, parts[0], reply_to)

@@ -131,7 +131,9 @@ class WeComAdapter:
         )
 
     def _deliver(self, incoming: Incoming, reply: Reply) -> None:
-        """Send `reply` in the background, once per message id in this process."""
+        """Send `reply` in the background, once per message id in this process (nothing for a silent one)."""
+        if reply.silent:
+            return
         message_id = incoming.message_id
         if message_id is not None:
             if message_id in self._replied:

@@ -9,7 +9,7 @@ because one call costs about 25 µs.
 
 One grammar (`_PHRASE`) serves a single word (`parse_amount`, which must match it whole) and free text
 (`scan_amounts`, which adds the checks that keep 十万火急, 一万个理由 or 5000万人 from reading as money);
-`handlers.amount_finder` puts labels (总投资, 一期, 税收 …) on what `scan_amounts` finds.
+`find_amounts` puts labels (总投资, 一期, 税收 …) on what `scan_amounts` finds.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ _UNIT = (
 _COUNT_WORDS = (
     r"[个套辆件株棵吨斤亩㎡瓦册张栋幢层粒箱盒袋瓶倍岁米座名万亿]|人(?!才|民)|家(?![具居电])|度(?!假)"
     r"|方(?![面案式向])|位(?!于|置)|平(?!台)|次(?![年日月])|户(?!外)|股(?!份|权)|台(?!账|湾)"
-    r"|公斤|千克|公顷|公里|千米|立方|千瓦|火急|八千里"
+    r"|公斤|千克|公顷|公里|千米|立方|千瓦|火急|八千里|富翁"
 )
 _PHRASE_SRC = (
     r"(?<![0-9a-z.,#%_/\-])"
@@ -79,7 +79,7 @@ _PHRASE_SRC = (
     rf"(?P<vnum>好几|几|数|上|近)(?:十|百|千)?个?(?P<vunit>{_CN_UNIT})"
     r"|"
     rf"(?:(?P<lo>{_NUMBER})\s?(?:-|~|～|—|到|至)\s?)?"  # 1-2亿, 一到两个亿: a range
-    rf"(?P<num>{_NUMBER}|半)(?P<v1>多|余|来|几)?"
+    rf"(?P<num>{_NUMBER}|半|百(?=万|亿)|千(?=亿))(?P<v1>多|余|来|几)?"  # 超百亿, 千亿, but never 千万别
     rf"(?:个(?P<half>半)?(?P<v2>多)?(?P<gunit>{_CN_UNIT})|(?P<unit>{_UNIT}))?"
     # 1亿5000万, 1亿5, 3万5: the lower order after 亿/万 (checked in _read)
     rf"(?:(?<=[亿万])(?P<low>(?:[0-9]+(?:\.[0-9]+)?(?:千万|百万|十万|万|千)?|[{_CN_DIGITS}十百千]+(?:千万|万|千))"
@@ -91,16 +91,37 @@ _PHRASE_SRC = (
     r"(?P<approx2>左右|以上|上下|出头)?"
 )
 _PHRASE = re.compile(_PHRASE_SRC, re.IGNORECASE)
-# Words before a figure that say it is the investment (总投资2亿, 金额：3亿): one word may carry them.
-TOTAL_LABELS = (
-    "计划总投资", "项目总投资", "预计总投资", "拟总投资", "总投资额", "投资总额", "总投资", "计划投资", "拟投资",
-    "预计投资", "意向投资", "协议投资", "签约投资", "投资金额", "投资规模", "投资额", "投资", "合同金额",
-    "签约金额", "合同额", "总金额", "金额", "注册资本", "注册资金", "总额",
+
+# What the word before an amount says it is, canonical form ← the words people use for it.
+_LABELS: dict[str, tuple[str, ...]] = {
+    "总投资": ("计划总投资", "项目总投资", "预计总投资", "拟总投资", "总投资额", "投资总额", "总投资"),
+    "投资": (
+        "计划投资", "拟投资", "预计投资", "意向投资", "协议投资", "签约投资", "投资金额", "投资规模", "投资额", "投资",
+        "投入",
+    ),
+    "金额": ("合同金额", "签约金额", "合同额", "总金额", "金额", "总额"),
+    "注册资本": ("注册资本", "注册资金"),
+    "年产值": ("年产值", "产值"),
+    "税收": ("年税收", "年纳税", "税收", "纳税"),
+    "营收": ("年营收", "营业收入", "年销售额", "销售额", "年收入", "营收"),
+    "固定资产投资": ("固定资产投资", "固投"),
+    "融资": ("融资",), "估值": ("估值",), "到位资金": ("到位资金",), "租金": ("租金",), "利润": ("利润",),
+}
+# Labels that say the figure is the project's investment: parse_amount takes `总投资2亿` or `金额：3亿` as
+# one amount, while `一期3亿`, `年产值5000万` or `税收300万` are money but not the amount to store.
+INVESTMENT_LABELS = frozenset({"总投资", "投资", "金额", "注册资本"})
+_CANONICAL_LABEL = {word: label for label, words in _LABELS.items() for word in words}
+# Words between a label and its figure: 总投资为10亿, 金额：3亿, 一期先投3亿, 合计约2亿.
+_CONNECTORS = r"[:：]|为|是|达到|达|了|有|共计|合计|共|先期投入|先投|投入|投"
+_TOTAL_LABEL = "|".join(
+    sorted((word for word, label in _CANONICAL_LABEL.items() if label in INVESTMENT_LABELS), key=len, reverse=True)
 )
-CONNECTORS = r"[:：]|为|是|达到|达|了|有"
-_TOTAL_LABEL = "|".join(sorted(TOTAL_LABELS, key=len, reverse=True))
-_TOKEN = re.compile(rf"(?:(?:{_TOTAL_LABEL})(?:{CONNECTORS})?)?{_PHRASE_SRC}", re.IGNORECASE)
-_LEADING_LABEL = re.compile(rf"(?:{_TOTAL_LABEL})(?:{CONNECTORS})?\s*")
+_TOKEN = re.compile(rf"(?:(?:{_TOTAL_LABEL})(?:{_CONNECTORS})?)?{_PHRASE_SRC}", re.IGNORECASE)
+_LEADING_LABEL = re.compile(rf"(?:{_TOTAL_LABEL})(?:{_CONNECTORS})?\s*")
+_PHASE = r"(?:第)?(?P<phase>[一二三四五六七八九十0-9]{1,2}|首)期(?:总?投资)?"
+_ALL_LABELS = "|".join(sorted(_CANONICAL_LABEL, key=len, reverse=True))
+# The leftmost match that reaches the amount is the longest label (计划总投资, not 总投资).
+_LABEL_BEFORE = re.compile(rf"(?:(?P<word>{_ALL_LABELS})|{_PHASE})(?:{_CONNECTORS}|\s)*$")
 _SPLIT_NUMBERS = re.compile(r"\d\s+[\d.,]")  # `80 2亿` is two numbers, not 802亿
 _COUNT_AFTER = re.compile(_COUNT_WORDS)
 _PAIR_OF_DIGITS = re.compile(r"[一二两三四五六七八九壹贰叁肆伍陆柒捌玖]{2}")  # 两三个亿 is a range
@@ -108,6 +129,7 @@ _PAIR_OF_DIGITS = re.compile(r"[一二两三四五六七八九壹贰叁肆伍陆
 _WORD_BEFORE_SHANG = frozenset("加以之马早晚网线北向往楼会场桌身手台市送赶排比千爬")
 _NAME_AFTER_VAGUE = frozenset("达科象豪向通邦纬航联利华家国博和隆宝福佳")
 _SUFFIX_TOKEN = re.compile(r"元人民币|人民币|元|块钱|块|美元|美金|usd|rmb|cny|左右|以上|上下|出头|多|余", re.I)
+_BARE_NUMBERS = {"半": Decimal("0.5"), "百": Decimal(100), "千": Decimal(1000)}
 _MAX_DIGITS = 20  # longer figures are junk (MAX_YUAN has 14 digits) and would strain Decimal
 
 
@@ -130,27 +152,6 @@ class AmountFound:
     start: int
     end: int  # span in the input string
     label: str  # 总投资, 投资, 一期, 二期, 首期, 注册资本, 年产值, 税收, 营收, 金额 … (canonical), or ""
-
-
-# What the word before an amount says it is, canonical form ← the words people use for it.
-_LABELS: dict[str, tuple[str, ...]] = {
-    "总投资": ("计划总投资", "项目总投资", "预计总投资", "拟总投资", "总投资额", "投资总额", "总投资"),
-    "投资": (
-        "计划投资", "拟投资", "预计投资", "意向投资", "协议投资", "签约投资", "投资金额", "投资规模", "投资额", "投资",
-    ),
-    "金额": ("合同金额", "签约金额", "合同额", "总金额", "金额", "总额"),
-    "注册资本": ("注册资本", "注册资金"),
-    "年产值": ("年产值", "产值"),
-    "税收": ("年税收", "年纳税", "税收", "纳税"),
-    "营收": ("年营收", "营业收入", "年销售额", "销售额", "年收入", "营收"),
-    "固定资产投资": ("固定资产投资", "固投"),
-    "融资": ("融资",), "估值": ("估值",), "到位资金": ("到位资金",), "租金": ("租金",), "利润": ("利润",),
-}
-_CANONICAL_LABEL = {word: label for label, words in _LABELS.items() for word in words}
-_PHASE = r"(?:第)?(?P<phase>[一二三四五六七八九十0-9]{1,2}|首)期(?:总?投资)?"
-_ALL_LABELS = "|".join(sorted(_CANONICAL_LABEL, key=len, reverse=True))
-# The leftmost match that reaches the amount is the longest label (计划总投资, not 总投资).
-_LABEL_BEFORE = re.compile(rf"(?:(?P<word>{_ALL_LABELS})|{_PHASE})(?:{CONNECTORS}|\s)*$")
 
 
 @lru_cache(maxsize=2048)
@@ -206,9 +207,9 @@ def _unit_value(unit: str) -> int | None:
 
 
 def _number(text: str) -> Decimal | None:
-    """An Arabic or Chinese number, or 半."""
-    if text == "半":
-        return Decimal("0.5")
+    """An Arabic or Chinese number, or 半 (半个亿), 百 (百亿), 千 (千亿)."""
+    if text in _BARE_NUMBERS:
+        return _BARE_NUMBERS[text]
     if text[0].isdigit():
         digits = text.replace(",", "")
         return Decimal(digits) if len(digits) <= _MAX_DIGITS else None

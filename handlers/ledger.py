@@ -564,6 +564,8 @@ class _Reader:
         amount = parse_amount(text, usd_rate=self.usd_rate if self.usd_rate is not None else DEFAULT_USD_RATE)
         if amount is None:
             raise ValueError(f"无法识别的金额“{text}”（例：200000000、2亿、5000万元）")
+        if amount.vague:  # 十来个亿 is a guess; a ledger holds figures
+            raise ValueError(f"金额“{text}”是个估计，请填写确切数字（例：10亿）")
         return amount.yuan
 
 

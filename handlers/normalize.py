@@ -86,7 +86,7 @@ _SPACES = re.compile(r"[^\S\n]+")
 
 def _is_decoration(ch: str) -> bool:
     """Emoji and pictographs, their variation selectors and skin tones: decoration, never meaning."""
-    return unicodedata.category(ch) in ("So", "Sk") or ch in "\ufe0e\ufe0f" or "\U0001f3fb" <= ch <= "\U0001f3ff"
+    return unicodedata.category(ch) == "So" or ch in "\ufe0e\ufe0f" or "\U0001f3fb" <= ch <= "\U0001f3ff"
 
 
 def _strip_decoration(line: str) -> str:

@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 from rapidfuzz import fuzz
 
@@ -539,6 +539,8 @@ def _parse_expect(ctx: _Ctx) -> Command | ParseError:
                 others.append(Token(rest, token.start, token.end))
             continue
         others.append(token)
+    if reading is None and (bad := _impossible_date(others)) is not None:
+        return ctx.error(f"日期“{bad.text}”不存在。", f"{bad.text!r} is not a valid date.")
     pick = _pick_project(others)
     if pick is None:
         return _missing_project(ctx)
@@ -592,12 +594,31 @@ def _parse_away(ctx: _Ctx) -> Command | ParseError:
         d for token in ctx.tokens if (d := read_date(token.text, ctx.today)) is not None
     ]
     if not found:
+        if (bad := _impossible_date(ctx.tokens)) is not None:
+            return ctx.error(f"日期“{bad.text}”不存在。", f"{bad.text!r} is not a valid date.")
         return ctx.error("请假到哪一天？", "Until which day?")
     last = max(found, key=lambda reading: reading.day)  # 下周一到周三: until the Wednesday
-    if last.day < ctx.today:
-        return ctx.error(f"日期 {last.day.isoformat()} 已经过去了。", f"{last.day.isoformat()} is already past.")
-    return ctx.command(when=last.day, flag="approximate" if last.approximate else None,
-                       note=last.text if last.approximate else "")
+    day, approximate = last.day, last.approximate
+    if last.granularity == "week":  # 请假 下周: the whole week, probably
+        day, approximate = last.day + timedelta(days=6 - last.day.weekday()), True
+    elif last.granularity == "month":  # 出差 下个月: to its end, probably
+        day, approximate = (last.day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1), True
+    if day < ctx.today:
+        return ctx.error(f"日期 {day.isoformat()} 已经过去了。", f"{day.isoformat()} is already past.")
+    return ctx.command(when=day, flag="approximate" if approximate else None,
+                       note=last.text if approximate else "")
+
+
+def _impossible_date(tokens: Sequence[Token]) -> Token | None:
+    """A word written like a date that no calendar has (2月30日, 2027-02-30): said so, not ignored."""
+    for token in tokens:
+        written = None if token.quoted else _date_text(token.text)
+        if written is None:
+            continue
+        year = written.year or 2028  # a leap year: 2月29日 without a year is possible
+        if _make_date(year, written.month, written.day or 1) is None:
+            return token
+    return None
 
 
 def _parse_target(ctx: _Ctx) -> Command | ParseError:
@@ -828,7 +849,7 @@ def _parse(
             reason=f"消息太长（{len(text)} 字），上限 {MAX_LENGTH} 字，请分几条发送。",
             usage=usage("help", "zh"), extra={"limit": str(MAX_LENGTH)},
         )
-    norm = normalize(text, bot_names)
+    norm = normalize(text, bot_names).replace("\n", " ")  # one update: its lines are one line
     if not norm:
         return ParseError(reason="消息是空的。", usage=usage("help", "zh"))
     choice = _CHOICE.fullmatch(norm)

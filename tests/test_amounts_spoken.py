@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.amounts import (
+    INVESTMENT_LABELS,
     MAX_YUAN,
     AmountFound,
     amount_at,
@@ -87,6 +88,9 @@ WAN = 10_000
         ("0.8亿", 80_000_000, "CNY", False),
         ("8千万", 8000 * WAN, "CNY", False),
         ("1千亿", 1000 * YI, "CNY", False),
+        ("超百亿", 100 * YI, "CNY", False),  # 百亿/千亿 need no digit; 千万 does (千万别)
+        ("千亿", 1000 * YI, "CNY", False),
+        ("8万万", 8 * YI, "CNY", False),  # stacked units multiply, as before
         ("两万块", 20_000, "CNY", False),
         ("２亿", 2 * YI, "CNY", False),  # full-width digits from a phone keyboard
         # currencies
@@ -114,7 +118,8 @@ def test_spoken_forms(text: str, yuan: int, currency: str, vague: bool) -> None:
     assert split_compound(text, usd_rate=RATE) is None  # one plain amount
     if " " not in text:  # glued to words on both sides, it is found with the same value
         [found] = find_amounts(f"签了{text}的合同", usd_rate=RATE)
-        assert (found.start, found.end) == (2, 2 + len(text)) or found.label  # a label word is not in the span
+        assert found.end == 2 + len(text) and text.endswith(found.text)
+        assert found.text == text or found.label  # a label word (投资, 金额 …) is not part of the span
         assert found.amount is not None
         assert (found.amount.yuan, found.amount.currency, found.amount.vague) == (yuan, currency, vague)
 
@@ -176,6 +181,12 @@ def test_not_money(text: str) -> None:
         ("合同金额：3000万美元", [("3000万美元", 213_000_000, "金额")]),
         ("注册资金5000万", [("5000万", 5000 * WAN, "注册资本")]),
         ("项目投资了3个多亿", [("3个多亿", 3 * YI, "投资")]),
+        ("总投资十来个亿，一期先投3个多亿", [("十来个亿", 10 * YI, "总投资"), ("3个多亿", 3 * YI, "一期")]),
+        ("拟投资5亿元，其中固定资产投资4亿元", [("5亿元", 5 * YI, "投资"), ("4亿元", 4 * YI, "固定资产投资")]),
+        ("项目估值10亿，融资2000万美金", [("10亿", 10 * YI, "估值"), ("2000万美金", 142_000_000, "融资")]),
+        ("计划投资约合2亿美元，折合人民币14亿", [("约合2亿美元", 1_420_000_000, "投资"), ("人民币14亿", 14 * YI, "")]),
+        ("年营收上亿，利润几千万", [("上亿", None, "营收"), ("几千万", None, "利润")]),
+        ("投资3亿元建设10万平方米厂房，年产5万吨", [("3亿元", 3 * YI, "投资")]),
         ("他们计划投资几个亿", [("几个亿", None, "投资")]),
         ("签约万达5000万", [("5000万", 5000 * WAN, "")]),  # 万 of 万达 has no number before it
         ("投资5000万达产后年产值2亿多", [("5000万", 5000 * WAN, "投资"), ("2亿多", 2 * YI, "年产值")]),
@@ -245,6 +256,17 @@ def test_amount_at_over_two_tokens(tokens: list[str], expected: tuple[Amount, in
     assert amount_at(tokens, 0, usd_rate=RATE) == expected
 
 
+def test_labels_that_mean_the_investment() -> None:
+    # parse_amount takes these as the amount to store; any other label (一期, 年产值 …) only via find_amounts
+    assert {"总投资", "投资", "金额", "注册资本"} == INVESTMENT_LABELS
+    for text in ("总投资10亿", "投资10亿", "合同金额10亿", "注册资金10亿"):
+        [found] = find_amounts(text, usd_rate=RATE)
+        assert found.label in INVESTMENT_LABELS and parse_amount(text, usd_rate=RATE) is not None
+    for text in ("一期10亿", "年产值10亿", "税收10亿", "营收10亿", "融资10亿"):
+        [found] = find_amounts(text, usd_rate=RATE)
+        assert found.label not in INVESTMENT_LABELS and parse_amount(text, usd_rate=RATE) is None
+
+
 def test_extract_amount_spoken() -> None:
     assert extract_amount(["签约", "网易河南区域总部", "2个亿"]) == (
         Amount(2 * YI, "2个亿"), ["签约", "网易河南区域总部"]
@@ -286,6 +308,8 @@ def test_never_raises_and_stays_in_range(text: str) -> None:
         total, rest = split
         assert 0 < total.yuan <= MAX_YUAN and rest
         assert text.strip().startswith(total.text)
+        if len(total.text) <= 40:
+            assert parse_amount(total.text, usd_rate=RATE) == total
 
 
 @settings(max_examples=200, deadline=None)

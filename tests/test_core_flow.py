@@ -102,13 +102,16 @@ async def test_fuzzy_names_ask_and_the_numbered_answer_survives_a_restart(chat, 
     await squad_with_members(chat, "马寨镇", "周强")
     await chat.ok("周强", "谋划 仲景医药健康产业园 15亿")
     await chat.ok("周强", "谋划 仲景食品加工基地 2亿")
-    # A unique substring resolves directly.
+    # A unique substring is the bot's reading, not a fact: it shows the card and asks before storing.
     reply = await chat.ok("周强", "进展 医药健康 完成第三轮洽谈，下周来郑考察")
-    assert "仲景医药健康产业园" in reply.text
+    assert "仲景医药健康产业园" in reply.text and "尚未保存" in reply.text
+    assert await count(sessions, Event) == 2
+    reply = await chat.ok("周强", "1")
+    assert "📝 已记录进展" in reply.text and await count(sessions, Event) == 3
     # An ambiguous name asks, numbered, with buttons, and a "new project" option for stage verbs.
     reply = await chat.ok("周强", "洽谈 仲景")
     assert "1." in reply.text and "2." in reply.text and "新建" in reply.text
-    assert [b.command for b in reply.buttons] == ["1", "2", "3"]
+    assert [b.command for b in reply.buttons] == ["1", "2", "3", "0"]
     assert await count(sessions, PendingChoice) == 1
     # A new core (a restart) still knows the question.
     restarted = Chat(make_core(sessions, clock), clock)
@@ -126,7 +129,8 @@ async def test_choosing_new_creates_a_project(chat, sessions) -> None:
     await chat.ok("周强", "谋划 国际汽车产业园")
     await chat.ok("周强", "谋划 国际汽车城")
     reply = await chat.ok("周强", "谋划 国际汽车")
-    last = len(reply.buttons)
+    last = len(reply.buttons) - 1  # the last button is 取消 (0)
+    assert reply.buttons[-1].command == "0"
     await chat.ok("周强", str(last))
     assert (await project_named(sessions, "国际汽车")).stage == "planned"
 
@@ -336,6 +340,6 @@ async def test_one_person_links_telegram_and_wecom(chat, sessions) -> None:
     assert len(members) == 1 and {e.member_id for e in events} == {members[0].id}
     # A member with history of their own is not merged away.
     await squad_with_members(chat, "长江路", "刘洋")
-    await chat.ok("刘洋", "谋划 刘洋的项目")
+    await chat.ok("刘洋", "谋划 长江路物流园")
     code = (await chat.ok("张伟", "关联")).text.split("关联码：")[1].split("（")[0]
     await chat.refused("刘洋", f"关联 {code}")

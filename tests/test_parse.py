@@ -297,8 +297,9 @@ def test_expect_forms() -> None:
     assert ok("预计 #12 签约 2027/3").when == date(2027, 3, 1)
     c = ok("expect #12 land 2027-06")
     assert (c.lang, c.stage, c.when) == ("en", "landed", date(2027, 6, 1))
-    assert "年份" in err("预计 #12 签约 3月").reason
-    assert "year" in err("expect #12 sign 03-15").reason
+    # Dates as people write them: the next March, the next 15 March.
+    assert ok("预计 #12 签约 3月").when == date(2027, 3, 1)
+    assert ok("expect #12 sign 03-15").when == date(2027, 3, 15)
     assert "阶段" in err("预计 #12 2027-03").reason
     assert "不存在" in err("预计 #12 签约 2027-02-30").reason
     err("预计 #12 签约")
@@ -349,7 +350,8 @@ def test_away_forms() -> None:
     assert "不存在" in err("请假 2月30日").reason
     assert "过去" in err("请假 至2020-01-01").reason
     err("请假")
-    err("请假 下周")
+    # 下周: the whole of next week, a reading the bot confirms before storing.
+    assert (ok("请假 下周").when, ok("请假 下周").flag) == (date(2026, 11, 29), "approximate")
 
 
 def test_away_uses_todays_date_by_default() -> None:

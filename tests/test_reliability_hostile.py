@@ -644,6 +644,8 @@ def test_markup_in_names_reaches_other_members_escaped(platforms: PlatformRig) -
         if answers and "新建项目「" in answers[0].params["text"]:  # close to an earlier name: choose "new"
             number = visible_text(answers[0].params["text"], "HTML").split("新建项目「")[0].splitlines()[-1]
             answers = say(user, number.split(".")[0])
+        elif answers and "尚未保存" in answers[0].params["text"]:  # an odd name is confirmed first
+            answers = say(user, "1")
         shown, tags = _shown(answers[0])
         if "🆕" not in shown:
             return  # refused (a name that normalises to nothing): nothing to look at

@@ -194,22 +194,22 @@ async def test_webhook_mode_needs_a_valid_secret(api: FakeBotApi, core: Core, tm
         assert await api.post_update(url, api.message_update(ALICE, ALICE, "帮助"), "") == 403
 
 
-async def test_group_messages_only_reach_the_core_when_addressed(
+async def test_group_messages_reach_the_core_marked_whether_addressed(
     api: FakeBotApi, core: Core, tmp_path: Path
 ) -> None:
+    """Every group message but another bot's command reaches the core (which stays silent on chatter and
+    answers reports however they are worded), marked addressed when it is a /command, mentions the bot or
+    replies to it."""
     async with running(api, tmp_path, core):
         bot_message = {"message_id": 1, "date": 0, "chat": api.chat(GROUP), "from": api.bot_user, "text": "x"}
         texts = [
-            "/sign@other_bot #12",  # another bot's command
+            "/sign@other_bot #12",  # another bot's command: not ours
             "今天天气不错",  # chatter
             "大家辛苦了 签约 #12",  # a verb, but not first
             f"/sign@{BOT.upper()} #12",  # ours, any case
             "签约 #13 2亿",  # a verb first
             f"@{BOT} 进展 #12 已完成尽调",  # a mention
-            "Sign #14",  # an English verb
-            "? 签约",
-            "问题是这样的，明天再说",  # a verb glued to chatter
-            "签约，#15",  # full-width separator after the verb
+            "网易签了",  # a report in words
             f"/note@{BOT}\n#12 第一行\n第二行",  # lines kept
         ]
         for text in texts:
@@ -218,13 +218,26 @@ async def test_group_messages_only_reach_the_core_when_addressed(
         last = api.queue_update(api.message_update(GROUP, BOB, "/help"))
         await core.wait(9)
         sent = await api.wait_for("sendMessage", 9)
-    assert [i.text for i in core.seen] == [
-        "/sign #12", "签约 #13 2亿", "进展 #12 已完成尽调", "Sign #14", "? 签约", "签约，#15",
-        "/note #12 第一行\n第二行", "好的，明天去", "/help",
+    assert [(i.text, i.addressed) for i in core.seen] == [
+        ("今天天气不错", False), ("大家辛苦了 签约 #12", False), ("/sign #12", True), ("签约 #13 2亿", False),
+        ("进展 #12 已完成尽调", True), ("网易签了", False), ("/note #12 第一行\n第二行", True),
+        ("好的，明天去", True), ("/help", True),
     ]
     assert {i.chat_kind for i in core.seen} == {"group"}
     # In a group the answer quotes the message it answers.
     assert sent[-1].params["reply_parameters"]["message_id"] == last["message"]["message_id"]
+
+
+async def test_a_silent_reply_sends_nothing(api: FakeBotApi, core: Core, tmp_path: Path) -> None:
+    """Chatter in a group gets a silent reply from the core: nothing is sent, by request or webhook body."""
+    core.answer = lambda i: Reply(text="", silent=True) if "哈哈" in i.text else Reply(text=f"已记录：{i.text}")
+    async with running(api, tmp_path, core):
+        api.queue_update(api.message_update(GROUP, ALICE, "哈哈哈"))
+        api.queue_update(api.message_update(GROUP, ALICE, "签约 #12"))
+        await core.wait(2)
+        sent = await api.wait_for("sendMessage", 1)
+    assert [c.params["text"] for c in sent] == ["已记录：签约 #12"]
+    assert len(api.calls_to("sendMessage")) == 1
 
 
 async def test_start_with_deep_link_payload(api: FakeBotApi, core: Core, tmp_path: Path) -> None:
