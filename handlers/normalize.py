@@ -90,14 +90,12 @@ def _is_decoration(ch: str) -> bool:
 
 
 def _strip_decoration(line: str) -> str:
-    """A line without leading numbering and without emoji at either end."""
+    """A line without leading numbering and emoji (✅签约 #19). Emoji later on stay: they may be meant."""
     line = _CIRCLED.sub("", line)
-    start, end = 0, len(line)
-    while start < end and (_is_decoration(line[start]) or line[start].isspace()):
+    start = 0
+    while start < len(line) and (_is_decoration(line[start]) or line[start].isspace()):
         start += 1
-    while end > start and (_is_decoration(line[end - 1]) or line[end - 1].isspace()):
-        end -= 1
-    return line[start:end]
+    return line[start:]
 
 
 def _one_line(text: str, names: list[str]) -> str:

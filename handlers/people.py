@@ -242,12 +242,14 @@ async def handle_away(cmd: Command, ctx: Context) -> Reply:
 
 
 GROUP_PRIVACY_ZH = (
-    "群聊提示：Telegram 群里机器人默认只看到以 / 开头的命令（隐私模式）。"
-    "想在群里直接发「签约 #12」，请管理员在 @BotFather 里 /setprivacy 关闭隐私模式，或把机器人设为群管理员。"
+    "群聊提示：Telegram 群里机器人默认只看到以 / 开头的命令和 @它 的消息（隐私模式）。"
+    "想在群里直接说「网易签了」，请管理员在 @BotFather 里 /setprivacy 关闭隐私模式，或把机器人设为群管理员；"
+    "群里的闲聊机器人不会回复。"
 )
 GROUP_PRIVACY_EN = (
-    "Groups: on Telegram the bot only sees /commands in groups (privacy mode). To use plain verbs such as "
-    "`sign #12` in a group, turn privacy mode off with @BotFather's /setprivacy, or make the bot a group admin."
+    "Groups: on Telegram the bot only sees /commands and @mentions in groups (privacy mode). To report in plain "
+    "words in a group, turn privacy mode off with @BotFather's /setprivacy, or make the bot a group admin; "
+    "chatter in the group gets no answer."
 )
 
 HELP_ORDER = ("plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
@@ -255,17 +257,38 @@ HELP_ORDER = ("plan", "pursue", "sign", "land", "note", "visit", "problem", "res
               "link", "target", "newteam", "invite", "bind", "settings", "help")
 
 
+HELP_NATURAL_ZH = (
+    "直接说就行，例如：",
+    "· 网易签了　·　签约 #12 3个亿　·　昨天签约了 海康威视郑州基地",
+    "· 谋划 某某项目 2个亿 汽车 @深圳 对接:某某集团",
+    "· 今天去中原数据集团拜访了，对方有意向追加投资2个亿",
+    "· 签约 #29；落地 #30（一条消息报几件事，分行、分号都行）",
+    "· 预计 #26 签约 下周三　·　请假 到下周五　·　设置 排行 8点半",
+    "· 我们队排第几　·　德化街进度怎么样　·　本月新增签约多少",
+    "· 刚才金额写错了，应该是3.5亿　·　撤销",
+    "拿不准的地方，我会先把理解发给你：回复 1（或 是/对/确认）保存，回复 0 或 取消 放弃。",
+)
+HELP_NATURAL_EN = (
+    "Just say it, for example:",
+    "· sign #12 300m  ·  plan Tesla Zhengzhou showroom 200m  ·  note #15 third round done",
+    "· sign #29; land #30 (several updates in one message: lines or semicolons)",
+    "When I am not sure what you mean I show my reading first: reply 1 (or yes) to store it, 0 to cancel.",
+)
+
+
 def help_reply(ctx: Context, verb: str | None) -> Reply:
-    """General help, or the right form of one verb."""
+    """General help (the natural forms first, then every verb), or the right form of one verb."""
     if verb:
         zh_name, en_name = VERB_NAMES[verb]  # type: ignore[index]  # verb comes from the parser's table
         name = en_name if ctx.lang == "en" else zh_name
         return Reply(text=f"{name}：{describe(verb, ctx.lang)}\n" + ctx.t("格式：", "Form: ") + usage(verb, ctx.lang))
     lines = [ctx.t("🤖 招商助手：出差路上一句话报项目，每天推送比学赶超。", "🤖 zsbot: report projects in a few words.")]
+    lines += HELP_NATURAL_EN if ctx.lang == "en" else HELP_NATURAL_ZH
+    lines.append(ctx.t("全部指令：", "All commands:"))
     for name in HELP_ORDER:
         zh_name, en_name = VERB_NAMES[name]  # type: ignore[index]  # every HELP_ORDER verb is in the table
         lines.append(f"· {en_name if ctx.lang == 'en' else zh_name}：{describe(name, ctx.lang)}")
-    lines.append(ctx.t("项目可用 #编号 或名称；金额可写 2亿、5000万、300万美元。发送「帮助 签约」看某个命令。",
+    lines.append(ctx.t("项目可用 #编号 或名称；金额可写 2个亿、5000万、300万美元。发送「帮助 签约」看某个命令。",
                        "Name a project by #id or name; amounts like 200m, 2b. Send `help sign` for one command."))
     if ctx.member is None:
         lines.append(ctx.t("你还没有加入小分队：请发送「加入 邀请码」。", "You are not in a squad yet: send `join <code>`."))

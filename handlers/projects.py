@@ -18,6 +18,7 @@ from handlers.problem_match import pick_problem
 from handlers.records import card, check_fits, headline_for, record_event, snapshot, undo_line
 from handlers.refusal import refuse
 from handlers.resolve import CREATE, changeable_project, check_may_change, find_project, lock_project, require_project
+from handlers.understand.guards import bad_name
 from storage import queries
 from storage.models import STAGE_ORDER, STAGES, Problem, Project
 
@@ -151,6 +152,8 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
         )
     name = (cmd.project.name if cmd.project else "") or ""
     name = name.strip()
+    if bad_name(name, ctx.today):  # the last word on it, whatever path led here (a confirmed reading too)
+        raise refuse(ctx, f"「{name}」不能作项目名称，请写项目的名字。", f'"{name}" cannot be a project name.', cmd.verb)
     if len(name) > 100:
         raise refuse(ctx, "项目名称太长（最多100字）。", "The project name is too long (100 characters at most).",
                      cmd.verb)

@@ -129,6 +129,9 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
                               f'"{name}" is the company of #{project.id} {project.name}; I read it as that project:',
                               choices, confirm=True)
         return project
+    if may_create and bad_name(name, ctx.today):  # 了, 签约, 明天, 2亿: never a project's name, even if confirmed
+        raise refuse(ctx, f"「{name}」不能作项目名称，请写项目的名字或 #编号。",
+                     f'"{name}" cannot be a project name: write the project\'s name or #id.', verb)
     if len(key) < 2:  # one character matches half the district: never guessed, at most created on request
         if may_create:
             raise NeedsChoice(
@@ -170,12 +173,6 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
     if close:
         raise await _which(ctx, cmd, close, offer_new=offer_new)
     if may_create:
-        if len(name) < 2 or bad_name(name, ctx.today):
-            raise NeedsChoice(
-                f"「{name}」不像项目名称（太短或是个常用词），确定要新建这个项目吗？",
-                f'"{name}" does not look like a project name. Create it anyway?',
-                [_new_choice(cmd, name)], confirm=True,
-            )
         return CREATE
     raise refuse(
         ctx, f"找不到项目「{name}」。可发送「我的」查看本队项目，或用 #编号。",

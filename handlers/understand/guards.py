@@ -157,7 +157,8 @@ def _check_visit(reading: Reading) -> Reading:
     command = reading.command
     tokens = [token.text for token in scan(command.note)]
     place = next((place_of(word) for word in tokens if place_of(word)), None)
-    rest = [word for word in tokens if place_of(word) is None]
+    rest = [word for word in tokens if place_of(word) is None
+            and word not in PRONOUNS and word not in FUNCTION_WORDS and word not in GENERIC_NOUNS]
     company = rest[0] if rest and (len(rest) == 1 or rest[0].endswith(COMPANY_SUFFIXES)) else None
     if place is None and company is None:
         return reading

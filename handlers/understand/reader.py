@@ -83,6 +83,8 @@ def understand(
     if answer is not None:
         return answer
     segments = split_updates(norm, reads_as_update)
+    if not segments:  # only separators: `，；`
+        return Understanding(text=norm, chatter=True)
     if len(segments) > MAX_UPDATES:
         return Understanding(text=norm, error=ParseError(
             reason=f"一条消息最多 {MAX_UPDATES} 项更新，这条有 {len(segments)} 项，请分几条发送。",
