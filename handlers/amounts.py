@@ -307,6 +307,18 @@ def parse_amount(token: str, *, usd_rate: float) -> Amount | None:
     return amount_of(reading, text, usd_rate=usd_rate) if reading else None
 
 
+_DIGIT_RUN = re.compile(rf"[{_CN_DIGITS}]+")
+
+
+def _not_a_numeral(words: str) -> bool:
+    """Chinese digits side by side that are not a spoken range (两三, 四五, 三五): a name (二七), not a figure."""
+    run = _DIGIT_RUN.match(words)
+    if run is None or len(run.group()) < 2:
+        return False
+    values = [_CN_DIGIT_VALUE.get(c, -1) for c in run.group()]
+    return not (len(values) == 2 and (values[1] - values[0] == 1 or values == [3, 5]))
+
+
 def scan_amounts(text: str) -> Iterator[tuple[int, int, Reading]]:
     """Every amount phrase in free text, as (start, end, reading), left to right and not overlapping."""
     folded = text.translate(_FOLD)
@@ -317,6 +329,8 @@ def scan_amounts(text: str) -> Iterator[tuple[int, int, Reading]]:
         start, end = match.span()
         if (start and folded[start - 1] == "第") or _COUNT_AFTER.match(folded, end):
             continue  # 第一万个, 5000万人, 十万火急
+        if _not_a_numeral(folded[start:end]):
+            continue  # 二七万达 (the 二七 district's Wanda), not 27万
         vague_start = match.start("vnum")
         if vague_start >= 0 and (
             (folded[vague_start] == "上" and vague_start and folded[vague_start - 1] in _WORD_BEFORE_SHANG)

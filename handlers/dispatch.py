@@ -120,10 +120,11 @@ def _storable(incoming: Incoming) -> Incoming:
 class _Rollback(Exception):
     """Leave the transaction without committing, answering with `reply`."""
 
-    def __init__(self, reply: Reply, *, member_id: int | None = None) -> None:
+    def __init__(self, reply: Reply, *, member_id: int | None = None, unchanged: bool = False) -> None:
         super().__init__(reply.text)
         self.reply = reply
         self.member_id = member_id  # the sender, when known: a refused update "changed nothing"
+        self.unchanged = unchanged  # it is already so: the sender meant this (see Refusal)
 
 
 class _Ask(Exception):
@@ -314,7 +315,8 @@ class Core:
                 if len(commands) > 1:
                     text = _t(command.lang, f"第{index + 1}项：", f"Part {index + 1}: ") + text + _t(
                         command.lang, "\n整条消息都没有保存。", "\nNothing in this message was stored.")
-                raise _Rollback(_refusal(text), member_id=member.id if member else None) from None
+                raise _Rollback(_refusal(text), member_id=member.id if member else None,
+                                unchanged=refusal.unchanged) from None
             except NeedsChoice as question:
                 raise _Ask(index, question, command.lang) from None
             if not reply.ok:
@@ -419,8 +421,8 @@ class Core:
                     options[0] = [*options[0][:further.index], pinned, *options[0][further.index + 1:]]
                     said.append(_t(lang, further.question.zh, further.question.en))
                 except _Rollback as rollback:
-                    if len(options) == 1:
-                        if quiet:
+                    if len(options) == 1 or rollback.unchanged:  # 网易签了, and #15 is signed already
+                        if quiet and not rollback.unchanged:
                             return None
                         return _refusal("\n".join([*said[len(doubts):], rollback.reply.text]))
                     options.pop(0)

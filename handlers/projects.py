@@ -126,7 +126,7 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
     if from_stage == to_stage:
         if not changed and not cmd.note and not ctx.incoming.files:
             raise refuse(ctx, f"#{project.id} 已在{stage_name(to_stage)}库，未做更改。",
-                         f"#{project.id} is already {stage_name(to_stage, 'en')}; nothing changed.")
+                         f"#{project.id} is already {stage_name(to_stage, 'en')}; nothing changed.", unchanged=True)
         event_id = await record_event(ctx, project=project, kind="edit", text=cmd.note,
                                       data={"before": before, "fields": changed})
         headline = ctx.t(f"✏️ 已更新（仍在{stage_name(to_stage)}库）", f"✏️ Updated (still {to_stage})")

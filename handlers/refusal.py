@@ -7,16 +7,21 @@ from handlers.vocabulary import usage
 
 
 class Refusal(Exception):
-    """A handler's refusal: why, and the right form. Raised before anything is written."""
+    """A handler's refusal: why, and the right form. Raised before anything is written.
 
-    def __init__(self, text: str) -> None:
+    `unchanged`: what was asked for is already so (`#29 已在签约库`): the sender meant this project, so a
+    proposal does not offer another one instead.
+    """
+
+    def __init__(self, text: str, *, unchanged: bool = False) -> None:
         super().__init__(text)
         self.text = text
+        self.unchanged = unchanged
 
 
-def refuse(ctx: Context, zh: str, en: str, verb: str | None = None) -> Refusal:
+def refuse(ctx: Context, zh: str, en: str, verb: str | None = None, *, unchanged: bool = False) -> Refusal:
     """Build a refusal in the user's language, with the verb's right form appended."""
     text = ctx.t(zh, en)
     if verb:
         text += ctx.t("\n正确格式：", "\nUsage: ") + usage(verb, ctx.lang)
-    return Refusal(text)
+    return Refusal(text, unchanged=unchanged)

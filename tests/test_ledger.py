@@ -252,7 +252,7 @@ def test_amount_parser_gets_the_configured_dollar_rate(monkeypatch: pytest.Monke
 
     def parse_amount(token: str, *, usd_rate: float) -> types.SimpleNamespace:
         seen.append((token, usd_rate))
-        return types.SimpleNamespace(yuan=123)
+        return types.SimpleNamespace(yuan=123, vague=False)
 
     fake = types.ModuleType("handlers.amounts")
     fake.parse_amount = parse_amount  # type: ignore[attr-defined]

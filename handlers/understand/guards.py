@@ -37,8 +37,13 @@ def bad_name(name: str, today: date) -> bool:
     return (
         not word or word in FUNCTION_WORDS or word in PRONOUNS or word in GENERIC_NOUNS
         or verb_key(word) is not None or word.rstrip("了过完啦") in ZH_VERBS
-        or read_date(word, today) is not None or looks_like_amount(word)
+        or read_date(word, today) is not None or _is_amount(word)
     )
+
+
+def _is_amount(word: str) -> bool:
+    """The whole word is money (2亿, 十来个亿), not a name that merely holds a figure (二七万达)."""
+    return any(found.start == 0 and found.end >= len(word.rstrip("元")) for found in find_amounts(word, usd_rate=7.1))
 
 
 _PROSE_LEADS = ("了一下", "一下", "了", "下")
