@@ -233,13 +233,14 @@ class Core:
                 return cancelled
         inbox_id = incoming.message_id if not all(_reads_only(c) for c in commands) else None
         try:
-            if understood.sure:
-                return await self._commit(commands, incoming, now, inbox_id)
-            return await self._propose_reading(understood, commands, incoming, now, inbox_id)
-        except _Ask as ask:
-            asked = await self._propose_choice(commands, ask, incoming, now, inbox_id)
-            assert asked is not None  # not quiet: a refusal or a question
-            return asked
+            try:
+                if understood.sure:
+                    return await self._commit(commands, incoming, now, inbox_id)
+                return await self._propose_reading(understood, commands, incoming, now, inbox_id)
+            except _Ask as ask:  # storing the question may meet a redelivery's inbox row: handled below
+                asked = await self._propose_choice(commands, ask, incoming, now, inbox_id)
+                assert asked is not None  # not quiet: a refusal or a question
+                return asked
         except _Rollback as rollback:
             return await self._rolled_back(rollback, commands, incoming, now, inbox_id)
         except IntegrityError:
@@ -457,6 +458,8 @@ class Core:
             pending = await queries.pending_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
         lifetime = WORD_ANSWER_LIFETIME if understood.answer == "accept" else CHOICE_LIFETIME
         lang = understood.lang
+        if pending is None and (stored := await self._stored_reply(incoming)) is not None:
+            return stored  # a redelivered answer: the question is gone because this answer settled it
         if pending is None or pending.created_at < now - lifetime:
             if understood.answer == "accept":
                 return SILENT if incoming.chat_kind == "group" else _hint(lang)  # 好 / 是 said in passing

@@ -58,7 +58,7 @@ async def _target(ctx: Context, cmd: Command) -> Event:
     if found is None:
         raise refuse(ctx, f"{minutes}分钟内没有你可以撤销的操作。", f"Nothing of yours to undo in the last {minutes} minutes.")
     unchanged = ctx.member.last_unchanged_at
-    if unchanged is not None and unchanged >= found.created_at:
+    if unchanged is not None and unchanged > found.created_at:
         project = await ctx.session.get(Project, found.project_id) if found.project_id else None
         label = f"{project_label(project.id, project.name)} " if project else ""
         ago = max(1, int((ctx.now - found.created_at).total_seconds() // 60))

@@ -93,7 +93,7 @@ def make_corpus_core(sessions: SessionFactory, clock: MovableClock) -> Core:
 
 
 class Sender:
-    """Sends corpus messages as console users, each with a fresh message id."""
+    """Sends corpus messages as console users, each with a fresh message id, a second apart."""
 
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -102,6 +102,9 @@ class Sender:
     async def say(self, user: str, message: str, *, group: bool = False) -> Reply:
         """One message; returns the reply."""
         self.counter += 1
+        clock = self.core.clock
+        if isinstance(clock, MovableClock):
+            clock.advance(seconds=1)
         return await self.core.handle(Incoming(
             platform="console", user_id=user, display_name=user, text=message,
             chat_id=GROUP_CHAT if group else f"console:{user}", chat_kind="group" if group else "private",
