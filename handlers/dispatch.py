@@ -232,20 +232,35 @@ class Core:
             if cancelled is not None:
                 return cancelled
         inbox_id = incoming.message_id if not all(_reads_only(c) for c in commands) else None
+        return await self._answered(self._store_or_ask(understood, commands, incoming, now, inbox_id),
+                                    commands, incoming, now, inbox_id)
+
+    async def _store_or_ask(self, understood: Understanding, commands: list[Command], incoming: Incoming,
+                            now: datetime, inbox_id: str | None) -> Reply:
         try:
-            try:
-                if understood.sure:
-                    return await self._commit(commands, incoming, now, inbox_id)
-                return await self._propose_reading(understood, commands, incoming, now, inbox_id)
-            except _Ask as ask:  # storing the question may meet a redelivery's inbox row: handled below
-                asked = await self._propose_choice(commands, ask, incoming, now, inbox_id)
-                assert asked is not None  # not quiet: a refusal or a question
-                return asked
+            if understood.sure:
+                return await self._commit(commands, incoming, now, inbox_id)
+            return await self._propose_reading(understood, commands, incoming, now, inbox_id)
+        except _Ask as ask:
+            asked = await self._propose_choice(commands, ask, incoming, now, inbox_id)
+            assert asked is not None  # not quiet: a refusal or a question
+            return asked
+
+    async def _answered(self, work: Awaitable[Reply], commands: Sequence[Command], incoming: Incoming,
+                        now: datetime, inbox_id: str | None, *, settles: bool = False) -> Reply:
+        """Run `work` (storing a message, or asking about it) and turn what stops it into an answer: a
+        refusal (remembered as a message that changed nothing), or, for a message handled before (a
+        redelivery, or one racing its original), the answer it got then. `settles`: a refusal also drops
+        the question this message answered."""
+        try:
+            return await work
         except _Rollback as rollback:
+            if settles:
+                async with transaction(self.sessions) as session:
+                    await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
             return await self._rolled_back(rollback, commands, incoming, now, inbox_id)
         except IntegrityError:
-            # The same message handled before, or concurrently (a redelivery racing the original): the
-            # first commit wins and this one answers with what it stored.
+            # The first commit wins (its inbox row); this one answers with what that one stored.
             stored = await self._stored_reply(incoming) if inbox_id else None
             if stored is not None:
                 return stored
@@ -481,22 +496,16 @@ class Core:
             return _refusal(f"请回复 1 到 {len(options)} 之间的序号，或 0 取消。\n"
                             f"Reply with a number from 1 to {len(options)}, or 0 to cancel.")
         chosen = options[number - 1]
-        inbox_id = incoming.message_id
+        return await self._answered(self._store_chosen(chosen, incoming, now), chosen, incoming, now,
+                                    incoming.message_id, settles=True)
+
+    async def _store_chosen(self, chosen: list[Command], incoming: Incoming, now: datetime) -> Reply:
         try:
-            return await self._commit(chosen, incoming, now, inbox_id, answering=True)
+            return await self._commit(chosen, incoming, now, incoming.message_id, answering=True)
         except _Ask as ask:  # another part of the message needs a choice too
-            asked = await self._propose_choice(chosen, ask, incoming, now, inbox_id)
+            asked = await self._propose_choice(chosen, ask, incoming, now, incoming.message_id)
             assert asked is not None
             return asked
-        except _Rollback as rollback:
-            async with transaction(self.sessions) as session:
-                await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
-            return await self._rolled_back(rollback, chosen, incoming, now, inbox_id)
-        except IntegrityError:
-            stored = await self._stored_reply(incoming) if inbox_id else None
-            if stored is not None:
-                return stored
-            raise
 
     def _options(self, raw: str, command_text: str) -> list[list[Command]] | None:
         """The stored options, also from questions asked before proposals existed (a list of project ids)."""

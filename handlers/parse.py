@@ -64,7 +64,6 @@ _YEAR = re.compile(r"(20\d{2})年?")
 _STAGE_NUMBER = re.compile(r"(\D+?)(\d{1,6})")
 _ROBOT_URL_KEY = re.compile(r"[?&]key=([^&#\s]+)")
 _DATE_PREFIXES = ("截至", "截止", "直到", "until", "till", "至", "到", "于", "by", "to")
-_FILLER_WORDS = frozenset({"至", "到", "直到", "截至", "until", "till", "to", "by"})
 _COMPANY_PREFIXES = ("公司:", "对接:", "企业:", "company:")
 _EDGE_CHARS = "".join(SEPARATORS) + " "
 
@@ -235,15 +234,6 @@ def _make_date(year: int, month: int, day: int) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
-
-
-def _next_occurrence(month: int, day: int, today: date) -> date | None:
-    """The first date on or after today with this month and day (29 Feb waits for a leap year)."""
-    for year in range(today.year, today.year + 9):
-        found = _make_date(year, month, day)
-        if found is not None and found >= today:
-            return found
-    return None
 
 
 # ---------------------------------------------------------------------------------------- verb parsers

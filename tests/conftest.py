@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage.db import SessionFactory, create_engine, migrate, session_factory
-from tests.helpers import DISTRICT_TZ
+from tests.helpers import DISTRICT_TZ, Chat, MovableClock, make_core
 
 POSTGRES_ENV = "ZSBOT_TEST_POSTGRES_URL"
 
@@ -113,3 +113,15 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 def sessions(engine: AsyncEngine) -> SessionFactory:
     """The session factory on the clean database."""
     return session_factory(engine, tz=DISTRICT_TZ)
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    """A clock the test sets and advances (starts 2026-11-24 10:00 in the district)."""
+    return MovableClock()
+
+
+@pytest.fixture
+def chat(sessions: SessionFactory, clock: MovableClock) -> Chat:
+    """Console users talking to a core on the clean database."""
+    return Chat(make_core(sessions, clock), clock)

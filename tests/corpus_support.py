@@ -244,9 +244,7 @@ async def judge(case: Case, sender: Sender, sessions: SessionFactory, seed_max_p
 
 def _check_answer(kind: str, reply: Reply) -> list[str]:
     head, _, detail = kind.partition(":")
-    if head == "find":
-        wanted = detail
-    elif head == "status" and detail:
+    if head == "find" or (head == "status" and detail):
         wanted = detail
     else:
         marks = _ANSWER_MARKS.get(head, ())

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from sqlmodel import func, select
 
 from handlers.messages import IncomingFile
 from storage.models import Event, Evidence, InboundMessage, Member, PendingChoice, Problem, Project, Target, Team
-from tests.helpers import ADMIN, Chat, MovableClock, make_core, squad_with_members
-
-
-@pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
-
-
-@pytest.fixture
-def chat(sessions, clock) -> Chat:
-    return Chat(make_core(sessions, clock), clock)
+from tests.helpers import ADMIN, Chat, make_core, squad_with_members
 
 
 async def project_named(sessions, name: str) -> Project:

@@ -43,7 +43,7 @@ _OPTIONAL = [""]
 # Shaped like reports (verb first, or the subject first), and pieces in any order.
 SHAPED = st.one_of(
     st.tuples(st.sampled_from(_OPTIONAL + PARTICLES[:6] + DATES), st.sampled_from(VERBS),
-              st.sampled_from(_OPTIONAL + ["了", "也"]), st.sampled_from(NAMES), st.sampled_from(_OPTIONAL + AMOUNTS),
+              st.sampled_from([*_OPTIONAL, "了", "也"]), st.sampled_from(NAMES), st.sampled_from(_OPTIONAL + AMOUNTS),
               st.sampled_from(_OPTIONAL + DATES + OTHERS), st.sampled_from(_OPTIONAL + AMOUNTS + ["对方很满意"])),
     st.tuples(st.sampled_from(NAMES), st.sampled_from(_OPTIONAL + PARTICLES[:6]), st.sampled_from(VERBS),
               st.sampled_from(_OPTIONAL + AMOUNTS + DATES)),

@@ -9,19 +9,11 @@ import pytest
 from sqlmodel import func, select
 
 from storage.models import Event, PendingChoice, Problem, Project
-from tests.helpers import Chat, MovableClock, make_core, squad_with_members
+from tests.helpers import Chat, make_core, squad_with_members
 
 ASKED = "尚未保存"
 
 
-@pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
-
-
-@pytest.fixture
-def chat(sessions, clock) -> Chat:
-    return Chat(make_core(sessions, clock), clock)
 
 
 async def count(sessions, model) -> int:
