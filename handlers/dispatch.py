@@ -290,9 +290,7 @@ class Core:
         async with transaction(self.sessions) as session:
             replies, _ = await self._run(commands, incoming, session, now, preview=False)
             reply = combined(commands[0].lang, replies, undo_minutes=self.settings.undo_window_minutes)
-            if answering or any(c.verb in UPDATE_VERBS for c in commands):
-                # An update (or the answer itself) settles the open question, if any: a later 1 or 好 must
-                # not store an old reading the sender has moved on from.
+            if answering:
                 await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
             if inbox_id:
                 await queries.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
@@ -475,6 +473,8 @@ class Core:
         lang = understood.lang
         if pending is None and (stored := await self._stored_reply(incoming)) is not None:
             return stored  # a redelivered answer: the question is gone because this answer settled it
+        if pending is not None and await self._moved_on(incoming, pending.created_at):
+            pending = None  # an update since the question settles it: 1 or 好 now means nothing old
         if pending is None or pending.created_at < now - lifetime:
             if understood.answer == "accept":
                 return SILENT if incoming.chat_kind == "group" else _hint(lang)  # 好 / 是 said in passing
@@ -506,6 +506,16 @@ class Core:
             asked = await self._propose_choice(chosen, ask, incoming, now, incoming.message_id)
             assert asked is not None
             return asked
+
+    async def _moved_on(self, incoming: Incoming, asked_at: datetime) -> bool:
+        """Whether the sender stored an update after the question was asked (checked when an answer comes,
+        not on every update: the answer is the rare message)."""
+        async with self.sessions() as session:
+            member, _ = await queries.member_and_team(session, identity=incoming.identity)
+            if member is None or member.id is None:
+                return False
+            latest = await queries.last_undoable_event(session, member_id=member.id, since=asked_at)
+        return latest is not None and latest.created_at > asked_at
 
     def _options(self, raw: str, command_text: str) -> list[list[Command]] | None:
         """The stored options, also from questions asked before proposals existed (a list of project ids)."""

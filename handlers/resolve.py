@@ -17,7 +17,7 @@ from handlers.context import Context
 from handlers.format import project_label, stage_name
 from handlers.refusal import refuse
 from handlers.understand.guards import bad_name
-from handlers.understand.words import strip_edges
+from handlers.understand.words import COMPANY_SUFFIXES, strip_edges
 from storage import queries
 from storage.models import Project
 
@@ -100,7 +100,7 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
         bare = strip_edges(name, _NAME_SUFFIXES, suffix=True)
         if bare != name and queries.name_key(bare):
             exact = list(await queries.projects_named(ctx.session, key=queries.name_key(bare)))
-        if not exact:
+        if not exact and name.endswith(COMPANY_SUFFIXES):  # 中原数据集团: the company of a project
             exact = list(await queries.projects_by_company(ctx.session, company=name))
             loose = bool(exact)
     if len(exact) > 1:

@@ -68,8 +68,9 @@ async def test_cancel_and_words_answer_only_the_senders_own_fresh_question(chat,
     assert "已签约" in (await chat.ok("张伟", "1")).text  # a number is still an answer within a day
 
 
-async def test_another_update_settles_the_open_question(chat, sessions, squad) -> None:
+async def test_another_update_settles_the_open_question(chat, sessions, clock, squad) -> None:
     await chat.ok("张伟", "签约 万达 5000万")
+    clock.advance(seconds=5)
     await chat.ok("张伟", "进展 #2 对方完成尽调")
     reply = await chat.refused("张伟", "1")
     assert "没有等待你选择的问题" in reply.text
