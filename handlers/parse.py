@@ -941,11 +941,14 @@ def render(command: Command) -> str:
         parts += [_project_text(c.project), field, value]
     elif verb == "expect":
         stage = STAGE_NAMES.get(c.stage or "", ("", ""))[1 if en else 0]
-        parts += [_project_text(c.project), stage, _date_iso(c.when)]
+        # An approximate date is written back in the words it was read from (春节后), not as a day.
+        when = c.note if c.flag == "approximate" and c.note else _date_iso(c.when)
+        parts += [_project_text(c.project), stage, when]
     elif verb in ("mine", "status", "problems", "join", "start", "link"):
         parts.append(_word_or_quoted(c.value) if c.value else "")
     elif verb == "away":
-        parts.append(("cancel" if en else "取消") if c.value == "cancel" else _date_iso(c.when))
+        approximate = c.note if c.flag == "approximate" and c.note else _date_iso(c.when)
+        parts.append(("cancel" if en else "取消") if c.value == "cancel" else approximate)
     elif verb == "target":
         parts += [_word_or_quoted(c.value) if c.value else "", str(c.year) if c.year else ""]
         for stage_key, number in c.targets:
