@@ -90,6 +90,7 @@ async def handle_undo(cmd: Command, ctx: Context) -> Reply:
         project = await ctx.session.get(Project, event.project_id) if event.project_id else None
         if project is not None:
             await lock_project(ctx, project)
+        await _check_nothing_builds_on(ctx, event, batch)
         description = await _reverse(ctx, event, project)
         await record_event(ctx, project=project, kind="undo", undoes=event.id, text=description)
         label = f"（{project_label(project.id, project.name)}）" if project else ""
@@ -98,16 +99,53 @@ async def handle_undo(cmd: Command, ctx: Context) -> Reply:
     return Reply(text=headline + ctx.t("；", "; ").join(reversed(lines)))
 
 
+_STAGE_FIELDS = frozenset({"stage", "planned_at", "attracting_at", "signed_at", "landed_at", "dropped_at"})
+_MOVES = frozenset({"create", "stage", "drop"})
+
+
+def _changed(event: Event) -> set[str]:
+    """The fields an event changed (its undo snapshot keeps only those), stage fields for a move."""
+    data = json.loads(event.data or "{}")
+    fields = set(data.get("before") or {})
+    return fields | (set(_STAGE_FIELDS) if event.kind in _MOVES else set())
+
+
+def _builds_on(earlier: Event, later: Event) -> bool:
+    """Whether undoing `earlier` would pull the ground from under `later`: a creation everything builds on,
+    a field both changed (a move after a move, an amount edited twice), a problem later resolved."""
+    if earlier.kind == "create":
+        return True
+    if earlier.kind == "problem" and later.kind == "resolve":
+        return json.loads(earlier.data or "{}").get("problem_id") == json.loads(later.data or "{}").get("problem_id")
+    return bool(_changed(earlier) & _changed(later))
+
+
+async def _check_nothing_builds_on(ctx: Context, event: Event, batch: str) -> None:
+    """Refuse to undo a change a later one built on, saying what came after and who did it."""
+    if event.project_id is None:
+        return
+    for later, actor in await queries.later_events(ctx.session, project_id=event.project_id, after_id=event.id or 0):
+        if batch and _batch(later) == batch:
+            continue  # the same message: undone together
+        if _builds_on(event, later):
+            who = "你" if later.member_id == event.member_id else (actor or "有人")
+            when = later.created_at.astimezone(ctx.settings.tz)
+            what = describe(ctx, later)
+            raise refuse(
+                ctx,
+                f"不能撤销这次{describe(ctx, event)}：之后{who}在 {when:%m月%d日 %H:%M} 做了「{what}」，"
+                f"撤销会把它一起抹掉。要更正请用「改」，或请{who}先撤销那一条。",
+                f"Cannot undo this {describe(ctx, event)}: {actor or 'someone'} made a later change on it "
+                f"({what}, {when:%Y-%m-%d %H:%M}) that would be lost. Use `edit`, or have that change undone first.",
+            )
+
+
 async def _reverse(ctx: Context, event: Event, project: Project | None) -> str:
     data = json.loads(event.data or "{}")
     before = data.get("before")
     if event.kind == "create" and project is not None:
         if project.removed:
             raise refuse(ctx, "该项目已移除。", "That project is already removed.")
-        later = await queries.project_events(ctx.session, project_id=project.id or 0, limit=50)
-        if any(e.id != event.id and not e.undone and e.member_id != event.member_id for e in later):
-            raise refuse(ctx, "其他人已在该项目上有更新，不能撤销新建；请用「放弃」。",
-                         "Others have updated this project since; use `drop` instead of undoing its creation.")
         project.removed = True
         return ctx.t("新建项目（已移出项目库，历史保留）", "project creation (removed from the pools, history kept)")
     if event.kind in ("problem", "resolve"):

@@ -385,6 +385,21 @@ async def project_events(session: AsyncSession, *, project_id: int, limit: int =
     return [HistoryLine._make((*row[:7], bool(row[7]))) for row in rows]
 
 
+async def later_events(session: AsyncSession, *, project_id: int, after_id: int) -> list[tuple[Event, str]]:
+    """A project's events after `after_id` that still stand (not undone, not undos), oldest first, each with
+    its actor's name: what an undo of the earlier event would pull the ground from under."""
+    undo = _UNDO
+    statement = (
+        select(Event, func.coalesce(col(Member.name), ""))
+        .join(Member, col(Member.id) == col(Event.member_id), isouter=True)
+        .join(undo, col(undo.undoes_event_id) == col(Event.id), isouter=True)
+        .where(col(Event.project_id) == project_id, col(Event.id) > after_id, col(Event.kind) != "undo",
+               col(undo.id).is_(None))
+        .order_by(col(Event.id))
+    )
+    return [(event, name) for event, name in (await session.exec(statement)).all()]
+
+
 _OPEN_PROBLEMS = select(Problem).where(
     col(Problem.project_id) == bindparam("project_id"), col(Problem.resolved_at).is_(None),
     col(Problem.withdrawn).is_(False),
