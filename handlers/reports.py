@@ -833,17 +833,20 @@ async def forecast_report(
     for stage in STAGES:
         counted = tally.count(stage)
         pending = tally.pending(stage) if settings.require_verification else 0
-        expected = inputs.expected[stage]
-        projected = counted + pending + expected
-        line = f"{stage_name(stage, lang)} {counted}"
-        if pending:
-            line += _t(lang, f"+待核实{pending}", f" +{pending} to verify")
-        line += _t(lang, f"+预计{expected}={projected}", f" +{expected} expected = {projected}")
+        projected = counted + pending + inputs.expected[stage]
         target = targets.get(stage, 0)
+        # One plain sentence per pool: 签约：已 35，预计年底 52，目标 80，差 28.
+        parts = [_t(lang, f"已 {counted}", f"{counted} so far")]
+        if pending:
+            parts.append(_t(lang, f"待核实 {pending}", f"{pending} to verify"))
+        parts.append(_t(lang, f"预计年底 {projected}", f"{projected} expected by year-end"))
         if target:
-            share = projected / target * 100
-            line += f"/{target} {_pct(share)} {LIGHT_EMOJI[_light(settings, share, 100.0)]}"
-        doc.line(line)
+            parts.append(_t(lang, f"目标 {target}", f"target {target}"))
+            gap = target - projected
+            parts.append(_t(lang, f"差 {gap}", f"short by {gap}") if gap > 0
+                         else _t(lang, "可完成 ✅", "on track ✅"))
+        sep = _t(lang, "，", ", ")
+        doc.line(f"{stage_name(stage, lang)}{_t(lang, '：', ': ')}{sep.join(parts)}")
     overdue = {stage: n for stage, n in inputs.overdue.items() if n}
     if overdue:
         doc.line(_t(lang, "⚠️ 预计日期已过仍未达到：", "⚠️ Expected date passed, not reached: ")
@@ -865,9 +868,9 @@ async def forecast_report(
 
 
 async def pending_verification(
-    session: AsyncSession, *, settings: Settings, team_id: int | None = None
+    session: AsyncSession, *, settings: Settings, team_id: int | None = None, now: datetime | None = None
 ) -> Reply:
-    """待核实: 签约/落地 moves no leader has confirmed yet, oldest first."""
+    """待核实: 签约/落地 moves no leader has confirmed yet, oldest first, with how long each has waited."""
     moves, total = await rq.pending_verifications(session, team_id=team_id, limit=LIST_LIMIT)
     doc = _Doc()
     doc.title(f"🔍 待核实 {total} 个")
@@ -880,12 +883,14 @@ async def pending_verification(
         return doc.reply()
     for index, move in enumerate(moves, start=1):
         when = move.reached_at.astimezone(settings.tz).strftime("%Y-%m-%d")
+        days = (now - move.reached_at).days if now is not None else None
+        waited = "（今天）" if days == 0 else (f"（等了 {days} 天）" if days is not None else "")
         amount = f" {format_amount(move.amount_yuan)}" if move.amount_yuan else ""
         doc.line(f"{index}. #{move.project_id} {move.name}（{move.team_name}）"
-                 f"{stage_name(move.stage)}{amount} · {when}")
+                 f"{stage_name(move.stage)}{amount} · {when}{waited}")
     if total > len(moves):
         doc.line(f"…… 另有 {total - len(moves)} 个")
-    doc.line(f"发送「核实 #{moves[0].project_id}」确认。")
+    doc.line(f"发送「核实 #{moves[0].project_id}」确认一个，「核实 全部」或「核实 队名」确认整批（先列出再确认）。")
     return doc.reply()
 
 

@@ -375,8 +375,9 @@ async def test_forecast_report(sessions: SessionFactory) -> None:
     async with sessions() as session:
         reply = await reports.forecast_report(session, settings=make_settings(), now=now)
     lines = reply.text.splitlines()
-    # 1 signed + 1 expected by 31 Dec = 2 of 4: 50 % at year end is red.
-    assert "签约 1+预计1=2/4 50.0% 🔴" in lines
+    # 1 signed + 1 expected by 31 Dec = 2 of 4: one plain sentence per pool.
+    assert "签约：已 1，预计年底 2，目标 4，差 2" in lines
+    assert "谋划：已 3，预计年底 3" in lines  # no target: no gap
     assert "⚠️ 预计日期已过仍未达到：签约 1 个" in lines
     assert "#3 杉杉（德化街）预计签约 2026-11-01 · 推迟3次" in lines
 
@@ -389,13 +390,15 @@ async def test_pending_verification_list(sessions: SessionFactory) -> None:
         await w.project(a, "已核实", stage="signed", at=bj(2026, 11, 1), signed_verified_at=bj(2026, 11, 2))
     async with sessions() as session:
         strict = await reports.pending_verification(session, settings=make_settings(require_verification=True))
+        aged = await reports.pending_verification(session, settings=make_settings(), now=bj(2026, 11, 24, 9))
         loose = await reports.pending_verification(session, settings=make_settings(), team_id=a)
         none = await reports.pending_verification(session, settings=make_settings(), team_id=a + 1)
     assert strict.text.splitlines()[:2] == ["🔍 待核实 1 个", "签约、落地经领导核实后才计入统计。"]
     assert "1. #1 仲景（德化街）签约 5亿元 · 2026-11-20" in strict.text
     assert "已核实" not in strict.text
-    assert "发送「核实 #1」确认。" in strict.text
+    assert "发送「核实 #1」确认一个，「核实 全部」" in strict.text
     assert "未核实的签约、落地也计入统计" in loose.text
+    assert "· 2026-11-20（等了 3 天）" in aged.text  # how long each has waited
     assert "✅ 没有待核实的签约、落地。" in none.text
 
 
