@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Date, DateTime, Table, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
@@ -24,6 +25,7 @@ import storage.models  # noqa: F401  (registers every table on SQLModel.metadata
 from bot.settings import Settings
 from storage import name_index, tallies
 from storage.db import create_engine, migrate
+from storage.limits import violations
 
 FORMAT = "zsbot-backup/1"
 
@@ -91,10 +93,21 @@ async def restore_from(url: str, path: Path, *, tz: tzinfo) -> dict[str, int]:
     The year counters (local to `tz`) and the name index are rebuilt from the restored projects in the
     same transaction.
     """
-    raw = await asyncio.to_thread(path.read_bytes)
-    data = json.loads(gzip.decompress(raw))
-    if data.get("format") != FORMAT:
+    try:
+        raw = await asyncio.to_thread(path.read_bytes)
+        data = json.loads(gzip.decompress(raw))
+    except OSError as error:  # missing, unreadable, or not gzip (gzip.BadGzipFile is an OSError)
+        raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, EOFError):
+        raise ValueError(f"{path} is not a zsbot backup (damaged or another format)") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("tables"), dict):
         raise ValueError(f"{path} is not a zsbot backup")
+    too_long = [found for table in _ledger_tables()
+                for found in violations(table.name, data["tables"].get(table.name, []),
+                                        key=[column.name for column in table.primary_key.columns])]
+    if too_long:  # checked before anything is written: every offending row, then nothing
+        lines = "\n  ".join(str(found) for found in too_long)
+        raise ValueError(f"{len(too_long)} values are longer than their fields allow:\n  {lines}")
     engine = create_engine(url)
     try:
         await migrate(engine)
@@ -134,6 +147,11 @@ async def restore_database(settings: Settings, path: Path) -> int:
         counts = await restore_from(settings.database_url, path, tz=settings.tz)
     except ValueError as error:
         print(f"恢复失败，未做任何更改 / restore failed, nothing changed: {error}", file=sys.stderr)
+        return 2
+    except (SQLAlchemyError, OSError) as error:  # the database refused a row, or could not be reached
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        print(f"恢复失败，未做任何更改 / restore failed, nothing changed: {type(error).__name__}: {reason}",
+              file=sys.stderr)
         return 2
     print(f"已恢复 / restored from {path}: " + ", ".join(f"{name} {n}" for name, n in counts.items() if n))
     return 0

@@ -21,6 +21,7 @@ from handlers.refusal import refuse
 from handlers.resolve import CREATE, changeable_project, check_may_change, find_project, lock_project, require_project
 from handlers.understand.guards import bad_name
 from storage import queries, report_queries
+from storage.limits import ALIAS_LIMIT
 from storage.models import STAGE_ORDER, STAGES, Problem, Project
 
 VERIFY_LIMIT = 50  # moves verified by one 核实 全部: a list a leader can read before confirming
@@ -297,7 +298,7 @@ async def handle_drop(cmd: Command, ctx: Context) -> Reply:
     from_stage = project.stage
     project.stage = "dropped"
     project.dropped_at = ctx.now
-    project.drop_reason = cmd.note[:500]
+    project.drop_reason = cmd.note  # check_fits refuses one over its limit, never cuts it
     event_id = await record_event(ctx, project=project, kind="drop", from_stage=from_stage, to_stage="dropped",
                                   text=cmd.note, data={"before": before})
     return await card(ctx, project, ctx.t("🛑 已放弃（保留历史）", "🛑 Dropped (history kept)"), [cmd.note], event_id)
@@ -323,10 +324,16 @@ async def handle_edit(cmd: Command, ctx: Context) -> Reply:
     elif not value:
         raise refuse(ctx, f"请写上新的{label}。", f"Give the new {label}.", "edit")
     elif field == "name":
-        project.name = value[:100]
+        if len(value) > 100:
+            raise refuse(ctx, f"名称太长（{len(value)}字），最多100字。",
+                         f"The name is too long ({len(value)} characters; 100 at most).", "edit")
+        project.name = value
         project.name_key = queries.name_key(project.name)
         shown = value
     elif field == "alias":
+        if len(value) > ALIAS_LIMIT:
+            raise refuse(ctx, f"别名太长（{len(value)}字），最多{ALIAS_LIMIT}字。",
+                         f"The alias is too long ({len(value)} characters; {ALIAS_LIMIT} at most).", "edit")
         aliases = [a for a in project.aliases.strip("|").split("|") if a]
         key = queries.name_key(value)
         if key not in aliases:
@@ -345,7 +352,7 @@ async def handle_edit(cmd: Command, ctx: Context) -> Reply:
         project.zone = zone
         shown = zone
     else:
-        setattr(project, field, value[:200])
+        setattr(project, field, value)  # check_fits refuses one over its limit, never cuts it
         shown = value
     event_id = await record_event(ctx, project=project, kind="edit", text=f"{label}: {shown}",
                                   data={"before": before, "field": field})

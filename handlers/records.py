@@ -12,6 +12,7 @@ from handlers.format import format_amount, project_label, stage_name
 from handlers.messages import Button, Reply
 from handlers.refusal import refuse
 from storage import queries
+from storage.limits import limits, violations
 from storage.models import Evidence, Project
 
 # --- snapshots for undo ---------------------------------------------------------------------------
@@ -43,24 +44,22 @@ def restore(project: Project, before: dict[str, Any]) -> None:
 _FIELD_LABELS = {
     "name": ("名称", "name"), "name_key": ("名称", "name"), "place": ("地点", "place"), "company": ("公司", "company"),
     "amount_text": ("金额", "amount"), "industry": ("行业", "industry"), "zone": ("区域", "zone"),
-    "drop_reason": ("原因", "reason"),
+    "drop_reason": ("原因", "reason"), "aliases": ("别名", "aliases"),
 }
 
 
 def check_fits(ctx: Context, project: Project) -> None:
-    """Refuse a value longer than its column before anything is written.
+    """Refuse a value longer than its field's limit (`storage.limits`) before anything is written.
 
     PostgreSQL rejects an overlong VARCHAR mid-transaction (the sender would get the internal-error
     answer, and resending would fail again); SQLite stores it whole, which would break a later move to
-    PostgreSQL by backup and restore. A refusal that names the field and its limit is the clear answer.
+    PostgreSQL by backup and restore. The same limit on both, refused with the field and its limit.
     """
-    for column in Project.__table__.columns:  # type: ignore[attr-defined]
-        limit = getattr(column.type, "length", None)
-        value = getattr(project, column.name, None)
-        if limit and isinstance(value, str) and len(value) > limit:
-            zh, en = _FIELD_LABELS.get(column.name, (column.name, column.name))
-            raise refuse(ctx, f"{zh}太长（{len(value)}字），最多{limit}字。",
-                         f"The {en} is too long ({len(value)} characters; {limit} at most).")
+    row = {column: getattr(project, column, None) for (table, column) in limits() if table == "project"}
+    for found in violations("project", [row]):
+        zh, en = _FIELD_LABELS.get(found.column, (found.column, found.column))
+        raise refuse(ctx, f"{zh}太长（{found.length}字），最多{found.limit}字。",
+                     f"The {en} is too long ({found.length} characters; {found.limit} at most).")
 
 
 async def record_event(
