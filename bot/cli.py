@@ -45,9 +45,10 @@ async def _console(settings: Settings, user: str | None) -> int:
     return 0
 
 
-async def _demo(settings: Settings) -> int:
+async def _demo(settings: Settings, *, fresh: bool = False) -> int:
     from bot.console import run_console
     from bot.demo import DEMO_ADMIN, build_demo, demo_state, demo_summary
+    from storage.db import wipe
 
     admin = f"console:{DEMO_ADMIN}"
     if admin not in settings.admins:
@@ -55,13 +56,18 @@ async def _demo(settings: Settings) -> int:
     async with ZsBot(settings) as bot:
         state = await demo_state(bot)
         if state == "other":
-            print("这个数据库里已有非演示数据，演示不会改动它。请用 ZSBOT_DATABASE_URL 指定一个新的数据库。\n"
-                  "This database already holds other data; the demo will not touch it. "
-                  "Point ZSBOT_DATABASE_URL at a new database.", file=sys.stderr)
+            print("这个数据库里已有非演示数据，演示不会改动它：用 zsbot console 打开它，或用 ZSBOT_DATABASE_URL 指定一个新的数据库。\n"
+                  "This database already holds other data; the demo will not touch it: open it with `zsbot console`, "
+                  "or point ZSBOT_DATABASE_URL at a new database.", file=sys.stderr)
             return 2
+        if state == "demo" and fresh:
+            await wipe(bot.engine)
+            state = "empty"
         if state == "empty":
             count = await build_demo(bot)
             print(f"已生成演示数据（{count} 条报送）/ demo database built: {_safe_url(settings.database_url)}")
+        else:
+            print("继续上次的演示数据（zsbot demo --fresh 重新开始）/ reopening the demo (zsbot demo --fresh starts over)")
         print(await demo_summary(bot))
         await run_console(bot.core.handle, user=DEMO_ADMIN)
     return 0
@@ -99,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)  # a secondary: bot.workers
     console = commands.add_parser("console", help="chat with the bot in the terminal")
     console.add_argument("--user", help="who is typing (default: an admin)")
-    commands.add_parser("demo", help="build the demo district and open the console")
+    demo = commands.add_parser("demo", help="build the demo district and open the console (reopens it next time)")
+    demo.add_argument("--fresh", action="store_true", help="throw the demo's data away and build it again")
     commands.add_parser("migrate", help="bring the database schema up to date")
     export = commands.add_parser("export", help="write the ledger to FILE (.xlsx, .csv or .json)")
     export.add_argument("file", type=Path)
@@ -132,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "console":
         return asyncio.run(_console(settings, args.user))
     if args.command == "demo":
-        return asyncio.run(_demo(settings))
+        return asyncio.run(_demo(settings, fresh=args.fresh))
     if args.command == "export":
         return asyncio.run(_export(settings, args.file))
     if args.command == "import":

@@ -34,6 +34,15 @@ class _Create:
 CREATE = _Create()
 
 
+def _abbreviates(short: str, name: str) -> bool:
+    """Whether `short` is how people shorten `name`: same first character, the rest of its characters in
+    order (蜜雪二期 → 蜜雪冰城总部二期), and at least three of them (two match too much)."""
+    if len(short) < 3 or len(short) >= len(name) or short[0] != name[0]:
+        return False
+    rest = iter(name[1:])
+    return all(ch in rest for ch in short[1:])
+
+
 def _pinned(cmd: Command, project_id: int) -> Command:
     return replace(cmd, project=ProjectRef(id=project_id))
 
@@ -154,6 +163,9 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
     close = [candidates[index] for _, _, index in scored]
     for candidate in containing:  # substring hits are always worth offering
         if candidate not in close:
+            close.append(candidate)
+    for candidate in candidates:  # 蜜雪二期 for 蜜雪冰城总部二期: the characters of a short name, in order
+        if candidate not in close and _abbreviates(key, candidate.name_key):
             close.append(candidate)
     close = close[:MAX_CHOICES]
     offer_new = name if may_create else None

@@ -13,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import name_index, sqlite_driver, tallies
@@ -99,6 +100,21 @@ def _ensure_derived(connection: Connection, tz: tzinfo, force: bool) -> list[str
     if name_index.ensure_current(connection):
         rebuilt.append("name_index")
     return rebuilt
+
+
+async def wipe(engine: AsyncEngine) -> None:
+    """Delete every row of every table (the schema stays), ids starting over: `zsbot demo --fresh`."""
+    tables = SQLModel.metadata.sorted_tables
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            await connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            return
+        for table in reversed(tables):
+            await connection.execute(table.delete())
+        if (await connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")).first() is not None:
+            await connection.exec_driver_sql("DELETE FROM sqlite_sequence")
 
 
 async def ensure_derived(engine: AsyncEngine, *, tz: tzinfo, force: bool = False) -> list[str]:
