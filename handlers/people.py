@@ -189,10 +189,15 @@ async def handle_bind(cmd: Command, ctx: Context) -> Reply:
     await ctx.session.flush()
     who = ctx.t("领导群", "the leaders' group") if leaders else f"「{team.name if team else ''}」"
     where = ctx.t("群机器人 ", "group robot ") + title.split(" ")[-1] if cmd.secret else ctx.t("本群", "this group")
-    return Reply(text=ctx.t(
-        f"🔗 已将{where}绑定到{who}：每天早上推送比学赶超排行，下午提醒未报送的队员。",
-        f"🔗 Bound {where} to {who}: morning leaderboard and afternoon reminders will be posted here.",
-    ))
+    if leaders:  # what the leaders' group really gets (jobs/): no reminders, those are the squads'
+        posts = ctx.t("每天早上推送比学赶超排行，工作日推送红灯项目和超期未解决的问题，每周一推送上周小结。",
+                      "the morning leaderboard, red projects and overdue problems on workdays, and Monday's weekly "
+                      "summary will be posted here.")
+    else:
+        posts = ctx.t("每天早上推送比学赶超排行，工作日提示黄灯、红灯项目，下午提醒未报送的队员。",
+                      "the morning leaderboard, yellow and red projects on workdays, and afternoon reminders to "
+                      "members who have not reported will be posted here.")
+    return Reply(text=ctx.t(f"🔗 已将{where}绑定到{who}：{posts}", f"🔗 Bound {where} to {who}: {posts}"))
 
 
 async def handle_target(cmd: Command, ctx: Context) -> Reply:

@@ -118,6 +118,13 @@ class _Doc:
             self.line("")
 
     def reply(self, *, image: bytes | None = None, image_name: str = "chart.png", ok: bool = True) -> Reply:
+        # A heading with nothing under it (a section that turned out empty) is dropped, not shown bare.
+        keep = [index for index in range(len(self.plain))
+                if not (self.marked[index].startswith("**") and index > 0
+                        and (index + 1 == len(self.plain) or self.plain[index + 1] == ""
+                             or self.marked[index + 1].startswith("**")))]
+        self.plain = [self.plain[i] for i in keep]
+        self.marked = [self.marked[i] for i in keep]
         while self.plain and self.plain[-1] == "":
             self.plain.pop()
             self.marked.pop()
@@ -538,9 +545,11 @@ def _breakdown(
     items = sorted(groups.items(), key=weight)
     for key, tally in items[:BREAKDOWN_LIMIT]:
         label = key or _t(lang, "未填", "unset")
+        counts = " ".join(f"{stage_name(stage, lang)}{tally.count(stage)}" for stage in STAGES)
         amount = tally.signed_amount + tally.landed_amount
-        money = f" · {format_amount(amount, lang)}" if amount else ""
-        doc.line(f"{label} {_counts_line(tally, lang)}{money}")
+        money = _t(lang, f"，签约+落地 {format_amount(amount, lang)}", f", signed+landed {format_amount(amount, lang)}") \
+            if amount else ""
+        doc.line(f"{label}{_t(lang, '：', ': ')}{counts}{money}")
     if len(items) > BREAKDOWN_LIMIT:
         more = len(items) - BREAKDOWN_LIMIT
         doc.line(_t(lang, f"…… 另有 {more} 项", f"… {more} more"))
@@ -583,11 +592,13 @@ async def status_report(
     is_leader: bool,
     team_name: str | None = None,
     lang: Lang = "zh",
+    view: str | None = None,
 ) -> Reply:
     """进度: the district's counts per pool against targets and 序时进度, and squad detail.
 
-    A member sees the district lines and their own squad; a leader sees everything (breakdowns by
-    wheel, industry, zone and squad), or one squad when naming it (进度 德化街).
+    A member sees the district lines and their own squad. A leader sees a short summary (the pools, the
+    squads' lights, who lags most) and asks for the breakdowns by `view`: "wheel", "industry", "zone",
+    "squads" or "all" (进度 按产业, 进度 详细); or one squad by naming it (进度 德化街).
     """
     period = _period(settings, now)
     names = await rq.team_names(session)
@@ -637,26 +648,36 @@ async def status_report(
     _stage_lines(doc, district, district_targets, period, settings, lang)
 
     if is_leader:
-        groups = await rq.year_breakdowns(session, year=period.year,
-                                          require_verification=settings.require_verification)
-        doc.blank()
-        _breakdown(doc, _t(lang, "按两轮", "By wheel"), groups.wheel, lang, order=("服务业", "工业"))
-        doc.blank()
-        _breakdown(doc, _t(lang, "按产业", "By industry"), groups.industry, lang)
-        doc.blank()
-        _breakdown(doc, _t(lang, "按区域", "By zone"), groups.zone, lang)
-        doc.blank()
-        doc.title(_t(lang, "按小分队", "By squad"))
-        has_snapshot = any(row.prev_rank is not None for row in rows)
-        top, bottom, hidden = _ranking_excerpt(rows)
-        for row in top:
-            doc.line(_squad_status_line(row, has_snapshot, lang))
-        if hidden:
-            doc.line(_t(lang, f"…… 中间 {hidden} 队略", f"… {hidden} squads not shown"))
-            for row in bottom:
+        views = {"wheel", "industry", "zone", "squads"} if view == "all" else {view}
+        if views & {"wheel", "industry", "zone"}:
+            groups = await rq.year_breakdowns(session, year=period.year,
+                                              require_verification=settings.require_verification)
+            if "wheel" in views:
+                doc.blank()
+                _breakdown(doc, _t(lang, "按服务业 / 工业", "By sector"), groups.wheel, lang, order=("服务业", "工业"))
+            if "industry" in views:
+                doc.blank()
+                _breakdown(doc, _t(lang, "按产业", "By industry"), groups.industry, lang)
+            if "zone" in views:
+                doc.blank()
+                _breakdown(doc, _t(lang, "按区域", "By zone"), groups.zone, lang)
+        if "squads" in views:
+            doc.blank()
+            doc.title(_t(lang, "按小分队", "By squad"))
+            has_snapshot = any(row.prev_rank is not None for row in rows)
+            top, bottom, hidden = _ranking_excerpt(rows)
+            for row in top:
                 doc.line(_squad_status_line(row, has_snapshot, lang))
-        if rows:
-            doc.line(_t(lang, "发送「进度 队名」查看单队详情。", "Send “status <squad>” for one squad."))
+            if hidden:
+                doc.line(_t(lang, f"…… 中间 {hidden} 队略", f"… {hidden} squads not shown"))
+                for row in bottom:
+                    doc.line(_squad_status_line(row, has_snapshot, lang))
+        if view is None:
+            _squads_summary(doc, rows, lang)
+        doc.blank()
+        doc.line(_t(lang, "更多：进度 按产业 / 按区域 / 按服务业 / 按小分队，全部：进度 详细；单队：进度 队名。",
+                    "More: status by industry / zone / sector / squad, everything: status all; one squad: "
+                    "status <squad>."))
     elif viewer_team_id is not None and viewer_team_id in by_team:
         doc.blank()
         row = by_team[viewer_team_id]
@@ -669,6 +690,21 @@ async def status_report(
         schedule_pct=period.pct if district_targets else None,
     )
     return doc.reply(image=image, image_name="status.png")
+
+
+def _squads_summary(doc: _Doc, rows: Sequence[RankRow], lang: Lang) -> None:
+    """The squads in two lines: how many in each light, and who lags most."""
+    lit = [row for row in rows if row.light is not None]
+    if not lit:
+        return
+    doc.blank()
+    counts = {light: sum(1 for row in lit if row.light == light) for light in ("green", "yellow", "red")}
+    doc.line(_t(lang, "小分队：", "Squads: ") + _t(lang, "，", ", ").join(
+        f"{LIGHT_EMOJI[light]} {n}" + _t(lang, " 个", "") for light, n in counts.items() if n))
+    behind = [row.team_name for row in sorted(lit, key=lambda r: r.completion_pct or 0.0)
+              if row.light == "red"][:3]
+    if behind:
+        doc.line(_t(lang, "落后最多：", "Furthest behind: ") + _t(lang, "、", ", ").join(behind))
 
 
 def _squad_status_line(row: RankRow, has_snapshot: bool, lang: Lang) -> str:

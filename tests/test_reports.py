@@ -250,18 +250,26 @@ async def test_status_leader_sees_breakdowns_and_every_squad(sessions: SessionFa
     ids = await _status_world(sessions)
     async with sessions() as session:
         settings = make_settings()
+        summary = await reports.status_report(session, settings=settings, now=HALF_YEAR, viewer_team_id=None,
+                                              is_leader=True)
+        # A short summary first: the pools, the squads' lights, and how to ask for more.
+        assert len(summary.text.splitlines()) <= 14
+        assert "小分队：🟢 1 个" in summary.text and "进度 详细" in summary.text and "\n按产业\n" not in summary.text
         reply = await reports.status_report(session, settings=settings, now=HALF_YEAR, viewer_team_id=None,
-                                            is_leader=True)
+                                            is_leader=True, view="all")
         lines = reply.text.splitlines()
-        for heading in ("按两轮", "按产业", "按区域", "按小分队"):
+        for heading in ("按服务业 / 工业", "按产业", "按区域", "按小分队"):
             assert heading in lines
-        assert "工业 谋2 招2 签1 落0 · 2.5亿元" in lines
-        assert "服务业 谋1 招1 签1 落1 · 1亿元" in lines  # 5000万 signed + 5000万 landed
-        assert "未填 谋1 招1 签0 落0" in lines  # 建中街's project has no zone: listed last
-        assert lines.index("未填 谋1 招1 签0 落0") > lines.index("三环内 谋1 招1 签1 落0 · 2.5亿元")
+        assert "工业：谋划2 招引2 签约1 落地0，签约+落地 2.5亿元" in lines
+        assert "服务业：谋划1 招引1 签约1 落地1，签约+落地 1亿元" in lines  # 5000万 signed + 5000万 landed
+        assert "未填：谋划1 招引1 签约0 落地0" in lines  # 建中街's project has no zone: listed last
+        assert lines.index("未填：谋划1 招引1 签约0 落地0") > lines.index("三环内：谋划1 招引1 签约1 落地0，签约+落地 2.5亿元")
         # Composite completion of 德化街: (3 × 2/2 + 4 × 1/2) / (3 + 4) = 71.4 %, ahead of 50 %.
         assert "1. 德化街 🟢 71.4% 谋2 招2 签2 落1" in lines
         assert any(line.startswith("2. 建中街") for line in lines)
+        industry = await reports.status_report(session, settings=settings, now=HALF_YEAR, viewer_team_id=None,
+                                               is_leader=True, view="industry")
+        assert "\n按产业\n" in industry.text and "\n按区域\n" not in industry.text and "\n按小分队\n" not in industry.text
 
         one = await reports.status_report(session, settings=settings, now=HALF_YEAR, viewer_team_id=None,
                                           is_leader=True, team_name="德化街")
