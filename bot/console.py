@@ -83,6 +83,16 @@ class ConsoleSession:
         self._print("")
 
 
+def enable_line_editing() -> bool:
+    """Arrow keys, line editing and history for the interactive prompt (the standard library's readline,
+    where the platform has it); False where it has not."""
+    try:
+        import readline  # noqa: F401  (importing it is what hooks it into input())
+    except ImportError:
+        return False
+    return True
+
+
 async def run_console(handle: MessageHandler, *, user: str, stdin: TextIO | None = None,
                       out: TextIO | None = None, files_dir: Path | None = None) -> None:
     """Read lines until EOF or `:quit`; interactive prompts only when stdin is a terminal."""
@@ -90,6 +100,7 @@ async def run_console(handle: MessageHandler, *, user: str, stdin: TextIO | None
     session = ConsoleSession(handle, user=user, out=out or sys.stdout, files_dir=files_dir or Path.cwd())
     interactive = source.isatty()
     if interactive:
+        enable_line_editing()
         session._print("招商助手控制台。发送「帮助」查看命令；" + CONSOLE_HELP)
     while True:
         prompt = f"{session.user}> " if interactive else ""

@@ -394,8 +394,14 @@ def _draw_ranking(
     for position, row in zip(positions, rows, strict=True):
         delta = _delta_text(row.delta, arrows)
         text = _format_value(row.value, value_suffix) + (f"  {delta}" if delta else "")
+        start = max(row.value, 0) + xmax * 0.012
+        if schedule_pct is not None:
+            # A label that would sit on the 序时进度 line starts just right of it instead.
+            span = _display_width(text) * label_px * 0.92 * xmax / axes_px
+            if start <= schedule_pct <= start + span:
+                start = schedule_pct + xmax * 0.012
         ax.text(
-            max(row.value, 0) + xmax * 0.012, position, g(text), va="center", ha="left",
+            start, position, g(text), va="center", ha="left",
             fontproperties=value_font, color=_TEXT_COLOUR, parse_math=False, clip_on=False, zorder=5,
             # White behind the label keeps it readable where the 序时进度 line crosses it.
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0},
@@ -462,8 +468,8 @@ def _draw_funnel(
     schedule_pct: float | None,
 ) -> None:
     g = canvas.g
-    if not stages:
-        _draw_empty(canvas, top, _FUNNEL_HEIGHT_EMPTY, title)
+    if not stages or not any(stage.count or stage.target or stage.amount_yuan for stage in stages):
+        _draw_empty(canvas, top, _FUNNEL_HEIGHT_EMPTY, title)  # an empty district: say so, no blank funnel
         return
     canvas.text_at(40, top + 22, title, _TITLE_PX)
     count = len(stages)

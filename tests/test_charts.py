@@ -162,6 +162,19 @@ def test_empty_input_gives_a_no_data_image() -> None:
     assert "暂无数据" in _texts(charts._ranking_canvas([], title="排名", schedule_pct=None))
 
 
+def test_an_empty_district_draws_no_blank_funnel() -> None:
+    empty = [FunnelStage(label, 0, None, 0) for label in ("谋划", "招引", "签约", "落地")]
+    assert "暂无数据" in _texts(charts._funnel_canvas(empty, title="全区四库", schedule_pct=None))
+
+
+def test_a_value_label_never_sits_on_the_schedule_line() -> None:
+    rows = [RankBar("甲队", 88.0, "yellow", None), RankBar("乙队", 30.0, "red", 1)]
+    canvas = charts._ranking_canvas(rows, title="排名", schedule_pct=90.7)
+    labels = {t.get_text(): t.get_position()[0] for ax in canvas.fig.axes for t in ax.texts}
+    assert labels["88.0%"] > 90.7  # just short of the line: moved right of it
+    assert labels["30.0%  ↑1"] < 90.7  # far from it: where it was
+
+
 def test_sixty_teams_fit_and_more_are_cut_to_the_top_thirty() -> None:
     names = [f"第{i + 1}小分队" for i in range(60)]
     pixels = _image(ranking_chart(_rows(names), title="排名", schedule_pct=75.0))

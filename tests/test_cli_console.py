@@ -52,7 +52,20 @@ def test_demo_builds_then_reopens_and_refuses_other_data(tmp_path: Path) -> None
     other.mkdir()
     assert zsbot(["console"], other, "建队 真实队\n").returncode == 0
     refused = zsbot(["demo"], other)
-    assert refused.returncode == 2 and "非演示数据" in refused.stderr
+    assert refused.returncode == 2 and "非演示数据" in refused.stderr and "zsbot console" in refused.stderr
+    # What was tried in the demo keeps it a demo; --fresh starts over.
+    assert zsbot(["demo"], tmp_path, "建队 试试的队\n").returncode == 0
+    reopened = zsbot(["demo"], tmp_path, "")
+    assert reopened.returncode == 0 and "zsbot demo --fresh" in reopened.stdout
+    fresh = zsbot(["demo", "--fresh"], tmp_path, "我的\n")
+    assert fresh.returncode == 0 and "已生成演示数据" in fresh.stdout
+    assert "试试的队" not in zsbot(["console"], tmp_path, "排行\n").stdout
+
+
+def test_the_interactive_console_has_line_editing() -> None:
+    from bot.console import enable_line_editing
+
+    assert enable_line_editing()  # the standard library's readline, present on Linux
 
 
 @pytest.mark.parametrize("command", [["migrate"], ["jobs", "list"], ["jobs", "run", "daily_rank", "--dry-run"]])
