@@ -17,7 +17,8 @@ from bot.settings import Settings
 from handlers.catalog import Catalog, load_catalog
 from handlers.context import Clock, utc_now
 from handlers.dispatch import Core
-from handlers.ports import Messenger
+from handlers.messages import Reply
+from handlers.ports import DeliveryError, Messenger
 from storage.db import SessionFactory, create_engine, ensure_derived, migrate, session_factory
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,22 @@ class ZsBot:
         # added them) are rebuilt first.
         await ensure_derived(self._engine, tz=self.settings.tz)
         self._sessions = session_factory(self._engine, tz=self.settings.tz)
-        self._core = Core(settings=self.settings, sessions=self._sessions, catalog=self.catalog, clock=self.clock)
+        self._core = Core(settings=self.settings, sessions=self._sessions, catalog=self.catalog, clock=self.clock,
+                          notifier=self.notify)
+
+    async def notify(self, identity: str, reply: Reply) -> bool:
+        """Tell one identity something in a private chat, through its platform's messenger (the Notifier
+        port): False when that platform is not running here or refused it."""
+        platform, _, user = identity.partition(":")
+        messenger = self.messengers.get(platform)
+        if messenger is None or not user:
+            return False
+        try:
+            await messenger.send(user, reply)
+        except DeliveryError as error:
+            log.warning("a notice to a %s user was not delivered: %s", platform, error)
+            return False
+        return True
 
     async def stop(self) -> None:
         """Close the database connections."""

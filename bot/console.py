@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TextIO
 
 from handlers.messages import Incoming, Reply
-from handlers.ports import MessageHandler
+from handlers.ports import MessageHandler, Messenger
 
 CONSOLE_HELP = (
     "控制台命令：:user 名字（切换身份） :group / :private（群聊/私聊） :quit（退出）；一条多行消息用 \\n 分行\n"
@@ -56,6 +57,12 @@ class ConsoleSession:
         await self._show(reply)
         return reply
 
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """The Messenger port for the console: a notice for another console user is printed here."""
+        self._print(f"📨 给 {chat_id} 的通知：{reply.text}\n")
+
+    platform = "console"
+
     def _meta(self, line: str) -> None:
         word, _, rest = line[1:].partition(" ")
         if word == "user" and rest.strip():
@@ -94,10 +101,14 @@ def enable_line_editing() -> bool:
 
 
 async def run_console(handle: MessageHandler, *, user: str, stdin: TextIO | None = None,
-                      out: TextIO | None = None, files_dir: Path | None = None) -> None:
-    """Read lines until EOF or `:quit`; interactive prompts only when stdin is a terminal."""
+                      out: TextIO | None = None, files_dir: Path | None = None,
+                      messengers: MutableMapping[str, Messenger] | None = None) -> None:
+    """Read lines until EOF or `:quit`; interactive prompts only when stdin is a terminal. With
+    `messengers`, the console registers itself, so notices for console users are printed."""
     source = stdin or sys.stdin
     session = ConsoleSession(handle, user=user, out=out or sys.stdout, files_dir=files_dir or Path.cwd())
+    if messengers is not None:
+        messengers["console"] = session
     interactive = source.isatty()
     if interactive:
         enable_line_editing()

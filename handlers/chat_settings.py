@@ -9,6 +9,7 @@ from datetime import time
 
 from sqlmodel import select
 
+from handlers import access
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.messages import Reply
@@ -83,8 +84,6 @@ def describe_settings(binding: ChatBinding, lang: str = "zh") -> list[str]:
 
 async def handle_settings(cmd: Command, ctx: Context) -> Reply:
     """settings: leaders and admins switch a bound group's posts on/off or move their time."""
-    if not ctx.is_leader:
-        raise refuse(ctx, "只有领导或管理员可以修改本群设置。", "Only leaders and admins change a group's settings.")
     if ctx.incoming.chat_kind != "group":
         raise refuse(ctx, "请在已绑定的群里发送「设置」。", "Send `settings` in a bound group.", "settings")
     binding = (await ctx.session.exec(select(ChatBinding).where(
@@ -92,6 +91,8 @@ async def handle_settings(cmd: Command, ctx: Context) -> Reply:
     if binding is None:
         raise refuse(ctx, "本群还没有绑定小分队：管理员先发送「绑定 队名」或「绑定 领导」。",
                      "This group is not bound yet: an admin sends `bind <squad>` or `bind leaders` first.")
+    # A squad's group: its captains, leaders and admins; the leaders' group: leaders and admins.
+    access.require(ctx, "settings", team_id=binding.team_id, target_zh="本群", target_en="This group")
     word, flag = (cmd.value or "").strip(), (cmd.flag or "").strip()
     if not word:
         header = ctx.t("⚙️ 本群推送设置：", "⚙️ This group's posts:")

@@ -18,6 +18,8 @@ Verb = Literal[
     "find", "mine", "rank", "status", "problems", "export",
     # people and squads
     "away", "newteam", "invite", "join", "link", "bind", "target", "settings", "help", "start",
+    # running the district from the chat
+    "appoint", "dismiss", "remove", "rename", "unbind",
     # the answer to a numbered question ("1", "2" …)
     "choose",
 ]
@@ -59,6 +61,11 @@ VERB_FIELDS: dict[str, tuple[str, ...]] = {
     "target": ("value", "year", "targets"),  # value: team name or None for the district
     "settings": ("value", "flag"),  # value: job key (排行/提醒/点名 …); flag: "HH:MM", "on", "off"
     "help": ("value",),  # value: a verb to explain
+    "appoint": ("value", "kind", "flag"),  # value: the person (a name, or #member id once chosen); kind: captain/leader
+    "dismiss": ("value", "kind", "flag"),  # flag "confirmed": the sender saw the card and said yes
+    "remove": ("value", "flag"),  # value: the person to take out of their squad
+    "rename": ("value", "note", "flag"),  # value: the squad; note: its new name
+    "unbind": ("value", "secret", "flag"),  # value: a squad (lists its bindings); secret: a WeCom robot key
     "start": ("value",),  # value: Telegram deep-link payload (an invite code)
     "choose": ("number",),
 }

@@ -37,7 +37,7 @@ class Context:
     lang: Lang = "zh"
     member: Member | None = None
     team: Team | None = None
-    is_admin: bool = False
+    role: str = "stranger"  # handlers.access: stranger, member, captain, leader or admin
     notes: list[str] = field(default_factory=list)  # extra lines for the reply (warnings)
     locked: set[int] = field(default_factory=set)  # projects read under their lock in this transaction
     # A proposal's preview: the handler runs as if storing (the transaction is rolled back) and its card
@@ -45,6 +45,14 @@ class Context:
     preview: bool = False
     batch: str = ""  # the message's key: every event it stores carries it, so 撤销 undoes the whole message
     created: set[int] = field(default_factory=set)  # projects created by this message (no id in a preview)
+    # Messages for other people, sent once the message is stored: (member id, text). 设为队长 tells the new
+    # captain, a move between squads tells the old squad's captains, a used link code tells its owner.
+    notices: list[tuple[int, str]] = field(default_factory=list)
+
+    def tell(self, member_id: int | None, text: str) -> None:
+        """Let someone know, after the message is stored (nothing is said for a preview)."""
+        if member_id is not None and not self.preview:
+            self.notices.append((member_id, text))
 
     @property
     def today(self) -> date:
@@ -52,9 +60,14 @@ class Context:
         return self.now.astimezone(self.settings.tz).date()
 
     @property
+    def is_admin(self) -> bool:
+        """An admin (from ZSBOT_ADMINS)."""
+        return self.role == "admin"
+
+    @property
     def is_leader(self) -> bool:
         """Leaders and admins see and may change every squad's projects."""
-        return self.is_admin or (self.member is not None and self.member.role in ("leader", "admin"))
+        return self.role in ("leader", "admin")
 
     def t(self, zh: str, en: str) -> str:
         """Pick the text in the language of the verb the user wrote."""

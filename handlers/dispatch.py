@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import chat_settings, people, projects, questions, undo
+from handlers import access, chat_settings, codes, people, projects, questions, roster, undo
 from handlers.catalog import Catalog
 from handlers.choices import NeedsChoice
 from handlers.command_json import options_from_json, options_to_json
@@ -34,11 +34,13 @@ from handlers.commands import Command, Lang, ParseError, ProjectRef
 from handlers.context import Clock, Context, utc_now
 from handlers.messages import Incoming, Reply
 from handlers.parse import parse, render
+from handlers.ports import Notifier
 from handlers.proposals import combined, proposal
 from handlers.refusal import Refusal
 from handlers.understand.reader import Understanding, understand
 from handlers.understand.segments import UPDATE_VERBS, starts_command
-from storage import queries
+from handlers.vocabulary import describe
+from storage import queries, roster_queries
 from storage.db import SessionFactory, transaction
 from storage.models import Member, Team
 from storage.tallies import zone_name
@@ -80,9 +82,17 @@ HANDLERS: dict[str, Handler] = {
     "target": people.handle_target,
     "settings": chat_settings.handle_settings,
     "help": people.handle_help,
+    "appoint": roster.handle_appoint,
+    "dismiss": roster.handle_dismiss,
+    "remove": roster.handle_remove,
+    "rename": roster.handle_rename,
+    "unbind": roster.handle_unbind,
 }
 READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help"})
-OPEN_TO_STRANGERS = frozenset({"join", "link", "start", "help"})
+
+
+def _lists(command: Command) -> bool:
+    return command.verb == "bind" and not command.value and not command.secret
 CHOICE_LIFETIME = timedelta(hours=24)
 # A bare 好/是/对 answers a question only soon after it was asked: later it is more likely said to someone
 # else in the group than meant for a question the sender has forgotten.
@@ -95,10 +105,19 @@ SILENT = Reply(text="", silent=True)
 _PROJECT_ID = re.compile(r"#\d")
 
 
+def _policy_verb(command: Command) -> str:
+    """The verb the access policy knows a command by (one verb, several powers: 设为队长 / 设为领导)."""
+    if command.verb in ("appoint", "dismiss"):
+        return "appoint_leader" if command.kind == "leader" else "appoint_captain"
+    if command.verb == "bind" and not command.value and not command.secret:
+        return "bind_list"  # 绑定 alone: what this chat is bound to, anyone may ask
+    return command.verb
+
+
 def _reads_only(command: Command) -> bool:
     """Questions store nothing, so they need no inbox row (bare 核实/预计 and a bare /start are questions too)."""
     return (command.verb in READ_ONLY_VERBS or (command.verb in ("verify", "expect") and command.project is None)
-            or (command.verb == "start" and not command.value))
+            or (command.verb == "start" and not command.value) or _lists(command))
 
 
 # NUL and lone surrogates cannot be stored (PostgreSQL refuses NUL in text; neither backend can encode a
@@ -120,11 +139,13 @@ def _storable(incoming: Incoming) -> Incoming:
 class _Rollback(Exception):
     """Leave the transaction without committing, answering with `reply`."""
 
-    def __init__(self, reply: Reply, *, member_id: int | None = None, unchanged: bool = False) -> None:
+    def __init__(self, reply: Reply, *, member_id: int | None = None, unchanged: bool = False,
+                 attempt: str | None = None) -> None:
         super().__init__(reply.text)
         self.reply = reply
         self.member_id = member_id  # the sender, when known: a refused update "changed nothing"
         self.unchanged = unchanged  # it is already so: the sender meant this (see Refusal)
+        self.attempt = attempt  # a wrong code (handlers.codes): counted after the rollback
 
 
 class _Ask(Exception):
@@ -163,7 +184,7 @@ class Core:
 
     def __init__(
         self, *, settings: Settings, sessions: SessionFactory, catalog: Catalog, clock: Clock = utc_now,
-        bot_names: Collection[str] = (),
+        bot_names: Collection[str] = (), notifier: Notifier | None = None,
     ) -> None:
         # The year counters (storage.tallies) are bucketed in the sessions' zone; reports read them by the
         # settings' zone, so the two must agree.
@@ -175,6 +196,7 @@ class Core:
         self.catalog = catalog
         self.clock = clock
         self.bot_names = {*settings.bot_names, *bot_names}
+        self.notifier = notifier  # None: notices are dropped (a test or a CLI run without platforms)
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_MESSAGES)
 
     async def handle(self, incoming: Incoming) -> Reply:
@@ -279,6 +301,10 @@ class Core:
         stored = await self._stored_reply(incoming) if inbox_id else None
         if stored is not None:
             return stored
+        if rollback.attempt is not None:  # a wrong code: counted, however it was refused
+            async with transaction(self.sessions) as session:
+                voided = await codes.count_wrong(session, identity=incoming.identity, kind=rollback.attempt, now=now)
+            await self._tell([(owner, codes.VOIDED_NOTICE) for owner in voided])
         if rollback.member_id is not None and any(c.verb in UPDATE_VERBS for c in commands):
             # Remembered so that a 撤销 right after it says this message changed nothing.
             async with transaction(self.sessions) as session:
@@ -287,15 +313,34 @@ class Core:
 
     async def _commit(self, commands: Sequence[Command], incoming: Incoming, now: datetime, inbox_id: str | None,
                       *, answering: bool = False) -> Reply:
+        notices: list[tuple[int, str]] = []
         async with transaction(self.sessions) as session:
-            replies, _ = await self._run(commands, incoming, session, now, preview=False)
+            replies, _ = await self._run(commands, incoming, session, now, preview=False, notices=notices)
             reply = combined(commands[0].lang, replies, undo_minutes=self.settings.undo_window_minutes)
             if answering:
                 await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
             if inbox_id:
                 await queries.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
                                             identity=incoming.identity, reply=reply.to_json(), now=now)
+        if notices:
+            await self._tell(notices)
         return reply
+
+    async def _tell(self, notices: Sequence[tuple[int, str]]) -> None:
+        """Send the notices a stored message left, each to the first of the person's identities that a running
+        platform can reach; a notice that cannot go out is logged, never raised (the message is stored)."""
+        if self.notifier is None:
+            return
+        async with self.sessions() as session:
+            targets = [(await roster_queries.identities_of(session, member_id=member_id), text)
+                       for member_id, text in notices]
+        for identities, text in targets:
+            for identity in identities:
+                with contextlib.suppress(Exception):
+                    if await self.notifier(identity, Reply(text=text)):
+                        break
+            else:
+                log.info("a notice found none of %d identities reachable", len(identities))
 
     async def _preview(self, commands: Sequence[Command], incoming: Incoming, now: datetime) -> list[Reply]:
         """The cards the commands would store, from a run whose transaction is rolled back."""
@@ -307,9 +352,9 @@ class Core:
             return previewed.replies
 
     async def _run(self, commands: Sequence[Command], incoming: Incoming, session: AsyncSession, now: datetime,
-                   *, preview: bool) -> tuple[list[Reply], Member | None]:
+                   *, preview: bool, notices: list[tuple[int, str]] | None = None) -> tuple[list[Reply], Member | None]:
         """Authorise the sender and run every command in order, in the caller's transaction."""
-        member, team, is_admin = await self._sender(commands, incoming, session, now)
+        member, team, role = await self._sender(incoming, session, now)
         batch = uuid.uuid4().hex[:12] if len(commands) > 1 else ""
         locked: set[int] = set()
         created: set[int] = set()
@@ -318,9 +363,13 @@ class Core:
             # Files are evidence of the message's first update only (not copied onto every part).
             part = incoming if index == 0 else replace(incoming, files=())
             ctx = Context(incoming=part, session=session, settings=self.settings, catalog=self.catalog, now=now,
-                          lang=command.lang, member=member, team=team, is_admin=is_admin, preview=preview,
-                          batch=batch, locked=locked, created=created)
+                          lang=command.lang, member=member, team=team, role=role, preview=preview,
+                          batch=batch, locked=locked, created=created,
+                          notices=notices if notices is not None else [])
             try:
+                # The access policy first: a verb the sender's role may not use is refused before its handler.
+                access.check_verb(ctx, _policy_verb(command), what_zh=describe(command.verb, "zh"),
+                                  what_en=describe(command.verb, "en"))
                 if command.verb == "edit" and command.project is None:
                     command = await self._correction_target(command, ctx)
                 reply = await HANDLERS[command.verb](command, ctx)
@@ -330,7 +379,7 @@ class Core:
                     text = _t(command.lang, f"第{index + 1}项：", f"Part {index + 1}: ") + text + _t(
                         command.lang, "\n整条消息都没有保存。", "\nNothing in this message was stored.")
                 raise _Rollback(_refusal(text), member_id=member.id if member else None,
-                                unchanged=refusal.unchanged) from None
+                                unchanged=refusal.unchanged, attempt=refusal.attempt) from None
             except NeedsChoice as question:
                 raise _Ask(index, question, command.lang) from None
             if not reply.ok:
@@ -338,23 +387,24 @@ class Core:
             replies.append(reply)
         return replies, member
 
-    async def _sender(self, commands: Sequence[Command], incoming: Incoming, session: AsyncSession,
-                      now: datetime) -> tuple[Member | None, Team | None, bool]:
+    async def _sender(self, incoming: Incoming, session: AsyncSession,
+                      now: datetime) -> tuple[Member | None, Team | None, str]:
+        """The sender, their squad and their role (handlers.access): from the settings on every message, or
+        given in chat (a stored captain or leader)."""
         identity = incoming.identity
-        is_admin = identity in self.settings.admins
-        member, team = await queries.member_and_team(session, identity=identity)
-        if member is None and is_admin:
-            member = await queries.add_member(session, identity=identity, now=now, role="admin",
+        member, team, admin, leader = await queries.member_team_roles(
+            session, identity=identity, admins=self.settings.admins, leaders=self.settings.leaders)
+        if member is None and identity in self.settings.admins:
+            member = await queries.add_member(session, identity=identity, now=now,
                                               name=incoming.display_name or incoming.user_id)
-        if member is None and any(c.verb not in OPEN_TO_STRANGERS for c in commands):
-            raise _Rollback(_refusal(
-                "你还不是小分队成员，暂时不能使用。请向队长索取邀请码，然后发送「加入 邀请码」。\n"
-                "You are not a squad member yet. Ask your leader for the invite code and send `join <code>`."
-            ))
-        if member is not None and identity in self.settings.leaders and member.role == "member":
-            member.role = "leader"  # ZSBOT_LEADERS promotes; the stored role then shows in reports
-            session.add(member)
-        return member, team, is_admin or (member is not None and member.role == "admin")
+            admin = True
+        if member is None:
+            return None, None, "stranger"
+        if admin:
+            return member, team, "admin"
+        if leader or member.role == "leader":
+            return member, team, "leader"
+        return member, team, "captain" if member.role == "captain" else "member"
 
     async def _correction_target(self, command: Command, ctx: Context) -> Command:
         """A correction in words edits the sender's last updated project (within the undo window)."""

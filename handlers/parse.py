@@ -697,11 +697,11 @@ def _parse_bind(ctx: _Ctx) -> Command | ParseError:
         else:
             name.append(token.text)
     value = " ".join(name)
-    if not value:
+    if not value and secret is not None and ctx.verb == "bind":
         return ctx.error("绑定到哪个队？或写 领导。", "Bind to which team? Or say leaders.")
     if value.lower() in LEADER_WORDS:
         value = "leaders"
-    return ctx.command(value=value, secret=secret)
+    return ctx.command(value=value or None, secret=secret)  # bind alone: what this chat is bound to
 
 
 def _parse_settings(ctx: _Ctx) -> Command | ParseError:
@@ -745,6 +745,47 @@ def _parse_start(ctx: _Ctx) -> Command | ParseError:
     return ctx.command(value=ctx.tokens[0].text if ctx.tokens else None)
 
 
+def _person(token: Token) -> str:
+    return token.text.lstrip("@").strip()
+
+
+def _parse_role_change(ctx: _Ctx) -> Command | ParseError:
+    """appoint / dismiss: a person, and captain (the default) or leader — from the verb word or a word."""
+    kind = "leader" if "领导" in ctx.text[: len(ctx.text) - len(ctx.rest)] else "captain"
+    names: list[str] = []
+    for token in ctx.tokens:
+        word = token.text.lower()
+        if not token.quoted and word in ("captain", "队长"):
+            kind = "captain"
+        elif not token.quoted and word in ("leader", "领导"):
+            kind = "leader"
+        elif _person(token):
+            names.append(_person(token))
+    if not names:
+        return ctx.error("请写上是谁，例如 设为队长 小李。", "Who? e.g. appoint captain Li.")
+    return ctx.command(value=" ".join(names), kind=kind)
+
+
+def _parse_remove(ctx: _Ctx) -> Command | ParseError:
+    """remove: the person to take out of their squad."""
+    names = [_person(token) for token in ctx.tokens if _person(token)]
+    if not names:
+        return ctx.error("请写上移出谁，例如 移出 小李。", "Who? e.g. remove Li.")
+    return ctx.command(value=" ".join(names))
+
+
+def _parse_rename(ctx: _Ctx) -> Command | ParseError:
+    """rename: the squad, then its new name."""
+    if len(ctx.tokens) != 2:
+        return ctx.error("请写上原队名和新队名，例如 改名 德化街 德化街道。", "Give the squad and its new name.")
+    return ctx.command(value=ctx.tokens[0].text, note=ctx.tokens[1].text)
+
+
+def _parse_unbind(ctx: _Ctx) -> Command | ParseError:
+    """unbind: this chat (nothing written), a WeCom robot (robot:KEY or its URL), or a squad (to choose)."""
+    return _parse_bind(ctx)
+
+
 _PARSERS: dict[str, Callable[[_Ctx], Command | ParseError]] = {
     "plan": _parse_stage, "pursue": _parse_stage, "sign": _parse_stage, "land": _parse_stage,
     "note": _parse_note, "visit": _parse_visit, "problem": _parse_problem, "resolve": _parse_resolve,
@@ -755,6 +796,8 @@ _PARSERS: dict[str, Callable[[_Ctx], Command | ParseError]] = {
     "link": _parse_start,
     "bind": _parse_bind, "target": _parse_target, "settings": _parse_settings, "help": _parse_help,
     "start": _parse_start,
+    "appoint": _parse_role_change, "dismiss": _parse_role_change, "remove": _parse_remove,
+    "rename": _parse_rename, "unbind": _parse_unbind,
 }
 
 
@@ -961,9 +1004,20 @@ def render(command: Command) -> str:
     elif verb == "invite":
         rotate = ("rotate" if en else "换") if c.flag == "rotate" else ""
         parts += [_word_or_quoted(c.value) if c.value else "", rotate]
-    elif verb == "bind":
-        value = ("leaders" if en else "领导") if c.value == "leaders" else _word_or_quoted(c.value or "")
+    elif verb in ("bind", "unbind"):
+        value = ("leaders" if en else "领导") if c.value == "leaders" else (_word_or_quoted(c.value) if c.value else "")
         parts += [value, f"robot:{c.secret}" if c.secret else ""]
+    elif verb in ("appoint", "dismiss"):
+        if c.kind == "leader":
+            parts = [("appoint leader" if en else "设为领导") if verb == "appoint" else
+                     ("dismiss leader" if en else "取消领导")]
+        elif en:
+            parts.append("captain")
+        parts.append(_word_or_quoted(c.value or ""))
+    elif verb == "remove":
+        parts.append(_word_or_quoted(c.value or ""))
+    elif verb == "rename":
+        parts += [_word_or_quoted(c.value or ""), _word_or_quoted(c.note)]
     elif verb == "settings":
         job = SETTING_NAMES_EN.get(c.value or "", c.value or "") if en else (c.value or "")
         flag = {"on": "on" if en else "开", "off": "off" if en else "关"}.get(c.flag or "", c.flag or "")

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 
 from rapidfuzz import process
 from sqlmodel import select
 
+from handlers import access, codes, roster
+from handlers.choices import Choice, NeedsChoice
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.format import stage_name
 from handlers.messages import Reply
+from handlers.records import headline_for, record_event
 from handlers.refusal import refuse
 from handlers.vocabulary import VERB_NAMES, describe, usage
-from storage import queries
+from storage import queries, roster_queries
 from storage.models import STAGES, ChatBinding, Member, Target, Team
 
 TEAM_KINDS_ZH = {"squad": "小分队", "street": "街道", "bureau": "局"}
@@ -25,12 +29,6 @@ _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 def new_invite_code() -> str:
     """A fresh 6-character invite code."""
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
-
-
-def _require_admin(ctx: Context) -> None:
-    if not ctx.is_admin:
-        raise refuse(ctx, "只有管理员可以这样做（管理员由 ZSBOT_ADMINS 设置）。",
-                     "Only an admin can do that (admins are set in ZSBOT_ADMINS).")
 
 
 async def _named_team(ctx: Context, name: str) -> Team:
@@ -45,7 +43,6 @@ async def _named_team(ctx: Context, name: str) -> Team:
 
 async def handle_newteam(cmd: Command, ctx: Context) -> Reply:
     """newteam: an admin creates a squad and gets its invite code."""
-    _require_admin(ctx)
     name = (cmd.value or "").strip()
     if not name or len(name) > 50:
         raise refuse(ctx, "请写上队名（50字以内）。", "Give the squad a name (50 characters at most).", "newteam")
@@ -72,9 +69,7 @@ async def handle_invite(cmd: Command, ctx: Context) -> Reply:
         team = ctx.team
     else:
         raise refuse(ctx, "请写明队名。", "Name the squad.", "invite")
-    own_leader = ctx.is_leader and ctx.member is not None and ctx.member.team_id == team.id
-    if not (ctx.is_admin or own_leader):
-        raise refuse(ctx, "只有管理员或本队领导可以查看邀请码。", "Only an admin or the squad's leader can see its code.")
+    access.require(ctx, "invite", team_id=team.id, target_zh=f"「{team.name}」", target_en=f'"{team.name}"')
     if cmd.flag == "rotate":
         code = new_invite_code()
         while await queries.team_by_invite(ctx.session, code=code):
@@ -88,26 +83,46 @@ async def handle_invite(cmd: Command, ctx: Context) -> Reply:
 
 
 async def handle_join(cmd: Command, ctx: Context) -> Reply:
-    """join: link this identity to a squad with its invite code (the only update an unknown user may send)."""
+    """join: link this identity to a squad with its invite code (the only update an unknown user may send).
+
+    A wrong code is counted (codes.py): after a few, the sender waits, and the answer never tells a wrong
+    code from an expired one. A member moving to another squad is asked first; the old squad's captains are
+    told.
+    """
     code = (cmd.value or "").strip()
     if not code:
         raise refuse(ctx, "请写上邀请码。", "Give the invite code.", "join")
+    await codes.check_not_locked(ctx, "invite")
     team = await queries.team_by_invite(ctx.session, code=code)
     if team is None:
-        raise refuse(ctx, "邀请码不对，请向队长或管理员核对。", "That invite code is not valid; check it with your leader.",
-                     "join")
+        raise codes.wrong_code(ctx, "invite")
     if ctx.member is None:
         name = ctx.incoming.display_name or ctx.incoming.user_id
         ctx.member = await queries.add_member(ctx.session, identity=ctx.incoming.identity, name=name,
-                                              now=ctx.now, team_id=team.id,
-                                              role="admin" if ctx.is_admin else "member")
+                                              now=ctx.now, team_id=team.id)
         welcome = ctx.t(f"👋 欢迎 {name} 加入「{team.name}」！", f"👋 Welcome to \"{team.name}\", {name}!")
     else:
         if ctx.member.team_id == team.id:
             return Reply(text=ctx.t(f"你已经在「{team.name}」了。", f"You are already in \"{team.name}\"."))
+        old_team = ctx.team
+        if old_team is not None and old_team.id is not None:
+            if cmd.flag != "confirmed":
+                raise NeedsChoice(
+                    f"你现在在「{old_team.name}」，要转到「{team.name}」吗？（原队的项目和报送记录不动）",
+                    f'You are in "{old_team.name}". Move to "{team.name}"? (your reports stay where they are)',
+                    [Choice(f"转到「{team.name}」", f'move to "{team.name}"', replace(cmd, flag="confirmed"))],
+                    confirm=True,
+                )
+            for captain in await roster_queries.captains_of(ctx.session, team_id=old_team.id):
+                ctx.tell(captain.id, f"📤 {ctx.member.name} 已从「{old_team.name}」转到「{team.name}」。")
+        before = ctx.member.team_id
         ctx.member.team_id = team.id
+        if ctx.member.role == "captain":
+            ctx.member.role = "member"  # a captain of the old squad is not one of the new
         ctx.session.add(ctx.member)
-        welcome = ctx.t(f"✅ 已转入「{team.name}」。", f"✅ You are now in \"{team.name}\".")
+        await record_event(ctx, project=None, kind="roster", team_id=team.id,
+                           text=f"{ctx.member.name} → {team.name}", data={"member_id": ctx.member.id, "from": before})
+        welcome = headline_for(ctx, ctx.t(f"✅ 已转入「{team.name}」。", f"✅ You are now in \"{team.name}\"."))
     return Reply(text=welcome + "\n" + ctx.t(
         "报项目试试：「洽谈 项目名 2亿 @深圳」；发送「帮助」查看全部命令。",
         "Try: `pursue \"Project name\" 200m`; send `help` for every command.",
@@ -118,23 +133,28 @@ LINK_CODE_LIFETIME = timedelta(minutes=15)
 
 
 async def handle_link(cmd: Command, ctx: Context) -> Reply:
-    """link: one person on two platforms. Alone, make a code; with a code, join this identity to its owner."""
+    """link: one person on two platforms. Alone, make a code; with a code, join this identity to its owner.
+
+    Link codes are long (codes.LINK_CODE_LENGTH characters) and short-lived, wrong ones are counted, and
+    the owner is told when theirs is used.
+    """
     if not cmd.value:
         if ctx.member is None:
             raise refuse(ctx, "请在已经加入小分队的那个平台上发送「关联」获取关联码。",
                          "Send `link` from the platform where you already joined a squad to get a code.", "link")
-        code = new_invite_code()
+        code = codes.new_link_code()
         while (await ctx.session.exec(select(Member).where(Member.link_code == code))).first():
-            code = new_invite_code()
+            code = codes.new_link_code()
         ctx.member.link_code, ctx.member.link_code_until = code, ctx.now + LINK_CODE_LIFETIME
         ctx.session.add(ctx.member)
         return Reply(text=ctx.t(
             f"🔗 关联码：{code}（15分钟内有效）\n请在另一个平台（企业微信或 Telegram）发送「关联 {code}」。",
             f"🔗 Link code: {code} (valid 15 minutes)\nSend `link {code}` from your other platform.",
         ))
+    await codes.check_not_locked(ctx, "link")
     owner = (await ctx.session.exec(select(Member).where(Member.link_code == cmd.value.strip().upper()))).first()
     if owner is None or owner.link_code_until is None or owner.link_code_until < ctx.now:
-        raise refuse(ctx, "关联码不对或已过期，请重新发送「关联」获取。", "That link code is wrong or expired.", "link")
+        raise codes.wrong_code(ctx, "link")
     assert owner.id is not None
     owner.link_code, owner.link_code_until = None, None
     ctx.session.add(owner)
@@ -151,6 +171,8 @@ async def handle_link(cmd: Command, ctx: Context) -> Reply:
                                    name=ctx.incoming.display_name, now=ctx.now)
     platform = {"wecom": "企业微信", "telegram": "Telegram", "console": "控制台"}.get(ctx.incoming.platform,
                                                                                  ctx.incoming.platform)
+    ctx.tell(owner.id, f"🔗 你的关联码刚被使用：{platform}账号「{ctx.incoming.display_name or ctx.incoming.user_id}」"
+                       f"现在和你是同一人。如果不是你本人操作，请马上告诉管理员。")
     return Reply(text=ctx.t(f"✅ 已关联：这个{platform}账号就是 {owner.name}，报送和统计合在一起。",
                             f"✅ Linked: this {ctx.incoming.platform} account is {owner.name}."))
 
@@ -163,8 +185,10 @@ async def handle_start(cmd: Command, ctx: Context) -> Reply:
 
 
 async def handle_bind(cmd: Command, ctx: Context) -> Reply:
-    """bind: an admin binds this group (or a WeCom group robot) to a squad or to the leaders."""
-    _require_admin(ctx)
+    """bind: an admin binds this group (or a WeCom group robot) to a squad or to the leaders; alone, what
+    this chat is bound to. Binding a chat or robot again moves its one binding, never adds a second."""
+    if not cmd.value and not cmd.secret:
+        return await roster.list_bindings(ctx)
     target = (cmd.value or "").strip()
     if not target:
         raise refuse(ctx, "请写明绑定到哪个小分队，或「领导」。", "Say which squad, or `leaders`.", "bind")
@@ -178,9 +202,8 @@ async def handle_bind(cmd: Command, ctx: Context) -> Reply:
         raise refuse(ctx, "请在要绑定的群里发送；企业微信群请附上群机器人：「绑定 队名 robot:KEY」。",
                      "Send this in the group to bind; for a WeCom group add its robot: `bind <squad> robot:KEY`.",
                      "bind")
-    binding = (await ctx.session.exec(
-        select(ChatBinding).where(ChatBinding.platform == platform, ChatBinding.chat_id == chat_id)
-    )).first()
+    binding = await roster_queries.binding_for_chat(ctx.session, platform=platform, chat_id=chat_id)
+    moved = binding is not None
     if binding is None:
         binding = ChatBinding(platform=platform, chat_id=chat_id, title=title, created_at=ctx.now)
     binding.team_id = team.id if team else None
@@ -197,13 +220,13 @@ async def handle_bind(cmd: Command, ctx: Context) -> Reply:
         posts = ctx.t("每天早上推送比学赶超排行，工作日提示黄灯、红灯项目，下午提醒未报送的队员。",
                       "the morning leaderboard, yellow and red projects on workdays, and afternoon reminders to "
                       "members who have not reported will be posted here.")
-    return Reply(text=ctx.t(f"🔗 已将{where}绑定到{who}：{posts}", f"🔗 Bound {where} to {who}: {posts}"))
+    again = ctx.t("（原有绑定已更新，不会重复推送）", " (its one binding was updated, not duplicated)") if moved else ""
+    return Reply(text=ctx.t(f"🔗 已将{where}绑定到{who}{again}：{posts}", f"🔗 Bound {where} to {who}{again}: {posts}"))
 
 
 async def handle_target(cmd: Command, ctx: Context) -> Reply:
     """target: leaders and admins set yearly targets for the district or a squad."""
-    if not ctx.is_leader:
-        raise refuse(ctx, "只有领导或管理员可以设置目标。", "Only leaders and admins set targets.")
+
     if not cmd.targets:
         raise refuse(ctx, "请写上阶段和数量。", "Give stages and numbers.", "target")
     year = cmd.year or ctx.today.year
@@ -259,7 +282,8 @@ GROUP_PRIVACY_EN = (
 
 HELP_ORDER = ("plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
               "find", "mine", "rank", "status", "problems", "export", "verify", "expect", "away", "join",
-              "link", "target", "newteam", "invite", "bind", "settings", "help")
+              "link", "target", "newteam", "invite", "bind", "settings", "appoint", "dismiss", "remove", "rename",
+              "unbind", "help")
 
 
 HELP_NATURAL_ZH = (
@@ -291,6 +315,9 @@ def help_reply(ctx: Context, verb: str | None) -> Reply:
     lines += HELP_NATURAL_EN if ctx.lang == "en" else HELP_NATURAL_ZH
     lines.append(ctx.t("全部指令：", "All commands:"))
     for name in HELP_ORDER:
+        if access.scope_of("appoint_captain" if name in ("appoint", "dismiss") else name, ctx.role) == "none" \
+                and ctx.role != "stranger":
+            continue  # what the sender may not do is not offered (a stranger sees the whole language)
         zh_name, en_name = VERB_NAMES[name]  # type: ignore[index]  # every HELP_ORDER verb is in the table
         lines.append(f"· {en_name if ctx.lang == 'en' else zh_name}：{describe(name, ctx.lang)}")
     lines.append(ctx.t("项目可用 #编号 或名称；金额可写 2个亿、5000万、300万美元。发送「帮助 签约」看某个命令。",

@@ -11,6 +11,11 @@ from handlers.messages import Incoming, Reply
 MessageHandler = Callable[[Incoming], Awaitable[Reply]]
 
 
+# Tells one platform identity something outside the conversation (a notice), returning whether it went
+# out: the composition root routes it to that platform's Messenger (a private chat).
+Notifier = Callable[[str, Reply], Awaitable[bool]]
+
+
 class DeliveryError(Exception):
     """A send that failed for good (after the adapter's own retries); `permanent` means do not retry."""
 

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
+from handlers import access
 from handlers.choices import Choice, NeedsChoice
 from handlers.commands import STAGE_VERBS, Command, ProjectRef
 from handlers.context import Context
@@ -383,8 +384,6 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
 
         team_id = None if ctx.is_leader else (ctx.team.id if ctx.team else None)
         return await reports.pending_verification(ctx.session, settings=ctx.settings, team_id=team_id, now=ctx.now)
-    if not ctx.is_leader:
-        raise refuse(ctx, "只有领导可以核实。", "Only a leader can verify.")
     name = cmd.project.name or ""
     team = None if cmd.project.id is not None or name in _ALL_WORDS else await queries.team_by_name(
         ctx.session, name=name)
@@ -392,6 +391,7 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
         return await _verify_list(cmd, ctx, team_id=team.id if team else None, scope=team.name if team else "")
     project = await require_project(ctx, cmd, lock=True)
     await lock_project(ctx, project)
+    check_may_change(ctx, project, "verify")
     if project.stage not in _VERIFIABLE:
         raise refuse(ctx, f"#{project.id} 在{stage_name(project.stage)}库，只有签约、落地需要核实。",
                      f"#{project.id} is {project.stage}; only signed and landed moves are verified.")
@@ -509,10 +509,15 @@ async def handle_find(cmd: Command, ctx: Context) -> Reply:
         lines.append(ctx.t("预计：", "Expected: ") + f"{project.expected_date:%Y-%m-%d} "
                      + stage_name(project.expected_stage, ctx.lang))
     problems = await queries.open_problems(ctx.session, project_id=project.id or 0)
-    for problem in problems:
-        days = (ctx.now - problem.opened_at).days
-        lines.append(ctx.t(f"⚠️ 问题{problem.id}（{problem.category}，{days}天）：{problem.text}",
-                           f"⚠️ p{problem.id} ({problem.category}, {days} days): {problem.text}"))
+    if access.may(ctx, "problem_texts", team_id=project.team_id):
+        for problem in problems:
+            days = (ctx.now - problem.opened_at).days
+            lines.append(ctx.t(f"⚠️ 问题{problem.id}（{problem.category}，{days}天）：{problem.text}",
+                               f"⚠️ p{problem.id} ({problem.category}, {days} days): {problem.text}"))
+    elif problems:  # another squad's problems: how many and of what kind, the texts are theirs
+        kinds = "、".join(dict.fromkeys(problem.category for problem in problems))
+        lines.append(ctx.t(f"⚠️ 未解决问题 {len(problems)} 个（{kinds}），详情限本队、队长和领导查看",
+                           f"⚠️ {len(problems)} open problem(s) ({kinds}); details for the squad and leaders"))
     events = await queries.project_events(ctx.session, project_id=project.id or 0)
     if events:
         lines.append(ctx.t("—— 最近记录 ——", "—— history ——"))
@@ -542,8 +547,7 @@ async def handle_mine(cmd: Command, ctx: Context) -> Reply:
         named = await queries.team_by_name(ctx.session, name=cmd.value)
         if named is None:
             raise refuse(ctx, f"没有名为「{cmd.value}」的小分队。", f"No squad named \"{cmd.value}\".")
-        if not ctx.is_leader and (team is None or named.id != team.id):
-            raise refuse(ctx, "只能查看本队项目。", "You can only list your own squad's projects.")
+        access.require(ctx, "mine", team_id=named.id, target_zh=f"「{named.name}」", target_en=f'"{named.name}"')
         team = named
     if team is None or team.id is None:
         raise refuse(ctx, "你还没有加入小分队。领导可发送「我的 队名」。",

@@ -3,7 +3,7 @@ and the questions in words that map to them (我们队排第几, 德化街进度
 
 from __future__ import annotations
 
-from handlers import projects, reports
+from handlers import access, projects, reports
 from handlers.commands import Command, ProjectRef
 from handlers.context import Context
 from handlers.messages import Reply
@@ -75,18 +75,18 @@ async def handle_problems(cmd: Command, ctx: Context) -> Reply:
         team = await queries.team_by_name(ctx.session, name=cmd.value)
         if team is None:
             raise refuse(ctx, f"没有名为「{cmd.value}」的小分队。", f"No squad named \"{cmd.value}\".")
-        if not ctx.is_leader and team.id != (ctx.team.id if ctx.team else None):
-            raise refuse(ctx, "只能查看本队的问题。", "You can only list your own squad's problems.")
         team_id = team.id
+    if team_id is not None or not ctx.is_leader:
+        access.require(ctx, "problems", team_id=team_id, target_zh="这个小分队", target_en="That squad")
     return await reports.problem_list(ctx.session, settings=ctx.settings, now=ctx.now, team_id=team_id,
                                       lang=ctx.lang)
 
 
 async def handle_export(cmd: Command, ctx: Context) -> Reply:
     """export: the ledger (台账) as an Excel file, for leaders and admins."""
-    if not ctx.is_leader:
-        raise refuse(ctx, "台账导出仅限领导和管理员。", "Only leaders and admins can export the ledger.")
-    ledger = await reports.ledger_export(ctx.session, settings=ctx.settings, now=ctx.now)
+    team_id = None if ctx.is_leader else (ctx.team.id if ctx.team else None)
+    access.require(ctx, "export", team_id=team_id, target_zh="台账", target_en="The ledger")
+    ledger = await reports.ledger_export(ctx.session, settings=ctx.settings, now=ctx.now, team_id=team_id)
     return Reply(text=ctx.t(f"📊 台账已导出：{ledger.name}（每个项目库一张表，另有汇总表）",
                             f"📊 Ledger exported: {ledger.name} (one sheet per pool plus a summary)"),
                  file=ledger)

@@ -64,7 +64,7 @@ def check_fits(ctx: Context, project: Project) -> None:
 
 async def record_event(
     ctx: Context, *, project: Project | None, kind: str, from_stage: str = "", to_stage: str = "",
-    text: str = "", data: dict[str, Any] | None = None, undoes: int | None = None,
+    text: str = "", data: dict[str, Any] | None = None, undoes: int | None = None, team_id: int | None = None,
 ) -> int:
     """Append an event (the audit trail), attributed and tied to the platform message; returns its id."""
     if project is not None:
@@ -81,7 +81,7 @@ async def record_event(
         ctx.session,
         project_id=project.id if project else None,
         member_id=ctx.member.id if ctx.member else None,
-        team_id=project.team_id if project else (ctx.member.team_id if ctx.member else None),
+        team_id=project.team_id if project else (team_id or (ctx.member.team_id if ctx.member else None)),
         kind=kind, from_stage=from_stage, to_stage=to_stage, text=text,
         data=json.dumps(data or {}, ensure_ascii=False), undoes_event_id=undoes,
         source_platform=incoming.platform, source_chat=incoming.chat_id,

@@ -13,10 +13,11 @@ class Refusal(Exception):
     proposal does not offer another one instead.
     """
 
-    def __init__(self, text: str, *, unchanged: bool = False) -> None:
+    def __init__(self, text: str, *, unchanged: bool = False, attempt: str | None = None) -> None:
         super().__init__(text)
         self.text = text
         self.unchanged = unchanged
+        self.attempt = attempt  # a wrong invite/link code: counted (handlers.codes), though nothing else is kept
 
 
 def refuse(ctx: Context, zh: str, en: str, verb: str | None = None, *, unchanged: bool = False) -> Refusal:

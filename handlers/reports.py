@@ -999,10 +999,12 @@ async def weekly_summary(session: AsyncSession, *, settings: Settings, now: date
 # Ledger
 
 
-async def ledger_export(session: AsyncSession, *, settings: Settings, now: datetime) -> OutgoingFile:
-    """导出/台账: every project (a sheet per pool, 汇总 first) as .xlsx, written in a worker thread."""
+async def ledger_export(session: AsyncSession, *, settings: Settings, now: datetime,
+                        team_id: int | None = None) -> OutgoingFile:
+    """导出/台账: every project (a sheet per pool, 汇总 first) as .xlsx, written in a worker thread; with
+    `team_id`, that squad's projects only (a captain's export; the 汇总 is the district's, as 排行 is)."""
     period = _period(settings, now)
-    rows = await rq.ledger_rows(session, tz=settings.tz)
+    rows = await rq.ledger_rows(session, tz=settings.tz, team_id=team_id)
     summary = await rq.ledger_summary(
         session, year=period.year, as_of=period.today,
         schedule_pct=period.pct, require_verification=settings.require_verification,

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from rapidfuzz import fuzz, process
 
+from handlers import access
 from handlers.choices import Choice, NeedsChoice
 from handlers.commands import Command, ProjectRef
 from handlers.context import Context
@@ -225,11 +226,5 @@ async def changeable_project(ctx: Context, cmd: Command) -> Project:
 
 
 def check_may_change(ctx: Context, project: Project, verb: str) -> None:
-    """Members change their own squad's projects; leaders and admins any."""
-    if ctx.is_leader:
-        return
-    if ctx.member is None or ctx.member.team_id != project.team_id:
-        raise refuse(
-            ctx, f"#{project.id} 不属于你的小分队，只有本队成员或领导可以修改。",
-            f"#{project.id} belongs to another squad; only its members or a leader may change it.",
-        )
+    """The access policy on the project's squad: members change their own squad's projects, leaders any."""
+    access.require(ctx, verb, team_id=project.team_id, target_zh=f"#{project.id}", target_en=f"#{project.id}")

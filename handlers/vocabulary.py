@@ -38,6 +38,11 @@ ZH_VERBS: dict[str, Verb] = {
     "目标": "target",
     "设置": "settings",
     "帮助": "help", "?": "help",
+    "设为队长": "appoint", "任命队长": "appoint", "设为领导": "appoint", "任命领导": "appoint",
+    "取消队长": "dismiss", "撤销队长": "dismiss", "免去队长": "dismiss", "取消领导": "dismiss", "撤销领导": "dismiss",
+    "移出": "remove", "移除": "remove", "踢出": "remove",
+    "改名": "rename", "队伍改名": "rename",
+    "解绑": "unbind", "解除绑定": "unbind",
 }
 EN_VERBS: dict[str, Verb] = {
     "plan": "plan", "pursue": "pursue", "sign": "sign", "land": "land", "note": "note", "visit": "visit",
@@ -46,6 +51,7 @@ EN_VERBS: dict[str, Verb] = {
     "status": "status", "problems": "problems", "export": "export", "away": "away", "newteam": "newteam",
     "invite": "invite", "join": "join", "link": "link", "bind": "bind", "target": "target", "settings": "settings",
     "help": "help", "start": "start",
+    "appoint": "appoint", "dismiss": "dismiss", "remove": "remove", "rename": "rename", "unbind": "unbind",
 }
 
 # Main Chinese word and English word per verb (help menus, render). `choose` is the answer to a numbered
@@ -61,12 +67,15 @@ VERB_NAMES: dict[Verb, tuple[str, str]] = {
     "invite": ("邀请码", "invite"), "join": ("加入", "join"), "link": ("关联", "link"), "bind": ("绑定", "bind"),
     "target": ("目标", "target"), "settings": ("设置", "settings"), "help": ("帮助", "help"),
     "start": ("start", "start"), "choose": ("序号", "number"),
+    "appoint": ("设为队长", "appoint"), "dismiss": ("取消队长", "dismiss"), "remove": ("移出", "remove"),
+    "rename": ("改名", "rename"), "unbind": ("解绑", "unbind"),
 }
 # The order verbs appear in help menus (`choose` and `start` are not typed by people on purpose).
 HELP_ORDER: tuple[Verb, ...] = (
     "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
     "verify", "expect", "find", "mine", "rank", "status", "problems", "export", "target", "away",
     "newteam", "invite", "join", "link", "bind", "settings", "help",
+    "appoint", "dismiss", "remove", "rename", "unbind",
 )
 # A few verbs worth listing when someone types something unknown.
 COMMON_VERBS: tuple[Verb, ...] = ("pursue", "sign", "land", "note", "problem", "find", "rank", "help")
@@ -235,6 +244,13 @@ _USAGE: dict[str, tuple[str, str]] = {
         "settings [rank|reminders|mentions|alerts|weekly] [HH:MM|on|off], e.g. settings rank 08:30",
     ),
     "help": ("帮助 [指令]，例：帮助 签约", "help [verb], e.g. help sign"),
+    "appoint": ("设为队长 名字（管理员还可：设为领导 名字），例：设为队长 @小李",
+                "appoint captain|leader NAME, e.g. appoint captain Li"),
+    "dismiss": ("取消队长 名字 或 取消领导 名字，例：取消队长 小李", "dismiss captain|leader NAME, e.g. dismiss captain Li"),
+    "remove": ("移出 名字（把队员移出小分队），例：移出 小李", "remove NAME (take a member out of their squad)"),
+    "rename": ("改名 队名 新队名，例：改名 德化街 德化街道", "rename SQUAD NEW_NAME, e.g. rename Dehua Dehua-street"),
+    "unbind": ("解绑（在群里发送），或 解绑 robot:群机器人key，或 解绑 队名（列出后选择）",
+               "unbind (in the group), or unbind robot:KEY, or unbind SQUAD (lists, then choose)"),
     "start": ("/start [邀请码]，例：/start K7P2QX", "/start [invite code], e.g. /start K7P2QX"),
     "choose": ("回复序号选择，例：1", "reply with a number to choose, e.g. 1"),
 }
@@ -269,6 +285,11 @@ _DESCRIBE: dict[str, tuple[str, str]] = {
     "settings": ("本群推送设置（时间、开关）", "this chat's scheduled posts (times, on/off)"),
     "help": ("帮助", "help"),
     "start": ("开始使用（可带邀请码）", "start (optionally with an invite code)"),
+    "appoint": ("任命队长（领导、管理员）或领导（管理员）", "appoint a captain (leaders, admins) or a leader (admins)"),
+    "dismiss": ("取消队长或领导", "take back a captain's or leader's role"),
+    "remove": ("把队员移出小分队", "take a member out of their squad"),
+    "rename": ("小分队改名", "rename a squad"),
+    "unbind": ("解除群或群机器人的绑定", "unbind a group or a WeCom group robot"),
     "choose": ("回复序号进行选择", "answer a numbered question"),
 }
 

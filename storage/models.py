@@ -17,11 +17,14 @@ STAGES: tuple[str, ...] = ("planned", "attracting", "signed", "landed")
 STAGE_ORDER: dict[str, int] = {stage: index for index, stage in enumerate(STAGES)}
 ALL_STAGES: tuple[str, ...] = (*STAGES, "dropped")
 
-ROLES: tuple[str, ...] = ("member", "leader", "admin")
+# Stored roles: only those given in chat (handlers.access computes admin and settings leaders per message).
+ROLES: tuple[str, ...] = ("member", "captain", "leader")
 EVENT_KINDS: tuple[str, ...] = (
     "create", "stage", "note", "visit", "problem", "resolve", "edit", "drop", "undo",
     "verify", "expect", "evidence",
+    *("role", "roster", "team", "binding"),  # administration from the chat (not undone by 撤销)
 )
+ADMIN_EVENT_KINDS: tuple[str, ...] = ("role", "roster", "team", "binding")
 PROBLEM_CATEGORIES: tuple[str, ...] = ("规划", "土地", "技术", "资金", "审批", "其他")
 
 
@@ -289,6 +292,20 @@ class LedgerMeta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=50)
     value: str = Field(default="", max_length=500)
+
+
+class CodeAttempt(SQLModel, table=True):
+    """A wrong invite or link code, counted so guessing is slow (per identity and district-wide)."""
+
+    __table_args__ = (
+        Index("ix_codeattempt_identity_kind_created", "identity", "kind", "created_at"),
+        Index("ix_codeattempt_kind_created", "kind", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity: str = Field(max_length=200)
+    kind: str = Field(max_length=10)  # invite / link
+    created_at: datetime
 
 
 class ProjectKey(SQLModel, table=True):

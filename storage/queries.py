@@ -31,6 +31,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
+    ADMIN_EVENT_KINDS,
     STAGES,
     Event,
     Identity,
@@ -48,6 +49,8 @@ from storage.name_index import bigrams
 # The undo events joined against the events they reverse. Built once: a select over a fresh alias costs
 # SQLAlchemy 0.9 ms to build instead of 0.2 ms, on every 查 and 撤销.
 _UNDO = aliased(Event, name="undo")
+# What 撤销 never takes back: an undo itself, and running the district (roles, roster, squads, bindings).
+_NOT_UNDONE = ("undo", *ADMIN_EVENT_KINDS)
 
 _KEY_DROP = re.compile(r"[\s\"'“”‘’「」《》()（）\-_.,，。·]+")
 
@@ -85,6 +88,37 @@ async def member_and_team(session: AsyncSession, *, identity: str) -> tuple[Memb
     """The member a platform identity belongs to and their team, in one query (every message asks)."""
     row = (await session.exec(_MEMBER_AND_TEAM, params={"identity": identity})).first()
     return (row[0], row[1]) if row is not None else (None, None)
+
+
+_SIBLING = aliased(Identity, name="sibling")
+
+
+def _granted(names: str) -> Any:
+    """Whether any identity of the member is in the list bound as `names` (a role from the settings)."""
+    return exists().where(col(_SIBLING.member_id) == col(Member.id),
+                          col(_SIBLING.identity).in_(bindparam(names, expanding=True)))
+
+
+# The sender, their squad, and whether any of the person's identities is in ZSBOT_ADMINS / ZSBOT_LEADERS: a
+# linked identity is the same person with the same roles, read from the settings on every message.
+_MEMBER_TEAM_ROLES = (
+    select(Member, Team, _granted("admins"), _granted("leaders"))
+    .join(Identity, col(Identity.member_id) == col(Member.id))
+    .join(Team, col(Team.id) == col(Member.team_id), isouter=True)
+    .where(col(Identity.identity) == bindparam("identity"))
+)
+
+
+async def member_team_roles(
+    session: AsyncSession, *, identity: str, admins: Sequence[str], leaders: Sequence[str],
+) -> tuple[Member | None, Team | None, bool, bool]:
+    """The member an identity belongs to, their team, and whether the person is an admin or a leader by the
+    settings (any of their identities listed), in one query."""
+    params = {"identity": identity, "admins": list(admins), "leaders": list(leaders)}
+    row = (await session.exec(_MEMBER_TEAM_ROLES, params=params)).first()
+    if row is None:
+        return None, None, False, False
+    return row[0], row[1], bool(row[2]), bool(row[3])
 
 
 async def add_member(
@@ -465,7 +499,7 @@ async def last_undoable_event(session: AsyncSession, *, member_id: int, since: d
         .join(undo, col(undo.undoes_event_id) == col(Event.id), isouter=True)
         .where(
             Event.member_id == member_id,
-            Event.kind != "undo",
+            col(Event.kind).not_in(_NOT_UNDONE),
             col(Event.created_at) >= since,
             col(undo.id).is_(None),
         )
@@ -481,7 +515,7 @@ async def undoable_events(session: AsyncSession, *, member_id: int, since: datet
     statement = (
         select(Event)
         .join(undo, col(undo.undoes_event_id) == col(Event.id), isouter=True)
-        .where(Event.member_id == member_id, Event.kind != "undo", col(Event.created_at) >= since,
+        .where(Event.member_id == member_id, col(Event.kind).not_in(_NOT_UNDONE), col(Event.created_at) >= since,
                col(undo.id).is_(None))
         .order_by(col(Event.created_at).desc(), col(Event.id).desc())
     )

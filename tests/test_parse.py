@@ -406,7 +406,8 @@ def test_bind() -> None:
     c = ok("绑定 领导 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4")
     assert (c.value, c.secret) == ("leaders", "693a91f6-7xxx-4bc4")
     assert "key" in err("绑定 德化街 https://example.invalid/hook").reason
-    err("绑定")
+    alone = ok("绑定")  # alone: what this chat is bound to
+    assert (alone.verb, alone.value) == ("bind", None)
 
 
 def test_settings() -> None:

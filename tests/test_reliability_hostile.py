@@ -496,7 +496,7 @@ OVERLONG = (
     ("谋划 超长地点项目 @" + "深" * 101, "地点"),
     ("谋划 超长公司项目 公司:" + "比" * 201, "公司"),
     ("改 #1 地点 " + "x" * 150, "地点"),
-    ("改 #1 名称 " + "长" * 1000, None),  # names are cut to 100 characters; the key follows the cut name
+    ("改 #1 名称 " + "长" * 1000, "名称"),  # refused whole, never cut (issue 14: one limit per field)
 )
 
 

@@ -1,0 +1,66 @@
+"""Codes that cannot be guessed: invite codes (加入) and link codes (关联).
+
+Link codes are long and short-lived. Wrong codes are counted in the database (so several workers share the
+count): after PER_IDENTITY wrong tries in ATTEMPT_WINDOW an identity waits out the window, whatever it
+sends; and when wrong link codes pile up district-wide, every outstanding link code is voided and its owner
+told (a code being hunted for is a code no longer worth having). A wrong code and an expired one get the
+same answer, so a try never reveals whether a code exists.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.context import Context
+from handlers.refusal import Refusal
+from storage import roster_queries
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes are read aloud and typed on phones
+LINK_CODE_LENGTH = 10  # 31^10 ≈ 8 × 10^14: with the limits below, out of reach in its 15 minutes
+ATTEMPT_WINDOW = timedelta(minutes=10)
+PER_IDENTITY = 5
+DISTRICT_WIDE = {"invite": 200, "link": 30}  # wrong tries in ATTEMPT_WINDOW that void every link code (link)
+_NAMES = {"invite": ("邀请码", "invite code"), "link": ("关联码", "link code")}
+
+
+def new_link_code() -> str:
+    """A fresh link code."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(LINK_CODE_LENGTH))
+
+
+async def check_not_locked(ctx: Context, kind: str) -> None:
+    """Refuse, before looking at the code, an identity that has guessed wrong too often lately."""
+    since = ctx.now - ATTEMPT_WINDOW
+    tries = await roster_queries.code_attempts(ctx.session, kind=kind, since=since, identity=ctx.incoming.identity)
+    if tries >= PER_IDENTITY:
+        zh, en = _NAMES[kind]
+        minutes = int(ATTEMPT_WINDOW.total_seconds() // 60)
+        raise Refusal(ctx.t(f"{zh}输错次数太多，请 {minutes} 分钟后再试。",
+                            f"Too many wrong {en}s; try again in {minutes} minutes."))
+
+
+def wrong_code(ctx: Context, kind: str) -> Refusal:
+    """The refusal for a wrong (or expired) code: the same words either way; the dispatcher counts it."""
+    if kind == "invite":
+        text = ctx.t("邀请码不对，请向队长或管理员核对。", "That invite code is not valid; check it with your captain.")
+    else:
+        text = ctx.t("关联码不对或已过期，请重新发送「关联」获取。", "That link code is wrong or expired.")
+    return Refusal(text, attempt=kind)
+
+
+async def count_wrong(session: AsyncSession, *, identity: str, kind: str, now: datetime) -> list[int]:
+    """Count a wrong try (in its own transaction: the refusal's was rolled back); past the district-wide
+    limit for link codes, void them all and return their owners' ids, to be told."""
+    await roster_queries.add_code_attempt(session, identity=identity, kind=kind, now=now)
+    if kind != "link":
+        return []
+    total = await roster_queries.code_attempts(session, kind=kind, since=now - ATTEMPT_WINDOW)
+    if total < DISTRICT_WIDE[kind]:
+        return []
+    return await roster_queries.void_link_codes(session)
+
+
+VOIDED_NOTICE = "⚠️ 有人在大量尝试关联码，为安全起见你的关联码已作废。需要时请重新发送「关联」获取新码。"
