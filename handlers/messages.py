@@ -43,6 +43,10 @@ class Incoming:
     # The sender spoke to the bot in a group: @-mentioned it, replied to it, or wrote a /command. In a
     # group, a message not addressed to the bot is answered only when it reports an update.
     addressed: bool = False
+    # Someone else's words passed on (a Telegram forward): never run as the sender's command; the core
+    # may offer to act on it for the sender, after they confirm.
+    forwarded: bool = False
+    thread_id: str = ""  # the forum topic (Telegram) the message was written in; "" for the chat itself
 
     @property
     def identity(self) -> str:

@@ -185,10 +185,15 @@ async def handle_bind(cmd: Command, ctx: Context) -> Reply:
         binding = ChatBinding(platform=platform, chat_id=chat_id, title=title, created_at=ctx.now)
     binding.team_id = team.id if team else None
     binding.is_leaders = leaders
+    # Bound inside a forum topic: the scheduled posts go to that topic. Binding again also ends a pause
+    # (a robot key that was revoked and is now replaced, a group the bot was added back to).
+    binding.thread_id = "" if cmd.secret else ctx.incoming.thread_id[:50]
+    binding.paused_at, binding.paused_reason = None, ""
     ctx.session.add(binding)
     await ctx.session.flush()
     who = ctx.t("领导群", "the leaders' group") if leaders else f"「{team.name if team else ''}」"
-    where = ctx.t("群机器人 ", "group robot ") + title.split(" ")[-1] if cmd.secret else ctx.t("本群", "this group")
+    here = ctx.t("本话题", "this topic") if binding.thread_id else ctx.t("本群", "this group")
+    where = ctx.t("群机器人 ", "group robot ") + title.split(" ")[-1] if cmd.secret else here
     return Reply(text=ctx.t(
         f"🔗 已将{where}绑定到{who}：每天早上推送比学赶超排行，下午提醒未报送的队员。",
         f"🔗 Bound {where} to {who}: morning leaderboard and afternoon reminders will be posted here.",
