@@ -9,12 +9,14 @@ skips an update it cannot parse instead of asking for the same batch forever.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from telegram import ChatMember, ChatMemberUpdated, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
+from telegram.warnings import PTBUserWarning
 
 from handlers.messages import IncomingFile
 
@@ -68,7 +70,8 @@ class TolerantBot(ExtBot[Any]):
 
     async def initialize(self) -> None:
         """Also install the filter that keeps PTB's own log line about the batch out."""
-        logging.getLogger("telegram.Bot").addFilter(self._FILTER)
+        for name in ("telegram.Bot", "telegram.ext.ExtBot"):  # the loggers of PTB's Bot and of its ExtBot
+            logging.getLogger(name).addFilter(self._FILTER)
         await super().initialize()
 
     async def get_updates(self, offset: int | None = None, limit: int | None = None,
@@ -81,8 +84,10 @@ class TolerantBot(ExtBot[Any]):
         except TelegramError:
             raise
         except Exception:  # a parse failure: KeyError, TypeError, ValueError … from some de_json
-            raw = await self.do_api_request("getUpdates", api_kwargs={
-                "offset": offset, "limit": limit, "timeout": 0, "allowed_updates": allowed_updates})
+            with warnings.catch_warnings():  # PTB suggests get_updates, which is what cannot parse this batch
+                warnings.simplefilter("ignore", PTBUserWarning)
+                raw = await self.do_api_request("getUpdates", api_kwargs={
+                    "offset": offset, "limit": limit, "timeout": 0, "allowed_updates": allowed_updates})
         updates: list[Update] = []
         for item in raw if isinstance(raw, list) else []:
             try:

@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 from rapidfuzz import process
-from sqlmodel import select
+from sqlmodel import col, select
 
 from handlers.commands import Command
 from handlers.context import Context
@@ -190,6 +190,15 @@ async def handle_bind(cmd: Command, ctx: Context) -> Reply:
     binding.thread_id = "" if cmd.secret else ctx.incoming.thread_id[:50]
     binding.paused_at, binding.paused_reason = None, ""
     ctx.session.add(binding)
+    if cmd.secret:
+        # A new robot for the same squad replaces the one whose key was revoked (its binding paused): a dead
+        # key never comes back, so that binding would otherwise wait forever.
+        same_audience = (col(ChatBinding.team_id) == team.id if team else col(ChatBinding.team_id).is_(None))
+        dead = await ctx.session.exec(select(ChatBinding).where(
+            ChatBinding.platform == platform, ChatBinding.chat_id != chat_id, ChatBinding.is_leaders == leaders,
+            same_audience, col(ChatBinding.paused_at).is_not(None)))
+        for old in dead.all():
+            await ctx.session.delete(old)
     await ctx.session.flush()
     who = ctx.t("领导群", "the leaders' group") if leaders else f"「{team.name if team else ''}」"
     here = ctx.t("本话题", "this topic") if binding.thread_id else ctx.t("本群", "this group")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -78,9 +79,9 @@ def make_settings(api: FakeBotApi, tmp_path: Path, **extra: Any) -> Settings:
 
 @asynccontextmanager
 async def running(
-    api: FakeBotApi, tmp_path: Path, core: Core, limits: TelegramLimits = FAST, **extra: Any
+    api: FakeBotApi, tmp_path: Path, core: Core, limits: TelegramLimits = FAST, files: Any = None, **extra: Any
 ) -> AsyncIterator[TelegramAdapter]:
-    adapter = TelegramAdapter(make_settings(api, tmp_path, **extra), core, limits=limits)
+    adapter = TelegramAdapter(make_settings(api, tmp_path, **extra), core, limits=limits, files=files)
     await adapter.start()
     try:
         yield adapter
@@ -376,9 +377,8 @@ async def test_evidence_is_downloaded_after_the_core_accepted_it(
     photo = api.add_file(PNG, "photo.jpg", folder="photos")
     big = api.add_file(b"x" * 5000, "scan.pdf")
     core.answer = lambda i: Reply(text="已记录", ok="拒绝" not in i.text)
-    async with running(api, tmp_path, core) as adapter:
-        files = Files({})
-        adapter._files = files  # type: ignore[assignment]  # the stand-in instead of the database-backed store
+    files = Files({})
+    async with running(api, tmp_path, core, files=files):
         accepted = api.message_update(ALICE, ALICE, caption="签约 #12", photo=photo)
         too_big = api.message_update(ALICE, ALICE, caption="落地 #12", document=dict(big, file_name="scan.pdf"))
         refused = api.message_update(ALICE, ALICE, caption="拒绝 #12", photo=photo)
@@ -641,3 +641,22 @@ async def test_webhook_plain_text_answer_rides_on_the_response(api: FakeBotApi, 
     assert core.seen[0].message_id == f"{ALICE}:31" and core.seen[0].display_name == "丽 王"
     assert answer["method"] == "sendMessage" and answer["chat_id"] == ALICE
     assert answer["text"] == "已记录：进展 #12 好" and answer["reply_markup"]["inline_keyboard"]
+
+
+async def test_polling_skips_an_update_it_cannot_parse(
+    api: FakeBotApi, core: Core, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PTB parses a getUpdates batch at once and fails it on one bad update; the updater would then ask for
+    the same batch forever. The bad update is skipped with one line and the next message still arrives."""
+    caplog.set_level(logging.INFO)
+    odd_poll = {"id": "p1", "question": "去哪吃？"}  # a poll in a shape this PTB cannot build
+    async with running(api, tmp_path, core):
+        api.queue_update({"message": {"message_id": 5, "date": 1_700_000_000, "chat": api.chat(ALICE),
+                                      "from": api.user(ALICE), "poll": odd_poll}})
+        api.queue_update(api.message_update(ALICE, ALICE, "签约 #12"))
+        (incoming,) = await core.wait(1)
+        await api.wait_for("sendMessage")
+    assert incoming.text == "签约 #12"
+    skipped = [r for r in caplog.records if "cannot be parsed" in r.getMessage()]
+    assert len(skipped) == 1 and skipped[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
