@@ -244,6 +244,7 @@ class TelegramAdapter:
         self._events = events
         self._files = files
         self._sweep: asyncio.Task[int] | None = None
+        self._downloads: set[asyncio.Task[int]] = set()
         self._limits = limits or TelegramLimits()
         self._codec = CallbackCodec()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
@@ -345,6 +346,7 @@ class TelegramAdapter:
             self._sweep.cancel()
             await asyncio.gather(self._sweep, return_exceptions=True)
             self._sweep = None
+        await asyncio.gather(*self._downloads, return_exceptions=True)  # a download in hand finishes
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:
@@ -436,6 +438,7 @@ class TelegramAdapter:
                     reply_to = message["message_id"] if incoming.chat_kind == "group" else None
                     await self._deliver_logged(chat_id, reply, owner=incoming.user_id, reply_to=reply_to, body=body,
                                                thread_id=incoming.thread_id)
+                    self._fetch_evidence(incoming, reply)
             except Exception:
                 log.exception("telegram: message %s in chat %s failed", message.get("message_id"), chat_id)
         if body.method is not None:
@@ -561,8 +564,26 @@ class TelegramAdapter:
         reply_to = message.message_id if incoming.chat_kind == "group" else None
         await self._deliver_logged(message.chat.id, reply, owner=incoming.user_id, reply_to=reply_to, body=body,
                                    thread_id=incoming.thread_id)
-        if incoming.files and reply.ok and self._files is not None:
-            await self._files.fetch_for_message(self.platform, incoming.message_id, self.fetch)
+        self._fetch_evidence(incoming, reply)
+
+    def _fetch_evidence(self, incoming: Incoming, reply: Reply) -> None:
+        """Download the evidence the core just stored, in the background: the answer does not wait for it,
+        nor does the chat's next message."""
+        if not (reply.evidence and self._files is not None):
+            return
+        task = asyncio.create_task(self._files.fetch_for_message(self.platform, incoming.message_id, self.fetch))
+        self._downloads.add(task)
+        task.add_done_callback(self._downloaded)
+
+    async def downloads_done(self) -> None:
+        """Wait for the evidence downloads (and the start-up sweep) under way."""
+        while self._downloads or (self._sweep is not None and not self._sweep.done()):
+            await asyncio.gather(*self._downloads, *([self._sweep] if self._sweep else []), return_exceptions=True)
+
+    def _downloaded(self, task: asyncio.Task[int]) -> None:
+        self._downloads.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # the row stays pending: the next sweep
+            log.error("telegram: evidence download failed: %r", task.exception())
 
     async def _on_membership(self, change: ChatMemberUpdated) -> None:
         """The bot was removed from a group, or added back: pause or resume its binding."""

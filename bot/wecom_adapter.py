@@ -216,7 +216,7 @@ class WeComAdapter:
                 log.exception("WeCom reply to message %s failed", message_id)
                 if message_id is not None:
                     await self._forget(message_id)
-        if self._files is not None and reply.ok:
+        if self._files is not None and reply.evidence:
             try:
                 await self._files.fetch_for_message("wecom", message_id, self.fetch)
             except Exception:  # the row stays pending: the next start-up sweep tries again

@@ -289,8 +289,10 @@ class Core:
     async def _commit(self, commands: Sequence[Command], incoming: Incoming, now: datetime, inbox_id: str | None,
                       *, answering: bool = False) -> Reply:
         async with transaction(self.sessions) as session:
-            replies, _ = await self._run(commands, incoming, session, now, preview=False)
+            replies, _, files = await self._run(commands, incoming, session, now, preview=False)
             reply = combined(commands[0].lang, replies, undo_minutes=self.settings.undo_window_minutes)
+            if files:
+                reply = replace(reply, evidence=True)  # the adapter downloads the copies once this commits
             if answering:
                 await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
             if inbox_id:
@@ -302,14 +304,15 @@ class Core:
         """The cards the commands would store, from a run whose transaction is rolled back."""
         try:
             async with transaction(self.sessions) as session:
-                replies, _ = await self._run(commands, incoming, session, now, preview=True)
+                replies, _, _ = await self._run(commands, incoming, session, now, preview=True)
                 raise _Previewed(replies)
         except _Previewed as previewed:
             return previewed.replies
 
     async def _run(self, commands: Sequence[Command], incoming: Incoming, session: AsyncSession, now: datetime,
-                   *, preview: bool) -> tuple[list[Reply], Member | None]:
-        """Authorise the sender and run every command in order, in the caller's transaction."""
+                   *, preview: bool) -> tuple[list[Reply], Member | None, bool]:
+        """Authorise the sender and run every command in order, in the caller's transaction; also says whether
+        the message's files (or those it took from the sender's held files) went to its first update."""
         member, team, is_admin = await self._sender(commands, incoming, session, now)
         batch = uuid.uuid4().hex[:12] if len(commands) > 1 else ""
         locked: set[int] = set()
@@ -342,7 +345,7 @@ class Core:
             replies.append(reply)
         if held and not preview:
             await attachments.release_held(session, incoming)
-        return replies, member
+        return replies, member, bool(incoming.files or held) and commands[0].verb in UPDATE_VERBS
 
     async def _sender(self, commands: Sequence[Command], incoming: Incoming, session: AsyncSession,
                       now: datetime) -> tuple[Member | None, Team | None, bool]:

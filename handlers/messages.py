@@ -89,6 +89,9 @@ class Reply:
     mentions: list[str] = field(default_factory=list)  # platform user ids to @-mention (reminders)
     ok: bool = True  # False for refusals and errors: adapters may style them differently
     silent: bool = False  # nothing to send (chatter in a group): adapters send nothing
+    # The message's files were stored as evidence (rows awaiting their copy): the adapter downloads them now
+    # (bot.evidence). Not replayed to a redelivery: the first delivery fetched them.
+    evidence: bool = False
 
     def to_json(self) -> str:
         """Serialise the parts worth replaying to a redelivered message (no binary payloads)."""

@@ -66,6 +66,7 @@ class Live:
         """A Telegram message; the texts the bot sent anywhere in answer (visible, after HTML)."""
         before = len(self.tg.calls)
         assert await self.telegram(self.tg.message_update(chat, user, text, **options)) == 200
+        await self.settle()
         return [visible_text(str(call.params.get("text", "")), call.params.get("parse_mode"))
                 for call in self.tg.calls[before:] if call.method == "sendMessage"]
 
@@ -82,9 +83,10 @@ class Live:
             return response.status
 
     async def settle(self) -> None:
-        """Wait until the WeCom replies and downloads sent in the background are done."""
+        """Wait until the WeCom replies and both platforms' downloads under way in the background are done."""
         adapter = self.runner_app[WECOM_ADAPTER_KEY]
         await asyncio.wait_for(adapter.aclose(), 20)
+        await asyncio.wait_for(self.bot.messengers["telegram"].downloads_done(), 20)  # type: ignore[attr-defined]
 
     async def core(self, user: str, text: str, *, platform: str = "console", chat: str = "",
                    group: bool = False, name: str = "") -> Reply:

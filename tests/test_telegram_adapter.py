@@ -376,7 +376,7 @@ async def test_evidence_is_downloaded_after_the_core_accepted_it(
     downloads them, refusing one over the limit without downloading it; a refused message asks nothing."""
     photo = api.add_file(PNG, "photo.jpg", folder="photos")
     big = api.add_file(b"x" * 5000, "scan.pdf")
-    core.answer = lambda i: Reply(text="已记录", ok="拒绝" not in i.text)
+    core.answer = lambda i: Reply(text="已记录", ok="拒绝" not in i.text, evidence="拒绝" not in i.text)
     files = Files({})
     async with running(api, tmp_path, core, files=files):
         accepted = api.message_update(ALICE, ALICE, caption="签约 #12", photo=photo)
