@@ -49,6 +49,16 @@ async def held(live: Live) -> list[HeldFile]:
         return list((await session.exec(select(HeldFile))).all())
 
 
+def content(path: str) -> bytes:
+    """A stored copy's bytes (tests read small files directly)."""
+    return Path(path).read_bytes()
+
+
+def present(path: str | Path) -> bool:
+    """Whether a file is on disk."""
+    return Path(path).exists()
+
+
 def stored_files(live: Live) -> list[Path]:
     return sorted(p for p in live.files_dir.rglob("*") if p.is_file()) if live.files_dir.exists() else []
 
@@ -82,7 +92,7 @@ async def test_a_members_bare_photo_waits_for_the_update_then_is_downloaded(live
     assert "📎 已保存附件 1 个" in card
     (row,) = await evidence(live)
     assert row.fetch_state == "stored" and row.size_bytes == len(PNG)
-    assert Path(row.stored_path).read_bytes() == PNG and Path(row.stored_path).parent == live.files_dir / "telegram"
+    assert content(row.stored_path) == PNG and Path(row.stored_path).parent == live.files_dir / "telegram"
     assert len(live.tg.calls_to("getFile")) == 1 and await held(live) == []
 
 
@@ -119,7 +129,7 @@ async def test_wecom_images_are_fetched_while_their_media_id_is_valid(live: Live
     await live.settle()
     (row,) = await evidence(live)
     assert row.platform == "wecom" and row.fetch_state == "stored"
-    assert Path(row.stored_path).read_bytes() == PNG and Path(row.stored_path).parent == live.files_dir / "wecom"
+    assert content(row.stored_path) == PNG and Path(row.stored_path).parent == live.files_dir / "wecom"
     assert len(live.wecom.calls("/cgi-bin/media/get")) == 1
     gone = live.wecom.add_media("过期.jpg", PNG)
     live.wecom.expire_media(gone)
@@ -161,14 +171,14 @@ async def test_prune_removes_orphans_undone_evidence_and_what_is_past_retention(
     kept_row, undone_row = await evidence(live)
     report = await live.bot.evidence.prune()
     assert (report.orphans, report.undone, report.expired) == (1, 1, 0)
-    assert not orphan.exists() and fresh.exists() and not Path(undone_row.stored_path).exists()
-    assert Path(kept_row.stored_path).exists()
+    assert not present(orphan) and present(fresh) and not present(undone_row.stored_path)
+    assert present(kept_row.stored_path)
     assert [r.fetch_state for r in await evidence(live)] == ["stored", "pruned"]
     # With a retention limit, a copy older than it goes too (the row stays: the project keeps its history).
     live.bot.evidence.retention_days = 30
     live.clock.advance(days=31)
     report = await live.bot.evidence.prune()
-    assert report.expired == 1 and not Path(kept_row.stored_path).exists()
+    assert report.expired == 1 and not present(kept_row.stored_path)
     assert [r.fetch_state for r in await evidence(live)] == ["pruned", "pruned"]
 
 
