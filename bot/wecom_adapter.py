@@ -64,6 +64,9 @@ class WeComAdapter:
         self._files = files
         self._wall = wall
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Messages being handled now, by MsgId: WeCom retries after five seconds, so a slow answer meets its
+        # own retry, which waits for the first attempt's outcome instead of running again.
+        self._inflight: dict[str, asyncio.Future[int]] = {}
 
     def routes(self) -> list[web.RouteDef]:
         """The GET (URL verification) and POST (messages) routes for the project's aiohttp app."""
@@ -126,17 +129,36 @@ class WeComAdapter:
         if incoming is None:
             return web.Response(text="")
         key = incoming.message_id
-        if key is not None and await self._seen(key):
+        if key is None:
+            return await self._run(incoming, stamp)
+        running = self._inflight.get(key)
+        if running is not None and await asyncio.shield(running) == 200:
+            log.info("WeCom message %s arrived again while it was being handled: acknowledged", key)
+            return web.Response(text="")
+        if await self._seen(key):
             log.info("WeCom message %s arrived again: acknowledged, not run again", key)
             return web.Response(text="")
+        outcome: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = outcome
+        status = 500
+        try:
+            response = await self._run(incoming, stamp)
+            status = response.status
+            return response
+        finally:
+            outcome.set_result(status)
+            del self._inflight[key]
+
+    async def _run(self, incoming: Incoming, stamp: int) -> web.Response:
+        """Hand the message to the core; remember it ran, and send the reply in the background."""
         try:
             reply = await self._handle(incoming)
         except Exception:
             # A non-200 makes WeCom retry, and the core's dedup makes the retry safe.
             log.exception("WeCom message %s: the handler failed", incoming.message_id)
             return web.Response(status=500, text="")
-        if key is not None:
-            await self._ran(key, until=datetime.fromtimestamp(stamp + self._window, UTC))
+        if incoming.message_id is not None:
+            await self._ran(incoming.message_id, until=datetime.fromtimestamp(stamp + self._window, UTC))
         self._deliver(incoming, reply)
         return web.Response(text="")
 
@@ -148,7 +170,8 @@ class WeComAdapter:
             raise WeComCryptoError("malformed", "timestamp is not a number") from exc
         age = self._wall() - stamp
         if abs(age) > self._window:
-            raise WeComCryptoError("stale", f"timestamp {age:+.0f}s from our clock, window ±{self._window}s")
+            when = f"{age:.0f}s old" if age > 0 else f"{-age:.0f}s ahead of our clock"
+            raise WeComCryptoError("stale", f"timestamp {when}, window ±{self._window}s")
         return stamp
 
     async def _seen(self, key: str) -> bool:

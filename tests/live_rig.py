@@ -134,7 +134,10 @@ async def live_bot(db_url: str, tmp_path: Path, *, now: datetime | None = None,
                                    header_timeout=settings.http_header_timeout)
             await server.start()
             try:
-                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+                # A new connection per request: the tests count connections per address, and a kept-alive one
+                # may be closed by the server's keep-alive timeout just as it is reused.
+                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30),
+                                                 connector=aiohttp.TCPConnector(force_close=True)) as http:
                     live = Live(bot, clock, tg, wecom, f"http://127.0.0.1:{server.port}", server, http,
                                 tmp_path / "files")
                     live.runner_app = app
