@@ -41,9 +41,10 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr = SecretStr("")
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     # A signed WeCom callback whose timestamp is further than this from our clock is refused (a replay of
-    # an old capture, or a clock gone wrong). WeCom's own retries arrive within seconds (measured: the
-    # last of its three retries 15 s after the first attempt); the rest is room for clocks that drift
-    # between NTP syncs. Within the window a replayed callback is answered but never run twice.
+    # an old capture, or a clock gone wrong). WeCom's own retries need under 20 s (bench.wecom_retries: the
+    # last of its three retries arrives 17.9 s after the signature); the rest is room for two clocks that
+    # drift apart between NTP syncs (a server clock off by tens of ppm gains minutes in a few months).
+    # Within the window a replayed callback is acknowledged but never run twice (bot.replays).
     wecom_callback_window_seconds: int = Field(default=900, ge=30, le=86_400)
 
     # The web server against slow or greedy clients (bot.web_guard): a connection must finish its request

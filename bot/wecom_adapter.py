@@ -119,8 +119,8 @@ class WeComAdapter:
             inner = self._crypto.decrypt_message(
                 body, query["msg_signature"], query["timestamp"], query["nonce"]
             )
-            stamp = self._fresh(query["timestamp"])
             fields = parse_xml_fields(inner)
+            stamp = self._fresh(query["timestamp"])
         except WeComCryptoError as exc:
             log.warning("WeCom callback refused: %s%s", exc.kind, f" ({exc.detail})" if exc.kind == "stale" else "")
             return web.Response(status=exc.http_status, text=exc.kind)

@@ -94,6 +94,7 @@ def _wecom_post(rig: PlatformRig, query: dict[str, str], body: bytes) -> int:
 def test_forged_wecom_callbacks_are_refused_and_store_nothing(rig: PlatformRig) -> None:
     """A member's real command, forged five ways: 403 each, nothing stored, nothing sent."""
     inner = text_message_xml(from_user=WECOM_MEMBER, content="谋划 伪造的项目 2亿", msg_id="777")
+    rig.settle()  # the welcome to the fixture's 加入 goes out in the background
     before, sends = rig.counts(), len(rig.wecom.calls("/cgi-bin/message/send"))
     query, body = build_callback(CRYPTO, inner)
 
