@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.commands import Lang
 from handlers.messages import Incoming, IncomingFile, Reply
 from storage import evidence
+from storage.models import Member
 
 ATTACH_WINDOW = timedelta(minutes=30)
 
@@ -23,8 +24,10 @@ STRANGER_FILE = ("你还不是小分队成员，附件不会保存。请先发�
                  "You are not a squad member yet; the file was not kept. Send `join <code>` first.")
 
 
-async def hold(session: AsyncSession, incoming: Incoming, now: datetime) -> Reply:
+async def hold(session: AsyncSession, incoming: Incoming, member: Member, now: datetime) -> Reply:
     """Keep a member's bare files for their next update in this chat; the answer says so."""
+    if member.id is not None:
+        await evidence.mark_holding(session, member_id=member.id, now=now)
     for item in incoming.files:
         await evidence.hold_file(session, identity=incoming.identity, chat_id=incoming.chat_id, kind=item.kind,
                                  file_ref=item.file_ref, file_name=item.file_name, mime_type=item.mime_type,
@@ -36,18 +39,24 @@ async def hold(session: AsyncSession, incoming: Incoming, now: datetime) -> Repl
                       f"and it is kept as evidence on that project.")
 
 
-async def take_held(session: AsyncSession, incoming: Incoming, now: datetime) -> tuple[IncomingFile, ...]:
-    """The files this sender holds in this chat (sent within ATTACH_WINDOW), as the message's own files."""
+async def take_held(session: AsyncSession, incoming: Incoming, member: Member,
+                    now: datetime) -> tuple[IncomingFile, ...]:
+    """The files this sender holds in this chat (sent within ATTACH_WINDOW), as the message's own files; no
+    query at all unless the member sent one lately."""
+    if member.files_held_at is None or member.files_held_at < now - ATTACH_WINDOW:
+        return ()
     held = await evidence.held_files(session, identity=incoming.identity, chat_id=incoming.chat_id,
                                      since=now - ATTACH_WINDOW)
-    return tuple(IncomingFile(kind="document" if item.kind == "document" else "photo", file_ref=item.file_ref,
-                              file_name=item.file_name, mime_type=item.mime_type, size=item.size_bytes)
-                 for item in held)
+    return tuple(IncomingFile(kind="document" if kind == "document" else "photo", file_ref=ref, file_name=name,
+                              mime_type=mime, size=size)
+                 for kind, ref, name, mime, size in held)
 
 
-async def release_held(session: AsyncSession, incoming: Incoming) -> None:
+async def release_held(session: AsyncSession, incoming: Incoming, member: Member) -> None:
     """The held files became evidence of this message: forget them."""
     await evidence.drop_held(session, identity=incoming.identity, chat_id=incoming.chat_id)
+    if member.id is not None:
+        await evidence.mark_holding(session, member_id=member.id, now=None)
 
 
 def kept_note(lang: Lang, count: int, too_large: int, limit_mb: float) -> str:

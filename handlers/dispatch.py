@@ -320,7 +320,7 @@ class Core:
         replies: list[Reply] = []
         held: tuple[IncomingFile, ...] = ()
         if member is not None and not incoming.files and commands[0].verb in UPDATE_VERBS:
-            held = await attachments.take_held(session, incoming, now)  # a photo sent just before the words
+            held = await attachments.take_held(session, incoming, member, now)  # a photo sent just before
         for index, command in enumerate(commands):
             # Files are evidence of the message's first update only (not copied onto every part).
             part = (replace(incoming, files=held) if held else incoming) if index == 0 else replace(incoming, files=())
@@ -343,8 +343,8 @@ class Core:
             if not reply.ok:
                 raise _Rollback(reply, member_id=member.id if member else None)
             replies.append(reply)
-        if held and not preview:
-            await attachments.release_held(session, incoming)
+        if held and member is not None and not preview:
+            await attachments.release_held(session, incoming, member)
         return replies, member, bool(incoming.files or held) and commands[0].verb in UPDATE_VERBS
 
     async def _sender(self, commands: Sequence[Command], incoming: Incoming, session: AsyncSession,
@@ -381,13 +381,12 @@ class Core:
         """A bare photo or file: a member's is held for their next update (handlers.attachments)."""
         if (stored := await self._stored_reply(incoming)) is not None:
             return stored
-        async with self.sessions() as session:
-            member, _ = await queries.member_and_team(session, identity=incoming.identity)
-        if member is None and incoming.identity not in self.settings.admins:
-            return _refusal(attachments.STRANGER_FILE)
         try:
             async with transaction(self.sessions) as session:
-                reply = await attachments.hold(session, incoming, now)
+                member, _ = await queries.member_and_team(session, identity=incoming.identity)
+                if member is None:  # (an admin becomes a member with the first command)
+                    return _refusal(attachments.STRANGER_FILE)
+                reply = await attachments.hold(session, incoming, member, now)
                 if incoming.message_id:
                     await queries.add_inbox_row(session, platform=incoming.platform, message_id=incoming.message_id,
                                                 identity=incoming.identity, reply=reply.to_json(), now=now)

@@ -7,17 +7,25 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import delete, exists, or_, true, update
+from sqlalchemy import Table, bindparam, delete, exists, or_, true, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Event, Evidence, HeldFile, Project
+from storage.models import Event, Evidence, HeldFile, Member, Project
 
 PENDING, STORED, TOO_LARGE, FAILED, EXPIRED, PRUNED = "pending", "stored", "too_large", "failed", "expired", "pruned"
 
 
 # --- files held for the next update ---------------------------------------------------------------
+
+async def mark_holding(session: AsyncSession, *, member_id: int, now: datetime | None) -> None:
+    """Note on the member that they hold files since `now` (None: they hold none any more)."""
+    statement = (update(Member).where(col(Member.id) == member_id).values(files_held_at=now)
+                 .execution_options(synchronize_session=False))
+    await session.exec(cast(Any, statement))
+
 
 async def hold_file(
     session: AsyncSession, *, identity: str, chat_id: str, kind: str, file_ref: str, file_name: str,
@@ -29,13 +37,22 @@ async def hold_file(
                          created_at=now))
 
 
-async def held_files(session: AsyncSession, *, identity: str, chat_id: str, since: datetime) -> Sequence[HeldFile]:
-    """The files this member sent in this chat since `since`, oldest first."""
-    statement = (select(HeldFile)
-                 .where(col(HeldFile.identity) == identity, col(HeldFile.chat_id) == chat_id,
-                        col(HeldFile.created_at) >= since)
-                 .order_by(col(HeldFile.id)))
-    return (await session.exec(statement)).all()
+# Asked for every update a member stores (is there a photo waiting for it?), nearly always answered "no":
+# built once, run on the session's connection without the ORM (a third of the cost of an ORM query).
+_HELD_TABLE: Table = HeldFile.__table__  # type: ignore[attr-defined]
+_HELD = (sa_select(_HELD_TABLE.c.kind, _HELD_TABLE.c.file_ref, _HELD_TABLE.c.file_name, _HELD_TABLE.c.mime_type,
+                   _HELD_TABLE.c.size_bytes)
+         .where(_HELD_TABLE.c.identity == bindparam("identity"), _HELD_TABLE.c.chat_id == bindparam("chat_id"),
+                _HELD_TABLE.c.created_at >= bindparam("since"))
+         .order_by(_HELD_TABLE.c.id))
+
+
+async def held_files(session: AsyncSession, *, identity: str, chat_id: str, since: datetime) -> list[Any]:
+    """The files this member sent in this chat since `since`, oldest first: rows of (kind, file_ref,
+    file_name, mime_type, size_bytes)."""
+    connection = await session.connection()
+    result = await connection.execute(_HELD, {"identity": identity, "chat_id": chat_id, "since": since})
+    return list(result.all())
 
 
 async def drop_held(session: AsyncSession, *, identity: str, chat_id: str) -> None:

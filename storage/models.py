@@ -51,6 +51,9 @@ class Member(SQLModel, table=True):
     # there is nothing to undo from that message instead of silently undoing an older one.
     last_unchanged_at: datetime | None = None
     last_unchanged_text: str = Field(default="", max_length=200)
+    # When the member last sent a photo or file without a command (handlers.attachments): only then does
+    # an update look for held files, so the other updates cost no query.
+    files_held_at: datetime | None = None
     created_at: datetime
 
 

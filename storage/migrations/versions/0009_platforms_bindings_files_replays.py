@@ -1,5 +1,5 @@
 """platforms as they behave (issue 16): a binding's forum topic and pause; evidence size and fetch state;
-files held for the next update; callbacks already run (WeCom replays)
+files held for the next update (and when a member last held one); callbacks already run (WeCom replays)
 
 Existing evidence rows without a local copy become `pending`: Telegram file ids do not expire, so the
 start-up sweep downloads them now (within the size limit); a WeCom media id older than three days is
@@ -24,6 +24,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('member', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('files_held_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
     with op.batch_alter_table('chatbinding', schema=None) as batch_op:
         batch_op.add_column(sa.Column('thread_id', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False,
                                       server_default=''))
@@ -75,3 +77,5 @@ def downgrade() -> None:
         batch_op.drop_column('paused_reason')
         batch_op.drop_column('paused_at')
         batch_op.drop_column('thread_id')
+    with op.batch_alter_table('member', schema=None) as batch_op:
+        batch_op.drop_column('files_held_at')
