@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from jobs.cli import list_jobs
 from jobs.scheduler import PAUSED
 from storage.models import ChatBinding, Event, JobRun, Project
 from tests.live_rig import ADMIN_TG, ADMIN_WECOM, Live, live_bot, local
@@ -164,6 +165,9 @@ async def test_a_kicked_bot_found_out_by_a_send_pauses_and_reports_once(live: Li
     notices = [t for t in sent_to(live, ADMIN_TG) if "已暂停" in t]
     assert len(notices) == 1 and "kicked" in notices[0]
     assert not [t for t in sent_to(live, ADMIN_TG) if "定时推送失败" in t]
+    listing: list[str] = []
+    await list_jobs(live.bot.settings, out=listing.append)
+    assert "⏸ 已暂停" in "\n".join(listing) and "kicked" in "\n".join(listing)
 
 
 async def test_a_revoked_robot_key_pauses_the_robot_until_it_is_bound_again(live: Live) -> None:
