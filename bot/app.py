@@ -13,13 +13,18 @@ from types import TracebackType
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.evidence import EvidenceFiles
+from bot.replays import DatabaseReplayGuard
 from bot.settings import Settings
+from bot.web_guard import body_deadline
 from handlers.catalog import Catalog, load_catalog
 from handlers.context import Clock, utc_now
 from handlers.dispatch import Core
 from handlers.messages import Reply
 from handlers.ports import DeliveryError, Messenger
-from storage.db import SessionFactory, create_engine, ensure_derived, migrate, session_factory
+from jobs.bindings import ChatLifecycle
+from storage import replays
+from storage.db import SessionFactory, create_engine, ensure_derived, migrate, session_factory, transaction
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,9 @@ class ZsBot:
         self._core: Core | None = None
         self.catalog: Catalog = load_catalog(settings.industries_path())
         self.messengers: dict[str, Messenger] = {}
+        self._chat_events: ChatLifecycle | None = None
+        self._evidence: EvidenceFiles | None = None
+        self._replays: DatabaseReplayGuard | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -57,6 +65,34 @@ class ZsBot:
             raise RuntimeError("ZsBot is not started")
         return self._core
 
+    @property
+    def chat_events(self) -> ChatLifecycle:
+        """Bound chats that move or go away (after start): adapters and the scheduler report to it."""
+        if self._chat_events is None:
+            raise RuntimeError("ZsBot is not started")
+        return self._chat_events
+
+    @property
+    def evidence(self) -> EvidenceFiles:
+        """Evidence copies on disk (after start): adapters download through it once the core stored a row."""
+        if self._evidence is None:
+            raise RuntimeError("ZsBot is not started")
+        return self._evidence
+
+    @property
+    def replays(self) -> DatabaseReplayGuard:
+        """Callbacks already run (after start), shared by every web worker."""
+        if self._replays is None:
+            raise RuntimeError("ZsBot is not started")
+        return self._replays
+
+    async def housekeeping(self) -> None:
+        """The daily clean-up: evidence files (bot.evidence.prune) and callbacks too old to be replayed."""
+        report = await self.evidence.prune()
+        async with transaction(self.sessions) as session:
+            forgotten = await replays.forget_expired(session, now=self.clock())
+        log.info("housekeeping: %s; %d old callback ids forgotten", report, forgotten)
+
     async def start(self, *, run_migrations: bool = True) -> None:
         """Open the database (migrating it to the latest schema) and build the core."""
         self._engine = create_engine(self.settings.database_url)
@@ -68,6 +104,12 @@ class ZsBot:
         self._sessions = session_factory(self._engine, tz=self.settings.tz)
         self._core = Core(settings=self.settings, sessions=self._sessions, catalog=self.catalog, clock=self.clock,
                           notifier=self.notify)
+        self._chat_events = ChatLifecycle(settings=self.settings, sessions=self._sessions, messengers=self.messengers,
+                                          clock=self.clock)
+        self._evidence = EvidenceFiles(self._sessions, files_dir=self.settings.files_dir,
+                                       max_bytes=self.settings.files_max_bytes,
+                                       retention_days=self.settings.files_retention_days, clock=self.clock)
+        self._replays = DatabaseReplayGuard(self._sessions)
 
     async def notify(self, identity: str, reply: Reply) -> bool:
         """Tell one identity something in a private chat, through its platform's messenger (the Notifier
@@ -103,7 +145,9 @@ class ZsBot:
 
         `worker` is the process's number under ZSBOT_WORKERS (0: the primary), shown by /healthz.
         """
-        app = web.Application(client_max_size=2 * 1024 * 1024)
+        # Every request body is read whole, within the deadline, before a handler runs (bot.web_guard).
+        app = web.Application(client_max_size=2 * 1024 * 1024,
+                              middlewares=[body_deadline(self.settings.http_body_timeout)])
 
         async def healthz(request: web.Request) -> web.Response:
             """Healthy when the database answers."""

@@ -1,4 +1,4 @@
-"""The `zsbot` command line (DESIGN §6): run, console, demo, migrate, jobs, export, import, backup."""
+"""The `zsbot` command line (DESIGN §6): run, console, demo, migrate, jobs, files, export, import, backup."""
 
 from __future__ import annotations
 
@@ -96,6 +96,18 @@ async def _import(settings: Settings, path: Path) -> int:
     return 0
 
 
+async def _files_prune(settings: Settings) -> int:
+    async with ZsBot(settings) as bot:
+        report = await bot.evidence.prune()
+    keep = (f"保留 {settings.files_retention_days} 天" if settings.files_retention_days
+            else "长期保留 / kept while their project exists")
+    print(f"已清理 {settings.files_dir}：孤立文件 {report.orphans}，已撤销更新的佐证 {report.undone}，"
+          f"超过保留期 {report.expired}（{keep}），过期的待用附件 {report.held}；释放 {report.bytes_freed} 字节 / "
+          f"pruned: {report.orphans} orphans, {report.undone} undone, {report.expired} past retention, "
+          f"{report.held} stale held files; {report.bytes_freed} bytes freed")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and --help)."""
     parser = argparse.ArgumentParser(prog="zsbot", description="招商助手 zsbot")
@@ -116,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("file", type=Path)
     restore = commands.add_parser("restore", help="load a backup FILE into an empty database")
     restore.add_argument("file", type=Path)
+    files = commands.add_parser("files", help="evidence files (contracts, licences) kept on disk")
+    file_commands = files.add_subparsers(dest="files_command", required=True)
+    file_commands.add_parser("prune", help="delete orphaned, undone and (ZSBOT_FILES_RETENTION_DAYS) old copies")
     jobs = commands.add_parser("jobs", help="scheduled posts")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
     job_commands.add_parser("list", help="each job, its next run per chat and its last result")
@@ -161,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.backup import restore_database
 
         return asyncio.run(restore_database(settings, args.file))
+    if args.command == "files":
+        return asyncio.run(_files_prune(settings))
     if args.command == "jobs":
         from jobs.cli import jobs_command
 

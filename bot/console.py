@@ -57,7 +57,7 @@ class ConsoleSession:
         await self._show(reply)
         return reply
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
+    async def send(self, chat_id: str, reply: Reply, *, thread_id: str = "") -> None:
         """The Messenger port for the console: a notice for another console user is printed here."""
         self._print(f"📨 给 {chat_id} 的通知：{reply.text}\n")
 

@@ -21,6 +21,7 @@ from aiohttp import web
 from bot import workers
 from bot.app import ZsBot
 from bot.settings import Settings
+from bot.web_guard import GuardedServer, runner_for
 from bot.wecom_adapter import WeComAdapter
 from bot.wecom_api import RobotMessenger, WeComAppMessenger, WeComClient
 from handlers.context import Clock, utc_now
@@ -46,7 +47,7 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True, worker: int = 0) 
     if bot.settings.telegram_enabled:
         from bot.telegram_adapter import TelegramAdapter
 
-        telegram = TelegramAdapter(bot.settings, bot.core.handle)
+        telegram = TelegramAdapter(bot.settings, bot.core.handle, events=bot.chat_events, files=bot.evidence)
         if bot.settings.telegram_webhook_url:
             app.router.add_routes(telegram.routes())
     if bot.settings.wecom_enabled:
@@ -99,14 +100,16 @@ async def open_platforms(
     wecom_adapter: WeComAdapter | None = None
     if settings.wecom_enabled:
         client = WeComClient(http, api_url=settings.wecom_api_url, corp_id=settings.wecom_corp_id,
-                             secret=settings.wecom_secret, agent_id=settings.wecom_agent_id)
+                             secret=settings.wecom_secret.get_secret_value(), agent_id=settings.wecom_agent_id)
         bot.messengers["wecom"] = WeComAppMessenger(client)
         if receive:
-            wecom_adapter = WeComAdapter(settings, bot.core.handle, client)
+            wecom_adapter = WeComAdapter(settings, bot.core.handle, client, replays=bot.replays, files=bot.evidence)
+            if register:  # the primary: what a restart left undownloaded
+                wecom_adapter.start()
     if settings.telegram_enabled and telegram is None:
         from bot.telegram_adapter import TelegramAdapter
 
-        telegram = TelegramAdapter(settings, bot.core.handle)
+        telegram = TelegramAdapter(settings, bot.core.handle, events=bot.chat_events, files=bot.evidence)
     if telegram is not None:
         await telegram.start(receive=receive, register=register)
         bot.messengers["telegram"] = telegram
@@ -163,11 +166,13 @@ async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: async
     await bot.start(run_migrations=not worker)  # the primary migrated before starting its workers
     try:
         app = build_web_app(bot, worker=worker)
-        runner = web.AppRunner(app, access_log=None)
+        runner = runner_for(app, header_timeout=settings.http_header_timeout)
         await runner.setup()
         # Several workers listen on one port and the kernel spreads the connections over them.
-        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.workers > 1 or None)
-        await site.start()
+        server = GuardedServer(runner, settings.host, settings.port, reuse_port=settings.workers > 1 or None,
+                               max_per_peer=settings.http_max_connections_per_peer,
+                               header_timeout=settings.http_header_timeout)
+        await server.start()
         # What is loaded by now (modules, settings, the app) lives as long as the process: keep it out of
         # the collector's full passes, which otherwise walk some 200,000 objects (50-120 ms, a request's
         # p99) every few thousand messages.
@@ -180,6 +185,7 @@ async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: async
             async with contextlib.nullcontext() if worker else workers.secondaries(settings):
                 await stop.wait()
         finally:
+            await server.stop()
             await runner.cleanup()
     finally:
         await bot.stop()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -15,7 +15,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ZSBOT_", env_file=".env", extra="ignore")
 
-    database_url: str = "sqlite+aiosqlite:///zsbot.db"
+    # A PostgreSQL URL may carry a password: kept out of repr (the CLI prints it masked).
+    database_url: str = Field(default="sqlite+aiosqlite:///zsbot.db", repr=False)
     timezone: str = "Asia/Shanghai"
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The names people @ the bot by in chats (`@招商助手 落地 #19`), besides the platforms' own usernames.
@@ -27,19 +28,40 @@ class Settings(BaseSettings):
     # webhook, since getUpdates allows a single consumer.
     workers: int = Field(default=1, ge=1, le=64)
 
-    telegram_token: str = ""
+    # Secrets are SecretStr: repr(settings), a log line or a traceback's locals show "**********".
+    telegram_token: SecretStr = SecretStr("")
     telegram_api_url: str = "https://api.telegram.org"
     telegram_webhook_url: str = ""
-    telegram_webhook_secret: str = ""
+    telegram_webhook_secret: SecretStr = SecretStr("")
 
     wecom_corp_id: str = ""
     wecom_agent_id: str = ""
-    wecom_secret: str = ""
-    wecom_token: str = ""
-    wecom_aes_key: str = ""
+    wecom_secret: SecretStr = SecretStr("")
+    wecom_token: SecretStr = SecretStr("")
+    wecom_aes_key: SecretStr = SecretStr("")
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    # A signed WeCom callback whose timestamp is further than this from our clock is refused (a replay of
+    # an old capture, or a clock gone wrong). WeCom's own retries need under 20 s (bench.wecom_retries: the
+    # last of its three retries arrives 17.9 s after the signature); the rest is room for two clocks that
+    # drift apart between NTP syncs (a server clock off by tens of ppm gains minutes in a few months).
+    # Within the window a replayed callback is acknowledged but never run twice (bot.replays).
+    wecom_callback_window_seconds: int = Field(default=900, ge=30, le=86_400)
+
+    # The web server against slow or greedy clients (bot.web_guard): a connection must finish its request
+    # headers within `http_header_timeout` seconds of connecting (or of its last answer), its body within
+    # `http_body_timeout`; one address may hold at most `http_max_connections_per_peer` connections
+    # (0: no cap, e.g. behind a reverse proxy where every client has the proxy's address).
+    http_header_timeout: float = Field(default=15.0, gt=0, le=3600)
+    http_body_timeout: float = Field(default=10.0, gt=0, le=3600)
+    http_max_connections_per_peer: int = Field(default=64, ge=0)
 
     files_dir: str = "zsbot_files"  # evidence files (contracts, licences) downloaded from platforms
+    # Evidence files larger than this are recorded (name, size) but not downloaded. Telegram's getFile
+    # serves at most 20 MB; a scanned contract or a licence photo is well under 10.
+    files_max_mb: float = Field(default=10.0, gt=0, le=20)
+    # `zsbot files prune` (and the daily housekeeping) deletes evidence copies older than this many days
+    # (0: keep them as long as their project exists); files no stored evidence points at go regardless.
+    files_retention_days: int = Field(default=0, ge=0)
 
     # Domain knobs.
     undo_window_minutes: int = 30
@@ -90,12 +112,18 @@ class Settings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         """Telegram starts when a token is configured."""
-        return bool(self.telegram_token)
+        return bool(self.telegram_token.get_secret_value())
 
     @property
     def wecom_enabled(self) -> bool:
         """WeCom starts when the app's credentials are configured."""
-        return bool(self.wecom_corp_id and self.wecom_secret and self.wecom_token and self.wecom_aes_key)
+        return bool(self.wecom_corp_id and self.wecom_secret.get_secret_value()
+                    and self.wecom_token.get_secret_value() and self.wecom_aes_key.get_secret_value())
+
+    @property
+    def files_max_bytes(self) -> int:
+        """The largest evidence file downloaded, in bytes."""
+        return int(self.files_max_mb * 1024 * 1024)
 
     def industries_path(self) -> Path | None:
         """The configured industries file, if any."""

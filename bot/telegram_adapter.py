@@ -22,7 +22,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from aiohttp import web
 from telegram import (
     BotCommand,
     CallbackQuery,
+    ChatMemberUpdated,
     InputFile,
     LinkPreviewOptions,
     Message,
@@ -56,20 +57,34 @@ from telegram.ext import (
     ContextTypes,
     TypeHandler,
 )
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.evidence import Download, EvidenceFiles, FetchError
 from bot.settings import Settings
 from bot.telegram_render import ANYONE, CallbackCodec, Part, keyboard, plan_parts
-from handlers.messages import ChatKind, Incoming, IncomingFile, Reply
-from handlers.ports import DeliveryError, MessageHandler
+from bot.telegram_updates import (
+    ROUTED,
+    TolerantBot,
+    files_of,
+    is_forward,
+    kinds,
+    membership_change,
+    migration,
+    start_text,
+    topic_of,
+    unused,
+    worth_refusing,
+)
+from handlers.messages import ChatKind, Incoming, Reply
+from handlers.ports import ChatEvents, DeliveryError, MessageHandler
 from handlers.vocabulary import HELP_ORDER, describe, verb_word
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = ["message", "callback_query"]
-DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the Bot API's getFile refuses larger files
+ALLOWED_UPDATES = list(ROUTED)
 
 ONLY_SENDER = "只有发送者本人可以操作"
 BUTTON_EXPIRED = "按钮已过期，请重新发送命令"
@@ -161,12 +176,18 @@ def _chat_kind(chat_type: str) -> ChatKind | None:
     return None  # channels are not conversations
 
 
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^\w.\-]+", "_", Path(name).name)[-100:] or "file"
-
-
 def _is_permanent(err: TelegramError) -> bool:
     return isinstance(err, Forbidden | BadRequest | InvalidToken | ChatMigrated)
+
+
+_CHAT_GONE = ("chat not found", "group chat was deactivated", "chat was deleted")
+
+
+def _is_gone(err: TelegramError) -> bool:
+    """The chat itself is lost to the bot (kicked, blocked, deleted), not just this message refused."""
+    if isinstance(err, Forbidden):
+        return True
+    return isinstance(err, BadRequest) and any(words in str(err).lower() for words in _CHAT_GONE)
 
 
 # A message with only these fields is plain text; anything else (files, captions, forwards, polls …)
@@ -192,6 +213,11 @@ def _plain_text_message(data: dict[str, Any]) -> dict[str, Any] | None:
     reply_to = message.get("reply_to_message")
     if reply_to is not None and not isinstance(reply_to, dict):
         return None
+    if not isinstance(user.get("language_code", ""), str):
+        return None
+    if message.get("is_topic_message") is not None and (type(message.get("is_topic_message")) is not bool
+                                                        or type(message.get("message_thread_id")) is not int):
+        return None
     return message
 
 
@@ -208,10 +234,17 @@ class TelegramAdapter:
     platform = "telegram"
 
     def __init__(
-        self, settings: Settings, handle: MessageHandler, *, limits: TelegramLimits | None = None
+        self, settings: Settings, handle: MessageHandler, *, limits: TelegramLimits | None = None,
+        events: ChatEvents | None = None, files: EvidenceFiles | None = None,
     ) -> None:
+        """`events` hears of groups that moved or were lost; `files` downloads the evidence an accepted
+        message stored (without it, nothing is ever downloaded)."""
         self._settings = settings
         self._handle = handle
+        self._events = events
+        self._files = files
+        self._sweep: asyncio.Task[int] | None = None
+        self._downloads: set[asyncio.Task[int]] = set()
         self._limits = limits or TelegramLimits()
         self._codec = CallbackCodec()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
@@ -239,20 +272,25 @@ class TelegramAdapter:
     def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         api = self._settings.telegram_api_url.rstrip("/")
         limits = self._limits
+        # The bot is built here rather than by the builder so that it is a TolerantBot; the requests are the
+        # builder's defaults (256 pooled connections for sends, one for getUpdates).
+        bot = TolerantBot(
+            token=self._settings.telegram_token.get_secret_value(),
+            base_url=f"{api}/bot",
+            base_file_url=f"{api}/file/bot",
+            request=HTTPXRequest(connection_pool_size=256),
+            get_updates_request=HTTPXRequest(connection_pool_size=1),
+            rate_limiter=AIORateLimiter(
+                overall_max_rate=limits.overall[0],
+                overall_time_period=limits.overall[1],
+                group_max_rate=limits.group[0],
+                group_time_period=limits.group[1],
+                max_retries=limits.max_retries_429,
+            ),
+        )
         return (
             ApplicationBuilder()
-            .token(self._settings.telegram_token)
-            .base_url(f"{api}/bot")
-            .base_file_url(f"{api}/file/bot")
-            .rate_limiter(
-                AIORateLimiter(
-                    overall_max_rate=limits.overall[0],
-                    overall_time_period=limits.overall[1],
-                    group_max_rate=limits.group[0],
-                    group_time_period=limits.group[1],
-                    max_retries=limits.max_retries_429,
-                )
-            )
+            .bot(bot)
             .concurrent_updates(self._processor)
             .job_queue(None)  # scheduling is APScheduler's job in jobs/, not PTB's
             .build()
@@ -266,7 +304,7 @@ class TelegramAdapter:
         ``register=False`` serve the webhook another process registered (a secondary worker: bot.workers).
         """
         webhook = self.webhook_url if receive else ""
-        secret = self._settings.telegram_webhook_secret
+        secret = self._settings.telegram_webhook_secret.get_secret_value()
         if webhook and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ValueError("ZSBOT_TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
         app = self._build()
@@ -278,6 +316,8 @@ class TelegramAdapter:
         self.bot_id = app.bot.id
         if not receive:
             return
+        if self._files is not None and register:  # what a restart left undownloaded (file ids never expire)
+            self._sweep = asyncio.create_task(self._files.fetch_pending(self.platform, self.fetch))
         if not register:
             if not webhook:
                 raise ValueError("only a webhook can be shared between workers")
@@ -302,6 +342,11 @@ class TelegramAdapter:
         app = self._app
         if app is None:
             return
+        if self._sweep is not None:
+            self._sweep.cancel()
+            await asyncio.gather(self._sweep, return_exceptions=True)
+            self._sweep = None
+        await asyncio.gather(*self._downloads, return_exceptions=True)  # a download in hand finishes
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:
@@ -322,7 +367,7 @@ class TelegramAdapter:
         return [web.post(WEBHOOK_PATH, self._webhook)]
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        secret = self._settings.telegram_webhook_secret
+        secret = self._settings.telegram_webhook_secret.get_secret_value()
         given = request.headers.get(SECRET_HEADER)
         if not secret or given is None or not hmac.compare_digest(given.encode(), secret.encode()):
             return web.Response(status=403, text="forbidden")
@@ -333,9 +378,12 @@ class TelegramAdapter:
             data = await request.json()
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an Update")
-        except Exception:  # any malformed body: tell the sender, never crash the server
-            log.warning("telegram: unreadable webhook body", exc_info=True)
+        except Exception as err:  # any malformed body: tell the sender, never crash the server
+            log.warning("telegram: unreadable webhook body (%s)", type(err).__name__)
             return web.Response(status=400, text="bad update")
+        if unused(data):  # a poll, a reaction, an edit …: acknowledged, so Telegram does not send it again
+            log.info("telegram: update %s (%s) not used", data["update_id"], ", ".join(kinds(data)))
+            return web.Response(text="ok")
         if self._limits.webhook_replies:
             plain = _plain_text_message(data)
             if plain is not None:
@@ -350,8 +398,15 @@ class TelegramAdapter:
             chat = update.effective_chat
             if chat is not None and type(chat.id) is not int:  # it keys the chat's turn below (bool is no id)
                 raise ValueError("chat id is not an integer")
-        except Exception:  # any malformed body: tell the sender, never crash the server
-            log.warning("telegram: unreadable webhook body", exc_info=True)
+        except Exception as err:
+            # One line, no traceback. An update in a shape this PTB cannot read (a poll from a newer Bot API)
+            # that holds nothing the bot would act on is acknowledged: a retry would fail the same way.
+            if not worth_refusing(data):
+                log.info("telegram: update %s (%s) cannot be parsed (%s); skipped", data["update_id"],
+                         ", ".join(kinds(data)), type(err).__name__)
+                return web.Response(text="ok")
+            log.warning("telegram: update %s (%s) refused: %s", data["update_id"], ", ".join(kinds(data)),
+                        f"{type(err).__name__}: {err}"[:200])
             return web.Response(status=400, text="bad update")
         if not self._limits.webhook_replies:
             # Queued, not awaited: the answer goes out by its own request.
@@ -381,7 +436,9 @@ class TelegramAdapter:
                 if incoming is not None:
                     reply = await self._handle_safely(incoming)
                     reply_to = message["message_id"] if incoming.chat_kind == "group" else None
-                    await self._deliver_logged(chat_id, reply, owner=incoming.user_id, reply_to=reply_to, body=body)
+                    await self._deliver_logged(chat_id, reply, owner=incoming.user_id, reply_to=reply_to, body=body,
+                                               thread_id=incoming.thread_id)
+                    self._fetch_evidence(incoming, reply)
             except Exception:
                 log.exception("telegram: message %s in chat %s failed", message.get("message_id"), chat_id)
         if body.method is not None:
@@ -398,16 +455,18 @@ class TelegramAdapter:
         reply_to = message.get("reply_to_message")
         replier = reply_to.get("from") if isinstance(reply_to, dict) else None
         replied_to_bot = isinstance(replier, dict) and replier.get("id") == self.bot_id
-        addressed = self._addressed(message["text"], kind, False, in_album=False, replied_to_bot=replied_to_bot)
+        addressed = self._addressed(message["text"], kind, False, in_album=False, replied_to_bot=replied_to_bot,
+                                    language_code=user.get("language_code"))
         if addressed is None:
             return None
         text, to_bot = addressed
         last = user.get("last_name")
         name = f"{user['first_name']} {last}" if last else user["first_name"]
+        topic = str(message["message_thread_id"]) if message.get("is_topic_message") else ""
         return Incoming(
             platform=self.platform, user_id=str(user["id"]), text=text, chat_id=str(chat["id"]), chat_kind=kind,
             display_name=name, message_id=f"{chat['id']}:{message['message_id']}",
-            sent_at=datetime.fromtimestamp(message["date"], UTC), addressed=to_bot,
+            sent_at=datetime.fromtimestamp(message["date"], UTC), addressed=to_bot, thread_id=topic,
         )
 
     # -- incoming ----------------------------------------------------------------------------------
@@ -426,6 +485,8 @@ class TelegramAdapter:
                 await self._on_callback(update.callback_query)
             elif update.message is not None:
                 await self._on_message(update.message, body)
+            elif update.my_chat_member is not None:
+                await self._on_membership(update.my_chat_member)
             # Edited messages, channel posts and the rest are ignored on purpose.
         except Exception:
             log.exception("telegram: update %s failed", update.update_id)
@@ -436,11 +497,13 @@ class TelegramAdapter:
         reply_to = message.reply_to_message
         replied_to_bot = (reply_to is not None and reply_to.from_user is not None
                           and reply_to.from_user.id == self.bot_id)
+        language = message.from_user.language_code if message.from_user is not None else None
         return self._addressed(message.text or message.caption or "", kind, has_files,
-                               in_album=bool(message.media_group_id), replied_to_bot=replied_to_bot)
+                               in_album=bool(message.media_group_id), replied_to_bot=replied_to_bot,
+                               language_code=language)
 
     def _addressed(self, text: str, kind: ChatKind, has_files: bool, *, in_album: bool,
-                   replied_to_bot: bool) -> tuple[str, bool] | None:
+                   replied_to_bot: bool, language_code: str | None = None) -> tuple[str, bool] | None:
         text = text.strip()
         if not text:
             # A bare file in a private chat goes to the core, which asks what it is evidence of; the
@@ -452,8 +515,8 @@ class TelegramAdapter:
             name, _, target = command[1].partition("@")
             if target and target.lower() != self.username.lower():
                 return None  # a command for another bot
-            if name.lower() == "start":  # /start <invite code> from a deep link
-                return f"start {command[2]}".strip(), True
+            if name.lower() == "start":  # /start <invite code> from a deep link, in the user's language
+                return start_text(command[2], language_code), True
             return f"/{name} {command[2]}".strip(), True
         addressed = kind == "private" or replied_to_bot
         if mention is not None and mention.search(text):
@@ -483,47 +546,69 @@ class TelegramAdapter:
             message_id=f"{chat.id}:{message.message_id}",
             sent_at=message.date,
             addressed=to_bot,
+            forwarded=is_forward(message),
+            thread_id=topic_of(message),
+            files=files_of(message),  # handles only: downloaded once the core stored them (bot.evidence)
         )
 
     async def _on_message(self, message: Message, body: _BodyAnswer | None = None) -> None:
+        moved = migration(message)
+        if moved is not None:  # the service message of a group upgraded to a supergroup
+            if self._events is not None:
+                await self._events.chat_moved(self.platform, *moved)
+            return
         incoming = self.incoming_from_message(message)
         if incoming is None:
             return
-        if message.photo or message.document:
-            incoming = replace(incoming, files=await self._download_files(message))
         reply = await self._handle_safely(incoming)
         reply_to = message.message_id if incoming.chat_kind == "group" else None
-        await self._deliver_logged(message.chat.id, reply, owner=incoming.user_id, reply_to=reply_to, body=body)
+        await self._deliver_logged(message.chat.id, reply, owner=incoming.user_id, reply_to=reply_to, body=body,
+                                   thread_id=incoming.thread_id)
+        self._fetch_evidence(incoming, reply)
 
-    async def _download_files(self, message: Message) -> tuple[IncomingFile, ...]:
-        """Save the message's photo/document under files_dir/telegram/ (a missing copy is logged)."""
-        found: list[IncomingFile] = []
-        if message.photo:
-            p = message.photo[-1]  # the largest size
-            found.append(IncomingFile("photo", p.file_id, f"{p.file_unique_id}.jpg", "image/jpeg",
-                                      p.file_size or 0))
-        if message.document:
-            d = message.document
-            found.append(IncomingFile("document", d.file_id, d.file_name or d.file_unique_id,
-                                      d.mime_type or "", d.file_size or 0))
-        folder = Path(self._settings.files_dir) / "telegram"
-        saved: list[IncomingFile] = []
-        for item in found:
-            local = ""
-            if item.size <= DOWNLOAD_LIMIT:
-                try:
-                    tg_file = await self._call(self.application.bot.get_file, file_id=item.file_ref)
-                    data = bytes(await tg_file.download_as_bytearray())
-                    path = folder / f"{tg_file.file_unique_id}_{_safe_name(item.file_name)}"
-                    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-                    await asyncio.to_thread(path.write_bytes, data)
-                    local = str(path)
-                    item = IncomingFile(item.kind, item.file_ref, item.file_name, item.mime_type,
-                                        item.size or len(data), local)
-                except (TelegramError, OSError) as err:
-                    log.error("telegram: could not download %s: %s", item.file_ref, err)
-            saved.append(item)
-        return tuple(saved)
+    def _fetch_evidence(self, incoming: Incoming, reply: Reply) -> None:
+        """Download the evidence the core just stored, in the background: the answer does not wait for it,
+        nor does the chat's next message."""
+        if not (reply.evidence and self._files is not None):
+            return
+        task = asyncio.create_task(self._files.fetch_for_message(self.platform, incoming.message_id, self.fetch))
+        self._downloads.add(task)
+        task.add_done_callback(self._downloaded)
+
+    async def downloads_done(self) -> None:
+        """Wait for the evidence downloads (and the start-up sweep) under way."""
+        while self._downloads or (self._sweep is not None and not self._sweep.done()):
+            await asyncio.gather(*self._downloads, *([self._sweep] if self._sweep else []), return_exceptions=True)
+
+    def _downloaded(self, task: asyncio.Task[int]) -> None:
+        self._downloads.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # the row stays pending: the next sweep
+            log.error("telegram: evidence download failed: %r", task.exception())
+
+    async def _on_membership(self, change: ChatMemberUpdated) -> None:
+        """The bot was removed from a group, or added back: pause or resume its binding."""
+        found = membership_change(change)
+        if found is None or self._events is None:
+            return
+        what, reason = found
+        if what == "lost":
+            await self._events.chat_lost(self.platform, str(change.chat.id), reason)
+        else:
+            await self._events.chat_back(self.platform, str(change.chat.id))
+
+    async def fetch(self, file_id: str, limit: int) -> Download:
+        """Download one file for bot.evidence (getFile serves at most 20 MB; `limit` is ours)."""
+        try:
+            tg_file = await self._call(self.application.bot.get_file, file_id=file_id)
+            if tg_file.file_size is not None and tg_file.file_size > limit:
+                raise FetchError(f"{tg_file.file_size} bytes", too_large=True)
+            content = bytes(await tg_file.download_as_bytearray())
+        except BadRequest as err:  # "file is too big", "invalid file_id"
+            raise FetchError(str(err), too_large="too big" in str(err).lower()) from err
+        except TelegramError as err:
+            raise FetchError(str(err), permanent=False) from err
+        name = Path(tg_file.file_path or "").name
+        return Download(content, name)
 
     async def _handle_safely(self, incoming: Incoming) -> Reply:
         try:
@@ -554,12 +639,14 @@ class TelegramAdapter:
             display_name=query.from_user.full_name or "",
             message_id=f"cb:{query.id}",
             is_button=True,
+            thread_id=topic_of(pressed),
         )
         reply = await self._handle_safely(incoming)
         await self._call_logged(query.answer)
-        await self._show_outcome(chat_id, pressed, reply, presser)
+        await self._show_outcome(chat_id, pressed, reply, presser, thread_id=incoming.thread_id)
 
-    async def _show_outcome(self, chat_id: int, pressed: Message | None, reply: Reply, owner: str) -> None:
+    async def _show_outcome(self, chat_id: int, pressed: Message | None, reply: Reply, owner: str, *,
+                            thread_id: str = "") -> None:
         """Edit the pressed message into the outcome; what does not fit an edit is sent after it."""
         parts = plan_parts(reply, keyboard(reply.buttons, owner, self._codec))
         bot = self.application.bot
@@ -581,24 +668,41 @@ class TelegramAdapter:
             await self._call_logged(bot.edit_message_reply_markup, chat_id=chat_id,
                                     message_id=pressed.message_id, reply_markup=None)
         try:
-            await self._send_parts(chat_id, parts, reply_to=None)
+            await self._send_parts(chat_id, parts, reply_to=None, thread_id=thread_id)
         except TelegramError as err:
             log.error("telegram: outcome for chat %s not delivered: %s", chat_id, err)
 
     # -- outgoing ----------------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        """Post `reply` into a chat (Messenger port); raises DeliveryError after retries fail."""
+    async def send(self, chat_id: str, reply: Reply, *, thread_id: str = "") -> None:
+        """Post `reply` into a chat, in its forum topic `thread_id` if any (Messenger port); raises
+        DeliveryError after retries fail (`gone` when the bot lost the chat itself)."""
         if self._app is None:
             raise DeliveryError("the Telegram adapter is not started")
         parts = plan_parts(reply, keyboard(reply.buttons, ANYONE, self._codec))
         try:
-            await self._send_parts(chat_id, parts, reply_to=None)
+            await self._send_following(chat_id, parts, reply_to=None, thread_id=thread_id)
         except TelegramError as err:
-            raise DeliveryError(f"telegram chat {chat_id}: {err}", permanent=_is_permanent(err)) from err
+            raise DeliveryError(f"telegram chat {chat_id}: {err}", permanent=_is_permanent(err),
+                                gone=_is_gone(err)) from err
+
+    async def _send_following(self, chat_id: int | str, parts: list[Part], *, reply_to: int | None,
+                              thread_id: str) -> None:
+        """`_send_parts`, following a group that became a supergroup: Telegram answers 400 with the new id,
+        the binding moves there (ChatEvents) and the parts go to the new chat (no topic or quote: neither
+        exists there yet)."""
+        try:
+            await self._send_parts(chat_id, parts, reply_to=reply_to, thread_id=thread_id)
+        except ChatMigrated as moved:
+            new_id = str(moved.new_chat_id)
+            log.warning("telegram: chat %s became %s; following it", chat_id, new_id)
+            if self._events is not None:
+                await self._events.chat_moved(self.platform, str(chat_id), new_id)
+            await self._send_parts(new_id, parts, reply_to=None, thread_id="")
 
     async def _deliver_logged(
-        self, chat_id: int, reply: Reply, owner: str, reply_to: int | None, body: _BodyAnswer | None = None
+        self, chat_id: int, reply: Reply, owner: str, reply_to: int | None, body: _BodyAnswer | None = None,
+        *, thread_id: str = "",
     ) -> None:
         """Answer an update; a failed send is logged, never raised (the update is already stored).
 
@@ -610,15 +714,15 @@ class TelegramAdapter:
             return
         parts = plan_parts(reply, keyboard(reply.buttons, owner, self._codec))
         if body is not None and len(parts) == 1 and parts[0].kind == "text" and await self._body_slot(chat_id):
-            body.method = self._send_message_method(chat_id, parts[0], reply_to)
+            body.method = self._send_message_method(chat_id, parts[0], reply_to, thread_id)
             return
         try:
-            await self._send_parts(chat_id, parts, reply_to=reply_to)
+            await self._send_following(chat_id, parts, reply_to=reply_to, thread_id=thread_id)
         except TelegramError as err:
             log.error("telegram: reply to chat %s not delivered: %s", chat_id, err)
 
     @staticmethod
-    def _send_message_method(chat_id: int, part: Part, reply_to: int | None) -> dict[str, Any]:
+    def _send_message_method(chat_id: int, part: Part, reply_to: int | None, thread_id: str = "") -> dict[str, Any]:
         """The sendMessage call `_send_parts` would make for a text part, as a webhook-response method."""
         method: dict[str, Any] = {
             "method": "sendMessage", "chat_id": chat_id, "text": part.html or "", "parse_mode": ParseMode.HTML,
@@ -628,6 +732,8 @@ class TelegramAdapter:
             method["reply_markup"] = part.markup.to_dict()
         if reply_to is not None:
             method["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+        if thread_id:
+            method["message_thread_id"] = int(thread_id)
         return method
 
     async def _body_slot(self, chat_id: int) -> bool:
@@ -649,10 +755,13 @@ class TelegramAdapter:
         await limiter.acquire()  # immediate: the capacity is there
         return True
 
-    async def _send_parts(self, chat_id: int | str, parts: list[Part], reply_to: int | None) -> None:
+    async def _send_parts(self, chat_id: int | str, parts: list[Part], reply_to: int | None, *,
+                          thread_id: str = "") -> None:
         bot = self.application.bot
         for part in parts:
             common: dict[str, Any] = {"chat_id": chat_id, "reply_markup": part.markup}
+            if thread_id:  # every part, not only the first: a reply in a forum stays in its topic
+                common["message_thread_id"] = int(thread_id)
             if reply_to is not None:
                 # Quote the sender's message in a busy group; still send if it was deleted meanwhile.
                 common["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)

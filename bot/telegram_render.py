@@ -78,9 +78,18 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return [chunk.strip("\n") for chunk in chunks if chunk.strip()]
 
 
+def escape_html(text: str, *, attribute: bool = False) -> str:
+    """The one escape for Telegram HTML: whatever `text` holds (names, notes members typed) shows literally.
+
+    Text needs only ``<``, ``>`` and ``&`` escaped; a value inside an attribute (a mention's user id) its
+    quotes too.
+    """
+    return html.escape(text, quote=attribute)
+
+
 def markdown_to_html(markdown: str) -> str:
     """Convert the core's markdown subset (``**bold**`` only) to Telegram HTML, escaping the rest."""
-    return _BOLD.sub(r"<b>\1</b>", html.escape(markdown, quote=False))
+    return _BOLD.sub(r"<b>\1</b>", escape_html(markdown))
 
 
 def markdown_visible(markdown: str) -> str:
@@ -97,7 +106,7 @@ def mention_html(mention: str) -> tuple[str, str]:
     entry = mention.removeprefix("telegram:")
     user_id, _, name = entry.partition(":")
     label = "@" + (name or user_id)
-    return f'<a href="tg://user?id={html.escape(user_id)}">{html.escape(label, quote=False)}</a>', label
+    return f'<a href="tg://user?id={escape_html(user_id, attribute=True)}">{escape_html(label)}</a>', label
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,7 @@ def render_chunks(reply: Reply, limit: int = MESSAGE_LIMIT) -> list[Chunk]:
         ]
     else:
         chunks = [
-            Chunk(html.escape(part, quote=False), utf16_len(part)) for part in split_text(reply.text, limit)
+            Chunk(escape_html(part), utf16_len(part)) for part in split_text(reply.text, limit)
         ]
     if reply.mentions:
         rendered = [mention_html(m) for m in reply.mentions]

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
+from bot.wecom_render import markdown_of, robot_markdown, text_of
 from handlers.messages import Reply
 from handlers.ports import DeliveryError
 
@@ -67,6 +68,7 @@ ERRCODE_MEANINGS: dict[int, tuple[str, str]] = {
 }
 TRANSIENT_ERRCODES = frozenset({-1, 45009, 45033})  # WeCom advises a retry after a pause
 TOKEN_ERRCODES = frozenset({40014, 42001})  # the access token is bad or expired: fetch a new one
+ROBOT_GONE = 93000  # a group robot's webhook key is invalid: the robot was removed or its key reset
 
 TEXT_LIMIT = 2048  # bytes of an app text or markdown message (发送应用消息)
 ROBOT_MARKDOWN_LIMIT = 4096  # bytes of a robot markdown message (群机器人配置说明)
@@ -99,6 +101,14 @@ class WeComApiError(Exception):
     def transient(self) -> bool:
         """True when trying again later may succeed."""
         return self.errcode in TRANSIENT_ERRCODES or self.errcode in TOKEN_ERRCODES
+
+
+class MediaTooLarge(Exception):
+    """A member's file is larger than we keep (nothing past the limit was read)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
 
 
 def mask_secret(key: str) -> str:
@@ -378,6 +388,52 @@ class WeComClient:
         media_id = await self.upload_media("file", name, content, mime_type)
         await self._send(userid, "file", {"media_id": media_id})
 
+    async def download_media(self, media_id: str, *, limit: int) -> tuple[bytes, str, str]:
+        """Fetch a member's image or file (获取临时素材, valid 3 days after it was sent): (content, file name,
+        content type). Refuses more than `limit` bytes with MediaTooLarge, reading no further than that."""
+        last: WeComApiError | None = None
+        for attempt in range(self._max_attempts):
+            token = await self._access_token()
+            try:
+                return await self._get_media(token, media_id, limit)
+            except WeComApiError as exc:
+                last = exc
+                if exc.errcode in TOKEN_ERRCODES:
+                    self._forget_token(token)
+                    continue
+                if exc.errcode not in TRANSIENT_ERRCODES or attempt + 1 >= self._max_attempts:
+                    raise
+                await self._sleep(self._base_delay * 2**attempt)
+        assert last is not None
+        raise last
+
+    async def _get_media(self, token: str, media_id: str, limit: int) -> tuple[bytes, str, str]:
+        try:
+            async with self._session.get(self._api_url + "/cgi-bin/media/get",
+                                         params={"access_token": token, "media_id": media_id},
+                                         timeout=self._timeout) as response:
+                if response.status != 200:
+                    raise WeComApiError(-1, f"HTTP {response.status}")
+                if response.content_type in ("application/json", "text/plain"):
+                    data = await response.json(content_type=None)  # an error answers JSON instead of the file
+                    errcode = int(data.get("errcode", -1)) if isinstance(data, dict) else -1
+                    raise WeComApiError(errcode, str(data.get("errmsg", "")) if isinstance(data, dict) else "")
+                if response.content_length is not None and response.content_length > limit:
+                    raise MediaTooLarge(response.content_length)
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise MediaTooLarge(size)
+                    chunks.append(chunk)
+                content = b"".join(chunks)
+                disposition = response.content_disposition
+                name = disposition.filename if disposition is not None and disposition.filename else ""
+                return content, name, response.content_type
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise WeComApiError(-1, f"/cgi-bin/media/get: {type(exc).__name__}") from None
+
     async def upload_media(
         self, kind: str, name: str, content: bytes, mime_type: str = "application/octet-stream"
     ) -> str:
@@ -412,13 +468,14 @@ class WeComAppMessenger:
         """Send through `client`."""
         self._client = client
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        """Send `reply` as markdown (or text), then its image and its file; DeliveryError on failure."""
+    async def send(self, chat_id: str, reply: Reply, *, thread_id: str = "") -> None:
+        """Send `reply` as markdown (or text), escaped for the format (bot.wecom_render), then its image and
+        its file; DeliveryError on failure."""
         try:
             if reply.markdown:
-                await self._client.send_markdown(chat_id, reply.markdown)
+                await self._client.send_markdown(chat_id, markdown_of(reply))
             elif reply.text:
-                await self._client.send_text(chat_id, reply.text)
+                await self._client.send_text(chat_id, text_of(reply))
             if reply.image:
                 await self._client.send_image(chat_id, reply.image, reply.image_name)
             if reply.file:
@@ -484,15 +541,13 @@ class RobotMessenger:
         self._image_limit = image_limit
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        """Post `reply`: markdown (split to 4096 bytes, with <@userid> mentions), image, then file."""
+    async def send(self, chat_id: str, reply: Reply, *, thread_id: str = "") -> None:
+        """Post `reply`: markdown escaped by bot.wecom_render (split to 4096 bytes, with <@userid> mentions),
+        image, then file."""
         key = chat_id
         if not _ROBOT_KEY_RE.fullmatch(key):
             raise DeliveryError("群机器人 key 格式不对 (malformed robot key)", permanent=True)
-        content = reply.markdown or reply.text
-        if reply.mentions:
-            content = f"{content}\n{' '.join(f'<@{userid}>' for userid in reply.mentions)}".lstrip("\n")
-        for piece in split_utf8(content, ROBOT_MARKDOWN_LIMIT):
+        for piece in split_utf8(robot_markdown(reply), ROBOT_MARKDOWN_LIMIT):
             await self._post(key, {"msgtype": "markdown", "markdown": {"content": piece}})
         if reply.image:
             try:
@@ -560,8 +615,10 @@ class RobotMessenger:
         meaning = describe_errcode(errcode)
         if errcode not in TRANSIENT_ERRCODES:
             log.error("WeCom robot %s %s refused: %s", robot, what, meaning)
-            hint = "群机器人 key 无效或机器人已被移出群" if errcode == 93000 else "群机器人消息被拒绝"
-            raise DeliveryError(f"{hint}（{meaning}，robot {robot}）", permanent=True)
+            hint = "群机器人 key 无效或机器人已被移出群" if errcode == ROBOT_GONE else "群机器人消息被拒绝"
+            # 93000: the key itself is dead (robot removed from the group, or the key reset): the binding
+            # is paused rather than tried every day; any other refusal is about this one message.
+            raise DeliveryError(f"{hint}（{meaning}，robot {robot}）", permanent=True, gone=errcode == ROBOT_GONE)
         if attempt + 1 >= self._max_attempts:
             log.error("WeCom robot %s %s failed after %d attempts: %s", robot, what, attempt + 1, meaning)
             raise DeliveryError(f"群机器人暂时无法发送（{meaning}，robot {robot}）", permanent=False)

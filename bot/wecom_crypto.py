@@ -22,23 +22,26 @@ import struct
 import xml.etree.ElementTree as ET
 from typing import Literal
 
+import defusedxml.ElementTree as DefusedET
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from defusedxml import DefusedXmlException
 
-ErrorKind = Literal["signature", "receive_id", "malformed"]
+ErrorKind = Literal["signature", "receive_id", "malformed", "stale"]
 
 # WeCom pads to 32-byte blocks (not AES's 16), so PKCS#7 is configured for 256 bits.
 _PAD_BITS = 256
 # A callback body is a few hundred bytes (text messages are at most 2048 bytes before encryption); a cap
 # well above that bounds the memory and CPU an unauthenticated request can make us spend.
 MAX_XML_BYTES = 64 * 1024
-_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ENCODING = re.compile(r"""\ufeff?\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
 
 
 class WeComCryptoError(Exception):
     """A callback that failed verification or could not be read.
 
-    `kind` is "signature" or "receive_id" (forged: answer 403) or "malformed" (answer 400).
+    `kind` is "signature" or "receive_id" (forged: answer 403), "stale" (signed, but its timestamp is
+    outside the accepted window: a replay or a clock gone wrong, answer 403) or "malformed" (answer 400).
     """
 
     def __init__(self, kind: ErrorKind, detail: str = "") -> None:
@@ -48,27 +51,34 @@ class WeComCryptoError(Exception):
 
     @property
     def http_status(self) -> int:
-        """The HTTP status to answer: 403 for a forgery, 400 for a malformed request."""
+        """The HTTP status to answer: 403 for a forgery or a stale envelope, 400 for a malformed request."""
         return 400 if self.kind == "malformed" else 403
 
 
 def parse_xml_fields(data: bytes | str) -> dict[str, str]:
     """Parse a flat WeCom XML document into {tag: text} for the root's children.
 
-    We hand-check instead of using defusedxml (not a dependency): the stdlib parser expands internal
-    entities, so a DOCTYPE with nested ENTITY definitions ("billion laughs") could exhaust memory. WeCom
-    never sends a DOCTYPE, so any declaration is refused outright, and the size is capped before parsing.
+    WeCom sends UTF-8 and nothing else, so the bytes are first decoded strictly as UTF-8 (a UTF-16 or GBK
+    body, which a byte-level check for `<!DOCTYPE` would not even see, is refused here) and any XML
+    declaration naming another encoding is refused; then defusedxml parses it with DTDs forbidden, so no
+    entity (internal "billion laughs" or external) is ever expanded. The size is capped before either.
     Raises WeComCryptoError("malformed") on anything else unexpected.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_XML_BYTES:
         raise WeComCryptoError("malformed", "XML too large")
-    if _DECLARATION.search(raw):
-        raise WeComCryptoError("malformed", "XML declarations are not accepted")
     try:
-        root = ET.fromstring(raw)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WeComCryptoError("malformed", "XML is not UTF-8") from exc
+    declared = _ENCODING.match(text)
+    if declared is not None and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise WeComCryptoError("malformed", "XML declares an encoding other than UTF-8")
+    try:
+        root = DefusedET.fromstring(raw, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise WeComCryptoError("malformed", "XML declarations are not accepted") from exc
     except (ET.ParseError, ValueError, LookupError) as exc:
-        # ValueError/LookupError: an encoding declaration expat cannot use ("GBK" is multi-byte, or unknown).
         raise WeComCryptoError("malformed", "not well-formed XML") from exc
     fields: dict[str, str] = {}
     for child in root:

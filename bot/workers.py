@@ -23,6 +23,8 @@ import sys
 import time
 from collections.abc import AsyncIterator
 
+from pydantic import SecretStr
+
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,10 @@ STABLE_AFTER = 60.0  # seconds a secondary must have run for its next death to c
 
 def settings_line(settings: Settings) -> bytes:
     """The settings as the one JSON line a secondary reads first."""
-    return settings.model_dump_json().encode() + b"\n"
+    data = settings.model_dump(mode="json")
+    # SecretStr fields dump as "**********": the secondary needs the values themselves.
+    data.update({name: value.get_secret_value() for name, value in settings if isinstance(value, SecretStr)})
+    return json.dumps(data, ensure_ascii=False).encode() + b"\n"
 
 
 def settings_from_line(line: bytes) -> Settings:

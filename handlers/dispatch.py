@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import access, chat_settings, codes, people, projects, questions, roster, undo
+from handlers import access, attachments, chat_settings, codes, people, projects, questions, roster, undo
 from handlers.catalog import Catalog
 from handlers.choices import NeedsChoice
 from handlers.command_json import options_from_json, options_to_json
 from handlers.commands import Command, Lang, ParseError, ProjectRef
 from handlers.context import Clock, Context, utc_now
-from handlers.messages import Incoming, Reply
+from handlers.messages import Incoming, IncomingFile, Reply
 from handlers.parse import parse, render
 from handlers.ports import Notifier
 from handlers.proposals import combined, proposal
@@ -228,8 +228,7 @@ class Core:
         now = self.clock()
         today = now.astimezone(self.settings.tz).date()
         if not incoming.text.strip() and incoming.files:
-            return _refusal("收到附件。请在附件说明里写上命令，例如「签约 #12」，附件会作为佐证保存到项目。\n"
-                            "File received: add a caption with the command, e.g. `sign #12`.")
+            return await self._hold_files(incoming, now)
         understood = understand(incoming.text, catalog=self.catalog, usd_rate=self.settings.usd_cny_rate,
                                 bot_names=self.bot_names, today=today)
         group = incoming.chat_kind == "group"
@@ -239,6 +238,8 @@ class Core:
                      or _PROJECT_ID.search(understood.text) is not None)
         if understood.chatter:
             return SILENT if group else _hint(understood.lang)
+        if incoming.forwarded:
+            return await self._forwarded(understood, incoming, now, quiet=group and not incoming.addressed)
         if understood.error is not None:
             return SILENT if group and not addressed else _refusal(understood.error.message())
         if understood.answer is not None:
@@ -315,8 +316,10 @@ class Core:
                       *, answering: bool = False) -> Reply:
         notices: list[tuple[int, str]] = []
         async with transaction(self.sessions) as session:
-            replies, _ = await self._run(commands, incoming, session, now, preview=False, notices=notices)
+            replies, _, files = await self._run(commands, incoming, session, now, preview=False, notices=notices)
             reply = combined(commands[0].lang, replies, undo_minutes=self.settings.undo_window_minutes)
+            if files:
+                reply = replace(reply, evidence=True)  # the adapter downloads the copies once this commits
             if answering:
                 await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
             if inbox_id:
@@ -346,22 +349,27 @@ class Core:
         """The cards the commands would store, from a run whose transaction is rolled back."""
         try:
             async with transaction(self.sessions) as session:
-                replies, _ = await self._run(commands, incoming, session, now, preview=True)
+                replies, _, _ = await self._run(commands, incoming, session, now, preview=True)
                 raise _Previewed(replies)
         except _Previewed as previewed:
             return previewed.replies
 
     async def _run(self, commands: Sequence[Command], incoming: Incoming, session: AsyncSession, now: datetime,
-                   *, preview: bool, notices: list[tuple[int, str]] | None = None) -> tuple[list[Reply], Member | None]:
-        """Authorise the sender and run every command in order, in the caller's transaction."""
+                   *, preview: bool, notices: list[tuple[int, str]] | None = None
+                   ) -> tuple[list[Reply], Member | None, bool]:
+        """Authorise the sender and run every command in order, in the caller's transaction; also says whether
+        the message's files (or those it took from the sender's held files) went to its first update."""
         member, team, role = await self._sender(incoming, session, now)
         batch = uuid.uuid4().hex[:12] if len(commands) > 1 else ""
         locked: set[int] = set()
         created: set[int] = set()
         replies: list[Reply] = []
+        held: tuple[IncomingFile, ...] = ()
+        if member is not None and not incoming.files and commands[0].verb in UPDATE_VERBS:
+            held = await attachments.take_held(session, incoming, member, now)  # a photo sent just before
         for index, command in enumerate(commands):
             # Files are evidence of the message's first update only (not copied onto every part).
-            part = incoming if index == 0 else replace(incoming, files=())
+            part = (replace(incoming, files=held) if held else incoming) if index == 0 else replace(incoming, files=())
             ctx = Context(incoming=part, session=session, settings=self.settings, catalog=self.catalog, now=now,
                           lang=command.lang, member=member, team=team, role=role, preview=preview,
                           batch=batch, locked=locked, created=created,
@@ -385,7 +393,9 @@ class Core:
             if not reply.ok:
                 raise _Rollback(reply, member_id=member.id if member else None)
             replies.append(reply)
-        return replies, member
+        if held and member is not None and not preview:
+            await attachments.release_held(session, incoming, member)
+        return replies, member, bool(incoming.files or held) and commands[0].verb in UPDATE_VERBS
 
     async def _sender(self, incoming: Incoming, session: AsyncSession,
                       now: datetime) -> tuple[Member | None, Team | None, str]:
@@ -418,14 +428,52 @@ class Core:
                 "No recent update of yours to correct. Name the project, e.g. `edit #12 amount 350m`."))
         return replace(command, project=ProjectRef(id=last.project_id))
 
+    async def _hold_files(self, incoming: Incoming, now: datetime) -> Reply:
+        """A bare photo or file: a member's is held for their next update (handlers.attachments)."""
+        if (stored := await self._stored_reply(incoming)) is not None:
+            return stored
+        try:
+            async with transaction(self.sessions) as session:
+                member, _ = await queries.member_and_team(session, identity=incoming.identity)
+                if member is None:  # (an admin becomes a member with the first command)
+                    return _refusal(attachments.STRANGER_FILE)
+                reply = await attachments.hold(session, incoming, member, now)
+                if incoming.message_id:
+                    await queries.add_inbox_row(session, platform=incoming.platform, message_id=incoming.message_id,
+                                                identity=incoming.identity, reply=reply.to_json(), now=now)
+        except IntegrityError:  # the same message, handled meanwhile by another worker
+            if (stored := await self._stored_reply(incoming)) is not None:
+                return stored
+            raise
+        return reply
+
     # --- questions -------------------------------------------------------------------------------------
 
+    async def _forwarded(self, understood: Understanding, incoming: Incoming, now: datetime, *,
+                         quiet: bool) -> Reply:
+        """Someone else's words passed on are never run as the sender's command (`放弃 项目甲` forwarded by a
+        colleague must not drop it). Updates in them are offered to the sender as a question, to store in
+        the sender's own name once confirmed; anything else (a question, an answer like `1`) is left alone."""
+        lang = understood.lang
+        commands = [reading.command for reading in understood.readings] if understood.answer is None else []
+        if quiet or not any(command.verb in UPDATE_VERBS for command in commands):
+            return SILENT if quiet else _refusal(_t(
+                lang, "转发的消息不会当作命令执行。要执行，请自己发送这条命令。",
+                "A forwarded message is never run as a command; send it yourself to run it."))
+        note = _t(lang, "这是转发的消息，不会直接执行。要以你的名义这样更新吗？",
+                  "This is a forwarded message and is not run as it is. Make this update in your own name?")
+        inbox_id = incoming.message_id
+        return await self._answered(self._propose_reading(understood, commands, incoming, now, inbox_id,
+                                                          first_doubt=note),
+                                    commands, incoming, now, inbox_id)
+
     async def _propose_reading(self, understood: Understanding, commands: list[Command], incoming: Incoming,
-                               now: datetime, inbox_id: str | None) -> Reply:
+                               now: datetime, inbox_id: str | None, *, first_doubt: str = "") -> Reply:
         """Ask about a reading in doubt: option 1 is it (its cards), then the other readings. A reading whose
         store would be refused gives way to the next (`万达二期方案调整了 下周再对接`: a note, not a move)."""
         lang = understood.lang
-        doubts = [doubt.text(lang) for reading in understood.readings for doubt in reading.doubts]
+        doubts = [first_doubt] if first_doubt else []
+        doubts += [doubt.text(lang) for reading in understood.readings for doubt in reading.doubts]
         if understood.unread:
             doubts.append(_t(lang, "这几句没看懂，不会保存：", "Not understood, will not be stored: ")
                           + "；".join(f"「{part[:30]}」" for part in understood.unread))

@@ -43,6 +43,10 @@ class Incoming:
     # The sender spoke to the bot in a group: @-mentioned it, replied to it, or wrote a /command. In a
     # group, a message not addressed to the bot is answered only when it reports an update.
     addressed: bool = False
+    # Someone else's words passed on (a Telegram forward): never run as the sender's command; the core
+    # may offer to act on it for the sender, after they confirm.
+    forwarded: bool = False
+    thread_id: str = ""  # the forum topic (Telegram) the message was written in; "" for the chat itself
 
     @property
     def identity(self) -> str:
@@ -85,6 +89,9 @@ class Reply:
     mentions: list[str] = field(default_factory=list)  # platform user ids to @-mention (reminders)
     ok: bool = True  # False for refusals and errors: adapters may style them differently
     silent: bool = False  # nothing to send (chatter in a group): adapters send nothing
+    # The message's files were stored as evidence (rows awaiting their copy): the adapter downloads them now
+    # (bot.evidence). Not replayed to a redelivery: the first delivery fetched them.
+    evidence: bool = False
 
     def to_json(self) -> str:
         """Serialise the parts worth replaying to a redelivered message (no binary payloads)."""

@@ -18,7 +18,7 @@ from handlers.messages import Reply
 from handlers.records import headline_for, record_event
 from handlers.refusal import refuse
 from handlers.vocabulary import VERB_NAMES, describe, usage
-from storage import queries, roster_queries
+from storage import bindings, queries, roster_queries
 from storage.models import STAGES, ChatBinding, Member, Target, Team
 
 TEAM_KINDS_ZH = {"squad": "小分队", "street": "街道", "bureau": "局"}
@@ -202,16 +202,26 @@ async def handle_bind(cmd: Command, ctx: Context) -> Reply:
         raise refuse(ctx, "请在要绑定的群里发送；企业微信群请附上群机器人：「绑定 队名 robot:KEY」。",
                      "Send this in the group to bind; for a WeCom group add its robot: `bind <squad> robot:KEY`.",
                      "bind")
-    binding = await roster_queries.binding_for_chat(ctx.session, platform=platform, chat_id=chat_id)
+    binding = await bindings.binding_of(ctx.session, platform=platform, chat_id=chat_id)
     moved = binding is not None
     if binding is None:
         binding = ChatBinding(platform=platform, chat_id=chat_id, title=title, created_at=ctx.now)
     binding.team_id = team.id if team else None
     binding.is_leaders = leaders
+    # Bound inside a forum topic: the scheduled posts go to that topic. Binding again also ends a pause
+    # (a robot key that was revoked and is now replaced, a group the bot was added back to).
+    binding.thread_id = "" if cmd.secret else ctx.incoming.thread_id[:50]
+    binding.paused_at, binding.paused_reason = None, ""
     ctx.session.add(binding)
+    if cmd.secret:
+        # A new robot for the same squad replaces the one whose key was revoked (its binding paused): a dead
+        # key never comes back, so that binding would otherwise wait forever.
+        await bindings.drop_paused(ctx.session, platform=platform, keep_chat=chat_id,
+                                   team_id=team.id if team else None, leaders=leaders)
     await ctx.session.flush()
     who = ctx.t("领导群", "the leaders' group") if leaders else f"「{team.name if team else ''}」"
-    where = ctx.t("群机器人 ", "group robot ") + title.split(" ")[-1] if cmd.secret else ctx.t("本群", "this group")
+    here = ctx.t("本话题", "this topic") if binding.thread_id else ctx.t("本群", "this group")
+    where = ctx.t("群机器人 ", "group robot ") + title.split(" ")[-1] if cmd.secret else here
     if leaders:  # what the leaders' group really gets (jobs/): no reminders, those are the squads'
         posts = ctx.t("每天早上推送比学赶超排行，工作日推送红灯项目和超期未解决的问题，每周一推送上周小结。",
                       "the morning leaderboard, red projects and overdue problems on workdays, and Monday's weekly "

@@ -1,4 +1,5 @@
-"""The ports the core talks through: handling an incoming message, and posting to a bound chat."""
+"""The ports the core talks through: handling an incoming message, posting to a bound chat, and hearing
+that a bound chat moved or went away."""
 
 from __future__ import annotations
 
@@ -17,11 +18,17 @@ Notifier = Callable[[str, Reply], Awaitable[bool]]
 
 
 class DeliveryError(Exception):
-    """A send that failed for good (after the adapter's own retries); `permanent` means do not retry."""
+    """A send that failed for good (after the adapter's own retries); `permanent` means do not retry.
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    `gone` says the chat itself is lost, not just this message: the bot was removed from the group or
+    blocked, the chat no longer exists, a WeCom robot key was revoked. Its binding is paused
+    (ChatEvents.chat_lost) until the bot is back.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, gone: bool = False) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or gone
+        self.gone = gone
 
 
 class Messenger(Protocol):
@@ -29,9 +36,26 @@ class Messenger(Protocol):
 
     platform: str
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        """Deliver `reply` to `chat_id` (for a WeCom group robot, the chat id is the robot key).
+    async def send(self, chat_id: str, reply: Reply, *, thread_id: str = "") -> None:
+        """Deliver `reply` to `chat_id` (for a WeCom group robot, the chat id is the robot key), into the
+        forum topic `thread_id` where the platform has topics (Telegram; elsewhere it is ignored).
 
         Raises DeliveryError when the platform refused it for good.
         """
+        ...
+
+
+class ChatEvents(Protocol):
+    """What adapters and the scheduler report about bound chats (jobs.bindings keeps the bindings)."""
+
+    async def chat_moved(self, platform: str, old_chat_id: str, new_chat_id: str) -> bool:
+        """The chat has a new id (a Telegram group upgraded to a supergroup); True when a binding moved."""
+        ...
+
+    async def chat_lost(self, platform: str, chat_id: str, reason: str) -> bool:
+        """The bot can no longer post there; True when this paused a binding (the admins are told once)."""
+        ...
+
+    async def chat_back(self, platform: str, chat_id: str) -> bool:
+        """The bot is back in the chat; True when this resumed a paused binding."""
         ...

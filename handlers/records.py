@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from handlers.attachments import kept_note
 from handlers.context import Context
 from handlers.format import format_amount, project_label, stage_name
 from handlers.messages import Button, Reply
@@ -94,16 +95,21 @@ async def record_event(
 
 
 def _keep_evidence(ctx: Context, project: Project | None, event_id: int) -> None:
+    """The message's files become evidence rows; their copies are downloaded by the adapter only after this
+    transaction commits (bot.evidence), and only under the size limit."""
     if project is None or project.id is None:
         return
+    limit = ctx.settings.files_max_bytes
     for item in ctx.incoming.files:
+        state = "stored" if item.local_path else ("too_large" if item.size > limit else "pending")
         ctx.session.add(Evidence(
-            project_id=project.id, event_id=event_id, platform=ctx.incoming.platform, file_ref=item.file_ref,
-            file_name=item.file_name, mime_type=item.mime_type, stored_path=item.local_path, created_at=ctx.now,
+            project_id=project.id, event_id=event_id, platform=ctx.incoming.platform, file_ref=item.file_ref[:500],
+            file_name=item.file_name[:300], mime_type=item.mime_type[:100], stored_path=item.local_path,
+            created_at=ctx.now, size_bytes=item.size, fetch_state=state,
         ))
     if ctx.incoming.files:
-        ctx.notes.append(ctx.t(f"📎 已保存附件 {len(ctx.incoming.files)} 个作为佐证",
-                               f"📎 {len(ctx.incoming.files)} file(s) kept as evidence"))
+        too_large = sum(1 for item in ctx.incoming.files if item.size > limit and not item.local_path)
+        ctx.notes.append(kept_note(ctx.lang, len(ctx.incoming.files), too_large, ctx.settings.files_max_mb))
 
 
 # --- cards ----------------------------------------------------------------------------------------

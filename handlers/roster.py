@@ -17,7 +17,7 @@ from handlers.context import Context
 from handlers.messages import Reply
 from handlers.records import headline_for, record_event
 from handlers.refusal import refuse
-from storage import queries, roster_queries
+from storage import bindings, queries, roster_queries
 from storage.models import ChatBinding, Member
 
 ROLE_WORDS = {"captain": ("队长", "captain"), "leader": ("领导", "leader")}
@@ -147,7 +147,7 @@ async def list_bindings(ctx: Context) -> Reply:
     """绑定 alone: what this chat is bound to (in a group), or every binding (admins, in private)."""
     teams = await roster_queries.team_names_by_id(ctx.session)
     if ctx.incoming.chat_kind == "group":
-        binding = await roster_queries.binding_for_chat(ctx.session, platform=ctx.incoming.platform,
+        binding = await bindings.binding_of(ctx.session, platform=ctx.incoming.platform,
                                                         chat_id=ctx.incoming.chat_id)
         if binding is None:
             return Reply(text=ctx.t("本群还没有绑定。管理员可发送「绑定 队名」或「绑定 领导」。",
@@ -167,7 +167,7 @@ async def handle_unbind(cmd: Command, ctx: Context) -> Reply:
     teams = await roster_queries.team_names_by_id(ctx.session)
     binding: ChatBinding | None = None
     if cmd.secret:
-        binding = await roster_queries.binding_for_chat(ctx.session, platform="wecom-robot", chat_id=cmd.secret)
+        binding = await bindings.binding_of(ctx.session, platform="wecom-robot", chat_id=cmd.secret)
     elif cmd.value and cmd.value.startswith("binding:") and cmd.value[8:].isdigit():
         found = [b for b in await roster_queries.bindings(ctx.session) if b.id == int(cmd.value[8:])]
         binding = found[0] if found else None
@@ -185,7 +185,7 @@ async def handle_unbind(cmd: Command, ctx: Context) -> Reply:
                        replace(cmd, value=f"binding:{b.id}")) for b in choices], confirm=False)
         binding = choices[0]
     elif ctx.incoming.chat_kind == "group":
-        binding = await roster_queries.binding_for_chat(ctx.session, platform=ctx.incoming.platform,
+        binding = await bindings.binding_of(ctx.session, platform=ctx.incoming.platform,
                                                         chat_id=ctx.incoming.chat_id)
     else:
         raise refuse(ctx, "请在要解绑的群里发送「解绑」，或写明 robot:key 或队名。",

@@ -26,6 +26,7 @@ _STATUS_ZH = {
     runs.SENT: "✅ 已发送", runs.SKIPPED: "⏭ 无内容，未发送", runs.RETRY: "🔁 失败，稍后重试",
     runs.FAILED: "❌ 失败", runs.CLAIMED: "⏳ 发送中", "held": "⏳ 另一进程正在发送",
     "done": "☑️ 本期已处理", "no-messenger": "⚠️ 平台未配置，未发送", "error": "⚠️ 数据库出错，稍后自动重试",
+    "paused": "⏸ 机器人已不在群里，已暂停并通知管理员",
 }
 
 
@@ -77,7 +78,9 @@ async def list_jobs(settings: Settings, *, out: Out = print) -> int:
             for binding, target in chats:
                 setting = job_setting(binding, spec.key)
                 run = last.get((spec.key, target.chat_key))
-                if not setting.enabled:
+                if binding.paused_at is not None:
+                    upcoming = f"⏸ 已暂停（{binding.paused_reason[:60]}）"
+                elif not setting.enabled:
                     upcoming = "已关闭"
                 else:
                     done = run is not None and run.period == today_period and run.state in runs.FINAL_STATES
@@ -140,14 +143,14 @@ async def run_job(
         else:
             async with _messengers(bot) as messengers:
                 scheduler = JobScheduler(settings=settings, sessions=bot.sessions, messengers=messengers,
-                                         clock=bot.clock)
+                                         clock=bot.clock, chat_events=bot.chat_events)
                 outcomes = await scheduler.run_now(key, chat=chat)
     if not outcomes:
         out(f"{key}：没有符合条件的群" + (f"（--chat {chat}）" if chat else "") + "。")
         return 1 if chat else 0
     for outcome in outcomes:
         print_outcome(outcome, out=out)
-    return 1 if any(o.status in (runs.FAILED, runs.RETRY, "error") for o in outcomes) else 0
+    return 1 if any(o.status in (runs.FAILED, runs.RETRY, "error", "paused") for o in outcomes) else 0
 
 
 async def jobs_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -104,13 +104,14 @@ class Target:
     team_name: str
     is_leaders: bool
     mentions: bool = True
+    thread_id: str = ""  # the forum topic the chat was bound in (Telegram)
 
     @classmethod
     def of(cls, binding: ChatBinding, team_names: dict[int, str]) -> Target:
         """The target of a bound chat."""
         name = team_names.get(binding.team_id, "") if binding.team_id is not None else ""
         return cls(binding.id, binding.platform, binding.chat_id, binding.team_id, name,
-                   binding.is_leaders, binding.mentions)
+                   binding.is_leaders, binding.mentions, binding.thread_id)
 
     @property
     def chat_key(self) -> str:
@@ -159,8 +160,8 @@ async def bound_targets(session: AsyncSession) -> list[tuple[ChatBinding, Target
 
 
 def enabled_for(spec: JobSpec, binding: ChatBinding) -> bool:
-    """The chat is in the post's audience and has not switched it off."""
-    return spec.serves(binding) and job_setting(binding, spec.key).enabled
+    """The chat is in the post's audience, has not switched it off and is not paused (the bot lost it)."""
+    return spec.serves(binding) and job_setting(binding, spec.key).enabled and binding.paused_at is None
 
 
 async def stand_in_targets(session: AsyncSession, spec: JobSpec) -> list[Target]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from handlers.chat_settings import job_setting
 from handlers.context import Clock
 from handlers.messages import Reply
-from handlers.ports import DeliveryError, Messenger
+from handlers.ports import ChatEvents, DeliveryError, Messenger
 from handlers.schedule import local_day
 from jobs import runs
 from jobs.posts import (
@@ -54,10 +54,13 @@ log = logging.getLogger(__name__)
 
 DEFAULT_GRACE_MINUTES = 180
 SNAPSHOT_JOB = "rank_snapshot"
+HOUSEKEEPING_JOB = "housekeeping"  # once a day: prune evidence files, forget expired replays
+HOUSEKEEPING_AT = time(3, 0)  # local time: the quietest hour
 # Statuses of one (job, chat) in a tick or a manual run, besides the ledger states of jobs.runs.
 HELD = "held"  # another process is sending it, or a retry is not due yet
 DONE = "done"  # already sent (or skipped, or given up) for this period
 NO_MESSENGER = "no-messenger"  # the chat's platform is not running in this process
+PAUSED = "paused"  # the bot lost the chat (removed, key revoked): its binding is paused, the admins told
 DRY_RUN = "dry-run"
 ERROR = "error"  # the ledger itself failed (database unavailable): retried after the lease
 
@@ -127,9 +130,17 @@ class JobScheduler:
         policy: runs.Policy | None = None,
         concurrency: int = 16,
         charts: bool = True,
+        chat_events: ChatEvents | None = None,
+        housekeeping: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
-        """`messengers` is read at send time, so platforms registered after construction are used."""
+        """`messengers` is read at send time, so platforms registered after construction are used.
+
+        `chat_events` pauses a chat the bot lost; `housekeeping` is run once a day (HOUSEKEEPING_AT).
+        """
         self.settings = settings
+        self.chat_events = chat_events
+        self.housekeeping = housekeeping
+        self._housekept: date | None = None
         self.sessions = sessions
         self.messengers = messengers
         self.clock = clock
@@ -146,7 +157,9 @@ class JobScheduler:
 
     @classmethod
     def for_bot(cls, bot: ZsBot, **options: Any) -> JobScheduler:
-        """A scheduler on a started ZsBot's settings, sessions, messengers and clock."""
+        """A scheduler on a started ZsBot's settings, sessions, messengers, clock and bindings."""
+        options.setdefault("chat_events", bot.chat_events)
+        options.setdefault("housekeeping", bot.housekeeping)
         return cls(settings=bot.settings, sessions=bot.sessions, messengers=bot.messengers, clock=bot.clock,
                    **options)
 
@@ -171,6 +184,7 @@ class JobScheduler:
                 ]
                 if due:
                     outcomes += await self._fan_out(spec, due, now, leaders=_leaders(pairs))
+            await self._housekeep(now)
             return outcomes
 
     async def tick_safely(self) -> None:
@@ -203,6 +217,26 @@ class JobScheduler:
             log.exception("scheduled posts: saving the ranking snapshot failed")
             return
         self._snapshot_day = today
+
+    async def _housekeep(self, now: datetime) -> None:
+        """Once a day after HOUSEKEEPING_AT, in one process: claimed in the ledger first, then run (not inside
+        the ledger's transaction: on SQLite the work's own writes would wait for it)."""
+        today = local_day(now, self.settings.tz)
+        if self.housekeeping is None or self._housekept == today:
+            return
+        if now < scheduled_at(today, HOUSEKEEPING_AT, self.settings):
+            return
+        self._housekept = today
+
+        async def nothing(session: Any) -> None:
+            return None
+
+        try:
+            if await runs.record_once(self.sessions, job=HOUSEKEEPING_JOB, chat_key="-", period=today.isoformat(),
+                                      owner=self.owner, now=now, action=nothing):
+                await self.housekeeping()
+        except Exception:  # tomorrow tries again; nothing depends on it today
+            log.exception("scheduled posts: housekeeping failed")
 
     # -- fan-out -----------------------------------------------------------------------------------
 
@@ -288,8 +322,13 @@ class JobScheduler:
         messenger = self.messengers[target.platform]
         try:
             async with asyncio.timeout(self.send_timeout):
-                await messenger.send(target.chat_id, card.reply)
+                if target.thread_id:  # bound inside a forum topic: posted there
+                    await messenger.send(target.chat_id, card.reply, thread_id=target.thread_id)
+                else:
+                    await messenger.send(target.chat_id, card.reply)
         except DeliveryError as exc:
+            if exc.gone:
+                return await self._lost(claimed, spec, target, now, self._safe(str(exc), target))
             return await self._failed(claimed, spec, target, now, self._safe(str(exc), target),
                                       permanent=exc.permanent)
         except TimeoutError:
@@ -333,6 +372,16 @@ class JobScheduler:
                     claimed.attempt, ", giving up" if final else "", error)
         await runs.finish(self.sessions, claimed, owner=self.owner, state=state, now=now, error=error)
         return Outcome(spec.key, target, state, error)
+
+    async def _lost(self, claimed: runs.Claim, spec: JobSpec, target: Target, now: datetime, error: str) -> Outcome:
+        """The bot lost the chat: its binding is paused (the admins hear it once, from jobs.bindings) instead
+        of this post being retried and reported as failed every day."""
+        log.warning("scheduled posts: %s to %s: the chat is gone (%s); pausing it", spec.key, target.label, error)
+        await runs.finish(self.sessions, claimed, owner=self.owner, state=runs.FAILED, now=now,
+                          error=f"已暂停 / paused: {error}")
+        if self.chat_events is not None:
+            await self.chat_events.chat_lost(target.platform, target.chat_id, error)
+        return Outcome(spec.key, target, PAUSED, error)
 
     @staticmethod
     def _safe(error: str, target: Target) -> str:

@@ -54,6 +54,9 @@ class Member(SQLModel, table=True):
     # there is nothing to undo from that message instead of silently undoing an older one.
     last_unchanged_at: datetime | None = None
     last_unchanged_text: str = Field(default="", max_length=200)
+    # When the member last sent a photo or file without a command (handlers.attachments): only then does
+    # an update look for held files, so the other updates cost no query.
+    files_held_at: datetime | None = None
     created_at: datetime
 
 
@@ -182,6 +185,12 @@ class ChatBinding(SQLModel, table=True):
     mentions: bool = True
     settings: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))  # job times
     created_at: datetime
+    # A Telegram forum topic the binding was made in: its scheduled posts go there ("" = the chat itself).
+    thread_id: str = Field(default="", max_length=50)
+    # Set when the chat was lost (the bot removed from the group, a robot key revoked): no posts go out
+    # until the bot is added back (or the robot bound again). The reason is for the admins' listing.
+    paused_at: datetime | None = None
+    paused_reason: str = Field(default="", max_length=300)
 
 
 class JobRun(SQLModel, table=True):
@@ -251,6 +260,39 @@ class Evidence(SQLModel, table=True):
     mime_type: str = Field(default="", max_length=100)
     stored_path: str = Field(default="", max_length=500)  # local copy, when downloaded
     created_at: datetime
+    size_bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))  # 0: unknown
+    # pending (its copy is to be downloaded), stored, too_large (over ZSBOT_FILES_MAX_MB: name and size only),
+    # failed (the platform would not give it), expired (a WeCom media id older than its 3 days), pruned.
+    fetch_state: str = Field(default="pending", max_length=12, index=True)
+
+
+class HeldFile(SQLModel, table=True):
+    """A photo or file a member sent without a command (WeCom images carry no caption): it becomes evidence
+    of the member's next update in that chat, within ATTACH_WINDOW (handlers.attachments)."""
+
+    __tablename__ = "held_file"
+    __table_args__ = (Index("ix_held_file_owner", "identity", "chat_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity: str = Field(max_length=200)
+    chat_id: str = Field(max_length=300)
+    kind: str = Field(max_length=10)  # photo / document
+    file_ref: str = Field(max_length=500)
+    file_name: str = Field(default="", max_length=300)
+    mime_type: str = Field(default="", max_length=100)
+    size_bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    created_at: datetime
+
+
+class SeenCallback(SQLModel, table=True):
+    """A platform callback already run (WeCom: its MsgId), kept until its timestamp leaves the accepted
+    window: a replay inside the window is answered without running again, even a read-only question."""
+
+    __tablename__ = "seen_callback"
+
+    platform: str = Field(primary_key=True, max_length=20)
+    key: str = Field(primary_key=True, max_length=200)
+    expires_at: datetime = Field(index=True)
 
 
 class TeamYearTally(SQLModel, table=True):

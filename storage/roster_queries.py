@@ -54,12 +54,6 @@ async def rename_team(session: AsyncSession, *, team: Team, name: str) -> None:
     await session.flush()
 
 
-async def binding_for_chat(session: AsyncSession, *, platform: str, chat_id: str) -> ChatBinding | None:
-    """What a chat (or a WeCom group robot key) is bound to."""
-    statement = select(ChatBinding).where(col(ChatBinding.platform) == platform, col(ChatBinding.chat_id) == chat_id)
-    return (await session.exec(statement)).first()
-
-
 async def bindings(session: AsyncSession, *, team_id: int | None = None,
                    leaders: bool = False) -> Sequence[ChatBinding]:
     """The bindings of a squad, of the leaders (leaders=True), or all (neither given)."""

@@ -155,7 +155,7 @@ async def test_run_sends_now_to_one_chat_once_without_polling(platforms: Platfor
 
 async def test_run_reports_a_failing_chat(platforms: Platforms) -> None:
     await bind_district(platforms.settings, platforms.key)
-    platforms.wecom.robot_keys.clear()  # the robot was removed from its group
+    platforms.wecom.refused_keys[platforms.key] = 40058  # refused (a robot removed altogether is paused instead)
     lines: list[str] = []
     assert await run_job(platforms.settings, "daily_rank", out=lines.append) == 1
     output = "\n".join(lines)

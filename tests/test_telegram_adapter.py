@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bot.evidence import FetchError
 from bot.settings import Settings
 from bot.telegram_adapter import BUTTON_EXPIRED, INTERNAL_ERROR, ONLY_SENDER, TelegramAdapter, TelegramLimits
 from handlers.messages import Button, Incoming, OutgoingFile, Reply
@@ -77,9 +79,9 @@ def make_settings(api: FakeBotApi, tmp_path: Path, **extra: Any) -> Settings:
 
 @asynccontextmanager
 async def running(
-    api: FakeBotApi, tmp_path: Path, core: Core, limits: TelegramLimits = FAST, **extra: Any
+    api: FakeBotApi, tmp_path: Path, core: Core, limits: TelegramLimits = FAST, files: Any = None, **extra: Any
 ) -> AsyncIterator[TelegramAdapter]:
-    adapter = TelegramAdapter(make_settings(api, tmp_path, **extra), core, limits=limits)
+    adapter = TelegramAdapter(make_settings(api, tmp_path, **extra), core, limits=limits, files=files)
     await adapter.start()
     try:
         yield adapter
@@ -162,7 +164,7 @@ async def test_webhook_mode_checks_the_secret(api: FakeBotApi, core: Core, tmp_p
     ) as adapter, serve(adapter) as url:
         assert api.webhook == {
             "url": "https://bot.example.org/telegram/webhook", "secret_token": secret,
-            "allowed_updates": ["message", "callback_query"],
+            "allowed_updates": ["message", "callback_query", "my_chat_member"],
         }
         update = api.message_update(GROUP, ALICE, "/rank")
         assert await api.post_update(url, update, None) == 403
@@ -240,13 +242,24 @@ async def test_a_silent_reply_sends_nothing(api: FakeBotApi, core: Core, tmp_pat
     assert len(api.calls_to("sendMessage")) == 1
 
 
-async def test_start_with_deep_link_payload(api: FakeBotApi, core: Core, tmp_path: Path) -> None:
+def _speaking(update: dict[str, Any], language_code: str) -> dict[str, Any]:
+    update["message"]["from"]["language_code"] = language_code
+    return update
+
+
+async def test_start_with_deep_link_payload_in_the_users_language(
+    api: FakeBotApi, core: Core, tmp_path: Path
+) -> None:
+    """`/start CODE` is how every Telegram user joins: `start` is an English word, but the answer follows the
+    user's Telegram language (language_code), Chinese unless it is English."""
     async with running(api, tmp_path, core):
-        api.queue_update(api.message_update(ALICE, ALICE, "/start AbC123"))
-        api.queue_update(api.message_update(BOB, BOB, "/start"))
-        api.queue_update(api.message_update(GROUP, BOB, f"/start@{BOT}"))
-        await core.wait(3)
-    assert sorted(i.text for i in core.seen) == ["start", "start", "start AbC123"]
+        api.queue_update(api.message_update(ALICE, ALICE, "/start AbC123"))  # no language_code: Chinese
+        api.queue_update(_speaking(api.message_update(BOB, BOB, "/start"), "zh-hans"))
+        api.queue_update(_speaking(api.message_update(GROUP, BOB, f"/start@{BOT}"), "ru"))
+        api.queue_update(_speaking(api.message_update(1003, 1003, "/start XyZ789"), "en-US"))
+        api.queue_update(_speaking(api.message_update(1004, 1004, "/start"), "en"))
+        await core.wait(5)
+    assert sorted(i.text for i in core.seen) == ["start", "start XyZ789", "加入 AbC123", "帮助", "帮助"]
 
 
 async def _reply_message(api: FakeBotApi, chat_id: int, count: int = 1) -> dict[str, Any]:
@@ -307,9 +320,34 @@ async def test_undo_button_press_leaves_no_buttons(api: FakeBotApi, core: Core, 
     assert expired.params["text"] == BUTTON_EXPIRED and len(core.seen) == 2
 
 
-async def test_photo_and_document_are_downloaded_as_evidence(
+class Files:
+    """A stand-in for bot.evidence.EvidenceFiles: records which messages it was asked about and downloads
+    their files through the adapter's fetch, as the real one does for the evidence the core stored."""
+
+    def __init__(self, refs: dict[str, list[str]], limit: int = 1024) -> None:
+        self.refs = refs  # message id -> the file ids the core "stored" for it
+        self.limit = limit
+        self.asked: list[str | None] = []
+        self.got: dict[str, bytes | str] = {}
+
+    async def fetch_for_message(self, platform: str, message_id: str | None, fetch: Any) -> int:
+        self.asked.append(message_id)
+        for ref in self.refs.get(message_id or "", []):
+            try:
+                self.got[ref] = (await fetch(ref, self.limit)).content
+            except FetchError as err:
+                self.got[ref] = "too large" if err.too_large else "failed"
+        return len(self.refs.get(message_id or "", []))
+
+    async def fetch_pending(self, platform: str, fetch: Any, **_: Any) -> int:
+        return 0
+
+
+async def test_files_reach_the_core_as_handles_and_nothing_is_downloaded_first(
     api: FakeBotApi, core: Core, tmp_path: Path
 ) -> None:
+    """The core gets the file ids and sizes; nothing is fetched before it answered (a stranger's 20 MB
+    document costs nothing), and without an evidence store nothing is fetched at all."""
     photo = api.add_file(PNG, "photo.jpg", folder="photos")
     pdf = b"%PDF-1.4 contract"
     document = dict(api.add_file(pdf, "合同.pdf"), file_name="签约合同 v2.pdf", mime_type="application/pdf")
@@ -318,20 +356,46 @@ async def test_photo_and_document_are_downloaded_as_evidence(
         api.queue_update(api.message_update(GROUP, ALICE, photo=photo))  # no caption in a group: ignored
         api.queue_update(api.message_update(ALICE, ALICE, caption="落地 #12 营业执照", document=document))
         api.queue_update(api.message_update(ALICE, ALICE, photo=photo, media_group_id="album"))  # ignored
-        api.queue_update(api.message_update(ALICE, ALICE, photo=photo))  # the core asks what it is
+        api.queue_update(api.message_update(ALICE, ALICE, photo=photo))  # held by the core for the next update
         await core.wait(3)
         await api.wait_for("sendMessage", 3)
     by_text = {i.text: i for i in core.seen}
     (got_photo,) = by_text["签约 #12"].files
-    assert got_photo.kind == "photo" and got_photo.file_ref == photo["file_id"]
-    assert read(got_photo.local_path) == PNG
-    assert Path(got_photo.local_path).parent == tmp_path / "files" / "telegram"
+    assert got_photo.kind == "photo" and got_photo.file_ref == photo["file_id"] and not got_photo.local_path
     (got_doc,) = by_text["落地 #12 营业执照"].files
     assert got_doc.kind == "document" and got_doc.file_name == "签约合同 v2.pdf"
     assert got_doc.mime_type == "application/pdf" and got_doc.size == len(pdf)
-    assert read(got_doc.local_path) == pdf and " " not in Path(got_doc.local_path).name
     assert by_text[""].files[0].kind == "photo" and len(core.seen) == 3
-    assert len(api.calls_to("getFile")) == 3
+    assert api.calls_to("getFile") == []
+
+
+async def test_evidence_is_downloaded_after_the_core_accepted_it(
+    api: FakeBotApi, core: Core, tmp_path: Path
+) -> None:
+    """Once the core answered, the evidence store is asked for the message's files, and the adapter's fetch
+    downloads them, refusing one over the limit without downloading it; a refused message asks nothing."""
+    photo = api.add_file(PNG, "photo.jpg", folder="photos")
+    big = api.add_file(b"x" * 5000, "scan.pdf")
+    core.answer = lambda i: Reply(text="已记录", ok="拒绝" not in i.text, evidence="拒绝" not in i.text)
+    files = Files({})
+    async with running(api, tmp_path, core, files=files):
+        accepted = api.message_update(ALICE, ALICE, caption="签约 #12", photo=photo)
+        too_big = api.message_update(ALICE, ALICE, caption="落地 #12", document=dict(big, file_name="scan.pdf"))
+        refused = api.message_update(ALICE, ALICE, caption="拒绝 #12", photo=photo)
+        for update in (accepted, too_big, refused):
+            key = f"{ALICE}:{update['message']['message_id']}"
+            files.refs[key] = [photo["file_id"]] if update is accepted else [big["file_id"]]
+            api.queue_update(update)
+        await core.wait(3)
+        await api.wait_for("sendMessage", 3)
+        for _ in range(100):
+            if len(files.asked) == 2:
+                break
+            await asyncio.sleep(0.02)
+    assert files.asked == [f"{ALICE}:{accepted['message']['message_id']}", f"{ALICE}:{too_big['message']['message_id']}"]
+    assert files.got == {photo["file_id"]: PNG, big["file_id"]: "too large"}
+    assert [c.params["file_id"] for c in api.calls_to("getFile")] == [photo["file_id"], big["file_id"]]
+    assert api.calls_to("sendDocument") == []  # nothing of a file ever goes back out
 
 
 async def test_long_reply_is_split_at_line_breaks(api: FakeBotApi, core: Core, tmp_path: Path) -> None:
@@ -577,3 +641,22 @@ async def test_webhook_plain_text_answer_rides_on_the_response(api: FakeBotApi, 
     assert core.seen[0].message_id == f"{ALICE}:31" and core.seen[0].display_name == "丽 王"
     assert answer["method"] == "sendMessage" and answer["chat_id"] == ALICE
     assert answer["text"] == "已记录：进展 #12 好" and answer["reply_markup"]["inline_keyboard"]
+
+
+async def test_polling_skips_an_update_it_cannot_parse(
+    api: FakeBotApi, core: Core, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PTB parses a getUpdates batch at once and fails it on one bad update; the updater would then ask for
+    the same batch forever. The bad update is skipped with one line and the next message still arrives."""
+    caplog.set_level(logging.INFO)
+    odd_poll = {"id": "p1", "question": "去哪吃？"}  # a poll in a shape this PTB cannot build
+    async with running(api, tmp_path, core):
+        api.queue_update({"message": {"message_id": 5, "date": 1_700_000_000, "chat": api.chat(ALICE),
+                                      "from": api.user(ALICE), "poll": odd_poll}})
+        api.queue_update(api.message_update(ALICE, ALICE, "签约 #12"))
+        (incoming,) = await core.wait(1)
+        await api.wait_for("sendMessage")
+    assert incoming.text == "签约 #12"
+    skipped = [r for r in caplog.records if "cannot be parsed" in r.getMessage()]
+    assert len(skipped) == 1 and skipped[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -162,7 +162,11 @@ class FakeBotApi:
         self.messages: dict[tuple[str, int], dict[str, Any]] = {}  # (chat_id, message_id) → message
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id → (file_path, content)
         self.blocked_chats: set[str] = set()  # answer 403 "bot was blocked by the user"
+        self.kicked_chats: set[str] = set()  # answer 403 "bot was kicked from the supergroup chat"
         self.missing_chats: set[str] = set()  # answer 400 "chat not found"
+        self.rejected_chats: dict[str, str] = {}  # answer 400 with this description (no rights to post …)
+        # A group upgraded to a supergroup: a send to the old id answers 400 with migrate_to_chat_id.
+        self.migrated_chats: dict[str, int] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -294,12 +298,25 @@ class FakeBotApi:
         reply_to: dict[str, Any] | None = None,
         edited: bool = False,
         media_group_id: str | None = None,
+        forwarded_from: int | None = None,
+        topic: int | None = None,
+        language_code: str | None = None,
     ) -> dict[str, Any]:
-        """An update carrying a message (text, or a photo/document with a caption)."""
+        """An update carrying a message (text, or a photo/document with a caption); `forwarded_from` makes it
+        a forward of that user's message, `topic` puts it in a forum topic."""
         message: dict[str, Any] = {
             "message_id": next(self._message_ids), "date": int(time.time()), "chat": self.chat(chat_id),
             "from": self.user(user_id),
         }
+        if language_code is not None:
+            message["from"]["language_code"] = language_code
+        if forwarded_from is not None:
+            message["forward_origin"] = {"type": "user", "date": int(time.time()) - 60,
+                                         "sender_user": self.user(forwarded_from, "李", "四")}
+        if topic is not None:
+            message["chat"]["is_forum"] = True
+            message["message_thread_id"] = topic
+            message["is_topic_message"] = True
         if text is not None:
             message["text"] = text
             if text.startswith("/"):
@@ -318,6 +335,33 @@ class FakeBotApi:
         if media_group_id is not None:
             message["media_group_id"] = media_group_id
         return {"edited_message" if edited else "message": message}
+
+    def migration_updates(self, old_chat_id: int, new_chat_id: int, user_id: int) -> list[dict[str, Any]]:
+        """The two service messages of a group upgraded to a supergroup: `migrate_to_chat_id` in the old
+        (basic) group, `migrate_from_chat_id` in the new supergroup."""
+        old = {"id": old_chat_id, "type": "group", "title": "招商一队"}
+        new = {"id": new_chat_id, "type": "supergroup", "title": "招商一队"}
+        return [
+            {"message": {"message_id": next(self._message_ids), "date": int(time.time()), "chat": old,
+                         "from": self.user(user_id), "migrate_to_chat_id": new_chat_id}},
+            {"message": {"message_id": 1, "date": int(time.time()), "chat": new, "from": self.user(user_id),
+                         "migrate_from_chat_id": old_chat_id}},
+        ]
+
+    def my_chat_member_update(self, chat_id: int, old: str, new: str, by_user: int = 1) -> dict[str, Any]:
+        """The bot's own membership changed in a group (e.g. "member" → "kicked" when removed)."""
+        def member(status: str) -> dict[str, Any]:
+            found: dict[str, Any] = {"status": status, "user": self.bot_user}
+            if status == "kicked":
+                found["until_date"] = 0
+            if status == "administrator":
+                found.update(can_be_edited=False, is_anonymous=False, can_manage_chat=True, can_delete_messages=True,
+                             can_manage_video_chats=True, can_restrict_members=True, can_promote_members=False,
+                             can_change_info=True, can_invite_users=True, can_post_stories=False,
+                             can_edit_stories=False, can_delete_stories=False)
+            return found
+        return {"my_chat_member": {"chat": self.chat(chat_id), "from": self.user(by_user), "date": int(time.time()),
+                                   "old_chat_member": member(old), "new_chat_member": member(new)}}
 
     def callback_update(self, user_id: int, message: dict[str, Any], data: str) -> dict[str, Any]:
         """An update for a press on an inline button of `message` (a message the bot sent)."""
@@ -460,8 +504,15 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: chat_id is empty")
         if chat_id in self.blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.kicked_chats:
+            raise ApiError(403, "Forbidden: bot was kicked from the supergroup chat")
         if chat_id in self.missing_chats:
             raise ApiError(400, "Bad Request: chat not found")
+        if chat_id in self.rejected_chats:
+            raise ApiError(400, self.rejected_chats[chat_id])
+        if chat_id in self.migrated_chats:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           {"migrate_to_chat_id": self.migrated_chats[chat_id]})
 
     @staticmethod
     def _check_text(text: str, parse_mode: str | None, limit: int, what: str) -> None:
@@ -504,6 +555,9 @@ class FakeBotApi:
                 message["document"] = dict(stored, file_name=upload.filename, mime_type=upload.content_type)
         if p.get("reply_markup"):
             message["reply_markup"] = p["reply_markup"]
+        if p.get("message_thread_id"):
+            message["message_thread_id"] = int(p["message_thread_id"])
+            message["is_topic_message"] = True
         self.messages[(chat_id, message["message_id"])] = message
         return message
 

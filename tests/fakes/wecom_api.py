@@ -68,6 +68,7 @@ class FakeWeComApi:
         self.secret = secret
         self.agent_id = agent_id
         self.robot_keys = set(robot_keys)
+        self.refused_keys: dict[str, int] = {}  # robot key -> the errcode its posts are answered with
         self.known_users = set(known_users) if known_users is not None else None
         self.clock = clock
         self.robot_per_minute = robot_per_minute
@@ -100,6 +101,14 @@ class FakeWeComApi:
         for _ in range(times):
             self._failures.append((errcode, meaning.get(errcode, "error"), path))
 
+    def add_media(self, name: str, content: bytes) -> str:
+        """A file a member sent (an image message's MediaId): the bot may fetch it with media/get."""
+        return self._new_media(name, content)
+
+    def expire_media(self, media_id: str) -> None:
+        """The media id is past its three days: media/get answers 40007."""
+        self.media.pop(media_id, None)
+
     def calls(self, path: str) -> list[Recorded]:
         """The recorded requests to `path` (e.g. "/cgi-bin/message/send"), oldest first."""
         return [r for r in self.requests if r.path == path]
@@ -110,6 +119,7 @@ class FakeWeComApi:
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._message_send)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
         app.router.add_post("/cgi-bin/webhook/upload_media", self._webhook_upload)
         # No access log: its lines would carry tokens and robot keys from the query string.
@@ -231,10 +241,27 @@ class FakeWeComApi:
              "created_at": "1380000000"}
         )
 
+    async def _media_get(self, request: web.Request) -> web.Response:
+        """获取临时素材: the file itself with its name in Content-Disposition, or a JSON error."""
+        await self._record(request)
+        refused = self._token_error(request) or self._planned_failure(request.path)
+        if refused is not None:
+            return refused
+        found = self.media.get(request.query.get("media_id", ""))
+        if found is None:
+            return _error(40007, "invalid media_id")
+        name, content = found
+        return web.Response(body=content, content_type="image/jpeg" if name.endswith(".jpg") else
+                            "application/octet-stream",
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
     # ---- group robots --------------------------------------------------------------------------
     def _robot_error(self, request: web.Request) -> web.Response | None:
         if request.query.get("key") not in self.robot_keys:
             return _error(93000, "invalid webhook url, hint: [fake] key not found")
+        refused = self.refused_keys.get(request.query.get("key", ""))
+        if refused is not None:
+            return _error(refused, "refused for this robot")
         return self._planned_failure(request.path)
 
     async def _webhook_send(self, request: web.Request) -> web.Response:
@@ -339,9 +366,11 @@ def event_xml(
 
 def build_callback(
     crypto: WeComCrypto, inner_xml: str, *, corp_id: str = CORP_ID, agent_id: int = AGENT_ID,
-    timestamp: str = "1700000000", nonce: str = "1372623149",
+    timestamp: str | None = None, nonce: str = "1372623149",
 ) -> tuple[dict[str, str], bytes]:
-    """The query and body of a callback POST carrying `inner_xml`, encrypted and signed as WeCom does."""
+    """The query and body of a callback POST carrying `inner_xml`, encrypted and signed as WeCom does, at
+    `timestamp` (default: now, as WeCom's servers sign it)."""
+    timestamp = timestamp if timestamp is not None else str(int(time.time()))
     envelope = parse_xml_fields(crypto.encrypt_message(inner_xml, nonce, timestamp))
     body = (
         f"<xml><ToUserName>{_cdata(corp_id)}</ToUserName><Encrypt>{_cdata(envelope['Encrypt'])}</Encrypt>"

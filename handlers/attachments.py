@@ -1,0 +1,69 @@
+"""Files sent without a command: held for the sender's next update in that chat, then its evidence.
+
+A WeCom image carries no caption, and on Telegram people often send the photo first and the words after.
+So a member's bare photo or file is not refused: it is held (`HeldFile`, platform handle only, nothing
+downloaded) and the next update the member stores in the same chat within ATTACH_WINDOW takes it as
+evidence, like a caption would have. A stranger's file is refused and not held.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.commands import Lang
+from handlers.messages import Incoming, IncomingFile, Reply
+from storage import evidence
+from storage.models import Member
+
+ATTACH_WINDOW = timedelta(minutes=30)
+
+
+STRANGER_FILE = ("你还不是小分队成员，附件不会保存。请先发送「加入 邀请码」。\n"
+                 "You are not a squad member yet; the file was not kept. Send `join <code>` first.")
+
+
+async def hold(session: AsyncSession, incoming: Incoming, member: Member, now: datetime) -> Reply:
+    """Keep a member's bare files for their next update in this chat; the answer says so."""
+    if member.id is not None:
+        await evidence.mark_holding(session, member_id=member.id, now=now)
+    for item in incoming.files:
+        await evidence.hold_file(session, identity=incoming.identity, chat_id=incoming.chat_id, kind=item.kind,
+                                 file_ref=item.file_ref, file_name=item.file_name, mime_type=item.mime_type,
+                                 size_bytes=item.size, now=now)
+    minutes = int(ATTACH_WINDOW.total_seconds() // 60)
+    return Reply(text=f"📎 收到附件 {len(incoming.files)} 个。请在{minutes}分钟内发送它对应的更新，例如「签约 #12」，"
+                      f"附件会作为佐证保存到那个项目。\n"
+                      f"📎 File received. Send the update it belongs to within {minutes} minutes, e.g. `sign #12`, "
+                      f"and it is kept as evidence on that project.")
+
+
+async def take_held(session: AsyncSession, incoming: Incoming, member: Member,
+                    now: datetime) -> tuple[IncomingFile, ...]:
+    """The files this sender holds in this chat (sent within ATTACH_WINDOW), as the message's own files; no
+    query at all unless the member sent one lately."""
+    if member.files_held_at is None or member.files_held_at < now - ATTACH_WINDOW:
+        return ()
+    held = await evidence.held_files(session, identity=incoming.identity, chat_id=incoming.chat_id,
+                                     since=now - ATTACH_WINDOW)
+    return tuple(IncomingFile(kind="document" if kind == "document" else "photo", file_ref=ref, file_name=name,
+                              mime_type=mime, size=size)
+                 for kind, ref, name, mime, size in held)
+
+
+async def release_held(session: AsyncSession, incoming: Incoming, member: Member) -> None:
+    """The held files became evidence of this message: forget them."""
+    await evidence.drop_held(session, identity=incoming.identity, chat_id=incoming.chat_id)
+    if member.id is not None:
+        await evidence.mark_holding(session, member_id=member.id, now=None)
+
+
+def kept_note(lang: Lang, count: int, too_large: int, limit_mb: float) -> str:
+    """The card's line about the files kept as evidence."""
+    zh = f"📎 已保存附件 {count} 个作为佐证"
+    en = f"📎 {count} file(s) kept as evidence"
+    if too_large:
+        zh += f"（其中 {too_large} 个超过 {limit_mb:g}MB，只记录文件名，不保存副本）"
+        en += f" ({too_large} over {limit_mb:g} MB: name recorded, no copy kept)"
+    return en if lang == "en" else zh
