@@ -23,6 +23,7 @@ from bot.app import ZsBot
 from bot.settings import Settings
 from bot.wecom_adapter import WeComAdapter
 from bot.wecom_api import RobotMessenger, WeComAppMessenger, WeComClient
+from bot.wecom_bot.platform import CALLBACK_KEY, add_callback_routes, open_wecom_bot
 from handlers.context import Clock, utc_now
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True, worker: int = 0) 
         # The adapter is built in the cleanup context below, once the shared ClientSession exists.
         app.router.add_get("/wecom/callback", _late_route(app, "verify_url"))
         app.router.add_post("/wecom/callback", _late_route(app, "receive"))
+    if bot.settings.wecom_bot_callback_enabled:
+        add_callback_routes(app)
 
     async def client_session(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
@@ -60,10 +63,13 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True, worker: int = 0) 
             yield
 
     async def platforms(app: web.Application) -> AsyncIterator[None]:
-        async with open_platforms(bot, app[HTTP_KEY], receive=True, telegram=telegram,
-                                  register=primary) as wecom_adapter:
+        async with (open_platforms(bot, app[HTTP_KEY], receive=True, telegram=telegram,
+                                   register=primary) as wecom_adapter,
+                    open_wecom_bot(bot, app[HTTP_KEY], receive=True, register=primary) as wecom_bot):
             if wecom_adapter is not None:
                 app[WECOM_ADAPTER_KEY] = wecom_adapter
+            if wecom_bot is not None:
+                app[CALLBACK_KEY] = wecom_bot
             yield
 
     async def scheduler(app: web.Application) -> AsyncIterator[None]:
@@ -173,7 +179,8 @@ async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: async
         # p99) every few thousand messages.
         gc.freeze()
         platforms = [name for name, on in (("telegram", settings.telegram_enabled),
-                                           ("wecom", settings.wecom_enabled)) if on]
+                                           ("wecom", settings.wecom_enabled),
+                                           ("wecom-bot", settings.wecom_bot_enabled or settings.wecom_bot_callback_enabled)) if on]
         log.info("zsbot %s serving on %s:%s; platforms: %s", f"worker {worker}" if worker else "primary",
                  settings.host, settings.port, ", ".join(platforms) or "none (web only)")
         try:

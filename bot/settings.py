@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     wecom_aes_key: str = ""
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
 
+    # WeCom 智能机器人 (AI bot, bot.wecom_bot): the long connection with its Bot ID and Secret (the default,
+    # no public URL needed), or the callback URL with its Token and EncodingAESKey.
+    wecom_bot_id: str = ""
+    wecom_bot_secret: str = ""
+    wecom_bot_ws_url: str = "wss://openws.work.weixin.qq.com"
+    wecom_bot_token: str = ""
+    wecom_bot_aes_key: str = ""
+
     files_dir: str = "zsbot_files"  # evidence files (contracts, licences) downloaded from platforms
 
     # Domain knobs.
@@ -96,6 +104,16 @@ class Settings(BaseSettings):
     def wecom_enabled(self) -> bool:
         """WeCom starts when the app's credentials are configured."""
         return bool(self.wecom_corp_id and self.wecom_secret and self.wecom_token and self.wecom_aes_key)
+
+    @property
+    def wecom_bot_enabled(self) -> bool:
+        """The AI bot's long connection starts when its Bot ID and Secret are configured."""
+        return bool(self.wecom_bot_id and self.wecom_bot_secret)
+
+    @property
+    def wecom_bot_callback_enabled(self) -> bool:
+        """The AI bot's callback route is served when its Token and EncodingAESKey are configured."""
+        return bool(self.wecom_bot_token and self.wecom_bot_aes_key)
 
     def industries_path(self) -> Path | None:
         """The configured industries file, if any."""

@@ -43,11 +43,19 @@ class Incoming:
     # The sender spoke to the bot in a group: @-mentioned it, replied to it, or wrote a /command. In a
     # group, a message not addressed to the bot is answered only when it reports an update.
     addressed: bool = False
+    # The messenger that posts into this chat, when it is not `platform`'s: a WeCom group reached through
+    # the AI bot ("wecom-bot") while its members are `wecom:<userid>`, as in the app.
+    via: str = ""
 
     @property
     def identity(self) -> str:
         """The stored identity string, e.g. ``telegram:12345``."""
         return f"{self.platform}:{self.user_id}"
+
+    @property
+    def chat_platform(self) -> str:
+        """The platform of the chat (what a binding of it is stored under): `via`, else `platform`."""
+        return self.via or self.platform
 
 
 @dataclass(frozen=True)

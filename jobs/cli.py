@@ -117,10 +117,12 @@ def print_outcome(outcome: Outcome, *, out: Out = print) -> None:
 async def _messengers(bot: ZsBot) -> AsyncIterator[dict[str, Messenger]]:
     """The platforms' messengers for sending only: no polling, no webhook changes."""
     from bot.runner import open_platforms
+    from bot.wecom_bot.platform import open_wecom_bot
 
     async with (
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
         open_platforms(bot, http, receive=False),
+        open_wecom_bot(bot, http, receive=False),  # through the running bot's connection, or its own
     ):
         yield bot.messengers
 
