@@ -23,7 +23,6 @@ from bot.app import ZsBot
 from bot.settings import Settings
 from bot.wecom_adapter import WeComAdapter
 from bot.wecom_api import RobotMessenger, WeComAppMessenger, WeComClient
-from bot.wecom_bot.platform import CALLBACK_KEY, add_callback_routes, open_wecom_bot
 from handlers.context import Clock, utc_now
 
 if TYPE_CHECKING:
@@ -55,6 +54,8 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True, worker: int = 0) 
         app.router.add_get("/wecom/callback", _late_route(app, "verify_url"))
         app.router.add_post("/wecom/callback", _late_route(app, "receive"))
     if bot.settings.wecom_bot_callback_enabled:
+        from bot.wecom_bot.platform import add_callback_routes
+
         add_callback_routes(app)
 
     async def client_session(app: web.Application) -> AsyncIterator[None]:
@@ -65,11 +66,9 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True, worker: int = 0) 
     async def platforms(app: web.Application) -> AsyncIterator[None]:
         async with (open_platforms(bot, app[HTTP_KEY], receive=True, telegram=telegram,
                                    register=primary) as wecom_adapter,
-                    open_wecom_bot(bot, app[HTTP_KEY], receive=True, register=primary) as wecom_bot):
+                    _wecom_bot(bot, app, register=primary)):
             if wecom_adapter is not None:
                 app[WECOM_ADAPTER_KEY] = wecom_adapter
-            if wecom_bot is not None:
-                app[CALLBACK_KEY] = wecom_bot
             yield
 
     async def scheduler(app: web.Application) -> AsyncIterator[None]:
@@ -125,6 +124,21 @@ async def open_platforms(
             await telegram.stop()
         if wecom_adapter is not None:
             await wecom_adapter.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _wecom_bot(bot: ZsBot, app: web.Application, *, register: bool) -> AsyncIterator[None]:
+    """The WeCom AI bot (bot.wecom_bot), when configured: only then imported, as its SDK takes 0.1-0.2 s."""
+    settings = bot.settings
+    if not (settings.wecom_bot_enabled or settings.wecom_bot_callback_enabled):
+        yield
+        return
+    from bot.wecom_bot.platform import CALLBACK_KEY, open_wecom_bot
+
+    async with open_wecom_bot(bot, app[HTTP_KEY], receive=True, register=register) as callback:
+        if callback is not None:
+            app[CALLBACK_KEY] = callback
+        yield
 
 
 def _late_route(app: web.Application, method: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -255,8 +255,11 @@ class BotAdapter:
         if not (posts or reply.image is not None or reply.file is not None):
             return by_url
         if self.sender is None or not self.sender.connected:
-            log.error("WeCom AI bot: %s an answer to chat %s is lost (no connection to post with)",
-                      "part of" if by_url else "", chat_id[:40])
+            if by_url:
+                log.warning("WeCom AI bot: an answer to chat %s went by its response_url without its buttons, "
+                            "chart or file (no connection to post them with)", chat_id[:40])
+            else:
+                log.error("WeCom AI bot: an answer to chat %s is lost (no connection to post with)", chat_id[:40])
             return by_url
         try:
             for body in posts:

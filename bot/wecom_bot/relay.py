@@ -91,7 +91,7 @@ async def serve(path: Path, messenger: Messenger) -> web.AppRunner | None:
 
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post("/send", send)
-    app.router.add_get("/ping", lambda _request: _pong())
+    app.router.add_get("/ping", _pong)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     old_umask = os.umask(0o177)  # the socket is born readable by its owner only
@@ -106,7 +106,7 @@ async def serve(path: Path, messenger: Messenger) -> web.AppRunner | None:
     return runner
 
 
-async def _pong() -> web.Response:
+async def _pong(_request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 

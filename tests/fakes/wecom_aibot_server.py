@@ -335,7 +335,10 @@ class FakeAiBotServer:
             delivery.at = self.clock()
             delivery.conn = conn.index
             self._by_req[delivery.req_id] = delivery
-            self._talked.add(str(delivery.body.get("chatid") or delivery.body["from"]["userid"]))
+            sender = delivery.body.get("from")
+            talker = delivery.body.get("chatid") or (sender.get("userid") if isinstance(sender, dict) else None)
+            if isinstance(talker, str):
+                self._talked.add(talker)
             try:
                 await conn.ws.send_str(json.dumps({"cmd": delivery.cmd, "headers": {"req_id": delivery.req_id},
                                                    "body": delivery.body}, ensure_ascii=False))
@@ -452,7 +455,7 @@ class FakeAiBotServer:
             return 40007
         if msgtype not in ("stream", "template_card", "stream_with_template_card", *_MEDIA_TYPES):
             return 40008
-        chat = str(delivery.body.get("chatid") or delivery.body["from"]["userid"])
+        chat = str(delivery.body.get("chatid") or delivery.body.get("from", {}).get("userid"))
         if not self._within_limits(chat):
             return 45009
         delivery.answered = True
