@@ -276,13 +276,17 @@ class FakeAiBotServer:
             ref["filename"] = filename
         return ref
 
+    def with_response_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`body` with a fresh response_url at this fake (usable once, for an hour)."""
+        code = secrets.token_hex(8)
+        self._response_codes[code] = (self.clock(), False)
+        return {**body, "response_url": f"{self.url}/cgi-bin/aibot/response?response_code={code}"}
+
     async def deliver(self, body: dict[str, Any]) -> Delivery:
         """Push a message or event body to the bot (now, or when a connection next subscribes)."""
         cmd = WsCmd.EVENT_CALLBACK if body.get("msgtype") == "event" else WsCmd.CALLBACK
         if body.get("msgtype") != "event":
-            code = secrets.token_hex(8)
-            self._response_codes[code] = (self.clock(), False)
-            body = {**body, "response_url": f"{self.url}/cgi-bin/aibot/response?response_code={code}"}
+            body = self.with_response_url(body)
         delivery = Delivery(cmd, body)
         self.deliveries.append(delivery)
         self._outbox.append(delivery)
