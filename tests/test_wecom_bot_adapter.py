@@ -27,8 +27,9 @@ from bot.wecom_bot import frames
 from bot.wecom_bot.connection import BotConnection
 from bot.wecom_bot.platform import open_wecom_bot
 from bot.wecom_bot.sender import BotSender
+from handlers.messages import Incoming
 from jobs.scheduler import JobScheduler
-from storage.models import ChatBinding, Event, Evidence, InboundMessage, Project
+from storage.models import ChatBinding, Event, Evidence, Identity, InboundMessage, Member, Project
 from tests.fakes.wecom_aibot_server import BOT_ID, SECRET, Delivery, FakeAiBotServer, eventually
 from tests.helpers import MovableClock
 
@@ -172,6 +173,20 @@ async def test_entering_the_direct_chat_gets_a_welcome_that_explains_how_to_join
     welcome = next(r.body for r in world.fake.frames(frames.RESPOND_WELCOME) if r.req_id == entered.req_id)
     assert welcome["msgtype"] == "text"
     assert "加入 邀请码" in welcome["text"]["content"] and "@我" in welcome["text"]["content"]
+
+
+async def test_a_member_who_joined_through_the_app_is_the_same_person_here(world: World) -> None:
+    code = await world.squad("德化街")
+    # What the self-built app's adapter hands the core for a private message (bot/wecom_adapter.py).
+    joined = await world.bot.core.handle(Incoming(platform="wecom", user_id="zhangwei", text=f"加入 {code}",
+                                                  chat_id="zhangwei", display_name="zhangwei", message_id="90001"))
+    assert joined.ok
+    answer = await world.say("zhangwei", f"{MENTION}签约 杉杉奥特莱斯 20亿", chat=GROUP)
+    assert "德化街" in answer
+    async with world.bot.sessions() as session:
+        event = (await session.exec(select(Event))).one()
+        member = (await session.exec(select(Member).join(Identity).where(Identity.identity == "wecom:zhangwei"))).one()
+    assert event.member_id == member.id and member.team_id is not None
 
 
 async def test_an_unknown_person_is_refused_with_the_way_to_join(world: World) -> None:
