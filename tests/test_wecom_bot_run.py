@@ -4,6 +4,7 @@ connection, or its own when none runs; a secondary worker never connects. All ag
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.app import ZsBot
 from bot.runner import build_web_app
 from bot.settings import Settings
 from bot.wecom_bot import frames
+from bot.wecom_bot.relay import RelayMessenger
 from jobs.cli import run_job
 from jobs.scheduler import JobScheduler
 from storage.models import Event, Project
@@ -107,3 +109,15 @@ async def test_a_secondary_worker_never_opens_the_connection(db_url: str, tmp_pa
             finally:
                 await runner.cleanup()
         assert fake.connections == []
+
+
+async def test_a_second_zsbot_run_of_the_same_bot_on_the_host_posts_through_the_first(running: Running) -> None:
+    async with ZsBot(running.settings) as other:
+        runner = web.AppRunner(build_web_app(other, start_scheduler=False))
+        await runner.setup()
+        try:
+            await asyncio.sleep(0.3)
+            assert isinstance(other.messengers["wecom-bot"], RelayMessenger)
+            assert len(running.fake.connections) == 1 and running.fake.live  # not taken over
+        finally:
+            await runner.cleanup()

@@ -145,8 +145,9 @@ class BotAdapter:
             return
         body = frame.get("body")
         chat = ""
-        if isinstance(body, dict):
-            chat = str(body.get("chatid") or (body.get("from") or {}).get("userid") or "")
+        if isinstance(body, dict):  # the pacing key; the body itself is checked by dispatch
+            sender_of = body.get("from")
+            chat = str(body.get("chatid") or (sender_of.get("userid") if isinstance(sender_of, dict) else ""))
         await self.dispatch(body, FrameAnswer(sender, frame["headers"]["req_id"], chat))
 
     async def dispatch(self, body: object, answer: Answer) -> None:

@@ -104,9 +104,16 @@ class CallbackHandler:
         query = request.query
         if not all(query.get(name) for name in ("msg_signature", "timestamp", "nonce")):
             return web.Response(status=400, text="missing parameters")
-        raw = await request.content.read(MAX_BODY + 1)
-        if len(raw) > MAX_BODY:
+        if request.content_length is not None and request.content_length > MAX_BODY:
             return web.Response(status=400, text="too large")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_chunked(16 * 1024):
+            size += len(chunk)
+            if size > MAX_BODY:  # checked while reading too: a chunked body has no length up front
+                return web.Response(status=400, text="too large")
+            chunks.append(chunk)
+        raw = b"".join(chunks)
         try:
             envelope = json.loads(raw)
             encrypted = envelope["encrypt"]

@@ -241,6 +241,9 @@ class BotConnection:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("WeCom AI bot: cannot connect to %s: %s", self._url, type(exc).__name__)
             return "failed"
+        if self._stopping:
+            await ws.close()
+            return "failed"
         self._ws = ws
         reader = asyncio.create_task(self._read(ws))
         heartbeat: asyncio.Task[None] | None = None
@@ -267,10 +270,7 @@ class BotConnection:
             await ws.close()
             await asyncio.gather(reader, return_exceptions=True)
             self._ws = None
-            for answer in self._pending.values():
-                if not answer.done():
-                    answer.set_exception(BotApiError(NO_ANSWER, "connection closed"))
-            self._pending.clear()
+            self._fail_pending()
 
     async def _beat(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         missed = 0
@@ -290,11 +290,21 @@ class BotConnection:
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         # Iteration ends on any close (whatever its code) or error: the caller then reconnects.
-        async for message in ws:
-            if message.type == aiohttp.WSMsgType.TEXT:
-                self._on_text(ws, message.data)
-            else:
-                log.warning("WeCom AI bot: a %s frame refused (not a JSON text frame)", message.type.name)
+        try:
+            async for message in ws:
+                if message.type == aiohttp.WSMsgType.TEXT:
+                    self._on_text(ws, message.data)
+                else:
+                    log.warning("WeCom AI bot: a %s frame refused (not a JSON text frame)", message.type.name)
+        finally:
+            self._fail_pending()
+
+    def _fail_pending(self) -> None:
+        """Requests waiting for an acknowledgement on a closed connection will not get one."""
+        for answer in self._pending.values():
+            if not answer.done():
+                answer.set_exception(BotApiError(NO_ANSWER, "connection closed"))
+        self._pending.clear()
 
     def _on_text(self, ws: aiohttp.ClientWebSocketResponse, data: str) -> None:
         try:

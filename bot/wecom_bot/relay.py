@@ -69,7 +69,7 @@ def decode_reply(data: dict[str, Any]) -> Reply:
 async def serve(path: Path, messenger: Messenger) -> web.AppRunner | None:
     """Serve the relay on `path` for `messenger`; None (logged) when another live process serves it."""
     if await asyncio.to_thread(path.exists):
-        if await _alive(path):
+        if await answering(path):
             log.error("WeCom AI bot: another zsbot already holds this bot's connection (relay %s)", path)
             return None
         with contextlib.suppress(OSError):
@@ -119,7 +119,8 @@ def _ours(path: Path) -> bool:
     return stat.S_ISSOCK(info.st_mode) and info.st_uid == os.getuid()
 
 
-async def _alive(path: Path) -> bool:
+async def answering(path: Path) -> bool:
+    """Whether a live process of ours serves the relay at `path`."""
     if not _ours(path):
         return False
     try:
