@@ -52,7 +52,8 @@ class BotApiError(Exception):
     """WeCom refused a request (its errcode), or it got no answer (errcode −1)."""
 
     def __init__(self, errcode: int, errmsg: str = "") -> None:
-        super().__init__(f"{describe_errcode(errcode)}: {errmsg}" if errmsg else describe_errcode(errcode))
+        meaning = "no answer from WeCom" if errcode == NO_ANSWER else describe_errcode(errcode)
+        super().__init__(f"{meaning}: {errmsg}" if errmsg else meaning)
         self.errcode = errcode
         self.errmsg = errmsg
 
