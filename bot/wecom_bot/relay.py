@@ -36,7 +36,7 @@ MAX_BODY = 64 * 1024 * 1024  # a ledger file (20 MB at most) in base64, and the 
 
 def socket_path(settings: Settings) -> Path:
     """The relay's socket for this deployment's bot (short enough for any Unix socket)."""
-    seed = f"{Path(settings.files_dir).resolve()}|{settings.wecom_bot_id}|{settings.wecom_bot_ws_url}"
+    seed = f"{os.path.abspath(settings.files_dir)}|{settings.wecom_bot_id}|{settings.wecom_bot_ws_url}"
     return Path(tempfile.gettempdir()) / f"zsbot-wecom-bot-{hashlib.sha1(seed.encode()).hexdigest()[:16]}.sock"
 
 
@@ -121,7 +121,7 @@ def _ours(path: Path) -> bool:
 
 async def answering(path: Path) -> bool:
     """Whether a live process of ours serves the relay at `path`."""
-    if not _ours(path):
+    if not await asyncio.to_thread(_ours, path):
         return False
     try:
         async with (aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(path))) as http,
@@ -144,7 +144,7 @@ class RelayMessenger:
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Post `reply` to `chat_id`; DeliveryError when WeCom (or the relay) refused it."""
-        if self._own is None and _ours(self._path):
+        if self._own is None and await asyncio.to_thread(_ours, self._path):
             try:
                 async with (aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(self._path))) as http,
                             http.post("http://relay/send", json={"chat_id": chat_id, "reply": encode_reply(reply)},
