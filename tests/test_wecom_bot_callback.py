@@ -25,7 +25,8 @@ from bot.wecom_bot.callback import PATH, CallbackHandler
 from handlers.messages import Incoming, Reply
 from jobs.scheduler import JobScheduler
 from storage.models import Event, Project, Team
-from tests.fakes.wecom_aibot_server import BOT_ID, CallbackCrypto, FakeAiBotServer, eventually
+from tests.fakes.wecom_aibot_crypto import CallbackCrypto
+from tests.fakes.wecom_aibot_server import BOT_ID, FakeAiBotServer, eventually
 from tests.helpers import MovableClock
 from tests.test_wecom_bot_adapter import GROUP, MENTION, local
 

@@ -1,4 +1,4 @@
-"""A local fake of WeCom's 智能机器人 (AI bot): the long-connection server and the callback crypto.
+"""A local fake of WeCom's 智能机器人 (AI bot): the long-connection server (its crypto: wecom_aibot_crypto).
 
 Built from the official documents (智能机器人长连接, 接收消息, 接收事件, 被动回复消息, 主动回复消息,
 回调和回复的加解密方案) and Tencent's SDKs' own types (the command names come from `aibot.WsCmd`), not from
@@ -24,10 +24,8 @@ import base64
 import hashlib
 import itertools
 import json
-import os
 import re
 import secrets
-import struct
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -36,7 +34,8 @@ from typing import Any
 
 from aibot import WsCmd
 from aiohttp import WSCloseCode, web
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from tests.fakes.wecom_aibot_crypto import encrypt_media, new_aeskey
 
 BOT_ID = "aibRk2xQ7Demo0001"
 SECRET = "long-conn-secret-0123456789abcdef"
@@ -50,89 +49,12 @@ _MEDIA_TYPES = {"file", "image", "voice", "video"}
 _ids = itertools.count(1)
 
 
-def _pad32(data: bytes) -> bytes:
-    pad = 32 - len(data) % 32
-    return data + bytes([pad]) * pad
-
-
-def _unpad32(data: bytes) -> bytes:
-    pad = data[-1]
-    if not 1 <= pad <= 32 or data[-pad:] != bytes([pad]) * pad:
-        raise ValueError("bad padding")
-    return data[:-pad]
-
-
-def encrypt_media(data: bytes, aeskey: str) -> bytes:
-    """Encrypt a media file as WeCom does for the AI bot: AES-256-CBC, key = base64(aeskey), IV = key[:16]."""
-    key = base64.b64decode(aeskey + "=" * (-len(aeskey) % 4))
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
-    return encryptor.update(_pad32(data)) + encryptor.finalize()
-
-
-def new_aeskey() -> str:
-    """A per-file key as WeCom hands them out (base64 of 32 bytes, without its padding)."""
-    return base64.b64encode(os.urandom(32)).decode().rstrip("=")
-
-
 async def eventually(predicate: Callable[[], bool], within: float = 5.0, what: str = "") -> None:
     """Wait until `predicate()` holds, polling; fail the test after `within` seconds."""
     deadline = time.monotonic() + within
     while not predicate():
         assert time.monotonic() < deadline, f"not within {within} s: {what or predicate}"
         await asyncio.sleep(0.01)
-
-
-# ---- callback mode: the official 加解密方案, written here independently of bot.wecom_crypto ----------
-class CallbackCrypto:
-    """Token + EncodingAESKey; receive id "" (an enterprise's own AI bot)."""
-
-    def __init__(self, token: str, encoding_aes_key: str, receive_id: str = "") -> None:
-        self.token = token
-        self.key = base64.b64decode(encoding_aes_key + "=")
-        self.receive_id = receive_id.encode()
-
-    def signature(self, timestamp: str, nonce: str, encrypted: str) -> str:
-        """sha1 of the sorted token, timestamp, nonce and ciphertext."""
-        return hashlib.sha1("".join(sorted([self.token, timestamp, nonce, encrypted])).encode()).hexdigest()
-
-    def encrypt(self, plain: str) -> str:
-        """16 random bytes, a 4-byte big-endian length, the message and the receive id; PKCS#7 to 32."""
-        message = plain.encode()
-        raw = os.urandom(16) + struct.pack(">I", len(message)) + message + self.receive_id
-        encryptor = Cipher(algorithms.AES(self.key), modes.CBC(self.key[:16])).encryptor()
-        return base64.b64encode(encryptor.update(_pad32(raw)) + encryptor.finalize()).decode()
-
-    def decrypt(self, encrypted: str) -> str:
-        """The message inside a ciphertext (the receive id checked)."""
-        decryptor = Cipher(algorithms.AES(self.key), modes.CBC(self.key[:16])).decryptor()
-        raw = _unpad32(decryptor.update(base64.b64decode(encrypted)) + decryptor.finalize())
-        (length,) = struct.unpack(">I", raw[16:20])
-        if raw[20 + length:] != self.receive_id:
-            raise ValueError("receive id")
-        return raw[20:20 + length].decode()
-
-    def callback(self, body: dict[str, Any], *, timestamp: str = "1700000000",
-                 nonce: str = "1372623149") -> tuple[dict[str, str], bytes]:
-        """The query and JSON body WeCom POSTs for `body` (接收回调)."""
-        encrypted = self.encrypt(json.dumps(body, ensure_ascii=False))
-        query = {"msg_signature": self.signature(timestamp, nonce, encrypted), "timestamp": timestamp,
-                 "nonce": nonce}
-        return query, json.dumps({"encrypt": encrypted}).encode()
-
-    def verify_query(self, echo: str, *, timestamp: str = "1700000000",
-                     nonce: str = "9931") -> dict[str, str]:
-        """The URL-verification GET's query for the plain `echo` (验证URL有效性)."""
-        echostr = self.encrypt(echo)
-        return {"msg_signature": self.signature(timestamp, nonce, echostr), "timestamp": timestamp,
-                "nonce": nonce, "echostr": echostr}
-
-    def open_reply(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Check and decrypt a passive reply ({encrypt, msgsignature, timestamp, nonce})."""
-        expected = self.signature(str(data["timestamp"]), str(data["nonce"]), data["encrypt"])
-        if data["msgsignature"] != expected:
-            raise ValueError("bad reply signature")
-        result: dict[str, Any] = json.loads(self.decrypt(data["encrypt"]))
-        return result
 
 
 # ---- the long-connection server ------------------------------------------------------------------
