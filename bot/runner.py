@@ -54,6 +54,10 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True, worker: int = 0) 
         # The adapter is built in the cleanup context below, once the shared ClientSession exists.
         app.router.add_get("/wecom/callback", _late_route(app, "verify_url"))
         app.router.add_post("/wecom/callback", _late_route(app, "receive"))
+    if bot.settings.wecom_bot_callback_enabled:
+        from bot.wecom_bot.platform import add_callback_routes
+
+        add_callback_routes(app)
 
     async def client_session(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
@@ -61,8 +65,9 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True, worker: int = 0) 
             yield
 
     async def platforms(app: web.Application) -> AsyncIterator[None]:
-        async with open_platforms(bot, app[HTTP_KEY], receive=True, telegram=telegram,
-                                  register=primary) as wecom_adapter:
+        async with (open_platforms(bot, app[HTTP_KEY], receive=True, telegram=telegram,
+                                   register=primary) as wecom_adapter,
+                    _wecom_bot(bot, app, register=primary)):
             if wecom_adapter is not None:
                 app[WECOM_ADAPTER_KEY] = wecom_adapter
             yield
@@ -124,6 +129,21 @@ async def open_platforms(
             await wecom_adapter.aclose()
 
 
+@contextlib.asynccontextmanager
+async def _wecom_bot(bot: ZsBot, app: web.Application, *, register: bool) -> AsyncIterator[None]:
+    """The WeCom AI bot (bot.wecom_bot), when configured: only then imported, as its SDK takes 0.1-0.2 s."""
+    settings = bot.settings
+    if not (settings.wecom_bot_enabled or settings.wecom_bot_callback_enabled):
+        yield
+        return
+    from bot.wecom_bot.platform import CALLBACK_KEY, open_wecom_bot
+
+    async with open_wecom_bot(bot, app[HTTP_KEY], receive=True, register=register) as callback:
+        if callback is not None:
+            app[CALLBACK_KEY] = callback
+        yield
+
+
 def _late_route(app: web.Application, method: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """Route to the WeCom adapter, built in a cleanup context once the shared ClientSession exists.
 
@@ -178,7 +198,8 @@ async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: async
         # p99) every few thousand messages.
         gc.freeze()
         platforms = [name for name, on in (("telegram", settings.telegram_enabled),
-                                           ("wecom", settings.wecom_enabled)) if on]
+                                           ("wecom", settings.wecom_enabled),
+                                           ("wecom-bot", settings.wecom_bot_enabled or settings.wecom_bot_callback_enabled)) if on]
         log.info("zsbot %s serving on %s:%s; platforms: %s", f"worker {worker}" if worker else "primary",
                  settings.host, settings.port, ", ".join(platforms) or "none (web only)")
         try:

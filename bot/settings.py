@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     http_body_timeout: float = Field(default=10.0, gt=0, le=3600)
     http_max_connections_per_peer: int = Field(default=64, ge=0)
 
+    # WeCom 智能机器人 (AI bot, bot.wecom_bot): the long connection with its Bot ID and Secret (the default,
+    # no public URL needed), or the callback URL with its Token and EncodingAESKey.
+    wecom_bot_id: str = ""
+    wecom_bot_secret: str = ""
+    wecom_bot_ws_url: str = "wss://openws.work.weixin.qq.com"
+    wecom_bot_token: str = ""
+    wecom_bot_aes_key: str = ""
+
     files_dir: str = "zsbot_files"  # evidence files (contracts, licences) downloaded from platforms
     # Evidence files larger than this are recorded (name, size) but not downloaded. Telegram's getFile
     # serves at most 20 MB; a scanned contract or a licence photo is well under 10.
@@ -124,6 +132,16 @@ class Settings(BaseSettings):
     def files_max_bytes(self) -> int:
         """The largest evidence file downloaded, in bytes."""
         return int(self.files_max_mb * 1024 * 1024)
+
+    @property
+    def wecom_bot_enabled(self) -> bool:
+        """The AI bot's long connection starts when its Bot ID and Secret are configured."""
+        return bool(self.wecom_bot_id and self.wecom_bot_secret)
+
+    @property
+    def wecom_bot_callback_enabled(self) -> bool:
+        """The AI bot's callback route is served when its Token and EncodingAESKey are configured."""
+        return bool(self.wecom_bot_token and self.wecom_bot_aes_key)
 
     def industries_path(self) -> Path | None:
         """The configured industries file, if any."""

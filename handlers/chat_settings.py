@@ -87,7 +87,7 @@ async def handle_settings(cmd: Command, ctx: Context) -> Reply:
     if ctx.incoming.chat_kind != "group":
         raise refuse(ctx, "请在已绑定的群里发送「设置」。", "Send `settings` in a bound group.", "settings")
     binding = (await ctx.session.exec(select(ChatBinding).where(
-        ChatBinding.platform == ctx.incoming.platform, ChatBinding.chat_id == ctx.incoming.chat_id))).first()
+        ChatBinding.platform == ctx.incoming.chat_platform, ChatBinding.chat_id == ctx.incoming.chat_id))).first()
     if binding is None:
         raise refuse(ctx, "本群还没有绑定小分队：管理员先发送「绑定 队名」或「绑定 领导」。",
                      "This group is not bound yet: an admin sends `bind <squad>` or `bind leaders` first.")

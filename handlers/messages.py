@@ -47,11 +47,19 @@ class Incoming:
     # may offer to act on it for the sender, after they confirm.
     forwarded: bool = False
     thread_id: str = ""  # the forum topic (Telegram) the message was written in; "" for the chat itself
+    # The messenger that posts into this chat, when it is not `platform`'s: a WeCom group reached through
+    # the AI bot ("wecom-bot") while its members are `wecom:<userid>`, as in the app.
+    via: str = ""
 
     @property
     def identity(self) -> str:
         """The stored identity string, e.g. ``telegram:12345``."""
         return f"{self.platform}:{self.user_id}"
+
+    @property
+    def chat_platform(self) -> str:
+        """The platform of the chat (what a binding of it is stored under): `via`, else `platform`."""
+        return self.via or self.platform
 
 
 @dataclass(frozen=True)

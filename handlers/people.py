@@ -197,7 +197,7 @@ async def handle_bind(cmd: Command, ctx: Context) -> Reply:
     if cmd.secret:
         platform, chat_id, title = "wecom-robot", cmd.secret, "群机器人 " + cmd.secret[:4] + "****"
     elif ctx.incoming.chat_kind == "group":
-        platform, chat_id, title = ctx.incoming.platform, ctx.incoming.chat_id, ""
+        platform, chat_id, title = ctx.incoming.chat_platform, ctx.incoming.chat_id, ""
     else:
         raise refuse(ctx, "请在要绑定的群里发送；企业微信群请附上群机器人：「绑定 队名 robot:KEY」。",
                      "Send this in the group to bind; for a WeCom group add its robot: `bind <squad> robot:KEY`.",

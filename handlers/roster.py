@@ -147,7 +147,7 @@ async def list_bindings(ctx: Context) -> Reply:
     """绑定 alone: what this chat is bound to (in a group), or every binding (admins, in private)."""
     teams = await roster_queries.team_names_by_id(ctx.session)
     if ctx.incoming.chat_kind == "group":
-        binding = await bindings.binding_of(ctx.session, platform=ctx.incoming.platform,
+        binding = await bindings.binding_of(ctx.session, platform=ctx.incoming.chat_platform,
                                                         chat_id=ctx.incoming.chat_id)
         if binding is None:
             return Reply(text=ctx.t("本群还没有绑定。管理员可发送「绑定 队名」或「绑定 领导」。",
@@ -185,7 +185,7 @@ async def handle_unbind(cmd: Command, ctx: Context) -> Reply:
                        replace(cmd, value=f"binding:{b.id}")) for b in choices], confirm=False)
         binding = choices[0]
     elif ctx.incoming.chat_kind == "group":
-        binding = await bindings.binding_of(ctx.session, platform=ctx.incoming.platform,
+        binding = await bindings.binding_of(ctx.session, platform=ctx.incoming.chat_platform,
                                                         chat_id=ctx.incoming.chat_id)
     else:
         raise refuse(ctx, "请在要解绑的群里发送「解绑」，或写明 robot:key 或队名。",

@@ -124,8 +124,18 @@ async def _messengers(bot: ZsBot) -> AsyncIterator[dict[str, Messenger]]:
     async with (
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
         open_platforms(bot, http, receive=False),
+        _wecom_bot(bot, http),
     ):
         yield bot.messengers
+
+
+def _wecom_bot(bot: ZsBot, http: aiohttp.ClientSession) -> contextlib.AbstractAsyncContextManager[object]:
+    """The WeCom AI bot's messenger: through the running bot's connection, or its own (when configured)."""
+    if not (bot.settings.wecom_bot_enabled or bot.settings.wecom_bot_callback_enabled):
+        return contextlib.nullcontext()
+    from bot.wecom_bot.platform import open_wecom_bot
+
+    return open_wecom_bot(bot, http, receive=False)
 
 
 async def run_job(

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _WEEKDAYS_ZH = "一二三四五六日"
 ESCALATION_LIMIT = 30  # problems per escalation post; the rest go out the next day
 # The identity prefix whose user ids a platform's messages can @-mention.
-_MENTION_IDENTITY = {"wecom-robot": "wecom"}
+_MENTION_IDENTITY = {"wecom-robot": "wecom", "wecom-bot": "wecom"}
 
 
 @dataclass(frozen=True)

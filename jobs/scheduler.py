@@ -63,6 +63,8 @@ NO_MESSENGER = "no-messenger"  # the chat's platform is not running in this proc
 PAUSED = "paused"  # the bot lost the chat (removed, key revoked): its binding is paused, the admins told
 DRY_RUN = "dry-run"
 ERROR = "error"  # the ledger itself failed (database unavailable): retried after the lease
+# The messengers that reach one person by an identity of each kind, in order of preference.
+_PERSON_MESSENGERS = {"telegram": ("telegram",), "wecom": ("wecom", "wecom-bot")}
 
 CardTasks = dict[tuple[Any, ...], "asyncio.Task[Card | None]"]
 
@@ -410,8 +412,10 @@ class JobScheduler:
                       if t.chat_key not in failed_keys and t.platform in self.messengers]
         # The admins (ZSBOT_ADMINS) hear it directly too, on every platform that can reach a person.
         for identity in self.settings.admins:
-            platform, _, user = identity.partition(":")
-            if platform in ("telegram", "wecom") and user and platform in self.messengers:
+            kind, _, user = identity.partition(":")
+            # A WeCom member is reached by the app, or else by the AI bot's direct chat.
+            platform = next((p for p in _PERSON_MESSENGERS.get(kind, ()) if p in self.messengers), None)
+            if platform is not None and user:
                 recipients.append((platform, user, f"admin {identity}", None))
         if not recipients:
             log.error("scheduled posts: %d chats missed %s %s and neither the leaders nor an admin can be told",
