@@ -106,14 +106,11 @@ class CallbackHandler:
             return web.Response(status=400, text="missing parameters")
         if request.content_length is not None and request.content_length > MAX_BODY:
             return web.Response(status=400, text="too large")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.content.iter_chunked(16 * 1024):
-            size += len(chunk)
-            if size > MAX_BODY:  # checked while reading too: a chunked body has no length up front
-                return web.Response(status=400, text="too large")
-            chunks.append(chunk)
-        raw = b"".join(chunks)
+        # The server's body-deadline middleware has already read the body (bounded by client_max_size);
+        # read() returns that cached copy, so the size is checked on what actually arrived.
+        raw = await request.read()
+        if len(raw) > MAX_BODY:
+            return web.Response(status=400, text="too large")
         try:
             envelope = json.loads(raw)
             encrypted = envelope["encrypt"]
