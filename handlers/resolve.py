@@ -75,7 +75,8 @@ async def _which(ctx: Context, cmd: Command, candidates: list[Project] | list[qu
                        choices, confirm=False)
 
 
-async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bool = False) -> Project | _Create:
+async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bool = False,
+                       looked_again: bool = False) -> Project | _Create:
     """Resolve the command's project: `#id`, exact name or alias; a loose match raises NeedsChoice.
 
     With `lock` (the caller is about to change it) a project named by `#id` is read under its lock in
@@ -152,6 +153,10 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
         raise refuse(ctx, f"「{name}」太短，请写项目全名或 #编号。", f'"{name}" is too short: use the full name or #id.',
                      verb)
     candidates = await queries.fuzzy_candidates(ctx.session, key=key, team_id=own_team)
+    if not looked_again and any(candidate.name_key == key for candidate in candidates):
+        # A colleague's report of this very project committed between the exact lookup and this one: it is
+        # now an exact match, not a guess to ask about.
+        return await find_project(ctx, cmd, may_create=may_create, lock=lock, looked_again=True)
     containing = [p for p in candidates if key in p.name_key or key in p.aliases]
     if not writes and len(containing) == 1:
         hit = await ctx.session.get(Project, containing[0].id)

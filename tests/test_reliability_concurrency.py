@@ -159,5 +159,5 @@ async def test_the_same_new_project_reported_twice_at_once_is_created_once(core:
             assert len(projects) == 1, "created twice"
             (project,) = projects
             kinds = sorted((await session.exec(select(Event.kind).where(Event.project_id == project.id))).all())
-        assert kinds == ["create", "edit"]
+        assert kinds == ["create", "edit"], (first.text, second.text)
         assert project.amount_yuan == 200_000_000 and project.place == "上海" and project.stage == "planned"
