@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     problem_escalation_days: int = 14
     job_grace_minutes: int = 180  # a post missed at its time (bot down) is still sent this long after
     require_verification: bool = False  # 签约/落地 moves need a leader's 核实 before they count
+    captains_verify: bool = False  # captains may also 核实 their own squad's 签约/落地 (handlers.access)
     fuzzy_threshold: float = 72.0  # rapidfuzz score (0-100) a name must reach to be offered
 
     @field_validator("admins", "leaders", "bot_names", mode="before")

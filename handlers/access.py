@@ -50,7 +50,9 @@ POLICY: dict[str, dict[str, Scope]] = {
     # reading
     "find": _READ_ALL, "rank": _READ_ALL,
     "mine": _OWN_DETAIL, "problems": _OWN_DETAIL,
-    "status": _OWN_DETAIL,  # the district summary is everyone's; another squad's detail is scoped
+    "status": _READ_ALL,  # the district summary, and one's own squad's lines
+    "status_detail": _CAPTAINS_UP,  # 进度 队名: a squad's full drill-down
+    "status_district": _LEADERS,  # 进度 按产业 / 按小分队 / 详细: the district's breakdowns
     "problem_texts": _OWN_DETAIL,  # a card's problems spelled out (others see categories and counts)
     "export": _CAPTAINS_UP,
     # oneself
@@ -61,20 +63,28 @@ POLICY: dict[str, dict[str, Scope]] = {
     "invite": _CAPTAINS_UP, "settings": _CAPTAINS_UP, "remove": _CAPTAINS_UP,
     "appoint_captain": _LEADERS, "appoint_leader": _ADMINS,
     "newteam": _ADMINS, "rename": _ADMINS, "bind": _ADMINS, "unbind": _ADMINS,
-    "bind_list": _ONESELF,  # 绑定 alone: what this group is bound to (in private, the handler lists for admins)
+    "bind_list": _ONESELF,  # 绑定 alone in a group: what this group is bound to
+    "bind_list_all": _ADMINS,  # 绑定 alone in private: every binding
+}
+# Grants a setting adds to the table (setting → verb → role → scope); off by default.
+BY_SETTING: dict[str, dict[str, dict[str, Scope]]] = {
+    "captains_verify": {"verify": {"captain": "own"}},  # ZSBOT_CAPTAINS_VERIFY: captains verify their squad's
 }
 ROLE_NAMES = {"stranger": ("未加入的人", "people who have not joined"), "member": ("队员", "members"),
               "captain": ("队长", "captains"), "leader": ("领导", "leaders"), "admin": ("管理员", "admins")}
 
 
-def scope_of(verb: str, role: str) -> Scope:
-    """What a role may do with a verb: none, self, own or any."""
+def scope_of(verb: str, role: str, settings: object = None) -> Scope:
+    """What a role may do with a verb: none, self, own or any (with the grants `settings` switch on)."""
+    for name, grants in BY_SETTING.items():
+        if getattr(settings, name, False) and role in grants.get(verb, {}):
+            return grants[verb][role]
     return POLICY.get(verb, {}).get(role, "none")
 
 
-def allowed(verb: str, role: str, *, own_team: int | None, team_id: int | None) -> bool:
+def allowed(verb: str, role: str, *, own_team: int | None, team_id: int | None, settings: object = None) -> bool:
     """Whether `role` may use `verb` on squad `team_id` (None: district-wide or no squad in particular)."""
-    scope = scope_of(verb, role)
+    scope = scope_of(verb, role, settings)
     if scope == "any" or scope == "self":
         return True
     if scope == "own":
@@ -82,34 +92,72 @@ def allowed(verb: str, role: str, *, own_team: int | None, team_id: int | None) 
     return False
 
 
-def who_may(verb: str, lang: str) -> str:
+def who_may(verb: str, lang: str, settings: object = None) -> str:
     """The roles that may use a verb, lowest first: 队长、领导和管理员."""
-    names = [ROLE_NAMES[role][1 if lang == "en" else 0] for role in ROLES[1:] if scope_of(verb, role) != "none"]
+    names = [ROLE_NAMES[role][1 if lang == "en" else 0] for role in ROLES[1:]
+             if scope_of(verb, role, settings) != "none"]
     if lang == "en":
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return names[0] if len(names) == 1 else "、".join(names[:-1]) + "和" + names[-1]
 
 
+# What each verb lets one do, for the refusal "只有…可以…" (one wording for every verb).
+ACTIONS: dict[str, tuple[str, str]] = {
+    "plan": ("新建项目", "create projects"), "pursue": ("更新项目阶段", "move projects"),
+    "sign": ("登记签约", "record signings"), "land": ("登记落地", "record landings"),
+    "note": ("记录进展", "record progress"), "visit": ("记录拜访", "record visits"),
+    "problem": ("登记问题", "record problems"), "resolve": ("销号问题", "resolve problems"),
+    "drop": ("放弃项目", "drop projects"), "edit": ("修改项目", "edit projects"),
+    "expect": ("填写预计时间", "set expected dates"), "undo": ("撤销", "undo"),
+    "verify": ("核实签约和落地", "verify signings and landings"),
+    "find": ("查项目", "look up projects"), "rank": ("看排行", "see the ranking"),
+    "mine": ("看小分队的项目", "list a squad's projects"), "problems": ("看问题清单", "see the problem list"),
+    "status": ("看进度", "see progress"), "status_detail": ("看小分队的完整进度", "see a squad's full progress"),
+    "status_district": ("看全区明细（按产业、区域、小分队）", "see the district's breakdowns"),
+    "problem_texts": ("看问题详情", "read problem details"), "export": ("导出台账", "export the ledger"),
+    "away": ("请假", "mark yourself away"), "join": ("加入小分队", "join a squad"),
+    "link": ("关联账号", "link accounts"), "start": ("开始", "start"), "help": ("看帮助", "get help"),
+    "choose": ("回答提问", "answer questions"), "target": ("设定目标", "set targets"),
+    "invite": ("查看或更换邀请码", "see or rotate invite codes"), "settings": ("设置群推送", "change group posts"),
+    "remove": ("移出队员", "remove members"), "appoint_captain": ("任免队长", "appoint or dismiss captains"),
+    "appoint_leader": ("任免领导", "appoint or dismiss leaders"), "newteam": ("建队", "create squads"),
+    "rename": ("给小分队改名", "rename squads"), "bind": ("绑定群", "bind groups"), "unbind": ("解绑群", "unbind groups"),
+    "bind_list": ("查看本群绑定", "see this group's binding"),
+    "bind_list_all": ("查看所有绑定（在群里发送「绑定」查看本群的）", "see every binding (send `bind` in a group for its own)"),
+}
+
 STRANGER = ("你还不是小分队成员，暂时不能使用。请向队长索取邀请码，然后发送「加入 邀请码」。\n"
             "You are not a squad member yet. Ask your leader for the invite code and send `join <code>`.")
 
 
-def check_verb(ctx: Context, verb: str, *, what_zh: str, what_en: str) -> None:
+def check_verb(ctx: Context, verb: str) -> None:
     """Refuse, before any handler runs, a verb the sender's role may not use at all."""
-    if scope_of(verb, ctx.role) != "none":
+    if scope_of(verb, ctx.role, ctx.settings) != "none":
         return
     if ctx.role == "stranger":
         raise Refusal(STRANGER)
-    raise Refusal(ctx.t(f"只有{who_may(verb, 'zh')}可以{what_zh}。", f"Only {who_may(verb, 'en')} can {what_en}."))
+    zh, en = ACTIONS[verb]
+    raise Refusal(ctx.t(f"只有{who_may(verb, 'zh', ctx.settings)}可以{zh}。",
+                        f"Only {who_may(verb, 'en', ctx.settings)} can {en}."))
 
 
-def require(ctx: Context, verb: str, *, team_id: int | None, target_zh: str, target_en: str) -> None:
-    """Refuse `verb` on a target outside the sender's scope (another squad's project, a squad not theirs)."""
+def require(ctx: Context, verb: str, *, team_id: int | None, target_zh: str, target_en: str,
+            squad: bool = False) -> None:
+    """Refuse `verb` on a target outside the sender's scope: another squad's project, a squad not theirs
+    (`squad=True`: the target names a squad), or the whole district (`team_id` None) for an own-squad scope."""
     own = ctx.member.team_id if ctx.member else None
-    if allowed(verb, ctx.role, own_team=own, team_id=team_id):
+    if allowed(verb, ctx.role, own_team=own, team_id=team_id, settings=ctx.settings):
         return
-    if scope_of(verb, ctx.role) == "none":
-        check_verb(ctx, verb, what_zh="这样做", what_en="do that")
+    check_verb(ctx, verb)
+    if team_id is None:  # the district, to a role limited to its own squad
+        wider = [role for role in ROLES if scope_of(verb, role, ctx.settings) == "any"]
+        zh = "和".join(ROLE_NAMES[role][0] for role in wider)
+        en = " and ".join(ROLE_NAMES[role][1] for role in wider)
+        raise Refusal(ctx.t(f"{target_zh}只有{zh}可以{ACTIONS[verb][0]}。",
+                            f"Only {en} can {ACTIONS[verb][1]} for {target_en}."))
+    if squad:
+        raise Refusal(ctx.t(f"{target_zh}不是你的小分队：{ACTIONS[verb][0]}只限本队。",
+                            f"{target_en} is not your squad: you may {ACTIONS[verb][1]} of your own squad only."))
     raise Refusal(ctx.t(
         f"{target_zh}不属于你的小分队：只有本队成员、队长或领导可以这样做。",
         f"{target_en} is not your squad's: only its members, captains or a leader may do that.",
@@ -118,4 +166,5 @@ def require(ctx: Context, verb: str, *, team_id: int | None, target_zh: str, tar
 
 def may(ctx: Context, verb: str, *, team_id: int | None) -> bool:
     """Whether the sender may (for parts of a reply: problem texts on a card)."""
-    return allowed(verb, ctx.role, own_team=ctx.member.team_id if ctx.member else None, team_id=team_id)
+    return allowed(verb, ctx.role, own_team=ctx.member.team_id if ctx.member else None, team_id=team_id,
+                   settings=ctx.settings)

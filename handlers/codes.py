@@ -10,6 +10,7 @@ same answer, so a try never reveals whether a code exists.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,7 +23,7 @@ ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes are read al
 LINK_CODE_LENGTH = 10  # 31^10 ≈ 8 × 10^14: with the limits below, out of reach in its 15 minutes
 ATTEMPT_WINDOW = timedelta(minutes=10)
 PER_IDENTITY = 5
-DISTRICT_WIDE = {"invite": 200, "link": 30}  # wrong tries in ATTEMPT_WINDOW that void every link code (link)
+DISTRICT_WIDE = {"invite": 100, "link": 30}  # wrong tries in ATTEMPT_WINDOW: link codes voided; admins told (invite)
 _NAMES = {"invite": ("邀请码", "invite code"), "link": ("关联码", "link code")}
 
 
@@ -51,16 +52,22 @@ def wrong_code(ctx: Context, kind: str) -> Refusal:
     return Refusal(text, attempt=kind)
 
 
-async def count_wrong(session: AsyncSession, *, identity: str, kind: str, now: datetime) -> list[int]:
-    """Count a wrong try (in its own transaction: the refusal's was rolled back); past the district-wide
-    limit for link codes, void them all and return their owners' ids, to be told."""
+async def count_wrong(session: AsyncSession, *, identity: str, kind: str, now: datetime,
+                      admins: Sequence[str]) -> list[tuple[int, str]]:
+    """Count a wrong try (in its own transaction: the refusal's was rolled back). Returns the notices it calls
+    for: past the district-wide limit, link codes are all voided and their owners told; invite codes (which
+    keep working until rotated) have the admins told once, so they can rotate them."""
+    await roster_queries.prune_code_attempts(session, before=now - ATTEMPT_WINDOW)
     await roster_queries.add_code_attempt(session, identity=identity, kind=kind, now=now)
-    if kind != "link":
-        return []
     total = await roster_queries.code_attempts(session, kind=kind, since=now - ATTEMPT_WINDOW)
-    if total < DISTRICT_WIDE[kind]:
-        return []
-    return await roster_queries.void_link_codes(session)
+    if kind == "link" and total >= DISTRICT_WIDE[kind]:
+        return [(owner, VOIDED_NOTICE) for owner in await roster_queries.void_link_codes(session)]
+    if kind == "invite" and total == DISTRICT_WIDE[kind]:  # told once as the count crosses the limit
+        minutes = int(ATTEMPT_WINDOW.total_seconds() // 60)
+        text = (f"⚠️ {minutes} 分钟内有 {total} 次输错邀请码，可能有人在猜。邀请码换新后旧码即失效："
+                f"发送「邀请码 队名 换」，再把新码发给队员。")
+        return [(admin, text) for admin in await roster_queries.members_of_identities(session, identities=admins)]
+    return []
 
 
 VOIDED_NOTICE = "⚠️ 有人在大量尝试关联码，为安全起见你的关联码已作废。需要时请重新发送「关联」获取新码。"

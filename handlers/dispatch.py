@@ -39,7 +39,6 @@ from handlers.proposals import combined, proposal
 from handlers.refusal import Refusal
 from handlers.understand.reader import Understanding, understand
 from handlers.understand.segments import UPDATE_VERBS, starts_command
-from handlers.vocabulary import describe
 from storage import queries, roster_queries
 from storage.db import SessionFactory, transaction
 from storage.models import Member, Team
@@ -304,8 +303,9 @@ class Core:
             return stored
         if rollback.attempt is not None:  # a wrong code: counted, however it was refused
             async with transaction(self.sessions) as session:
-                voided = await codes.count_wrong(session, identity=incoming.identity, kind=rollback.attempt, now=now)
-            await self._tell([(owner, codes.VOIDED_NOTICE) for owner in voided])
+                notices = await codes.count_wrong(session, identity=incoming.identity, kind=rollback.attempt,
+                                                  now=now, admins=self.settings.admins)
+            await self._tell(notices)
         if rollback.member_id is not None and any(c.verb in UPDATE_VERBS for c in commands):
             # Remembered so that a 撤销 right after it says this message changed nothing.
             async with transaction(self.sessions) as session:
@@ -376,8 +376,7 @@ class Core:
                           notices=notices if notices is not None else [])
             try:
                 # The access policy first: a verb the sender's role may not use is refused before its handler.
-                access.check_verb(ctx, _policy_verb(command), what_zh=describe(command.verb, "zh"),
-                                  what_en=describe(command.verb, "en"))
+                access.check_verb(ctx, _policy_verb(command))
                 if command.verb == "edit" and command.project is None:
                     command = await self._correction_target(command, ctx)
                 reply = await HANDLERS[command.verb](command, ctx)
@@ -404,10 +403,11 @@ class Core:
         identity = incoming.identity
         member, team, admin, leader = await queries.member_team_roles(
             session, identity=identity, admins=self.settings.admins, leaders=self.settings.leaders)
-        if member is None and identity in self.settings.admins:
+        if member is None and (identity in self.settings.admins or identity in self.settings.leaders):
+            # Named in the settings: known without an invite (a leader belongs to no squad).
             member = await queries.add_member(session, identity=identity, now=now,
                                               name=incoming.display_name or incoming.user_id)
-            admin = True
+            admin, leader = identity in self.settings.admins, identity in self.settings.leaders
         if member is None:
             return None, None, "stranger"
         if admin:

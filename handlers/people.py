@@ -69,7 +69,7 @@ async def handle_invite(cmd: Command, ctx: Context) -> Reply:
         team = ctx.team
     else:
         raise refuse(ctx, "请写明队名。", "Name the squad.", "invite")
-    access.require(ctx, "invite", team_id=team.id, target_zh=f"「{team.name}」", target_en=f'"{team.name}"')
+    access.require(ctx, "invite", team_id=team.id, target_zh=f"「{team.name}」", target_en=f'"{team.name}"', squad=True)
     if cmd.flag == "rotate":
         code = new_invite_code()
         while await queries.team_by_invite(ctx.session, code=code):
@@ -325,7 +325,8 @@ def help_reply(ctx: Context, verb: str | None) -> Reply:
     lines += HELP_NATURAL_EN if ctx.lang == "en" else HELP_NATURAL_ZH
     lines.append(ctx.t("全部指令：", "All commands:"))
     for name in HELP_ORDER:
-        if access.scope_of("appoint_captain" if name in ("appoint", "dismiss") else name, ctx.role) == "none" \
+        if access.scope_of("appoint_captain" if name in ("appoint", "dismiss") else name, ctx.role,
+                                       ctx.settings) == "none" \
                 and ctx.role != "stranger":
             continue  # what the sender may not do is not offered (a stranger sees the whole language)
         zh_name, en_name = VERB_NAMES[name]  # type: ignore[index]  # every HELP_ORDER verb is in the table

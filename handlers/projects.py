@@ -408,6 +408,8 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
 
 async def _verify_list(cmd: Command, ctx: Context, *, team_id: int | None, scope: str) -> Reply:
     """核实 全部 / 核实 德化街: every unverified move in scope, shown first and confirmed."""
+    access.require(ctx, "verify", team_id=team_id, target_zh=f"「{scope}」" if scope else ctx.t("全区", "the district"),
+                   target_en=f'"{scope}"' if scope else "the district", squad=True)
     moves, total = await report_queries.pending_verifications(ctx.session, team_id=team_id, limit=VERIFY_LIMIT)
     where = scope or ctx.t("全区", "the district")
     if not moves:
@@ -480,6 +482,7 @@ async def handle_expect(cmd: Command, ctx: Context) -> Reply:
 EVENT_VERBS_ZH = {"create": "新建", "stage": "阶段", "note": "进展", "visit": "拜访", "problem": "问题",
                   "resolve": "解决", "edit": "修改", "drop": "放弃", "verify": "核实", "expect": "预计",
                   "evidence": "附件"}
+PROBLEM_EVENT_KINDS = frozenset({"problem", "resolve"})  # their words are the problem's: shown as problems are
 
 
 async def handle_find(cmd: Command, ctx: Context) -> Reply:
@@ -509,14 +512,15 @@ async def handle_find(cmd: Command, ctx: Context) -> Reply:
         lines.append(ctx.t("预计：", "Expected: ") + f"{project.expected_date:%Y-%m-%d} "
                      + stage_name(project.expected_stage, ctx.lang))
     problems = await queries.open_problems(ctx.session, project_id=project.id or 0)
-    if access.may(ctx, "problem_texts", team_id=project.team_id):
+    may_read = access.may(ctx, "problem_texts", team_id=project.team_id)
+    if may_read:
         for problem in problems:
             days = (ctx.now - problem.opened_at).days
             lines.append(ctx.t(f"⚠️ 问题{problem.id}（{problem.category}，{days}天）：{problem.text}",
                                f"⚠️ p{problem.id} ({problem.category}, {days} days): {problem.text}"))
     elif problems:  # another squad's problems: how many and of what kind, the texts are theirs
         kinds = "、".join(dict.fromkeys(problem.category for problem in problems))
-        lines.append(ctx.t(f"⚠️ 未解决问题 {len(problems)} 个（{kinds}），详情限本队、队长和领导查看",
+        lines.append(ctx.t(f"⚠️ 未解决问题 {len(problems)} 个（{kinds}），详情限本队和领导查看",
                            f"⚠️ {len(problems)} open problem(s) ({kinds}); details for the squad and leaders"))
     events = await queries.project_events(ctx.session, project_id=project.id or 0)
     if events:
@@ -526,7 +530,7 @@ async def handle_find(cmd: Command, ctx: Context) -> Reply:
         if event.kind in ("stage", "create", "drop") and event.to_stage:
             what += " " + stage_name(event.to_stage, ctx.lang)
         text = f"{format_local(event.created_at, tz)} {event.actor} {what}"
-        if event.text:
+        if event.text and (may_read or event.kind not in PROBLEM_EVENT_KINDS):  # a problem's words are its squad's
             text += f"：{event.text}"
         if event.undone:
             text += ctx.t("（已撤销）", " (undone)")
@@ -547,7 +551,7 @@ async def handle_mine(cmd: Command, ctx: Context) -> Reply:
         named = await queries.team_by_name(ctx.session, name=cmd.value)
         if named is None:
             raise refuse(ctx, f"没有名为「{cmd.value}」的小分队。", f"No squad named \"{cmd.value}\".")
-        access.require(ctx, "mine", team_id=named.id, target_zh=f"「{named.name}」", target_en=f'"{named.name}"')
+        access.require(ctx, "mine", team_id=named.id, target_zh=f"「{named.name}」", target_en=f'"{named.name}"', squad=True)
         team = named
     if team is None or team.id is None:
         raise refuse(ctx, "你还没有加入小分队。领导可发送「我的 队名」。",

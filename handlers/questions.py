@@ -48,10 +48,22 @@ async def handle_status(cmd: Command, ctx: Context) -> Reply:
                 return await projects.handle_find(Command(verb="find", lang=cmd.lang, text=cmd.text,
                                                           project=ProjectRef(name=cmd.value)), ctx)
     view = _VIEWS.get((cmd.value or "").replace(" ", "").lower())
+    own = ctx.member.team_id if ctx.member else None
+    team_name = None if view else cmd.value
+    if view:  # the district's breakdowns: a drill-down for the whole district
+        access.check_verb(ctx, "status_district")
+    elif team_name:
+        found, _ = reports.resolve_team(team_name, await rq.team_names(ctx.session),
+                                        threshold=ctx.settings.fuzzy_threshold)
+        if found is not None and found == own and not access.may(ctx, "status_detail", team_id=found):
+            team_name = None  # a member naming their own squad gets their usual view: district and squad
+        elif found is not None:
+            name = (await rq.team_names(ctx.session))[found]
+            access.require(ctx, "status_detail", team_id=found, target_zh=f"「{name}」", target_en=f'"{name}"',
+                           squad=True)
     return await reports.status_report(
-        ctx.session, settings=ctx.settings, now=ctx.now,
-        viewer_team_id=ctx.member.team_id if ctx.member else None, is_leader=ctx.is_leader,
-        team_name=None if view else cmd.value, lang=ctx.lang, view=view,
+        ctx.session, settings=ctx.settings, now=ctx.now, viewer_team_id=own, is_leader=ctx.is_leader,
+        team_name=team_name, lang=ctx.lang, view=view,
     )
 
 
@@ -77,7 +89,9 @@ async def handle_problems(cmd: Command, ctx: Context) -> Reply:
             raise refuse(ctx, f"没有名为「{cmd.value}」的小分队。", f"No squad named \"{cmd.value}\".")
         team_id = team.id
     if team_id is not None or not ctx.is_leader:
-        access.require(ctx, "problems", team_id=team_id, target_zh="这个小分队", target_en="That squad")
+        named = f"「{cmd.value}」" if cmd.value else ctx.t("全区", "the district")
+        access.require(ctx, "problems", team_id=team_id, target_zh=named,
+                       target_en=f'"{cmd.value}"' if cmd.value else "The district", squad=True)
     return await reports.problem_list(ctx.session, settings=ctx.settings, now=ctx.now, team_id=team_id,
                                       lang=ctx.lang)
 

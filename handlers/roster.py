@@ -23,14 +23,19 @@ from storage.models import ChatBinding, Member
 ROLE_WORDS = {"captain": ("队长", "captain"), "leader": ("领导", "leader")}
 
 
-async def _person(ctx: Context, cmd: Command, *, team_id: int | None = None) -> Member:
-    """The member a command names: `#id` once chosen, else by name; several of that name are asked about."""
+async def _person(ctx: Context, cmd: Command, *, prefer_team: int | None = None) -> Member:
+    """The member a command names: `#id` once chosen, else by name (in `prefer_team` first, so a captain's
+    小李 is their own squad's); several of that name are asked about."""
     value = (cmd.value or "").strip()
     if value.startswith("#") and value[1:].isdigit():
         member = await roster_queries.member_by_id(ctx.session, member_id=int(value[1:]))
         if member is not None:
             return member
-    found = list(await roster_queries.members_named(ctx.session, name=value.lstrip("#"), team_id=team_id))
+    found: list[Member] = []
+    if prefer_team is not None:
+        found = list(await roster_queries.members_named(ctx.session, name=value.lstrip("#"), team_id=prefer_team))
+    if not found:
+        found = list(await roster_queries.members_named(ctx.session, name=value.lstrip("#"), team_id=None))
     if not found:
         raise refuse(ctx, f"没有叫「{value}」的队员。", f'No member is called "{value}".', cmd.verb)
     if len(found) > 1:
@@ -63,7 +68,7 @@ async def handle_appoint(cmd: Command, ctx: Context) -> Reply:
     person = await _person(ctx, cmd)
     squad = await _team_label(ctx, person.team_id)
     access.require(ctx, "appoint_leader" if kind == "leader" else "appoint_captain", team_id=person.team_id,
-                   target_zh=f"「{squad}」", target_en=f'"{squad}"')
+                   target_zh=f"「{squad}」", target_en=f'"{squad}"', squad=True)
     zh, en = ROLE_WORDS[kind]
     if kind == "captain" and person.team_id is None:
         raise refuse(ctx, f"{person.name} 还没有加入小分队，不能当队长。", f"{person.name} is in no squad yet.")
@@ -87,7 +92,7 @@ async def handle_dismiss(cmd: Command, ctx: Context) -> Reply:
     person = await _person(ctx, cmd)
     squad = await _team_label(ctx, person.team_id)
     access.require(ctx, "appoint_leader" if kind == "leader" else "appoint_captain", team_id=person.team_id,
-                   target_zh=f"「{squad}」", target_en=f'"{squad}"')
+                   target_zh=f"「{squad}」", target_en=f'"{squad}"', squad=True)
     zh, en = ROLE_WORDS[kind]
     if person.role != kind:
         raise refuse(ctx, f"{person.name} 不是{zh}。", f"{person.name} is not a {en}.", unchanged=True)
@@ -102,11 +107,11 @@ async def handle_dismiss(cmd: Command, ctx: Context) -> Reply:
 
 async def handle_remove(cmd: Command, ctx: Context) -> Reply:
     """remove: take a member out of their squad (captains their own squad's, leaders and admins any)."""
-    person = await _person(ctx, cmd, team_id=ctx.team.id if ctx.role == "captain" and ctx.team else None)
+    person = await _person(ctx, cmd, prefer_team=ctx.team.id if ctx.team else None)
     if person.team_id is None:
         raise refuse(ctx, f"{person.name} 不在任何小分队里。", f"{person.name} is in no squad.", unchanged=True)
     squad = await _team_label(ctx, person.team_id)
-    access.require(ctx, "remove", team_id=person.team_id, target_zh=f"「{squad}」", target_en=f'"{squad}"')
+    access.require(ctx, "remove", team_id=person.team_id, target_zh=f"「{squad}」", target_en=f'"{squad}"', squad=True)
     _confirm(ctx, cmd, person, f"将把 {person.name} 移出「{squad}」（历史报送保留）：",
              f"This takes {person.name} out of \"{squad}\" (their reports stay):")
     before_team, before_role = person.team_id, person.role
@@ -153,8 +158,7 @@ async def list_bindings(ctx: Context) -> Reply:
             return Reply(text=ctx.t("本群还没有绑定。管理员可发送「绑定 队名」或「绑定 领导」。",
                                     "This group is not bound. An admin sends `bind <squad>` or `bind leaders`."))
         return Reply(text=ctx.t("🔗 本群：", "🔗 This group: ") + _binding_label(ctx, binding, teams))
-    if not ctx.is_admin:
-        raise refuse(ctx, "在群里发送「绑定」查看本群绑定。", "Send `bind` in a group to see its binding.", "bind")
+    access.check_verb(ctx, "bind_list_all")  # in a group, 绑定 shows that group's
     found = await roster_queries.bindings(ctx.session)
     if not found:
         return Reply(text=ctx.t("还没有绑定任何群。", "No chat is bound yet."))

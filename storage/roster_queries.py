@@ -86,6 +86,20 @@ async def code_attempts(session: AsyncSession, *, kind: str, since: datetime, id
     return int((await session.exec(statement)).one())
 
 
+async def prune_code_attempts(session: AsyncSession, *, before: datetime) -> None:
+    """Forget wrong codes older than any window counts."""
+    connection = await session.connection()
+    await connection.execute(delete(CodeAttempt).where(col(CodeAttempt.created_at) < before))
+
+
+async def members_of_identities(session: AsyncSession, *, identities: Sequence[str]) -> list[int]:
+    """The member ids the given identities belong to (unknown identities skipped)."""
+    if not identities:
+        return []
+    rows = await session.exec(select(Identity.member_id).where(col(Identity.identity).in_(list(identities))))
+    return sorted({member_id for member_id in rows.all() if member_id is not None})
+
+
 async def void_link_codes(session: AsyncSession) -> list[int]:
     """Take back every outstanding link code; returns their owners' ids."""
     owners = list((await session.exec(select(Member.id).where(col(Member.link_code).is_not(None)))).all())

@@ -11,6 +11,7 @@ from bot.settings import Settings
 from handlers.catalog import load_catalog
 from handlers.dispatch import Core
 from handlers.messages import Incoming, IncomingFile, Reply
+from handlers.ports import Notifier
 from storage.db import SessionFactory
 
 ADMIN = "admin"
@@ -64,10 +65,27 @@ class Chat:
         return reply
 
 
-def make_core(sessions: SessionFactory, clock: MovableClock, **overrides: object) -> Core:
+def make_core(sessions: SessionFactory, clock: MovableClock, *, notifier: Notifier | None = None,
+              **overrides: object) -> Core:
     """A core with the console admin, default catalog and the given settings overrides."""
-    settings = Settings(_env_file=None, admins=[f"console:{ADMIN}"], **overrides)  # type: ignore[call-arg]
-    return Core(settings=settings, sessions=sessions, catalog=load_catalog(None), clock=clock)
+    overrides.setdefault("admins", [f"console:{ADMIN}"])
+    settings = Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    return Core(settings=settings, sessions=sessions, catalog=load_catalog(None), clock=clock, notifier=notifier)
+
+
+@dataclass
+class Notices:
+    """The Notifier port as a list: what the core told whom."""
+
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    async def __call__(self, identity: str, reply: Reply) -> bool:
+        self.sent.append((identity, reply.text))
+        return True
+
+    def to(self, identity: str) -> list[str]:
+        """The notices one identity got."""
+        return [text for who, text in self.sent if who == identity]
 
 
 async def squad_with_members(chat: Chat, team: str, *members: str) -> str:
