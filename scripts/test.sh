@@ -21,4 +21,6 @@ export ZSBOT_TEST_POSTGRES_URL="${ZSBOT_TEST_POSTGRES_URL-postgresql://postgres@
 
 python3 -m ruff check .
 python3 -m mypy
-python3 -m pytest "$@"
+# One worker per core (pytest-xdist); each worker has its own PostgreSQL database and SQLite files.
+# A later `-n 0` among the arguments runs it in one process.
+python3 -m pytest -n auto "$@"
