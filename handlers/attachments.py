@@ -26,17 +26,23 @@ STRANGER_FILE = ("你还不是小分队成员，附件不会保存。请先发�
 
 async def hold(session: AsyncSession, incoming: Incoming, member: Member, now: datetime) -> Reply:
     """Keep a member's bare files for their next update in this chat; the answer says so."""
+    await keep_for_next_update(session, incoming, member, now)
+    minutes = int(ATTACH_WINDOW.total_seconds() // 60)
+    return Reply(text=f"📎 收到附件 {len(incoming.files)} 个。请在{minutes}分钟内发送它对应的更新，例如「签约 #12」，"
+                      f"附件会作为佐证保存到那个项目。\n"
+                      f"📎 File received. Send the update it belongs to within {minutes} minutes, e.g. `sign #12`, "
+                      f"and it is kept as evidence on that project.")
+
+
+async def keep_for_next_update(session: AsyncSession, incoming: Incoming, member: Member, now: datetime) -> None:
+    """Hold the message's files for the member's next update here (a bare photo, or a message asked about:
+    the confirming answer carries no files of its own)."""
     if member.id is not None:
         await evidence.mark_holding(session, member_id=member.id, now=now)
     for item in incoming.files:
         await evidence.hold_file(session, identity=incoming.identity, chat_id=incoming.chat_id, kind=item.kind,
                                  file_ref=item.file_ref, file_name=item.file_name, mime_type=item.mime_type,
                                  size_bytes=item.size, now=now)
-    minutes = int(ATTACH_WINDOW.total_seconds() // 60)
-    return Reply(text=f"📎 收到附件 {len(incoming.files)} 个。请在{minutes}分钟内发送它对应的更新，例如「签约 #12」，"
-                      f"附件会作为佐证保存到那个项目。\n"
-                      f"📎 File received. Send the update it belongs to within {minutes} minutes, e.g. `sign #12`, "
-                      f"and it is kept as evidence on that project.")
 
 
 async def take_held(session: AsyncSession, incoming: Incoming, member: Member,

@@ -551,6 +551,11 @@ class Core:
         async with transaction(self.sessions) as session:
             await queries.ask_choice(session, identity=incoming.identity, chat_id=incoming.chat_id,
                                      command_text=incoming.text, options=options_to_json(options, labels), now=now)
+            if incoming.files:
+                # The photo sent with a message in doubt is evidence of the update once it is confirmed.
+                member, _ = await queries.member_and_team(session, identity=incoming.identity)
+                if member is not None:
+                    await attachments.keep_for_next_update(session, incoming, member, now)
             if inbox_id:
                 await queries.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
                                             identity=incoming.identity, reply=reply.to_json(), now=now)

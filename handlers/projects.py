@@ -227,7 +227,7 @@ async def handle_visit(cmd: Command, ctx: Context) -> Reply:
     event_id = await record_event(ctx, project=project, kind="visit", text=cmd.note, data=data)
     headline = headline_for(ctx, ctx.t(f"🚄 已记录外出拜访：{where}", f"🚄 Visit logged: {where}"))
     if project is None:
-        lines = [headline, _date_line(ctx, cmd), cmd.note]
+        lines = [headline, _date_line(ctx, cmd), cmd.note, *ctx.notes]
         if ctx.preview:
             return Reply(text="\n".join(filter(None, lines)))
         return Reply(text="\n".join(filter(None, [*lines, undo_line(ctx)])),

@@ -98,6 +98,9 @@ def _keep_evidence(ctx: Context, project: Project | None, event_id: int) -> None
     """The message's files become evidence rows; their copies are downloaded by the adapter only after this
     transaction commits (bot.evidence), and only under the size limit."""
     if project is None or project.id is None:
+        if ctx.incoming.files:
+            ctx.notes.append(ctx.t("📎 附件没有保存：这条记录没有关联项目。要作为佐证保存，请写明项目，例如「拜访 #12 …」。",
+                                   "📎 The file was not kept: this record names no project. Name one, e.g. `visit #12 …`."))
         return
     limit = ctx.settings.files_max_bytes
     for item in ctx.incoming.files:

@@ -256,6 +256,29 @@ async def test_files_are_kept_as_evidence(chat, sessions) -> None:
     assert evidence.file_ref == "file-abc" and evidence.project_id == 1
 
 
+async def test_a_photo_sent_with_a_message_in_doubt_is_kept_once_it_is_confirmed(chat, sessions) -> None:
+    """The confirming `1` carries no file: the photo of the message asked about becomes its evidence."""
+    await squad_with_members(chat, "德化街", "张伟")
+    await chat.ok("张伟", "招引 网易河南区域总部")
+    photo = IncomingFile(kind="photo", file_ref="file-contract", file_name="contract.jpg", mime_type="image/jpeg")
+    asked = await chat.ok("张伟", "网易签了", files=(photo,))
+    assert "尚未保存" in asked.text
+    assert await count(sessions, Evidence) == 0
+    stored = await chat.ok("张伟", "1")
+    assert "附件" in stored.text and stored.evidence
+    async with sessions() as session:
+        evidence = (await session.exec(select(Evidence))).one()
+    assert evidence.file_ref == "file-contract" and evidence.project_id == 1
+
+
+async def test_a_photo_with_a_visit_that_names_no_project_says_it_was_not_kept(chat, sessions) -> None:
+    await squad_with_members(chat, "德化街", "张伟")
+    photo = IncomingFile(kind="photo", file_ref="file-visit", file_name="visit.jpg", mime_type="image/jpeg")
+    reply = await chat.ok("张伟", "拜访 @深圳 公司:比亚迪", files=(photo,))
+    assert "附件没有保存" in reply.text
+    assert await count(sessions, Evidence) == 0
+
+
 async def test_admin_verbs_newteam_invite_bind(chat, sessions) -> None:
     code = await squad_with_members(chat, "德化街", "张伟")
     reply = await chat.ok(ADMIN, "邀请码 德化街")
