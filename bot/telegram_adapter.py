@@ -71,6 +71,7 @@ from bot.telegram_updates import (
     kinds,
     membership_change,
     migration,
+    slash_text,
     start_text,
     topic_of,
     unused,
@@ -517,7 +518,7 @@ class TelegramAdapter:
                 return None  # a command for another bot
             if name.lower() == "start":  # /start <invite code> from a deep link, in the user's language
                 return start_text(command[2], language_code), True
-            return f"/{name} {command[2]}".strip(), True
+            return slash_text(name, command[2], language_code), True
         addressed = kind == "private" or replied_to_bot
         if mention is not None and mention.search(text):
             text = re.sub(r"[ \t]+", " ", mention.sub(" ", text)).strip()

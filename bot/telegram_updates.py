@@ -19,6 +19,7 @@ from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
 from handlers.messages import IncomingFile
+from handlers.vocabulary import VERB_NAMES, verb_word
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,16 @@ def topic_of(message: Message | None) -> str:
     if message is None or not message.is_topic_message or message.message_thread_id is None:
         return ""
     return str(message.message_thread_id)
+
+
+def slash_text(name: str, args: str, language_code: str | None) -> str:
+    """A menu command (`/rank`) in the user's language: Telegram allows only Latin command names, but a squad
+    member tapping 排行 in the Chinese menu expects a Chinese answer, so a non-English Telegram gets the
+    Chinese verb (`排行`); an English one keeps `/rank`, answered in English."""
+    verb = name.lower()
+    if (language_code or "").lower().startswith("en") or verb not in VERB_NAMES:
+        return f"/{name} {args}".strip()
+    return f"{verb_word(verb, 'zh')} {args}".strip()
 
 
 def start_text(payload: str, language_code: str | None) -> str:
