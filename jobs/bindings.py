@@ -60,6 +60,7 @@ class ChatLifecycle:
         if old_chat_id == new_chat_id:
             return False
         async with transaction(self._sessions) as session:
+            await bindings.move_questions(session, platform=platform, old=old_chat_id, new=new_chat_id)
             binding = await bindings.move_chat(session, platform=platform, old=old_chat_id, new=new_chat_id)
             audience = await self._audience(session, binding) if binding is not None else ""
         if binding is None:

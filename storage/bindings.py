@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ChatBinding, JobRun
+from storage.models import ChatBinding, JobRun, PendingChoice
 
 
 async def binding_of(session: AsyncSession, *, platform: str, chat_id: str) -> ChatBinding | None:
@@ -61,6 +61,17 @@ async def move_chat(session: AsyncSession, *, platform: str, old: str, new: str)
     await session.exec(cast(Any, delete(JobRun).where(col(JobRun.chat_key) == old_key)))
     await session.exec(cast(Any, delete(ChatBinding).where(col(ChatBinding.id) == moving.id)))
     return there
+
+
+async def move_questions(session: AsyncSession, *, platform: str, old: str, new: str) -> None:
+    """Open questions asked in a chat that moved follow it, so a `1` sent in the upgraded group answers them
+    (one asked in the new chat meanwhile wins)."""
+    other = aliased(PendingChoice)
+    taken = exists().where(col(other.identity) == col(PendingChoice.identity), col(other.chat_id) == new)
+    await session.exec(cast(Any, update(PendingChoice)
+                            .where(col(PendingChoice.chat_id) == old,
+                                   col(PendingChoice.identity).startswith(f"{platform}:"), ~taken)
+                            .values(chat_id=new).execution_options(synchronize_session=False)))
 
 
 async def pause(session: AsyncSession, *, platform: str, chat_id: str, reason: str, now: datetime) -> ChatBinding | None:

@@ -78,6 +78,17 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_and_settings(l
     assert len([t for t in sent_to(live, NEW) if "🏆 比学赶超" in t]) == 1
 
 
+async def test_a_question_asked_before_the_upgrade_is_answered_in_the_new_group(live: Live) -> None:
+    """A member asked "is it #1?" in the old group answers `1` in the upgraded one: the question moved too."""
+    await live.tg_says(OLD, MEMBER, "招引 网易河南区域总部")
+    (asked,) = await live.tg_says(OLD, MEMBER, "网易签了")
+    assert "尚未保存" in asked
+    for update in live.tg.migration_updates(OLD, NEW, ADMIN_TG):
+        assert await live.telegram(update) == 200
+    (stored,) = await live.tg_says(NEW, MEMBER, "1")
+    assert "已签约" in stored, stored
+
+
 async def test_a_group_migrated_during_the_morning_fan_out_gets_its_post_once(live: Live) -> None:
     """Six groups get the 08:30 leaderboard; one was upgraded without the bot seeing the service messages, so
     its send answers 400 with migrate_to_chat_id: the binding and its ledger row follow the group, the post
