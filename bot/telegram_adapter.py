@@ -22,7 +22,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,6 +62,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.evidence import Download, EvidenceFiles, FetchError
 from bot.settings import Settings
+from bot.telegram_albums import AlbumGatherer
 from bot.telegram_render import ANYONE, CallbackCodec, Part, keyboard, plan_parts
 from bot.telegram_updates import (
     ROUTED,
@@ -125,6 +126,7 @@ class TelegramLimits:
     # Webhook mode: handle the update while Telegram waits and put a one-message text answer in the
     # webhook response (Bot API "Making requests when getting updates"), saving a request per answer.
     webhook_replies: bool = True
+    album_wait: float = 1.0  # seconds without a further part before an album counts as complete
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -250,6 +252,7 @@ class TelegramAdapter:
         self._codec = CallbackCodec()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._processor = PerChatUpdateProcessor(self._limits.max_concurrent_updates)
+        self._albums = AlbumGatherer(self._on_album, wait=self._limits.album_wait)
         self.username = ""
         self.bot_id = 0
 
@@ -347,9 +350,10 @@ class TelegramAdapter:
             self._sweep.cancel()
             await asyncio.gather(self._sweep, return_exceptions=True)
             self._sweep = None
-        await asyncio.gather(*self._downloads, return_exceptions=True)  # a download in hand finishes
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
+        await self._albums.close()  # an album still gathering is answered, not dropped
+        await asyncio.gather(*self._downloads, return_exceptions=True)  # a download in hand finishes
         if app.running:
             await app.stop()  # waits for the updates in hand, which still need the bot to answer
         await app.shutdown()
@@ -456,7 +460,7 @@ class TelegramAdapter:
         reply_to = message.get("reply_to_message")
         replier = reply_to.get("from") if isinstance(reply_to, dict) else None
         replied_to_bot = isinstance(replier, dict) and replier.get("id") == self.bot_id
-        addressed = self._addressed(message["text"], kind, False, in_album=False, replied_to_bot=replied_to_bot,
+        addressed = self._addressed(message["text"], kind, False, replied_to_bot=replied_to_bot,
                                     language_code=user.get("language_code"))
         if addressed is None:
             return None
@@ -500,16 +504,16 @@ class TelegramAdapter:
                           and reply_to.from_user.id == self.bot_id)
         language = message.from_user.language_code if message.from_user is not None else None
         return self._addressed(message.text or message.caption or "", kind, has_files,
-                               in_album=bool(message.media_group_id), replied_to_bot=replied_to_bot,
+                               replied_to_bot=replied_to_bot,
                                language_code=language)
 
-    def _addressed(self, text: str, kind: ChatKind, has_files: bool, *, in_album: bool,
+    def _addressed(self, text: str, kind: ChatKind, has_files: bool, *,
                    replied_to_bot: bool, language_code: str | None = None) -> tuple[str, bool] | None:
         text = text.strip()
         if not text:
-            # A bare file in a private chat goes to the core, which asks what it is evidence of; the
-            # caption-less rest of an album (only its first item carries the caption) does not.
-            return ("", True) if kind == "private" and has_files and not in_album else None
+            # A bare file (or album, gathered into one message) in a private chat goes to the core, which
+            # holds it for the member's next update.
+            return ("", True) if kind == "private" and has_files else None
         mention = re.compile(rf"@{re.escape(self.username)}\b", re.IGNORECASE) if self.username else None
         command = re.match(r"/(\S+)\s*(.*)", text, re.DOTALL)
         if command is not None:
@@ -558,6 +562,9 @@ class TelegramAdapter:
             if self._events is not None:
                 await self._events.chat_moved(self.platform, *moved)
             return
+        if message.media_group_id and (message.photo or message.document):
+            self._albums.add(message)  # answered once the whole album is here (bot.telegram_albums)
+            return
         incoming = self.incoming_from_message(message)
         if incoming is None:
             return
@@ -565,6 +572,22 @@ class TelegramAdapter:
         reply_to = message.message_id if incoming.chat_kind == "group" else None
         await self._deliver_logged(message.chat.id, reply, owner=incoming.user_id, reply_to=reply_to, body=body,
                                    thread_id=incoming.thread_id)
+        self._fetch_evidence(incoming, reply)
+
+    async def _on_album(self, parts: list[Message]) -> None:
+        """An album as one message: the caption's words with every part's files, keyed by its first part."""
+        first = parts[0]
+        captioned = next((part for part in parts if part.caption or part.text), first)
+        incoming = self.incoming_from_message(captioned)
+        if incoming is None:
+            return
+        incoming = replace(incoming, message_id=f"{first.chat.id}:{first.message_id}",
+                           files=tuple(item for part in parts for item in files_of(part)))
+        async with self._processor.chat_turn(first.chat.id):
+            reply = await self._handle_safely(incoming)
+            reply_to = captioned.message_id if incoming.chat_kind == "group" else None
+            await self._deliver_logged(first.chat.id, reply, owner=incoming.user_id, reply_to=reply_to, body=None,
+                                       thread_id=incoming.thread_id)
         self._fetch_evidence(incoming, reply)
 
     def _fetch_evidence(self, incoming: Incoming, reply: Reply) -> None:
@@ -577,7 +600,8 @@ class TelegramAdapter:
         task.add_done_callback(self._downloaded)
 
     async def downloads_done(self) -> None:
-        """Wait for the evidence downloads (and the start-up sweep) under way."""
+        """Wait for the albums being gathered, then the evidence downloads (and the start-up sweep) under way."""
+        await self._albums.idle()
         while self._downloads or (self._sweep is not None and not self._sweep.done()):
             await asyncio.gather(*self._downloads, *([self._sweep] if self._sweep else []), return_exceptions=True)
 

@@ -96,6 +96,24 @@ async def test_a_members_bare_photo_waits_for_the_update_then_is_downloaded(live
     assert len(live.tg.calls_to("getFile")) == 1 and await held(live) == []
 
 
+async def test_an_album_with_a_caption_keeps_every_photo_as_evidence(live: Live) -> None:
+    """Three contract pages sent as one album, the caption on the first: one 签约, three evidence rows, each
+    downloaded once, and one answer."""
+    pages = [live.tg.add_file(PNG + bytes([n]), f"page{n}.jpg", folder="photos") for n in range(3)]
+    before = len(live.tg.calls)
+    for n, page in enumerate(pages):
+        update = live.tg.message_update(MEMBER, MEMBER, photo=page, media_group_id="contract",
+                                        caption="签约 #1" if n == 0 else None)
+        assert await live.telegram(update) == 200
+    await live.settle()
+    answers = [c.params["text"] for c in live.tg.calls[before:] if c.method == "sendMessage"]
+    assert len(answers) == 1 and "📎 已保存附件 3 个" in answers[0]
+    rows = await evidence(live)
+    assert [row.fetch_state for row in rows] == ["stored"] * 3 and {row.project_id for row in rows} == {1}
+    assert sorted(content(row.stored_path)[-1] for row in rows) == [0, 1, 2]
+    assert len(live.tg.calls_to("getFile")) == 3 and await held(live) == []
+
+
 async def test_a_held_file_goes_stale_and_is_never_downloaded(live: Live) -> None:
     photo = live.tg.add_file(PNG, "old.jpg", folder="photos")
     await live.tg_says(MEMBER, MEMBER, "", photo=photo)

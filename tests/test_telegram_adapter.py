@@ -29,7 +29,8 @@ UNDO = Button("撤销", "撤销 event:42")
 # PTB 22 itself warns inside RetryAfter() that retry_after will become a timedelta in v23.
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
 # Tests shrink the flood limits out of the way (the flood tests set their own) and the backoff.
-FAST = TelegramLimits(overall=(1000, 1.0), group=(1000, 1.0), max_retries_429=3, backoff=0.02, poll_timeout=1)
+FAST = TelegramLimits(overall=(1000, 1.0), group=(1000, 1.0), max_retries_429=3, backoff=0.02, poll_timeout=1,
+                      album_wait=0.2)
 
 
 class Core:
@@ -367,7 +368,6 @@ async def test_files_reach_the_core_as_handles_and_nothing_is_downloaded_first(
         api.queue_update(api.message_update(GROUP, ALICE, caption="签约 #12", photo=photo))
         api.queue_update(api.message_update(GROUP, ALICE, photo=photo))  # no caption in a group: ignored
         api.queue_update(api.message_update(ALICE, ALICE, caption="落地 #12 营业执照", document=document))
-        api.queue_update(api.message_update(ALICE, ALICE, photo=photo, media_group_id="album"))  # ignored
         api.queue_update(api.message_update(ALICE, ALICE, photo=photo))  # held by the core for the next update
         await core.wait(3)
         await api.wait_for("sendMessage", 3)
@@ -379,6 +379,49 @@ async def test_files_reach_the_core_as_handles_and_nothing_is_downloaded_first(
     assert got_doc.mime_type == "application/pdf" and got_doc.size == len(pdf)
     assert by_text[""].files[0].kind == "photo" and len(core.seen) == 3
     assert api.calls_to("getFile") == []
+
+
+async def test_an_album_reaches_the_core_as_one_message_with_every_file(
+    api: FakeBotApi, core: Core, tmp_path: Path
+) -> None:
+    """Three contract pages sent as an album (caption on one part only, parts redelivered and out of order)
+    are one message with three files, keyed by the album's first part; a caption-less album in a private
+    chat is one bare message (held by the core), and in a group it is not for the bot at all."""
+    pages = [dict(api.add_file(PNG, f"page{n}.jpg", folder="photos")) for n in range(3)]
+    async with running(api, tmp_path, core):
+        parts = [api.message_update(ALICE, ALICE, photo=page, media_group_id="A1",
+                                    caption="签约 #12" if n == 0 else None) for n, page in enumerate(pages)]
+        for update in (parts[1], parts[0], parts[2], parts[1]):
+            api.queue_update(update)
+        for n in range(2):
+            api.queue_update(api.message_update(BOB, BOB, photo=pages[n], media_group_id="B1"))
+            api.queue_update(api.message_update(GROUP, BOB, photo=pages[n], media_group_id="G1"))
+        api.queue_update(api.message_update(GROUP, ALICE, photo=pages[2], media_group_id="G2", caption="落地 #13"))
+        await core.wait(3)
+        await api.wait_for("sendMessage", 3)
+        await asyncio.sleep(0.3)
+    by_text = {i.text: i for i in core.seen}
+    assert sorted(by_text) == ["", "签约 #12", "落地 #13"] and len(core.seen) == 3
+    album = by_text["签约 #12"]
+    assert [f.file_ref for f in album.files] == [page["file_id"] for page in pages]
+    assert album.message_id == f"{ALICE}:{parts[0]['message']['message_id']}"
+    assert len(by_text[""].files) == 2 and by_text[""].user_id == str(BOB)
+    assert by_text["落地 #13"].chat_kind == "group" and len(by_text["落地 #13"].files) == 1
+
+
+async def test_an_album_still_gathering_at_shutdown_is_answered(api: FakeBotApi, core: Core, tmp_path: Path) -> None:
+    photo = api.add_file(PNG, "photo.jpg", folder="photos")
+    slow = TelegramLimits(overall=(1000, 1.0), group=(1000, 1.0), backoff=0.02, poll_timeout=1, album_wait=30)
+    async with running(api, tmp_path, core, limits=slow):
+        update = api.queue_update(api.message_update(ALICE, ALICE, photo=photo, media_group_id="late",
+                                                     caption="进展 #12 合同"))
+        for _ in range(250):  # until it was polled: the album then waits for more parts
+            if any(update["update_id"] < int(call.params.get("offset", 0)) for call in api.calls_to("getUpdates")):
+                break
+            await asyncio.sleep(0.02)
+        assert core.seen == []
+    assert [i.text for i in core.seen] == ["进展 #12 合同"]
+    assert api.sent_messages(ALICE)
 
 
 async def test_evidence_is_downloaded_after_the_core_accepted_it(
