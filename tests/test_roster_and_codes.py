@@ -1,0 +1,158 @@
+"""Issue 15 through the real core, on SQLite and PostgreSQL: roles from the settings computed per message,
+roles given in chat (confirmed, recorded, told), and running the roster from the chat (移出, 改名, 解绑,
+绑定, moving squads). The codes (invite, link, lockout) are in test_roster_codes_guessing.py; the
+verb × role × scope matrix in test_access_matrix.py."""
+
+from __future__ import annotations
+
+from sqlmodel import col, func, select
+
+from storage.db import SessionFactory
+from storage.models import ChatBinding, Event, Member, Team
+from tests.helpers import ADMIN, Chat, MovableClock, Notices, make_core, squad_with_members
+
+
+async def member(sessions: SessionFactory, name: str) -> Member:
+    async with sessions() as session:
+        return (await session.exec(select(Member).where(Member.name == name))).one()
+
+
+async def events(sessions: SessionFactory, kind: str) -> list[Event]:
+    async with sessions() as session:
+        return list((await session.exec(select(Event).where(Event.kind == kind).order_by(col(Event.id)))).all())
+
+
+async def team_names(sessions: SessionFactory) -> list[str]:
+    async with sessions() as session:
+        return sorted((await session.exec(select(Team.name))).all())
+
+
+def link_code(text: str) -> str:
+    return text.split("关联码：", 1)[1].split("（", 1)[0]
+
+
+# --- roles from the settings ------------------------------------------------------------------------------
+
+
+async def test_an_admin_removed_from_the_settings_cannot_create_squads_after_a_restart(sessions, clock) -> None:
+    """The settings are read on every message: the next Core without 老王 in ZSBOT_ADMINS refuses him."""
+    before = Chat(make_core(sessions, clock, admins=["console:admin", "console:老王"]), clock)
+    await before.ok("老王", "建队 甲队")
+    after = Chat(make_core(sessions, clock, admins=["console:admin"]), clock)  # a restart without him
+    reply = await after.refused("老王", "建队 乙队")
+    assert reply.text == "只有管理员可以建队。"
+    assert await team_names(sessions) == ["甲队"]
+    assert (await member(sessions, "老王")).role == "member"  # nothing stored would bring it back
+
+
+async def test_a_leader_removed_from_the_settings_loses_the_leaders_verbs(sessions, clock) -> None:
+    before = Chat(make_core(sessions, clock, leaders=["console:领导"]), clock)
+    await squad_with_members(before, "甲队", "队员甲")
+    await before.ok("领导", "目标 签约 80")
+    await before.ok("领导", "进度 甲队")
+    after = Chat(make_core(sessions, clock, leaders=[]), clock)
+    assert (await after.refused("领导", "目标 签约 90")).text == "只有领导和管理员可以设定目标。"
+    # Now a member of no squad: not even a squad's drill-down.
+    assert (await after.refused("领导", "进度 甲队")).text == "只有队长、领导和管理员可以看小分队的完整进度。"
+
+
+async def test_an_identity_linked_to_an_admin_is_an_admin_only_while_the_setting_holds(sessions, clock) -> None:
+    """关联 makes a second identity the same person: admin while the admin is listed, not after."""
+    before = Chat(make_core(sessions, clock, admins=["console:admin"]), clock)
+    code = link_code((await before.ok(ADMIN, "关联")).text)
+    assert len(code) == 10
+    await before.ok("99", f"关联 {code}", platform="telegram")
+    await before.ok("99", "建队 甲队", platform="telegram")
+    after = Chat(make_core(sessions, clock, admins=[]), clock)
+    assert (await after.refused("99", "建队 乙队", platform="telegram")).text == "只有管理员可以建队。"
+    assert (await after.refused(ADMIN, "建队 乙队")).text == "只有管理员可以建队。"
+    assert await team_names(sessions) == ["甲队"]
+
+
+async def test_a_linked_identity_has_the_persons_roles_and_no_more(sessions, clock) -> None:
+    chat = Chat(make_core(sessions, clock), clock)
+    await squad_with_members(chat, "甲队", "队员甲")
+    await squad_with_members(chat, "乙队", "队员乙")
+    number = (await chat.ok("队员乙", "谋划 格力电器 3亿")).text.split("#", 1)[1].split()[0]
+    code = link_code((await chat.ok("队员甲", "关联")).text)
+    await chat.ok("7", f"关联 {code}", platform="telegram")
+    for text, refusal in (("建队 丙队", "只有管理员可以建队。"), ("目标 签约 80", "只有领导和管理员可以设定目标。"),
+                          ("设为队长 队员甲", "只有领导和管理员可以任免队长。"),
+                          ("邀请码 甲队", "只有队长、领导和管理员可以查看或更换邀请码。")):
+        assert (await chat.refused("7", text, platform="telegram")).text == refusal
+    reply = await chat.refused("7", f"进展 #{number} 路过看看", platform="telegram")
+    assert "不属于你的小分队" in reply.text
+    await chat.ok("7", "谋划 比亚迪电池 2亿", platform="telegram")  # what the person may do, it may
+    async with sessions() as session:
+        assert (await session.exec(select(func.count()).select_from(Member))).one() == 3  # admin, 甲, 乙
+
+
+# --- roles given in chat ----------------------------------------------------------------------------------
+
+
+async def test_appointing_and_dismissing_a_captain_is_confirmed_recorded_and_told(sessions, clock) -> None:
+    notices = Notices()
+    chat = Chat(make_core(sessions, clock, notifier=notices), clock)
+    await squad_with_members(chat, "甲队", "小李", "小王")
+    question = await chat.ok(ADMIN, "设为队长 @小李")
+    assert "将设 小李（甲队）为队长" in question.text
+    assert (await member(sessions, "小李")).role == "member" and not await events(sessions, "role")
+    assert notices.to("console:小李") == []
+    reply = await chat.ok(ADMIN, "1")
+    assert "已设 小李（甲队）为队长" in reply.text
+    assert (await member(sessions, "小李")).role == "captain"
+    assert notices.to("console:小李") == ["👑 admin 已设你为「甲队」的队长。发送「帮助」看你现在能做的事。"]
+    await chat.ok("小李", "邀请码 甲队")  # a captain's verb now works
+
+    await chat.ok(ADMIN, "取消队长 小李")
+    assert (await member(sessions, "小李")).role == "captain"  # asked, not yet applied
+    await chat.ok(ADMIN, "1")
+    assert (await member(sessions, "小李")).role == "member"
+    assert notices.to("console:小李")[-1] == "你已不再担任队长（admin 取消）。"
+    assert [e.text for e in await events(sessions, "role")] == ["小李: member → captain", "小李: captain → member"]
+    assert (await chat.refused("小李", "邀请码 甲队")).text == "只有队长、领导和管理员可以查看或更换邀请码。"
+
+
+async def test_only_admins_appoint_leaders_and_a_leader_is_revocable(sessions, clock) -> None:
+    notices = Notices()
+    chat = Chat(make_core(sessions, clock, notifier=notices, leaders=["console:领导"]), clock)
+    await squad_with_members(chat, "甲队", "小李", "小王")
+    assert (await chat.refused("领导", "设为领导 小李")).text == "只有管理员可以任免领导。"
+    await chat.ok(ADMIN, "设为领导 小李")
+    assert (await member(sessions, "小李")).role == "member"
+    await chat.ok(ADMIN, "1")
+    assert (await member(sessions, "小李")).role == "leader"
+    assert notices.to("console:小李") == ["👑 admin 已设你为全区领导。发送「帮助」看你现在能做的事。"]
+    await chat.ok("小李", "目标 签约 80")
+    await chat.ok(ADMIN, "取消领导 小李")
+    await chat.ok(ADMIN, "1")
+    assert notices.to("console:小李")[-1] == "你已不再担任领导（admin 取消）。"
+    assert (await chat.refused("小李", "目标 签约 90")).text == "只有领导和管理员可以设定目标。"
+    assert [e.text for e in await events(sessions, "role")] == ["小李: member → leader", "小李: leader → member"]
+
+
+async def test_a_captain_appoints_no_leader_and_a_member_no_captain(sessions, clock) -> None:
+    chat = Chat(make_core(sessions, clock), clock)
+    await squad_with_members(chat, "甲队", "老张", "小李")
+    await chat.ok(ADMIN, "设为队长 老张")
+    await chat.ok(ADMIN, "1")
+    assert (await chat.refused("老张", "设为领导 小李")).text == "只有管理员可以任免领导。"
+    assert (await chat.refused("小李", "设为队长 小李")).text == "只有领导和管理员可以任免队长。"
+    assert (await chat.refused("小李", "取消队长 老张")).text == "只有领导和管理员可以任免队长。"
+    assert (await member(sessions, "小李")).role == "member" and (await member(sessions, "老张")).role == "captain"
+    assert len(await events(sessions, "role")) == 1
+
+
+async def test_a_captain_rotates_the_invite_code_and_the_old_one_stops_working(sessions, clock) -> None:
+    chat = Chat(make_core(sessions, clock), clock)
+    old = await squad_with_members(chat, "甲队", "老张")
+    await chat.ok(ADMIN, "设为队长 老张")
+    await chat.ok(ADMIN, "1")
+    reply = await chat.ok("老张", "邀请码 甲队 换")
+    new = reply.text.split("新邀请码：", 1)[1].split("（", 1)[0]
+    assert reply.text == f"🔑 「甲队」的新邀请码：{new}（旧码已失效）" and new != old and len(new) == 6
+    assert (await chat.refused("小张", f"加入 {old}")).text == "邀请码不对，请向队长或管理员核对。"
+    await chat.ok("小赵", f"加入 {new}")
+    assert (await member(sessions, "小赵")).team_id is not None
+    await chat.ok("老张", "邀请码 换")  # alone: the captain's own squad
+    assert (await chat.refused("小钱", f"加入 {new}")).text == "邀请码不对，请向队长或管理员核对。"
