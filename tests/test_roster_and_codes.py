@@ -156,3 +156,93 @@ async def test_a_captain_rotates_the_invite_code_and_the_old_one_stops_working(s
     assert (await member(sessions, "小赵")).team_id is not None
     await chat.ok("老张", "邀请码 换")  # alone: the captain's own squad
     assert (await chat.refused("小钱", f"加入 {new}")).text == "邀请码不对，请向队长或管理员核对。"
+
+
+# --- the roster from the chat -----------------------------------------------------------------------------
+
+
+async def test_removing_a_member_is_confirmed_recorded_and_told(sessions, clock) -> None:
+    notices = Notices()
+    chat = Chat(make_core(sessions, clock, notifier=notices), clock)
+    await squad_with_members(chat, "甲队", "老张", "小李")
+    await squad_with_members(chat, "乙队", "小周")
+    await chat.ok(ADMIN, "设为队长 老张")
+    await chat.ok(ADMIN, "1")
+    assert (await chat.refused("小李", "移出 老张")).text == "只有队长、领导和管理员可以移出队员。"
+    assert (await chat.refused("老张", "移出 小周")).text == "「乙队」不是你的小分队：移出队员只限本队。"
+    question = await chat.ok("老张", "移出 小李")
+    assert "将把 小李 移出「甲队」（历史报送保留）" in question.text
+    assert (await member(sessions, "小李")).team_id is not None and not await events(sessions, "roster")
+    reply = await chat.ok("老张", "1")
+    assert "已将 小李 移出「甲队」" in reply.text
+    assert (await member(sessions, "小李")).team_id is None
+    assert [e.text for e in await events(sessions, "roster")] == ["小李 ✕ 甲队"]
+    assert notices.to("console:小李") == [
+        "你已被移出「甲队」。如需加入其他小分队，请向队长索取邀请码后发送「加入 邀请码」。"]
+
+
+async def test_renaming_a_squad_is_confirmed_and_admins_only(sessions, clock) -> None:
+    chat = Chat(make_core(sessions, clock, leaders=["console:领导"]), clock)
+    await squad_with_members(chat, "德化街", "老张")
+    await chat.ok(ADMIN, "设为队长 老张")
+    await chat.ok(ADMIN, "1")
+    for who in ("老张", "领导"):
+        assert (await chat.refused(who, "改名 德化街 德化街道")).text == "只有管理员可以给小分队改名。"
+    question = await chat.ok(ADMIN, "改名 德化街 德化街道")
+    assert "将把「德化街」改名为「德化街道」" in question.text and await team_names(sessions) == ["德化街"]
+    assert (await chat.ok(ADMIN, "1")).text.startswith("✅ 已改名：德化街 → 德化街道")
+    assert await team_names(sessions) == ["德化街道"]
+    assert [e.text for e in await events(sessions, "team")] == ["德化街 → 德化街道"]
+    await chat.ok("老张", "进度 德化街道")  # the captain's squad under its new name
+
+
+async def test_binding_twice_keeps_one_row_and_bind_alone_lists_it(sessions, clock) -> None:
+    chat = Chat(make_core(sessions, clock), clock)
+    await squad_with_members(chat, "甲队", "小李")
+    await squad_with_members(chat, "乙队")
+    assert (await chat.ok("小李", "绑定", chat="群1", group=True)).text.startswith("本群还没有绑定。")
+    await chat.ok(ADMIN, "绑定 甲队", chat="群1", group=True)
+    again = await chat.ok(ADMIN, "绑定 乙队", chat="群1", group=True)
+    assert "（原有绑定已更新，不会重复推送）" in again.text
+    async with sessions() as session:
+        rows = (await session.exec(select(ChatBinding))).all()
+    assert len(rows) == 1
+    assert (await chat.ok("小李", "绑定", chat="群1", group=True)).text == "🔗 本群：console 群 → 乙队"
+    await chat.ok(ADMIN, "绑定 甲队", chat="群2", group=True)
+    listing = await chat.ok(ADMIN, "绑定")  # in private: every binding, for an admin only
+    assert listing.text.splitlines() == ["🔗 已绑定 2 个：", "· console 群 → 乙队", "· console 群 → 甲队"]
+    assert (await chat.refused("小李", "绑定")).text.startswith("只有管理员可以查看所有绑定")
+
+
+async def test_unbinding_is_confirmed_recorded_and_admins_only(sessions, clock) -> None:
+    chat = Chat(make_core(sessions, clock, leaders=["console:领导"]), clock)
+    await squad_with_members(chat, "甲队", "小李")
+    await chat.ok(ADMIN, "绑定 甲队", chat="群1", group=True)
+    for who in ("小李", "领导"):
+        assert (await chat.refused(who, "解绑", chat="群1", group=True)).text == "只有管理员可以解绑群。"
+    question = await chat.ok(ADMIN, "解绑", chat="群1", group=True)
+    assert "将解除绑定：console 群 → 甲队" in question.text
+    async with sessions() as session:
+        assert len((await session.exec(select(ChatBinding))).all()) == 1
+    assert (await chat.ok(ADMIN, "1", chat="群1", group=True)).text.startswith("✅ 已解除绑定：console 群 → 甲队")
+    async with sessions() as session:
+        assert (await session.exec(select(ChatBinding))).all() == []
+    assert [e.text for e in await events(sessions, "binding")] == ["✕ console 群 → 甲队"]
+
+
+async def test_moving_squads_with_an_invite_code_asks_first_and_tells_the_old_captain(sessions, clock) -> None:
+    notices = Notices()
+    chat = Chat(make_core(sessions, clock, notifier=notices), clock)
+    await squad_with_members(chat, "甲队", "老张", "小李")
+    code = await squad_with_members(chat, "乙队")
+    await chat.ok(ADMIN, "设为队长 老张")
+    await chat.ok(ADMIN, "1")
+    jia = (await member(sessions, "小李")).team_id
+    told = len(notices.to("console:老张"))  # the appointment
+    question = await chat.ok("小李", f"加入 {code}")
+    assert "你现在在「甲队」，要转到「乙队」吗？" in question.text
+    assert (await member(sessions, "小李")).team_id == jia and len(notices.to("console:老张")) == told
+    assert (await chat.ok("小李", "1")).text.startswith("✅ 已转入「乙队」。")
+    assert (await member(sessions, "小李")).team_id != jia
+    assert notices.to("console:老张")[told:] == ["📤 小李 已从「甲队」转到「乙队」。"]
+    assert [e.text for e in await events(sessions, "roster")] == ["小李 → 乙队"]
