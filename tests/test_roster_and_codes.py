@@ -143,6 +143,23 @@ async def test_a_captain_appoints_no_leader_and_a_member_no_captain(sessions, cl
     assert len(await events(sessions, "role")) == 1
 
 
+async def test_a_leader_given_in_chat_keeps_the_role_through_captain_verbs(sessions, clock) -> None:
+    """Only an admin takes a leader's role back: a leader's 设为队长 would have made them a mere captain, and a
+    captain's 移出 reset them to member."""
+    chat = Chat(make_core(sessions, clock, leaders=["console:领导"]), clock)
+    await squad_with_members(chat, "甲队", "老张", "小李")
+    for text in ("设为队长 老张", "1", "设为领导 小李", "1"):
+        await chat.ok(ADMIN, text)
+    reply = await chat.refused("领导", "设为队长 小李")
+    assert reply.text.startswith("小李 是领导，本来就能做队长能做的事")
+    assert (await member(sessions, "小李")).role == "leader"
+    await chat.ok("老张", "移出 小李")
+    await chat.ok("老张", "1")
+    li = await member(sessions, "小李")
+    assert (li.team_id, li.role) == (None, "leader")
+    await chat.ok("小李", "目标 签约 80")
+
+
 async def test_a_captain_rotates_the_invite_code_and_the_old_one_stops_working(sessions, clock) -> None:
     chat = Chat(make_core(sessions, clock), clock)
     old = await squad_with_members(chat, "甲队", "老张")
