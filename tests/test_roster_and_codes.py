@@ -9,7 +9,7 @@ from sqlmodel import col, func, select
 
 from storage.db import SessionFactory
 from storage.models import ChatBinding, Event, Member, Team
-from tests.helpers import ADMIN, Chat, MovableClock, Notices, make_core, squad_with_members
+from tests.helpers import ADMIN, Chat, Notices, make_core, squad_with_members
 
 
 async def member(sessions: SessionFactory, name: str) -> Member:
