@@ -1,14 +1,18 @@
 """Issue 15's codes through the real core, on SQLite and PostgreSQL: wrong invite and link codes counted in
 the database (shared by two cores, as by two workers), the lockout and its end, the same answer for a wrong
-and an expired link code, the owner told, district-wide voiding and the admins' warning; and each kind of
-refusal's exact wording."""
+and an expired link code, the owner told, district-wide voiding and the admins' warning; each kind of
+refusal's exact wording; and the README's roles table and numbers, checked against the code."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from handlers import access, codes
+from handlers.people import LINK_CODE_LIFETIME, new_invite_code
 from storage.db import SessionFactory
 from storage.models import Member
 from tests.helpers import ADMIN, Chat, MovableClock, Notices, make_core, squad_with_members
@@ -29,10 +33,40 @@ async def team_of(sessions: SessionFactory, name: str) -> int | None:
     return found.team_id if found else None
 
 
-def test_the_limits_are_the_ones_the_readme_states() -> None:
-    """The README's numbers (5 wrong in 10 minutes, 10-character link codes) are these."""
-    assert (codes.PER_IDENTITY, codes.ATTEMPT_WINDOW.total_seconds(), codes.LINK_CODE_LENGTH) == (5, 600, 10)
-    assert codes.DISTRICT_WIDE == {"invite": 100, "link": 30}
+README = Path(__file__).parents[1] / "README.md"
+CELLS = {"none": "—", "self": "self", "own": "own", "any": "any"}
+
+
+def readme_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text.split("## 角色与权限 / Roles and scopes", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_roles_table_is_the_access_policy() -> None:
+    """Each row of the README's table names policy keys and the scope of each role: exactly the table's."""
+    seen: list[str] = []
+    for line in readme_section().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        keys = re.findall(r"`(\w+)`", cells[1]) if len(cells) == 2 + len(access.ROLES) else []
+        for key in keys:
+            seen.append(key)
+            assert cells[2:] == [CELLS[access.scope_of(key, role)] for role in access.ROLES], key
+    assert sorted(seen) == sorted(access.POLICY)
+    assert access.BY_SETTING == {"captains_verify": {"verify": {"captain": "own"}}}  # the one setting described
+
+
+def test_the_readme_states_the_codes_limits() -> None:
+    """The README's numbers are the constants: 5 wrong in 10 minutes, 10-character link codes for 15 minutes,
+    6-character invite codes, 30 and 100 district-wide."""
+    section = readme_section()
+    minutes = int(codes.ATTEMPT_WINDOW.total_seconds() // 60)
+    for claim in (f"after {codes.PER_IDENTITY} wrong codes of a kind (invite or link) within {minutes} minutes",
+                  f"{codes.DISTRICT_WIDE['link']} wrong link codes within {minutes} minutes",
+                  f"{codes.DISTRICT_WIDE['invite']} wrong invite codes within {minutes} minutes",
+                  f"Link codes (`关联`): {codes.LINK_CODE_LENGTH} characters of the same alphabet, valid "
+                  f"{int(LINK_CODE_LIFETIME.total_seconds() // 60)} minutes",
+                  f"{len(new_invite_code())} characters of `{codes.ALPHABET}`"):
+        assert claim in " ".join(section.split()), claim
 
 
 async def test_five_wrong_invite_codes_lock_an_identity_across_two_cores_until_the_window_ends(
