@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.app import ZsBot
+from bot.cli_roster import add_roster_commands, roster_command
 from bot.settings import Settings
 
 
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_job.add_argument("name")
     run_job.add_argument("--chat", help="only this chat (binding id or platform chat id)")
     run_job.add_argument("--dry-run", action="store_true", help="print the cards instead of sending")
+    add_roster_commands(commands.add_parser)  # members, teams (bot.cli_roster)
     return parser
 
 
@@ -182,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jobs.cli import jobs_command
 
         return asyncio.run(jobs_command(settings, args))
+    if args.command in ("members", "teams"):
+        return asyncio.run(roster_command(settings, args))
     raise AssertionError(args.command)
 
 

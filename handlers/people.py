@@ -62,7 +62,8 @@ async def handle_newteam(cmd: Command, ctx: Context) -> Reply:
 
 
 async def handle_invite(cmd: Command, ctx: Context) -> Reply:
-    """invite: show (or, with 换/rotate, replace) a squad's invite code. Admins any squad, leaders their own."""
+    """invite: show (or, with 换/rotate, replace) a squad's invite code (access policy: captains their own
+    squad's, leaders and admins any)."""
     if cmd.value:
         team = await _named_team(ctx, cmd.value)
     elif ctx.team is not None:

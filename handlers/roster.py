@@ -74,6 +74,11 @@ async def handle_appoint(cmd: Command, ctx: Context) -> Reply:
         raise refuse(ctx, f"{person.name} 还没有加入小分队，不能当队长。", f"{person.name} is in no squad yet.")
     if person.role == kind:
         raise refuse(ctx, f"{person.name} 已经是{zh}了。", f"{person.name} is already a {en}.", unchanged=True)
+    if kind == "captain" and person.role == "leader":
+        # Making a leader a captain would take their leader role away: that is 取消领导, an admin's alone.
+        raise refuse(ctx, f"{person.name} 是领导，本来就能做队长能做的事；要改为队长，请管理员先发送「取消领导 {person.name}」。",
+                     f"{person.name} is a leader and can already do what a captain does; an admin dismisses "
+                     f"leaders first.", unchanged=True)
     _confirm(ctx, cmd, person, f"将设 {person.name}（{squad}）为{zh}：", f"This makes {person.name} ({squad}) a {en}:")
     before = person.role
     person.role = kind
@@ -115,7 +120,8 @@ async def handle_remove(cmd: Command, ctx: Context) -> Reply:
     _confirm(ctx, cmd, person, f"将把 {person.name} 移出「{squad}」（历史报送保留）：",
              f"This takes {person.name} out of \"{squad}\" (their reports stay):")
     before_team, before_role = person.team_id, person.role
-    person.team_id, person.role = None, "member"  # a captain taken out is no longer one
+    # A captain taken out is no longer one; a leader (a district role, an admin's to take back) stays one.
+    person.team_id, person.role = None, "member" if person.role == "captain" else person.role
     ctx.session.add(person)
     await record_event(ctx, project=None, kind="roster", team_id=before_team, text=f"{person.name} ✕ {squad}",
                        data={"member_id": person.id, "team_id": before_team, "role": before_role})
