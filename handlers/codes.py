@@ -62,12 +62,19 @@ async def count_wrong(session: AsyncSession, *, identity: str, kind: str, now: d
     total = await roster_queries.code_attempts(session, kind=kind, since=now - ATTEMPT_WINDOW)
     if kind == "link" and total >= DISTRICT_WIDE[kind]:
         return [(owner, VOIDED_NOTICE) for owner in await roster_queries.void_link_codes(session)]
-    if kind == "invite" and total == DISTRICT_WIDE[kind]:  # told once as the count crosses the limit
+    if kind == "invite" and total >= DISTRICT_WIDE[kind]:
+        # Told once per window: the warning is itself recorded (a `>=` and a marker, not `== limit`, so two
+        # workers counting the same instant cannot both step over the limit and skip it).
+        if await roster_queries.code_attempts(session, kind=INVITE_ALERT, since=now - ATTEMPT_WINDOW):
+            return []
+        await roster_queries.add_code_attempt(session, identity="district", kind=INVITE_ALERT, now=now)
         minutes = int(ATTEMPT_WINDOW.total_seconds() // 60)
         text = (f"⚠️ {minutes} 分钟内有 {total} 次输错邀请码，可能有人在猜。邀请码换新后旧码即失效："
                 f"发送「邀请码 队名 换」，再把新码发给队员。")
         return [(admin, text) for admin in await roster_queries.members_of_identities(session, identities=admins)]
     return []
 
+
+INVITE_ALERT = "inv-alert"  # a CodeAttempt row marking that the admins were warned in this window
 
 VOIDED_NOTICE = "⚠️ 有人在大量尝试关联码，为安全起见你的关联码已作废。需要时请重新发送「关联」获取新码。"

@@ -298,13 +298,21 @@ class Core:
 
     async def _rolled_back(self, rollback: _Rollback, commands: Sequence[Command], incoming: Incoming,
                            now: datetime, inbox_id: str | None) -> Reply:
-        stored = await self._stored_reply(incoming) if inbox_id else None
+        guess = rollback.attempt is not None  # a wrong code: counted, however it was refused
+        stored = await self._stored_reply(incoming) if inbox_id or (guess and incoming.message_id) else None
         if stored is not None:
             return stored
-        if rollback.attempt is not None:  # a wrong code: counted, however it was refused
-            async with transaction(self.sessions) as session:
-                notices = await codes.count_wrong(session, identity=incoming.identity, kind=rollback.attempt,
-                                                  now=now, admins=self.settings.admins)
+        if rollback.attempt is not None:
+            try:
+                async with transaction(self.sessions) as session:
+                    notices = await codes.count_wrong(session, identity=incoming.identity, kind=rollback.attempt,
+                                                      now=now, admins=self.settings.admins)
+                    if incoming.message_id:  # a redelivery of this guess is answered the same, not counted again
+                        await queries.add_inbox_row(session, platform=incoming.platform,
+                                                    message_id=incoming.message_id, identity=incoming.identity,
+                                                    reply=rollback.reply.to_json(), now=now)
+            except IntegrityError:  # the same delivery, counted meanwhile by another worker
+                return await self._stored_reply(incoming) or rollback.reply
             await self._tell(notices)
         if rollback.member_id is not None and any(c.verb in UPDATE_VERBS for c in commands):
             # Remembered so that a 撤销 right after it says this message changed nothing.

@@ -115,6 +115,8 @@ async def handle_join(cmd: Command, ctx: Context) -> Reply:
                     confirm=True,
                 )
             for captain in await roster_queries.captains_of(ctx.session, team_id=old_team.id):
+                if captain.id == ctx.member.id:
+                    continue  # a captain who moves knows it already
                 ctx.tell(captain.id, f"📤 {ctx.member.name} 已从「{old_team.name}」转到「{team.name}」。")
         before = ctx.member.team_id
         ctx.member.team_id = team.id

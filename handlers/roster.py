@@ -100,6 +100,14 @@ async def handle_dismiss(cmd: Command, ctx: Context) -> Reply:
                    target_zh=f"「{squad}」", target_en=f'"{squad}"', squad=True)
     zh, en = ROLE_WORDS[kind]
     if person.role != kind:
+        if kind == "leader" and person.id is not None:
+            setting = set(await roster_queries.identities_of(ctx.session, member_id=person.id)) & {
+                *ctx.settings.leaders, *ctx.settings.admins}
+            if setting:  # a role from the settings is not the chat's to take back
+                raise refuse(ctx, f"{person.name} 的领导身份来自服务器设置（ZSBOT_LEADERS / ZSBOT_ADMINS），"
+                                  "不能在聊天中取消：请从设置中去掉并重启。",
+                             f"{person.name} is a leader by the server settings (ZSBOT_LEADERS / ZSBOT_ADMINS); "
+                             "remove them there and restart.", unchanged=True)
         raise refuse(ctx, f"{person.name} 不是{zh}。", f"{person.name} is not a {en}.", unchanged=True)
     _confirm(ctx, cmd, person, f"将取消 {person.name}（{squad}）的{zh}：", f"This takes back {person.name}'s {en} role:")
     person.role = "member"

@@ -115,7 +115,7 @@ async def test_appointing_and_dismissing_a_captain_is_confirmed_recorded_and_tol
 
 async def test_only_admins_appoint_leaders_and_a_leader_is_revocable(sessions, clock) -> None:
     notices = Notices()
-    chat = Chat(make_core(sessions, clock, notifier=notices, leaders=["console:领导"]), clock)
+    chat = Chat(make_core(sessions, clock, notifier=notices, leaders=["console:领导", "console:李局长"]), clock)
     await squad_with_members(chat, "甲队", "小李", "小王")
     assert (await chat.refused("领导", "设为领导 小李")).text == "只有管理员可以任免领导。"
     await chat.ok(ADMIN, "设为领导 小李")
@@ -129,6 +129,9 @@ async def test_only_admins_appoint_leaders_and_a_leader_is_revocable(sessions, c
     assert notices.to("console:小李")[-1] == "你已不再担任领导（admin 取消）。"
     assert (await chat.refused("小李", "目标 签约 90")).text == "只有领导和管理员可以设定目标。"
     assert [e.text for e in await events(sessions, "role")] == ["小李: member → leader", "小李: leader → member"]
+    await chat.ok("李局长", "帮助")  # a leader from the settings: the chat cannot take that back
+    refused = await chat.refused(ADMIN, "取消领导 李局长")
+    assert "来自服务器设置" in refused.text and "ZSBOT_LEADERS" in refused.text
 
 
 async def test_a_captain_appoints_no_leader_and_a_member_no_captain(sessions, clock) -> None:
@@ -263,3 +266,6 @@ async def test_moving_squads_with_an_invite_code_asks_first_and_tells_the_old_ca
     assert (await member(sessions, "小李")).team_id != jia
     assert notices.to("console:老张")[told:] == ["📤 小李 已从「甲队」转到「乙队」。"]
     assert [e.text for e in await events(sessions, "roster")] == ["小李 → 乙队"]
+    await chat.ok("老张", f"加入 {code}")
+    await chat.ok("老张", "1")  # the captain moves: no notice to themselves about it
+    assert notices.to("console:老张")[-1] == "📤 小李 已从「甲队」转到「乙队」。"

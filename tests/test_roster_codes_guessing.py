@@ -90,6 +90,15 @@ async def test_five_wrong_invite_codes_lock_an_identity_across_two_cores_until_t
     assert await team_of(sessions, "猜") is not None
 
 
+async def test_a_redelivered_wrong_code_is_answered_alike_and_counted_once(sessions, clock: MovableClock) -> None:
+    """A platform redelivers the same guess (same message id) five times: one wrong try, not a lockout."""
+    chat = Chat(make_core(sessions, clock), clock)
+    code = await squad_with_members(chat, "甲队")
+    for _ in range(5):
+        assert (await chat.refused("猜", "加入 ZZZZZZ", message_id="tg-777")).text == WRONG_INVITE
+    await chat.ok("猜", f"加入 {code}")
+
+
 async def test_link_codes_are_long_expire_answer_alike_and_tell_the_owner(sessions, clock: MovableClock) -> None:
     notices = Notices()
     chat = Chat(make_core(sessions, clock, notifier=notices), clock)
@@ -148,6 +157,10 @@ async def test_many_wrong_invite_codes_tell_the_admins_once(
     assert notices.to(f"console:{ADMIN}") == notices.to("console:管理员二") == [warning]
     assert notices.to("console:小李") == []
     await chat.ok("56", f"加入 {code}", platform="telegram")  # invite codes keep working until rotated
+    clock.advance(minutes=11)  # a new window: guessing again warns again, once
+    for guesser in ("61", "62", "63", "64"):
+        await chat.refused(guesser, "加入 WRONG2", platform="telegram")
+    assert notices.to(f"console:{ADMIN}") == [warning, warning]
 
 
 # --- the wording of each kind of refusal, exactly once ------------------------------------------------------
