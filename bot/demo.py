@@ -11,15 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func
-from sqlmodel import select
-
 from bot.app import ZsBot
 from handlers.dispatch import Core
 from handlers.messages import Incoming
-from storage import queries
+from storage import queries, roster_queries
 from storage.db import transaction
-from storage.models import Member, Target, Team
 
 DEMO_ADMIN = "admin"
 DEMO_LEADER = "李局长"
@@ -121,8 +117,8 @@ async def demo_state(bot: ZsBot) -> str:
     """'empty', 'demo' (a demo built before, with whatever was tried in it since) or 'other' (real data:
     the demo must not touch it)."""
     async with bot.sessions() as session:
-        names = set((await session.exec(select(Team.name))).all())
-        members = (await session.exec(select(func.count()).select_from(Member))).one()
+        names = set(await roster_queries.team_names(session))
+        members = await roster_queries.member_count(session)
     if not names and not members:
         return "empty"
     return "demo" if set(DEMO_TEAMS) <= names else "other"
@@ -182,8 +178,8 @@ def _zh(stage: str) -> str:
 async def demo_summary(bot: ZsBot) -> str:
     """A few lines telling a newcomer what is in the demo and what to try."""
     async with bot.sessions() as session:
-        teams = (await session.exec(select(func.count()).select_from(Team))).one()
-        targets = (await session.exec(select(func.count()).select_from(Target))).one()
+        teams = len(await roster_queries.team_names(session))
+        targets = await roster_queries.target_count(session)
     return (
         f"演示数据：郑州市二七区，{teams} 个小分队/街道，{targets} 条目标。\n"
         f"你现在是管理员（console:{DEMO_ADMIN}）。试试：排行、进度、问题清单、查 杉杉奥特莱斯、导出；\n"

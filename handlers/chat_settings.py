@@ -7,13 +7,12 @@ import re
 from dataclasses import dataclass
 from datetime import time
 
-from sqlmodel import select
-
 from handlers import access
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.messages import Reply
 from handlers.refusal import refuse
+from storage import bindings
 from storage.models import ChatBinding
 
 
@@ -86,8 +85,7 @@ async def handle_settings(cmd: Command, ctx: Context) -> Reply:
     """settings: leaders and admins switch a bound group's posts on/off or move their time."""
     if ctx.incoming.chat_kind != "group":
         raise refuse(ctx, "请在已绑定的群里发送「设置」。", "Send `settings` in a bound group.", "settings")
-    binding = (await ctx.session.exec(select(ChatBinding).where(
-        ChatBinding.platform == ctx.incoming.chat_platform, ChatBinding.chat_id == ctx.incoming.chat_id))).first()
+    binding = await bindings.binding_of(ctx.session, platform=ctx.incoming.chat_platform, chat_id=ctx.incoming.chat_id)
     if binding is None:
         raise refuse(ctx, "本群还没有绑定小分队：管理员先发送「绑定 队名」或「绑定 领导」。",
                      "This group is not bound yet: an admin sends `bind <squad>` or `bind leaders` first.")

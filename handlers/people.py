@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 from rapidfuzz import process
-from sqlmodel import select
 
 from handlers import access, codes, roster
 from handlers.choices import Choice, NeedsChoice
@@ -146,7 +145,7 @@ async def handle_link(cmd: Command, ctx: Context) -> Reply:
             raise refuse(ctx, "请在已经加入小分队的那个平台上发送「关联」获取关联码。",
                          "Send `link` from the platform where you already joined a squad to get a code.", "link")
         code = codes.new_link_code()
-        while (await ctx.session.exec(select(Member).where(Member.link_code == code))).first():
+        while await roster_queries.member_by_link_code(ctx.session, code=code) is not None:
             code = codes.new_link_code()
         ctx.member.link_code, ctx.member.link_code_until = code, ctx.now + LINK_CODE_LIFETIME
         ctx.session.add(ctx.member)
@@ -155,7 +154,7 @@ async def handle_link(cmd: Command, ctx: Context) -> Reply:
             f"🔗 Link code: {code} (valid 15 minutes)\nSend `link {code}` from your other platform.",
         ))
     await codes.check_not_locked(ctx, "link")
-    owner = (await ctx.session.exec(select(Member).where(Member.link_code == cmd.value.strip().upper()))).first()
+    owner = await roster_queries.member_by_link_code(ctx.session, code=cmd.value.strip().upper())
     if owner is None or owner.link_code_until is None or owner.link_code_until < ctx.now:
         raise codes.wrong_code(ctx, "link")
     assert owner.id is not None
@@ -248,9 +247,7 @@ async def handle_target(cmd: Command, ctx: Context) -> Reply:
     for stage, number in cmd.targets:
         if number < 0 or number > 1_000_000:
             raise refuse(ctx, f"目标数量不合理：{number}", f"Unreasonable target: {number}", "target")
-        row = (await ctx.session.exec(
-            select(Target).where(Target.year == year, Target.scope == scope, Target.stage == stage)
-        )).first()
+        row = await queries.target_row(ctx.session, year=year, scope=scope, stage=stage)
         if row is None:
             row = Target(year=year, scope=scope, team_id=team.id if team else None, stage=stage, number=number)
         row.number = number

@@ -11,20 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, false, or_, update
-from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import reports
 from handlers.chat_settings import JOB_DEFAULTS, job_setting
 from handlers.messages import Reply
 from handlers.schedule import day_bounds_utc, is_workday, local_day
-from storage.models import ChatBinding, Event, Identity, Member, Problem, Project, Team
-from storage.report_queries import REPORT_KINDS, save_rank_snapshot
+from storage import post_queries
+from storage.models import ChatBinding
+from storage.post_queries import OverdueProblem, Unreported, team_names
+from storage.report_queries import save_rank_snapshot
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -146,17 +144,10 @@ def card_key(spec: JobSpec, target: Target) -> tuple[Any, ...]:
     return ("all",)
 
 
-async def team_names(session: AsyncSession) -> dict[int, str]:
-    """Team id → name."""
-    rows = (await session.exec(select(col(Team.id), col(Team.name)))).all()
-    return {tid: name for tid, name in rows if tid is not None}
-
-
 async def bound_targets(session: AsyncSession) -> list[tuple[ChatBinding, Target]]:
     """Every bound chat with its target, in binding order."""
     names = await team_names(session)
-    bindings = (await session.exec(select(ChatBinding).order_by(col(ChatBinding.id)))).all()
-    return [(binding, Target.of(binding, names)) for binding in bindings]
+    return [(binding, Target.of(binding, names)) for binding in await post_queries.all_bindings(session)]
 
 
 def enabled_for(spec: JobSpec, binding: ChatBinding) -> bool:
@@ -216,50 +207,12 @@ async def save_today_snapshot(session: AsyncSession, *, settings: Settings, now:
 # daily_remind
 
 
-@dataclass(frozen=True)
-class Unreported:
-    """A squad member who has not reported today, with their platform identities."""
-
-    member_id: int
-    name: str
-    identities: tuple[str, ...]
-
-
 async def unreported_members(
     session: AsyncSession, *, team_id: int, day: date, settings: Settings
 ) -> list[Unreported]:
     """Members of a squad with no report (an event not undone) on `day`, except those away (请假)."""
     start, end = day_bounds_utc(day, settings.tz)
-    undo = aliased(Event)
-    reported = exists().where(
-        col(Event.member_id) == col(Member.id),
-        col(Event.created_at) >= start,
-        col(Event.created_at) < end,
-        col(Event.kind).in_(REPORT_KINDS),
-        ~exists().where(col(undo.undoes_event_id) == col(Event.id)),
-    )
-    query = (
-        select(col(Member.id), col(Member.name))
-        .where(
-            col(Member.team_id) == team_id,
-            or_(col(Member.away_until).is_(None), col(Member.away_until) < day),
-            ~reported,
-        )
-        .order_by(col(Member.id))
-    )
-    members = (await session.exec(query)).all()
-    if not members:
-        return []
-    ids = [mid for mid, _ in members if mid is not None]
-    rows = (await session.exec(
-        select(col(Identity.member_id), col(Identity.identity))
-        .where(col(Identity.member_id).in_(ids))
-        .order_by(col(Identity.id))
-    )).all()
-    identities: dict[int, list[str]] = {}
-    for member_id, identity in rows:
-        identities.setdefault(member_id, []).append(identity)
-    return [Unreported(mid, name, tuple(identities.get(mid, ()))) for mid, name in members if mid is not None]
+    return await post_queries.unreported_members(session, team_id=team_id, day=day, start=start, end=end)
 
 
 def mention_ids(people: Sequence[Unreported], platform: str) -> list[str]:
@@ -304,19 +257,6 @@ async def reminder(
 # problem_escalation
 
 
-@dataclass(frozen=True)
-class OverdueProblem:
-    """An open problem past the escalation limit."""
-
-    id: int
-    project_id: int
-    project_name: str
-    team_name: str
-    category: str
-    text: str
-    opened_at: datetime
-
-
 async def overdue_problems(
     session: AsyncSession, *, settings: Settings, now: datetime, limit: int = ESCALATION_LIMIT
 ) -> list[OverdueProblem]:
@@ -325,28 +265,10 @@ async def overdue_problems(
     Including today's escalations lets a second leaders' group (or a retry) post the same list the
     same day, while the next day's post leaves them out: each problem reaches the leaders once.
     """
-    older = now - timedelta(days=settings.problem_escalation_days)
     today_start, _ = day_bounds_utc(local_day(now, settings.tz), settings.tz)
-    query = (
-        sa_select(
-            col(Problem.id), col(Project.id), col(Project.name), col(Team.name), col(Problem.category),
-            col(Problem.text), col(Problem.opened_at),
-        )
-        .join(Project, col(Project.id) == col(Problem.project_id))
-        .join(Team, col(Team.id) == col(Project.team_id))
-        .where(
-            col(Problem.resolved_at).is_(None),
-            col(Problem.withdrawn) == false(),
-            col(Project.removed) == false(),
-            col(Project.stage) != "dropped",
-            col(Problem.opened_at) < older,
-            or_(col(Problem.escalated_at).is_(None), col(Problem.escalated_at) >= today_start),
-        )
-        .order_by(col(Problem.opened_at), col(Problem.id))
-        .limit(limit)
-    )
-    rows = (await session.exec(cast(Any, query))).all()
-    return [OverdueProblem(*row) for row in rows]
+    return await post_queries.overdue_problems(
+        session, opened_before=now - timedelta(days=settings.problem_escalation_days),
+        escalated_since=today_start, limit=limit)
 
 
 def _clip(text: str, width: int) -> str:
@@ -371,16 +293,3 @@ async def escalation(session: AsyncSession, *, settings: Settings, now: datetime
             lines.append(f"    {_clip(problem.text, 40)}")
     lines.append("解决后请发送「解决 #项目号 处理结果」。")
     return Card(Reply(text="\n".join(lines)), problem_ids=tuple(p.id for p in problems))
-
-
-async def mark_escalated(session: AsyncSession, *, problem_ids: Sequence[int], now: datetime) -> None:
-    """Record that the leaders heard of these problems (the first escalation time is kept)."""
-    if not problem_ids:
-        return
-    statement = (
-        update(Problem)
-        .where(and_(col(Problem.id).in_(list(problem_ids)), col(Problem.escalated_at).is_(None)))
-        .values(escalated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    await session.exec(cast(Any, statement))

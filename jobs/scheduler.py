@@ -37,12 +37,12 @@ from jobs.posts import (
     build_card,
     card_key,
     enabled_for,
-    mark_escalated,
     save_today_snapshot,
     stand_in_targets,
 )
 from storage.db import SessionFactory, transaction
 from storage.models import ChatBinding, JobRun
+from storage.post_queries import mark_escalated
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler

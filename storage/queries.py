@@ -42,6 +42,7 @@ from storage.models import (
     Project,
     ProjectGram,
     ProjectKey,
+    Target,
     Team,
 )
 from storage.name_index import bigrams
@@ -595,3 +596,9 @@ async def stage_counts(session: AsyncSession, *, team_id: int) -> dict[str, int]
     for stage, number in (await session.exec(statement)).all():
         counts[stage] = int(number)
     return counts
+
+
+async def target_row(session: AsyncSession, *, year: int, scope: str, stage: str) -> Target | None:
+    """One stored target (a year's number for the district or a squad, for one stage), if set."""
+    statement = select(Target).where(col(Target.year) == year, col(Target.scope) == scope, col(Target.stage) == stage)
+    return (await session.exec(statement)).first()

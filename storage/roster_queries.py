@@ -12,7 +12,7 @@ from sqlalchemy import select as columns_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ChatBinding, CodeAttempt, Identity, Member, Team
+from storage.models import ChatBinding, CodeAttempt, Identity, Member, Target, Team
 
 
 async def members_named(session: AsyncSession, *, name: str, team_id: int | None = None) -> Sequence[Member]:
@@ -27,6 +27,11 @@ async def members_named(session: AsyncSession, *, name: str, team_id: int | None
 async def member_by_id(session: AsyncSession, *, member_id: int) -> Member | None:
     """A member by id."""
     return await session.get(Member, member_id)
+
+
+async def member_by_link_code(session: AsyncSession, *, code: str) -> Member | None:
+    """The member holding this link code (expired or not), if any."""
+    return (await session.exec(select(Member).where(col(Member.link_code) == code))).first()
 
 
 async def identities_of(session: AsyncSession, *, member_id: int) -> list[str]:
@@ -166,3 +171,18 @@ async def team_lines(session: AsyncSession) -> list[TeamLine]:
             captains.setdefault(team_id, []).append(name)
     return [TeamLine(team.id or 0, team.name, team.kind, int(counts.get(team.id, 0)),
                      "、".join(captains.get(team.id or 0, [])), int(chats.get(team.id, 0))) for team in teams]
+
+
+async def team_names(session: AsyncSession) -> list[str]:
+    """Every squad's name."""
+    return list((await session.exec(select(Team.name))).all())
+
+
+async def member_count(session: AsyncSession) -> int:
+    """How many people the bot knows."""
+    return int((await session.exec(select(func.count()).select_from(Member))).one())
+
+
+async def target_count(session: AsyncSession) -> int:
+    """How many targets are set (all years and scopes)."""
+    return int((await session.exec(select(func.count()).select_from(Target))).one())
