@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import ZsBot
 from handlers import ledger, reports
+from handlers.codes import new_invite_code
 from handlers.ledger import LedgerFormatError, LedgerRow
-from handlers.people import new_invite_code
 from storage import queries
 from storage import report_queries as rq
 from storage.db import transaction

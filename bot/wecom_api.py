@@ -24,7 +24,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
@@ -79,8 +78,6 @@ MIN_MEDIA_BYTES = 5  # WeCom refuses media smaller than 5 bytes
 
 _ROBOT_KEY = r"[A-Za-z0-9][A-Za-z0-9-]{7,127}"
 _ROBOT_KEY_RE = re.compile(_ROBOT_KEY)
-_ROBOT_PREFIX_RE = re.compile(rf"robot\s*[:：]\s*({_ROBOT_KEY})(?![A-Za-z0-9_-])", re.IGNORECASE)
-_URL_RE = re.compile(r"https?://[^\s<>\"']+")
 
 
 def describe_errcode(errcode: int) -> str:
@@ -114,21 +111,6 @@ class MediaTooLarge(Exception):
 def mask_secret(key: str) -> str:
     """Show a secret in a reply or log line as its first 4 characters and ****."""
     return f"{key[:4]}****" if len(key) >= 12 else "****"
-
-
-def robot_key_from(text: str) -> str | None:
-    """Find a group robot key in `text`: written `robot:KEY` or as the full webhook URL."""
-    match = _ROBOT_PREFIX_RE.search(text)
-    if match:
-        return match.group(1)
-    for url in _URL_RE.findall(text):
-        parts = urlsplit(url)
-        if not parts.path.endswith("/cgi-bin/webhook/send"):
-            continue
-        for key in parse_qs(parts.query).get("key", []):
-            if _ROBOT_KEY_RE.fullmatch(key):
-                return key
-    return None
 
 
 def split_utf8(text: str, limit: int) -> list[str]:

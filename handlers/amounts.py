@@ -400,13 +400,3 @@ def amount_at(tokens: Sequence[str], i: int, *, usd_rate: float) -> tuple[Amount
     return (amount, 1) if amount is not None else None
 
 
-def extract_amount(
-    tokens: Sequence[str], *, usd_rate: float = DEFAULT_USD_RATE
-) -> tuple[Amount | None, list[str]]:
-    """The first amount among tokens (one or two of them) and the tokens left once it is taken out."""
-    for i in range(len(tokens)):
-        found = amount_at(tokens, i, usd_rate=usd_rate)
-        if found is not None:
-            amount, span = found
-            return amount, [*tokens[:i], *tokens[i + span :]]
-    return None, list(tokens)

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.context import Context
 from handlers.refusal import Refusal
-from storage import roster_queries
+from storage import queries, roster_queries
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes are read aloud and typed on phones
 LINK_CODE_LENGTH = 10  # 31^10 ≈ 8 × 10^14: with the limits below, out of reach in its 15 minutes
@@ -25,6 +25,22 @@ ATTEMPT_WINDOW = timedelta(minutes=10)
 PER_IDENTITY = 5
 DISTRICT_WIDE = {"invite": 100, "link": 30}  # wrong tries in ATTEMPT_WINDOW: link codes voided; admins told (invite)
 _NAMES = {"invite": ("邀请码", "invite code"), "link": ("关联码", "link code")}
+
+
+INVITE_CODE_LENGTH = 6  # a squad's invite code: kept short to read out; rotated with 「邀请码 队名 换」
+
+
+def new_invite_code() -> str:
+    """A random invite code (not checked against the codes in use: see fresh_invite_code)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(INVITE_CODE_LENGTH))
+
+
+async def fresh_invite_code(session: AsyncSession) -> str:
+    """An invite code no squad uses."""
+    code = new_invite_code()
+    while await queries.team_by_invite(session, code=code):
+        code = new_invite_code()
+    return code
 
 
 def new_link_code() -> str:

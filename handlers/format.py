@@ -14,7 +14,6 @@ STAGE_EN: dict[str, str] = {
     "planned": "planned", "attracting": "attracting", "signed": "signed", "landed": "landed",
     "dropped": "dropped",
 }
-POOL_ZH: dict[str, str] = {stage: f"{name}项目库" for stage, name in STAGE_ZH.items() if stage != "dropped"}
 
 
 def stage_name(stage: str, lang: Lang = "zh") -> str:
@@ -56,3 +55,16 @@ def format_local(moment: datetime | None, tz: tzinfo, *, with_time: bool = True)
 def project_label(project_id: int | None, name: str) -> str:
     """`#12 比亚迪河南体验中心`."""
     return f"#{project_id} {name}"
+
+
+def clip(text: str, width: int) -> str:
+    """One line of at most `width` characters (whitespace folded, … when cut)."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def undo_hint(lang: Lang, minutes: int, *, whole_message: bool = False) -> str:
+    """How to undo what was just stored (`whole_message`: several updates undone together)."""
+    if lang == "en":
+        return f"To undo: send `undo` within {minutes} minutes" + (" (the whole message)" if whole_message else "")
+    return f"撤销：{minutes}分钟内发送「撤销」" + ("（整条消息一起撤销）" if whole_message else "")

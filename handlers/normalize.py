@@ -241,6 +241,3 @@ def scan(text: str) -> list[Token]:
     return tokens
 
 
-def tokenize(text: str) -> list[str]:
-    """Split on spaces and `，,、；;：:`, keeping quoted text, `公司:X`, URLs, times and `1,000` whole."""
-    return [t.text for t in scan(text)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from rapidfuzz import fuzz
@@ -683,10 +683,14 @@ def _parse_bind(ctx: _Ctx) -> Command | ParseError:
     """bind: a team name or 领导/leaders, optionally a WeCom group-robot key or webhook URL."""
     secret: str | None = None
     name: list[str] = []
+    expect_key = False  # `robot: KEY` written with a space after the colon
     for token in ctx.tokens:
         lowered = token.text.lower()
-        if not token.quoted and lowered.startswith(("robot:", "key:")):
+        if expect_key and not token.quoted:
+            secret, expect_key = token.text, False
+        elif not token.quoted and lowered.startswith(("robot:", "key:")):
             secret = token.text.split(":", 1)[1].strip() or None
+            expect_key = secret is None
         elif not token.quoted and lowered.startswith(("http://", "https://")):
             match = _ROBOT_URL_KEY.search(token.text)
             if match is None:
@@ -1026,8 +1030,4 @@ def render(command: Command) -> str:
         parts.append(verb_word(c.value, c.lang) if c.value in VERB_KEYS else "")  # type: ignore[arg-type]
     return " ".join(p for p in parts if p)
 
-
-def same_command(a: Command, b: Command) -> bool:
-    """Whether two Commands are equal apart from the message text they came from."""
-    return replace(a, text="") == replace(b, text="")
 

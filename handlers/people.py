@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
 from datetime import timedelta
 
@@ -21,13 +20,6 @@ from storage import bindings, queries, roster_queries
 from storage.models import STAGES, ChatBinding, Member, Target, Team
 
 TEAM_KINDS_ZH = {"squad": "小分队", "street": "街道", "bureau": "局"}
-# Unambiguous characters only: codes are read aloud and typed on phones.
-_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-
-
-def new_invite_code() -> str:
-    """A fresh 6-character invite code."""
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
 
 
 async def _named_team(ctx: Context, name: str) -> Team:
@@ -47,9 +39,7 @@ async def handle_newteam(cmd: Command, ctx: Context) -> Reply:
         raise refuse(ctx, "请写上队名（50字以内）。", "Give the squad a name (50 characters at most).", "newteam")
     if await queries.team_by_name(ctx.session, name=name):
         raise refuse(ctx, f"已有名为「{name}」的小分队。", f"A squad named \"{name}\" already exists.")
-    code = new_invite_code()
-    while await queries.team_by_invite(ctx.session, code=code):
-        code = new_invite_code()
+    code = await codes.fresh_invite_code(ctx.session)
     kind = cmd.kind or "squad"
     team = Team(name=name, kind=kind, invite_code=code, created_at=ctx.now)
     ctx.session.add(team)
@@ -71,9 +61,7 @@ async def handle_invite(cmd: Command, ctx: Context) -> Reply:
         raise refuse(ctx, "请写明队名。", "Name the squad.", "invite")
     access.require(ctx, "invite", team_id=team.id, target_zh=f"「{team.name}」", target_en=f'"{team.name}"', squad=True)
     if cmd.flag == "rotate":
-        code = new_invite_code()
-        while await queries.team_by_invite(ctx.session, code=code):
-            code = new_invite_code()
+        code = await codes.fresh_invite_code(ctx.session)
         team.invite_code = code
         ctx.session.add(team)
         return Reply(text=ctx.t(f"🔑 「{team.name}」的新邀请码：{code}（旧码已失效）",

@@ -7,6 +7,7 @@ after it, and `0. 取消`; buttons carry the same numbers, so a platform without
 from __future__ import annotations
 
 from handlers.commands import Lang
+from handlers.format import undo_hint
 from handlers.messages import Button, Reply
 
 _UNDO_PREFIX = "撤销 event:"
@@ -56,12 +57,11 @@ def combined(lang: Lang, replies: list[Reply], *, undo_minutes: int) -> Reply:
         return replies[0]
     undo_commands = [b.command for r in replies for b in r.buttons if b.command.startswith(_UNDO_PREFIX)]
     lines = [_t(lang, f"✅ 本条消息已保存 {len(replies)} 项：", f"✅ {len(replies)} updates stored:")]
-    undo_line = _t(lang, f"撤销：{undo_minutes}分钟内发送「撤销」", f"To undo: send `undo` within {undo_minutes} minutes")
+    undo_line = undo_hint(lang, undo_minutes)
     for index, reply in enumerate(replies, start=1):
         body = "\n".join(line for line in reply.text.splitlines() if line != undo_line)
         lines.append(f"({index}) " + body.replace("\n", "\n    "))
-    lines.append(_t(lang, f"撤销：{undo_minutes}分钟内发送「撤销」（整条消息一起撤销）",
-                    f"To undo: send `undo` within {undo_minutes} minutes (the whole message)"))
+    lines.append(undo_hint(lang, undo_minutes, whole_message=True))
     buttons = [Button(_t(lang, "撤销", "Undo"), undo_commands[0])] if undo_commands else []
     extra = [b for r in replies for b in r.buttons if not b.command.startswith(_UNDO_PREFIX)]
     return Reply(text="\n".join(lines), buttons=buttons + extra,

@@ -9,7 +9,7 @@ from typing import Any
 
 from handlers.attachments import kept_note
 from handlers.context import Context
-from handlers.format import format_amount, project_label, stage_name
+from handlers.format import format_amount, project_label, stage_name, undo_hint
 from handlers.messages import Button, Reply
 from handlers.refusal import refuse
 from storage import queries
@@ -134,8 +134,7 @@ def project_line(ctx: Context, project: Project) -> str:
 
 def undo_line(ctx: Context) -> str:
     """How to undo what was just stored."""
-    minutes = ctx.settings.undo_window_minutes
-    return ctx.t(f"撤销：{minutes}分钟内发送「撤销」", f"To undo: send `undo` within {minutes} minutes")
+    return undo_hint(ctx.lang, ctx.settings.undo_window_minutes)
 
 
 async def card(ctx: Context, project: Project, headline: str, details: list[str], event_id: int) -> Reply:

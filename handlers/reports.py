@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import charts, ledger
 from handlers.commands import Lang
-from handlers.format import format_amount, stage_name
+from handlers.format import clip, format_amount, stage_name
 from handlers.messages import OutgoingFile, Reply
 from handlers.schedule import (
     STALE_STAGES,
@@ -84,11 +84,6 @@ def _counts_line(tally: rq.StageTally, lang: Lang) -> str:
 
 def _paren(text: str, lang: Lang) -> str:
     return f" ({text}) " if lang == "en" else f"（{text}）"
-
-
-def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # Lines carry names and problem texts members typed, and the markdown twin has no escape syntax: Telegram
@@ -769,7 +764,7 @@ async def problem_list(
         doc.line(f"{index}. 【{problem.category}】#{problem.project_id} {problem.project_name}"
                  f"{_paren(problem.team_name, lang)}{age_text}{flag}")
         if problem.text.strip():
-            doc.line(f"    {_clip(problem.text, 40)}")
+            doc.line(f"    {clip(problem.text, 40)}")
     if total > len(problems):
         doc.line(_t(lang, f"…… 另有 {total - len(problems)} 个，请导出台账查看",
                     f"… {total - len(problems)} more: export the ledger for all"))

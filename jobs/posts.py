@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import reports
 from handlers.chat_settings import JOB_DEFAULTS, job_setting
+from handlers.format import clip
 from handlers.messages import Reply
 from handlers.schedule import day_bounds_utc, is_workday, local_day
 from storage import post_queries
@@ -271,11 +272,6 @@ async def overdue_problems(
         escalated_since=today_start, limit=limit)
 
 
-def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 async def escalation(session: AsyncSession, *, settings: Settings, now: datetime) -> Card | None:
     """The escalation post for the leaders' group, or None when no problem is overdue."""
     problems = await overdue_problems(session, settings=settings, now=now)
@@ -290,6 +286,6 @@ async def escalation(session: AsyncSession, *, settings: Settings, now: datetime
         lines.append(f"{index}. 【{problem.category}】#{problem.project_id} {problem.project_name}"
                      f"（{problem.team_name}）已 {age} 天")
         if problem.text.strip():
-            lines.append(f"    {_clip(problem.text, 40)}")
+            lines.append(f"    {clip(problem.text, 40)}")
     lines.append("解决后请发送「解决 #项目号 处理结果」。")
     return Card(Reply(text="\n".join(lines)), problem_ids=tuple(p.id for p in problems))

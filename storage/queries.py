@@ -32,7 +32,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
     ADMIN_EVENT_KINDS,
-    STAGES,
     Event,
     Identity,
     InboundMessage,
@@ -67,14 +66,6 @@ def escape_like(text: str) -> str:
 
 
 # --- people and squads ----------------------------------------------------------------------------
-
-async def member_by_identity(session: AsyncSession, *, identity: str) -> Member | None:
-    """The member a platform identity belongs to, if any."""
-    statement = select(Member).join(Identity, col(Identity.member_id) == col(Member.id)).where(
-        Identity.identity == identity
-    )
-    return (await session.exec(statement)).first()
-
 
 # Every message asks, so the statement is built (and its cache key computed) once, with a bound parameter.
 _MEMBER_AND_TEAM = (
@@ -198,11 +189,6 @@ async def team_by_invite(session: AsyncSession, *, code: str) -> Team | None:
 async def team_names(session: AsyncSession) -> list[str]:
     """All team names, alphabetically (for suggestions in refusals)."""
     return list((await session.exec(select(Team.name).order_by(Team.name))).all())
-
-
-async def members_of_team(session: AsyncSession, *, team_id: int) -> Sequence[Member]:
-    """The members of one team."""
-    return (await session.exec(select(Member).where(Member.team_id == team_id).order_by(col(Member.id)))).all()
 
 
 # --- projects -------------------------------------------------------------------------------------
@@ -583,19 +569,6 @@ async def ask_choice(
     await connection.execute(_DROP_PENDING, key)
     await connection.execute(_INSERT_PENDING, {**key, "command_text": command_text, "options": options,
                                                "created_at": now})
-
-
-async def stage_counts(session: AsyncSession, *, team_id: int) -> dict[str, int]:
-    """How many live projects a team has in each pool (dropped included), counted in SQL."""
-    statement = (
-        select(Project.stage, func.count())
-        .where(Project.team_id == team_id, col(Project.removed).is_(False))
-        .group_by(Project.stage)
-    )
-    counts = {stage: 0 for stage in (*STAGES, "dropped")}
-    for stage, number in (await session.exec(statement)).all():
-        counts[stage] = int(number)
-    return counts
 
 
 async def target_row(session: AsyncSession, *, year: int, scope: str, stage: str) -> Target | None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.settings import Settings
 from handlers.catalog import load_catalog
+from handlers.commands import Command
 from handlers.dispatch import Core
 from handlers.messages import Incoming, IncomingFile, Reply
 from handlers.ports import Notifier
@@ -95,3 +96,8 @@ async def squad_with_members(chat: Chat, team: str, *members: str) -> str:
     for member in members:
         await chat.ok(member, f"加入 {code}")
     return code
+
+
+def same_command(a: Command, b: Command) -> bool:
+    """Whether two Commands are equal apart from the message text they came from."""
+    return replace(a, text="") == replace(b, text="")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.amounts import MAX_YUAN, extract_amount, parse_amount
+from handlers.amounts import MAX_YUAN, amount_at, parse_amount
 from handlers.commands import Amount
 
 RATE = 7.1
@@ -102,24 +102,13 @@ def test_bad_rate_refuses_dollars_only() -> None:
     assert parse_amount("300万", usd_rate=float("nan")) == Amount(3_000_000, "300万")
 
 
-def test_extract_amount_two_tokens() -> None:
-    amount, rest = extract_amount(["仲景", "CNY", "200,000,000", "下周签"], usd_rate=RATE)
-    assert amount == Amount(200_000_000, "CNY 200,000,000")
-    assert rest == ["仲景", "下周签"]
-    amount, rest = extract_amount(["USD", "30m"], usd_rate=RATE)
-    assert amount == Amount(213_000_000, "USD 30m", "USD")
-    assert rest == []
-    amount, rest = extract_amount(["2", "亿", "x"])
-    assert amount == Amount(200_000_000, "2 亿")
-    assert rest == ["x"]
-
-
-def test_extract_amount_takes_the_first_and_leaves_the_rest() -> None:
-    amount, rest = extract_amount(["签约", "80", "2亿", "3亿"])
-    assert amount == Amount(200_000_000, "2亿")
-    assert rest == ["签约", "80", "3亿"]
-    assert extract_amount(["仲景", "80"]) == (None, ["仲景", "80"])
-    assert extract_amount([]) == (None, [])
+def test_amount_at_joins_a_word_split_from_its_number() -> None:
+    assert amount_at(["仲景", "CNY", "200,000,000", "下周签"], 1, usd_rate=RATE) == (
+        Amount(200_000_000, "CNY 200,000,000"), 2)
+    assert amount_at(["USD", "30m"], 0, usd_rate=RATE) == (Amount(213_000_000, "USD 30m", "USD"), 2)
+    assert amount_at(["2", "亿", "x"], 0, usd_rate=RATE) == (Amount(200_000_000, "2 亿"), 2)
+    assert amount_at(["签约", "80", "2亿"], 2, usd_rate=RATE) == (Amount(200_000_000, "2亿"), 1)
+    assert amount_at(["仲景", "80"], 0, usd_rate=RATE) is None
 
 
 def test_amounts_from_text_are_reparsed_identically() -> None:

@@ -11,7 +11,6 @@ from handlers.amounts import (
     MAX_YUAN,
     AmountFound,
     amount_at,
-    extract_amount,
     find_amounts,
     looks_like_amount,
     parse_amount,
@@ -267,13 +266,9 @@ def test_labels_that_mean_the_investment() -> None:
         assert found.label not in INVESTMENT_LABELS and parse_amount(text, usd_rate=RATE) is None
 
 
-def test_extract_amount_spoken() -> None:
-    assert extract_amount(["签约", "网易河南区域总部", "2个亿"]) == (
-        Amount(2 * YI, "2个亿"), ["签约", "网易河南区域总部"]
-    )
-    assert extract_amount(["谋划", "某某项目", "投资5", "亿", "下周"]) == (
-        Amount(5 * YI, "投资5 亿"), ["谋划", "某某项目", "下周"]
-    )
+def test_amount_at_spoken() -> None:
+    assert amount_at(["签约", "网易河南区域总部", "2个亿"], 2, usd_rate=7.1) == (Amount(2 * YI, "2个亿"), 1)
+    assert amount_at(["谋划", "某某项目", "投资5", "亿", "下周"], 2, usd_rate=7.1) == (Amount(5 * YI, "投资5 亿"), 2)
 
 
 # --------------------------------------------------------------------------------------------- properties

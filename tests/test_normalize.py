@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.normalize import normalize, scan, tokenize
+from handlers.normalize import normalize, scan
 
 
 @pytest.mark.parametrize(
@@ -77,11 +77,11 @@ def test_normalize_is_idempotent_on_tricky_input() -> None:
     ],
 )
 def test_tokenize(text: str, tokens: list[str]) -> None:
-    assert tokenize(text) == tokens
+    assert [token.text for token in scan(text)] == tokens
 
 
 def test_tokenize_full_width_separators_without_normalising() -> None:
-    assert tokenize("仲景，完成；下周、考察：好") == ["仲景", "完成", "下周", "考察", "好"]
+    assert [token.text for token in scan("仲景，完成；下周、考察：好")] == ["仲景", "完成", "下周", "考察", "好"]
 
 
 def test_scan_spans_point_into_the_text() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from handlers.catalog import Catalog, load_catalog
 from handlers.commands import VERB_FIELDS, Amount, Command, ParseError, ProjectRef
-from handlers.parse import MAX_LENGTH, parse, render, same_command
+from handlers.parse import MAX_LENGTH, parse, render
 from handlers.vocabulary import (
     EN_VERBS,
     VERB_NAMES,
@@ -17,6 +17,7 @@ from handlers.vocabulary import (
     describe,
     usage,
 )
+from tests.helpers import same_command
 
 TODAY = date(2026, 11, 20)
 CATALOG = load_catalog()
@@ -406,6 +407,10 @@ def test_bind() -> None:
     c = ok("绑定 领导 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4")
     assert (c.value, c.secret) == ("leaders", "693a91f6-7xxx-4bc4")
     assert "key" in err("绑定 德化街 https://example.invalid/hook").reason
+    c = ok("绑定 德化街 ROBOT： abc-123")  # a space after the (full-width) colon
+    assert (c.value, c.secret) == ("德化街", "abc-123")
+    c = ok("绑定 德化街 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4&debug=1")
+    assert (c.value, c.secret) == ("德化街", "693a91f6-7xxx-4bc4")
     alone = ok("绑定")  # alone: what this chat is bound to
     assert (alone.verb, alone.value) == ("bind", None)
 

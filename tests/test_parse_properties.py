@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from handlers.catalog import load_catalog
 from handlers.commands import Command, ParseError
-from handlers.normalize import normalize, tokenize
-from handlers.parse import parse, render, same_command
+from handlers.normalize import normalize, scan
+from handlers.parse import parse, render
 from handlers.vocabulary import EN_VERBS, ZH_VERBS
+from tests.helpers import same_command
 
 CATALOG = load_catalog()
 TODAY = date(2026, 11, 20)
@@ -165,6 +166,6 @@ def test_normalize_is_idempotent(text: str, bots: list[str]) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=120))
 def test_tokens_are_non_empty_and_trimmed(text: str) -> None:
-    for token in tokenize(normalize(text)):
+    for token in (found.text for found in scan(normalize(text))):
         assert token
         assert token == token.strip() or token.startswith(("公司:", "对接:"))

@@ -12,7 +12,8 @@ import pytest
 from sqlmodel import select
 
 from handlers import access, codes
-from handlers.people import LINK_CODE_LIFETIME, new_invite_code
+from handlers.codes import new_invite_code
+from handlers.people import LINK_CODE_LIFETIME
 from storage.db import SessionFactory
 from storage.models import Member
 from tests.helpers import ADMIN, Chat, MovableClock, Notices, make_core, squad_with_members

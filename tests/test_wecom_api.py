@@ -21,7 +21,6 @@ from bot.wecom_api import (
     WeComAppMessenger,
     WeComClient,
     mask_secret,
-    robot_key_from,
     split_utf8,
 )
 from handlers.messages import OutgoingFile, Reply
@@ -87,17 +86,6 @@ def png_bytes(width: int = 40, height: int = 30, noise: bool = False) -> bytes:
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-def test_robot_key_from_accepts_prefix_and_webhook_url() -> None:
-    assert robot_key_from(f"绑定 德化街 robot:{ROBOT_KEY}") == ROBOT_KEY
-    assert robot_key_from(f"绑定 德化街 ROBOT： {ROBOT_KEY}") == ROBOT_KEY
-    url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={ROBOT_KEY}"
-    assert robot_key_from(f"绑定 德化街 {url}") == ROBOT_KEY
-    assert robot_key_from(url + "&debug=1") == ROBOT_KEY
-    assert robot_key_from("绑定 德化街") is None
-    assert robot_key_from("robot:短") is None
-    assert robot_key_from("https://qyapi.weixin.qq.com/cgi-bin/gettoken?key=" + ROBOT_KEY) is None
-
-
 def test_mask_secret_shows_only_a_prefix() -> None:
     assert mask_secret(ROBOT_KEY) == "693a****"
     assert mask_secret("short") == "****"

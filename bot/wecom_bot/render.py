@@ -21,6 +21,7 @@ import secrets
 from typing import Any
 
 from bot.wecom_api import split_utf8
+from handlers.format import clip
 from handlers.messages import Button, Reply
 from handlers.reports import MARKDOWN_SAFE
 
@@ -63,11 +64,6 @@ def markdown_of(reply: Reply) -> str:
 _MENTIONABLE = re.compile(r"[A-Za-z0-9_.@\-]{1,64}")
 
 
-def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _lines(reply: Reply) -> list[str]:
     return [line for line in reply.text.splitlines() if line.strip()]
 
@@ -99,17 +95,17 @@ def _button_list(buttons: list[Button], owner: str) -> list[dict[str, str]]:
     for button in buttons:
         key = button_key(owner, button.command)
         if key is not None and key not in {b["key"] for b in out}:
-            out.append({"text": _clip(button.label, BUTTON_CHARS), "key": key})
+            out.append({"text": clip(button.label, BUTTON_CHARS), "key": key})
     return out
 
 
 def card(reply: Reply, owner: str, *, task_id: str, detail: bool) -> dict[str, Any]:
     """A template card for `reply`: buttons when it has them; `detail` adds the text under the headline."""
     lines = _lines(reply) or ["✅"]
-    result: dict[str, Any] = {"main_title": {"title": _clip(lines[0], TITLE_CHARS)}, "task_id": task_id}
+    result: dict[str, Any] = {"main_title": {"title": clip(lines[0], TITLE_CHARS)}, "task_id": task_id}
     if detail and (len(lines) > 1 or len(lines[0]) > TITLE_CHARS):
         rest = lines[1:] if len(lines[0]) <= TITLE_CHARS else lines
-        result["sub_title_text"] = _clip(" ".join(rest), SUBTITLE_CHARS)
+        result["sub_title_text"] = clip(" ".join(rest), SUBTITLE_CHARS)
     buttons = _button_list(reply.buttons, owner)
     if buttons:
         result["card_type"] = "button_interaction"
