@@ -131,7 +131,8 @@ async def open_platforms(
 
 @contextlib.asynccontextmanager
 async def _wecom_bot(bot: ZsBot, app: web.Application, *, register: bool) -> AsyncIterator[None]:
-    """The WeCom AI bot (bot.wecom_bot), when configured: only then imported, as its SDK takes 0.1-0.2 s."""
+    """The WeCom AI bot (bot.wecom_bot), when configured: only then imported, as its SDK is slow to import
+    (bench/README.md)."""
     settings = bot.settings
     if not (settings.wecom_bot_enabled or settings.wecom_bot_callback_enabled):
         yield
@@ -194,8 +195,8 @@ async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: async
                                header_timeout=settings.http_header_timeout)
         await server.start()
         # What is loaded by now (modules, settings, the app) lives as long as the process: keep it out of
-        # the collector's full passes, which otherwise walk some 200,000 objects (50-120 ms, a request's
-        # p99) every few thousand messages.
+        # the collector's full passes, which otherwise walk all of it every few thousand messages and show
+        # up in the request latency's p99 (bench/README.md, ingest, second round).
         gc.freeze()
         platforms = [name for name, on in (("telegram", settings.telegram_enabled),
                                            ("wecom", settings.wecom_enabled),

@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr = SecretStr("")
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     # A signed WeCom callback whose timestamp is further than this from our clock is refused (a replay of
-    # an old capture, or a clock gone wrong). WeCom's own retries need under 20 s (bench.wecom_retries: the
-    # last of its three retries arrives 17.9 s after the signature); the rest is room for two clocks that
+    # an old capture, or a clock gone wrong). WeCom's own retries need well under a minute (measured by
+    # bench.wecom_retries; figures in bench/README.md); the rest is room for two clocks that
     # drift apart between NTP syncs (a server clock off by tens of ppm gains minutes in a few months).
     # Within the window a replayed callback is acknowledged but never run twice (bot.replays).
     wecom_callback_window_seconds: int = Field(default=900, ge=30, le=86_400)

@@ -56,7 +56,8 @@ _SUFFIX_WORDS = frozenset({"区域", "市场"})
 _SUBDIVISIONS = ("区", "县", "镇", "街道")
 _NOT_SUBDIVISIONS = ("区域", "区别", "区分", "区间")
 _SPACES = " \t\u3000"
-# Fast exit: ASCII text without a capital letter names nothing (a class of all CJK would cost 4 ms to compile).
+# Fast exit: ASCII text without a capital letter names nothing (a character class of every CJK place name
+# would be slow to compile).
 _CAPITAL = re.compile("[A-Z]")
 
 

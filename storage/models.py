@@ -121,7 +121,7 @@ class Event(SQLModel, table=True):
         Index("ix_event_project_created", "project_id", "created_at"),
         # The leaderboard's 学 (yesterday's movers and reporters) and the weekly summary read a day or a
         # week of events by time: with kind, stage, team and project in the index they never touch the
-        # wide event rows (SQLite: ~5 µs a row saved, 8,000 rows a day at 2,000 squads).
+        # wide event rows (bench/README.md, reports).
         Index("ix_event_created_cover", "created_at", "kind", "to_stage", "team_id", "project_id"),
     )
 

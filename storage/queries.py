@@ -46,8 +46,8 @@ from storage.models import (
 )
 from storage.name_index import bigrams
 
-# The undo events joined against the events they reverse. Built once: a select over a fresh alias costs
-# SQLAlchemy 0.9 ms to build instead of 0.2 ms, on every 查 and 撤销.
+# The undo events joined against the events they reverse. Built once: a select over a fresh alias is several
+# times dearer for SQLAlchemy to build, on every 查 and 撤销 (bench/README.md, ingest, first round).
 _UNDO = aliased(Event, name="undo")
 # What 撤销 never takes back: an undo itself, and running the district (roles, roster, squads, bindings).
 _NOT_UNDONE = ("undo", *ADMIN_EVENT_KINDS)
