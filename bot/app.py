@@ -13,6 +13,7 @@ from types import TracebackType
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.chart_drawer import ChartDrawer
 from bot.evidence import EvidenceFiles
 from bot.replays import DatabaseReplayGuard
 from bot.settings import Settings
@@ -43,6 +44,7 @@ class ZsBot:
         self._chat_events: ChatLifecycle | None = None
         self._evidence: EvidenceFiles | None = None
         self._replays: DatabaseReplayGuard | None = None
+        self._charts: ChartDrawer | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -57,6 +59,13 @@ class ZsBot:
         if self._sessions is None:
             raise RuntimeError("ZsBot is not started")
         return self._sessions
+
+    @property
+    def charts(self) -> ChartDrawer:
+        """The report charts, drawn with matplotlib on first use and cached (after start)."""
+        if self._charts is None:
+            raise RuntimeError("ZsBot is not started")
+        return self._charts
 
     @property
     def core(self) -> Core:
@@ -102,8 +111,9 @@ class ZsBot:
         # added them) are rebuilt first.
         await ensure_derived(self._engine, tz=self.settings.tz)
         self._sessions = session_factory(self._engine, tz=self.settings.tz)
+        self._charts = ChartDrawer()
         self._core = Core(settings=self.settings, sessions=self._sessions, catalog=self.catalog, clock=self.clock,
-                          notifier=self.notify)
+                          notifier=self.notify, charts=self._charts)
         self._chat_events = ChatLifecycle(settings=self.settings, sessions=self._sessions, messengers=self.messengers,
                                           clock=self.clock)
         self._evidence = EvidenceFiles(self._sessions, files_dir=self.settings.files_dir,

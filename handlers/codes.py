@@ -69,12 +69,14 @@ def wrong_code(ctx: Context, kind: str) -> Refusal:
 
 
 async def count_wrong(session: AsyncSession, *, identity: str, kind: str, now: datetime,
-                      admins: Sequence[str]) -> list[tuple[int, str]]:
+                      admins: Sequence[str], message_id: str = "") -> list[tuple[int, str]]:
     """Count a wrong try (in its own transaction: the refusal's was rolled back). Returns the notices it calls
     for: past the district-wide limit, link codes are all voided and their owners told; invite codes (which
     keep working until rotated) have the admins told once, so they can rotate them."""
+    if message_id and await roster_queries.code_attempt_counted(session, identity=identity, message_id=message_id):
+        return []  # a redelivery of a guess already counted
     await roster_queries.prune_code_attempts(session, before=now - ATTEMPT_WINDOW)
-    await roster_queries.add_code_attempt(session, identity=identity, kind=kind, now=now)
+    await roster_queries.add_code_attempt(session, identity=identity, kind=kind, now=now, message_id=message_id)
     total = await roster_queries.code_attempts(session, kind=kind, since=now - ATTEMPT_WINDOW)
     if kind == "link" and total >= DISTRICT_WIDE[kind]:
         return [(owner, VOIDED_NOTICE) for owner in await roster_queries.void_link_codes(session)]

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.catalog import Catalog
 from handlers.commands import Lang
 from handlers.messages import Incoming
+from handlers.ports import Charts
 from storage.models import Member, Team
 
 if TYPE_CHECKING:  # settings live in bot/, the core only reads them
@@ -48,6 +49,7 @@ class Context:
     # Messages for other people, sent once the message is stored: (member id, text). 设为队长 tells the new
     # captain, a move between squads tells the old squad's captains, a used link code tells its owner.
     notices: list[tuple[int, str]] = field(default_factory=list)
+    charts: Charts | None = None  # draws report charts (handlers.ports); None: replies without them
 
     def tell(self, member_id: int | None, text: str) -> None:
         """Let someone know, after the message is stored (nothing is said for a preview)."""

@@ -34,7 +34,7 @@ from handlers.commands import Command, Lang, ParseError, ProjectRef
 from handlers.context import Clock, Context, utc_now
 from handlers.messages import Incoming, IncomingFile, Reply
 from handlers.parse import parse, render
-from handlers.ports import Notifier
+from handlers.ports import Charts, Notifier
 from handlers.proposals import combined, proposal
 from handlers.refusal import Refusal
 from handlers.understand.reader import Understanding, understand
@@ -183,7 +183,7 @@ class Core:
 
     def __init__(
         self, *, settings: Settings, sessions: SessionFactory, catalog: Catalog, clock: Clock = utc_now,
-        bot_names: Collection[str] = (), notifier: Notifier | None = None,
+        bot_names: Collection[str] = (), notifier: Notifier | None = None, charts: Charts | None = None,
     ) -> None:
         # The year counters (storage.tallies) are bucketed in the sessions' zone; reports read them by the
         # settings' zone, so the two must agree.
@@ -196,6 +196,7 @@ class Core:
         self.clock = clock
         self.bot_names = {*settings.bot_names, *bot_names}
         self.notifier = notifier  # None: notices are dropped (a test or a CLI run without platforms)
+        self.charts = charts  # None: reports answer without their charts
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_MESSAGES)
 
     async def handle(self, incoming: Incoming) -> Reply:
@@ -298,21 +299,14 @@ class Core:
 
     async def _rolled_back(self, rollback: _Rollback, commands: Sequence[Command], incoming: Incoming,
                            now: datetime, inbox_id: str | None) -> Reply:
-        guess = rollback.attempt is not None  # a wrong code: counted, however it was refused
-        stored = await self._stored_reply(incoming) if inbox_id or (guess and incoming.message_id) else None
+        stored = await self._stored_reply(incoming) if inbox_id else None
         if stored is not None:
             return stored
-        if rollback.attempt is not None:
-            try:
-                async with transaction(self.sessions) as session:
-                    notices = await codes.count_wrong(session, identity=incoming.identity, kind=rollback.attempt,
-                                                      now=now, admins=self.settings.admins)
-                    if incoming.message_id:  # a redelivery of this guess is answered the same, not counted again
-                        await queries.add_inbox_row(session, platform=incoming.platform,
-                                                    message_id=incoming.message_id, identity=incoming.identity,
-                                                    reply=rollback.reply.to_json(), now=now)
-            except IntegrityError:  # the same delivery, counted meanwhile by another worker
-                return await self._stored_reply(incoming) or rollback.reply
+        if rollback.attempt is not None:  # a wrong code: counted (once per platform message), however refused
+            async with transaction(self.sessions) as session:
+                notices = await codes.count_wrong(session, identity=incoming.identity, kind=rollback.attempt,
+                                                  now=now, admins=self.settings.admins,
+                                                  message_id=(incoming.message_id or "")[:300])
             await self._tell(notices)
         if rollback.member_id is not None and any(c.verb in UPDATE_VERBS for c in commands):
             # Remembered so that a 撤销 right after it says this message changed nothing.
@@ -380,7 +374,7 @@ class Core:
             part = (replace(incoming, files=held) if held else incoming) if index == 0 else replace(incoming, files=())
             ctx = Context(incoming=part, session=session, settings=self.settings, catalog=self.catalog, now=now,
                           lang=command.lang, member=member, team=team, role=role, preview=preview,
-                          batch=batch, locked=locked, created=created,
+                          batch=batch, locked=locked, created=created, charts=self.charts,
                           notices=notices if notices is not None else [])
             try:
                 # The access policy first: a verb the sender's role may not use is refused before its handler.

@@ -1,11 +1,13 @@
-"""The ports the core talks through: handling an incoming message, posting to a bound chat, and hearing
-that a bound chat moved or went away."""
+"""The ports the core talks through: handling an incoming message, posting to a bound chat, hearing that a
+bound chat moved or went away, and drawing a report's chart."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from handlers.chart_data import FunnelStage, RankBar
+from handlers.commands import Lang
 from handlers.messages import Incoming, Reply
 
 # What an adapter calls for every message: the core parses, authorises, stores and answers.
@@ -58,4 +60,20 @@ class ChatEvents(Protocol):
 
     async def chat_back(self, platform: str, chat_id: str) -> bool:
         """The bot is back in the chat; True when this resumed a paused binding."""
+        ...
+
+
+class Charts(Protocol):
+    """Draws report charts as PNG bytes (bot.chart_drawer, with matplotlib); None when a chart cannot be
+    drawn (no CJK font, a failure): a chart is a bonus, the text reply never waits on it failing."""
+
+    async def ranking_and_funnel(self, bars: Sequence[RankBar], stages: Sequence[FunnelStage], *,
+                                 ranking_title: str, funnel_title: str, schedule_pct: float | None,
+                                 lang: Lang) -> bytes | None:
+        """The ranking above the district's funnel (the morning post and 排行)."""
+        ...
+
+    async def funnel(self, stages: Sequence[FunnelStage], *, title: str, schedule_pct: float | None,
+                     lang: Lang) -> bytes | None:
+        """One four-pool funnel (进度, the weekly summary)."""
         ...

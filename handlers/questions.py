@@ -15,7 +15,8 @@ from storage import report_queries as rq
 
 async def handle_rank(cmd: Command, ctx: Context) -> Reply:
     """rank: the 比学赶超 leaderboard now (`我们队排第几`: with the asker's squad's place on top)."""
-    board = await reports.leaderboard(ctx.session, settings=ctx.settings, now=ctx.now, lang=ctx.lang)
+    board = await reports.leaderboard(ctx.session, settings=ctx.settings, now=ctx.now, lang=ctx.lang,
+                                      charts=None if ctx.preview else ctx.charts)
     if cmd.value != "own" or ctx.team is None:
         return board
     rows = await reports.compute_ranking(ctx.session, settings=ctx.settings, now=ctx.now)
@@ -63,7 +64,7 @@ async def handle_status(cmd: Command, ctx: Context) -> Reply:
                            squad=True)
     return await reports.status_report(
         ctx.session, settings=ctx.settings, now=ctx.now, viewer_team_id=own, is_leader=ctx.is_leader,
-        team_name=team_name, lang=ctx.lang, view=view,
+        team_name=team_name, lang=ctx.lang, view=view, charts=None if ctx.preview else ctx.charts,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import charts, ledger
+from handlers import ledger
+from handlers.chart_data import FunnelStage, RankBar
 from handlers.commands import Lang
 from handlers.format import clip, format_amount, stage_name
 from handlers.messages import OutgoingFile, Reply
+from handlers.ports import Charts
 from handlers.schedule import (
     STALE_STAGES,
     ceil_share,
@@ -155,21 +157,6 @@ def _light(settings: Settings, completion_pct: float, schedule_pct: float) -> st
 
 def _weights(settings: Settings) -> dict[str, float]:
     return {stage: float(settings.stage_weights.get(stage, 0)) for stage in STAGES}
-
-
-async def _chart(render: Callable[..., bytes], *args: Any, **kwargs: Any) -> bytes | None:
-    """Render a chart in a worker thread; a chart that cannot be drawn never costs the text reply."""
-    try:
-        return await asyncio.to_thread(render, *args, strict=True, **kwargs)
-    except charts.MissingGlyphError:
-        if charts.find_cjk_font() is None:
-            log.warning("no CJK font installed: replies go out without charts")
-            return None
-        # A name with a character the font lacks (an emoji, a rare glyph): draw it as "?".
-        return await asyncio.to_thread(render, *args, strict=False, **kwargs)
-    except Exception:  # a chart is a bonus: log it and answer with the text
-        log.exception("chart rendering failed")
-        return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -334,18 +321,18 @@ def _district_targets(targets: rq.Targets) -> tuple[dict[str, int], bool]:
     return targets.district_or_sum()
 
 
-def _funnel(tally: rq.StageTally, targets: dict[str, int], lang: Lang) -> list[charts.FunnelStage]:
+def _funnel(tally: rq.StageTally, targets: dict[str, int], lang: Lang) -> list[FunnelStage]:
     return [
-        charts.FunnelStage(
+        FunnelStage(
             stage_name(stage, lang), tally.count(stage), targets.get(stage), tally.amount(stage)
         )
         for stage in STAGES
     ]
 
 
-def _rank_bars(rows: Sequence[RankRow]) -> list[charts.RankBar]:
+def _rank_bars(rows: Sequence[RankRow]) -> list[RankBar]:
     return [
-        charts.RankBar(row.team_name, round(row.completion_pct, 1), row.light, row.delta, row.rank)
+        RankBar(row.team_name, round(row.completion_pct, 1), row.light, row.delta, row.rank)
         for row in rows
         if row.completion_pct is not None and row.light is not None
     ]
@@ -359,7 +346,7 @@ def _sum_tallies(tallies: Sequence[rq.StageTally]) -> rq.StageTally:
 
 
 async def leaderboard(
-    session: AsyncSession, *, settings: Settings, now: datetime, lang: Lang = "zh", with_chart: bool = True
+    session: AsyncSession, *, settings: Settings, now: datetime, lang: Lang = "zh", charts: Charts | None = None
 ) -> Reply:
     """The 比学赶超 post: 比 (ranking with ↑↓ and lights), 学 (yesterday's movers), 赶 (what each lags by)."""
     period = _period(settings, now)
@@ -434,19 +421,19 @@ async def leaderboard(
             doc.line(_t(lang, "全区各库均达到序时进度 👍", "District: every pool on schedule 👍"))
 
     image = None
-    if with_chart:
+    if charts is not None:
         funnel = _funnel(district, district_targets, lang)
         bars = _rank_bars(rows)
         funnel_title = _t(lang, f"全区四库 {period.year}", f"District pools {period.year}")
         if bars:
-            image = await _chart(
-                charts.combined_chart, bars, funnel,
+            image = await charts.ranking_and_funnel(
+                bars, funnel,
                 ranking_title=_t(lang, f"比学赶超 {_short_day(period.today, lang)}",
                                  f"Ranking {period.today}"),
-                funnel_title=funnel_title, schedule_pct=period.pct,
+                funnel_title=funnel_title, schedule_pct=period.pct, lang=lang,
             )
         else:
-            image = await _chart(charts.funnel_chart, funnel, title=funnel_title, schedule_pct=period.pct)
+            image = await charts.funnel(funnel, title=funnel_title, schedule_pct=period.pct, lang=lang)
     return doc.reply(image=image, image_name="leaderboard.png")
 
 
@@ -588,6 +575,7 @@ async def status_report(
     team_name: str | None = None,
     lang: Lang = "zh",
     view: str | None = None,
+    charts: Charts | None = None,
 ) -> Reply:
     """进度: the district's counts per pool against targets and 序时进度, and squad detail.
 
@@ -623,10 +611,10 @@ async def status_report(
         doc.title(_t(lang, "📊 ", "📊 ") + f"{row.team_name} · {_day_text(period.today, lang)}")
         doc.line(_t(lang, "序时进度 ", "Schedule ") + _pct(period.pct))
         await _team_section(doc, session, row, len(rows), period, settings, lang, now)
-        image = await _chart(
-            charts.funnel_chart, _funnel(row.tally, row.targets, lang),
-            title=f"{row.team_name} {period.year}", schedule_pct=period.pct if row.targets else None,
-        )
+        image = await charts.funnel(
+            _funnel(row.tally, row.targets, lang),
+            title=f"{row.team_name} {period.year}", schedule_pct=period.pct if row.targets else None, lang=lang,
+        ) if charts is not None else None
         return doc.reply(image=image, image_name="status.png")
 
     doc.title(_t(lang, "📊 全区进度", "📊 District progress") + f" · {_day_text(period.today, lang)}")
@@ -672,11 +660,11 @@ async def status_report(
         doc.title(_t(lang, f"🚩 本队：{row.team_name}", f"🚩 Your squad: {row.team_name}"))
         await _team_section(doc, session, row, len(rows), period, settings, lang, now)
 
-    image = await _chart(
-        charts.funnel_chart, _funnel(district, district_targets, lang),
+    image = await charts.funnel(
+        _funnel(district, district_targets, lang),
         title=_t(lang, f"全区四库 {period.year}", f"District pools {period.year}"),
-        schedule_pct=period.pct if district_targets else None,
-    )
+        schedule_pct=period.pct if district_targets else None, lang=lang,
+    ) if charts is not None else None
     return doc.reply(image=image, image_name="status.png")
 
 
@@ -928,7 +916,8 @@ def last_week(today: date) -> tuple[date, date]:
     return sunday - timedelta(days=6), sunday
 
 
-async def weekly_summary(session: AsyncSession, *, settings: Settings, now: datetime) -> Reply:
+async def weekly_summary(session: AsyncSession, *, settings: Settings, now: datetime,
+                         charts: Charts | None = None) -> Reply:
     """Last Monday–Sunday: projects newly counted per pool, district and per squad, with a funnel chart.
 
     The week's numbers follow the counting rule (a project signed that week counts as 签约, and also as
@@ -975,11 +964,11 @@ async def weekly_summary(session: AsyncSession, *, settings: Settings, now: date
     days_in_year = 366 if calendar.isleap(sunday.year) else 365
     # The weekly pace a yearly target implies, rounded up: the bar each pool should reach in a week.
     pace = {stage: ceil_share(n, 7 / days_in_year) for stage, n in year_targets.items()}
-    image = await _chart(
-        charts.funnel_chart, _funnel(week, pace, "zh"),
+    image = await charts.funnel(
+        _funnel(week, pace, "zh"),
         title=f"上周新增（周均目标）{monday.month}/{monday.day}–{sunday.month}/{sunday.day}",
-        schedule_pct=None,
-    )
+        schedule_pct=None, lang="zh",
+    ) if charts is not None else None
     return doc.reply(image=image, image_name="weekly.png")
 
 

@@ -19,6 +19,7 @@ from handlers import reports
 from handlers.chat_settings import JOB_DEFAULTS, job_setting
 from handlers.format import clip
 from handlers.messages import Reply
+from handlers.ports import Charts
 from handlers.schedule import day_bounds_utc, is_workday, local_day
 from storage import post_queries
 from storage.models import ChatBinding
@@ -169,11 +170,11 @@ async def stand_in_targets(session: AsyncSession, spec: JobSpec) -> list[Target]
 
 async def build_card(
     spec: JobSpec, target: Target, session: AsyncSession, *, settings: Settings, now: datetime,
-    charts: bool = True,
+    charts: Charts | None = None,
 ) -> Card | None:
     """The card `target` gets for `spec` at `now`, or None when there is nothing to say."""
     if spec.key == "daily_rank":
-        return Card(await reports.leaderboard(session, settings=settings, now=now, with_chart=charts))
+        return Card(await reports.leaderboard(session, settings=settings, now=now, charts=charts))
     if spec.key == "daily_remind":
         if target.team_id is None:
             return None
@@ -190,7 +191,7 @@ async def build_card(
     if spec.key == "problem_escalation":
         return await escalation(session, settings=settings, now=now)
     if spec.key == "weekly_summary":
-        return Card(await reports.weekly_summary(session, settings=settings, now=now))
+        return Card(await reports.weekly_summary(session, settings=settings, now=now, charts=charts))
     raise ValueError(f"unknown job {spec.key!r}")
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from handlers.chat_settings import job_setting
 from handlers.context import Clock
 from handlers.messages import Reply
-from handlers.ports import ChatEvents, DeliveryError, Messenger
+from handlers.ports import Charts, ChatEvents, DeliveryError, Messenger
 from handlers.schedule import local_day
 from jobs import runs
 from jobs.posts import (
@@ -131,7 +131,7 @@ class JobScheduler:
         owner: str | None = None,
         policy: runs.Policy | None = None,
         concurrency: int = 16,
-        charts: bool = True,
+        charts: Charts | None = None,
         chat_events: ChatEvents | None = None,
         housekeeping: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
@@ -159,7 +159,9 @@ class JobScheduler:
 
     @classmethod
     def for_bot(cls, bot: ZsBot, **options: Any) -> JobScheduler:
-        """A scheduler on a started ZsBot's settings, sessions, messengers, clock and bindings."""
+        """A scheduler on a started ZsBot's settings, sessions, messengers, clock, charts and bindings
+        (`charts=False`: posts without their charts)."""
+        options["charts"] = bot.charts if options.get("charts", True) else None
         options.setdefault("chat_events", bot.chat_events)
         options.setdefault("housekeeping", bot.housekeeping)
         return cls(settings=bot.settings, sessions=bot.sessions, messengers=bot.messengers, clock=bot.clock,

@@ -347,6 +347,8 @@ class CodeAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     identity: str = Field(max_length=200)
     kind: str = Field(max_length=10)  # invite / link
+    # The platform message the guess came in (a redelivery of it is not counted again); "" when none.
+    message_id: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
     created_at: datetime
 
 

@@ -76,10 +76,18 @@ async def delete_binding(session: AsyncSession, *, binding_id: int) -> None:
     await connection.execute(delete(ChatBinding).where(col(ChatBinding.id) == binding_id))
 
 
-async def add_code_attempt(session: AsyncSession, *, identity: str, kind: str, now: datetime) -> None:
+async def add_code_attempt(session: AsyncSession, *, identity: str, kind: str, now: datetime,
+                           message_id: str = "") -> None:
     """Count one wrong invite or link code."""
-    session.add(CodeAttempt(identity=identity, kind=kind, created_at=now))
+    session.add(CodeAttempt(identity=identity, kind=kind, created_at=now, message_id=message_id))
     await session.flush()
+
+
+async def code_attempt_counted(session: AsyncSession, *, identity: str, message_id: str) -> bool:
+    """Whether this platform message's guess was counted already (it is being redelivered)."""
+    statement = select(CodeAttempt.id).where(col(CodeAttempt.identity) == identity,
+                                             col(CodeAttempt.message_id) == message_id)
+    return (await session.exec(statement)).first() is not None
 
 
 async def code_attempts(session: AsyncSession, *, kind: str, since: datetime, identity: str | None = None) -> int:

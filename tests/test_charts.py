@@ -12,8 +12,8 @@ from matplotlib import font_manager
 from matplotlib.text import Text
 from PIL import Image
 
-from handlers import charts
-from handlers.charts import (
+from bot import charts
+from bot.charts import (
     LIGHT_COLOURS,
     MAX_HEIGHT_PX,
     WIDTH_PX,

@@ -180,7 +180,7 @@ def statuses(outcomes: list[Outcome], job: str) -> list[str]:
 async def test_daily_rank_goes_to_every_group_once_with_chart_and_stores_snapshot(world: World) -> None:
     await district(world)
     await world.say("telegram", "1001", "签约 比亚迪河南体验中心 2亿 汽车")
-    world.scheduler.charts = True
+    world.scheduler.charts = world.bot.charts
     world.clock.now = local(2026, 11, 24, 8, 29)
     assert await world.scheduler.tick() == []  # not yet
     world.clock.now = local(2026, 11, 24, 8, 30)
@@ -376,7 +376,7 @@ async def test_two_schedulers_on_one_database_post_each_message_once(world: Worl
             "wecom-robot": RobotMessenger(http, api_url=world.wecom.url, sleep=no_sleep),
         }
         second = JobScheduler(settings=other.settings, sessions=other.sessions, messengers=messengers,
-                              clock=world.clock, charts=False)
+                              clock=world.clock)
         for moment in (local(2026, 11, 24, 8, 30), local(2026, 11, 24, 8, 31), local(2026, 11, 24, 17, 30)):
             world.clock.now = moment
             first_outcomes, second_outcomes = await asyncio.gather(world.scheduler.tick(), second.tick())
@@ -425,7 +425,7 @@ async def test_a_fan_out_killed_midway_resumes_only_the_unsent_chats(world: Worl
         await world.squad(team)
         keys.append(await world.bind_robot(team))
     gate = Gate(world.bot.messengers["wecom-robot"], allow=3, workers=4)
-    dying = world.new_scheduler({"wecom-robot": gate}, concurrency=4, charts=False)
+    dying = world.new_scheduler({"wecom-robot": gate}, concurrency=4)
     world.clock.now = local(2026, 11, 24, 8, 30)
     task = asyncio.create_task(dying.tick())
     # Every worker at the gate means each finished (and recorded) its earlier chat: no send is half-done
@@ -440,7 +440,7 @@ async def test_a_fan_out_killed_midway_resumes_only_the_unsent_chats(world: Worl
     assert len(ledger) < 8  # some chats were never claimed
 
     # Restarted a minute later: the unclaimed chats go out; the dead process's claims wait for the lease.
-    restarted = world.new_scheduler(charts=False)
+    restarted = world.new_scheduler()
     world.clock.now = local(2026, 11, 24, 8, 31)
     outcomes = await restarted.tick()
     assert statuses(outcomes, "daily_rank").count(HELD) == gate.hanging

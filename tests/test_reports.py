@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from bot.chart_drawer import ChartDrawer
 from bot.settings import Settings
-from handlers import charts, reports
+from handlers import reports
 from handlers.reports import composite_completion, compute_ranking, last_week, stage_lacks
 from storage import report_queries as rq
 from storage.db import SessionFactory, transaction
@@ -30,20 +31,22 @@ def make_settings(**overrides: Any) -> Settings:
                     **overrides)
 
 
+class RecordingCharts(list[tuple[str, tuple[Any, ...], dict[str, Any]]]):
+    """The chart port as a recorder: each drawing asked for (its name, data and titles), a tiny fake PNG back."""
+
+    async def ranking_and_funnel(self, *args: Any, **kwargs: Any) -> bytes:
+        self.append(("combined_chart", args, kwargs))
+        return b"\x89PNG fake"
+
+    async def funnel(self, *args: Any, **kwargs: Any) -> bytes:
+        self.append(("funnel_chart", args, kwargs))
+        return b"\x89PNG fake"
+
+
 @pytest.fixture
-def drawn(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
-    """Replace the chart renderers with a recorder returning a tiny fake PNG."""
-    calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-
-    def fake(name: str) -> Any:
-        def render(*args: Any, **kwargs: Any) -> bytes:
-            calls.append((name, args, kwargs))
-            return b"\x89PNG fake"
-        return render
-
-    for name in ("ranking_chart", "funnel_chart", "combined_chart"):
-        monkeypatch.setattr(charts, name, fake(name))
-    return calls
+def drawn() -> RecordingCharts:
+    """The charts the reports ask the port for."""
+    return RecordingCharts()
 
 
 def test_composite_completion_weights_the_stages() -> None:
@@ -143,7 +146,7 @@ async def test_leaderboard_compare_learn_catch_up(sessions: SessionFactory, draw
         await w.snapshot(yesterday, {a: 1, b: 2})
 
     async with sessions() as session:
-        reply = await reports.leaderboard(session, settings=make_settings(), now=now)
+        reply = await reports.leaderboard(session, charts=drawn, settings=make_settings(), now=now)
     lines = reply.text.splitlines()
     assert lines[0] == "🏆 比学赶超 · 2028年7月1日（周六）"
     assert "序时进度 50.0%" in lines
@@ -175,7 +178,7 @@ async def test_leaderboard_without_targets_or_activity(sessions: SessionFactory,
         w = World(session)
         await w.project(await w.team("德化街"), stage="planned", at=bj(2028, 2, 1))
     async with sessions() as session:
-        reply = await reports.leaderboard(session, settings=make_settings(), now=HALF_YEAR, lang="en")
+        reply = await reports.leaderboard(session, charts=drawn, settings=make_settings(), now=HALF_YEAR, lang="en")
     assert "Schedule 50.0%" in reply.text
     assert "1. 德化街 1 pts (P1 A0 S0 L0)" in reply.text
     assert "No projects signed or landed yesterday." in reply.text
@@ -191,7 +194,7 @@ async def test_snapshot_saved_by_the_daily_job_feeds_tomorrows_arrows(sessions: 
         await rq.save_rank_snapshot(session, day=date(2028, 7, 1), rows=rows)
     async with sessions() as session:
         reply = await reports.leaderboard(session, settings=settings, now=HALF_YEAR + timedelta(days=1),
-                                          with_chart=False)
+                                          charts=None)
     assert reply.image is None
     assert "1. 德化街 🟢 60.0% –" in reply.text
     assert "5. 福华街 🔴 10.0% –" in reply.text
@@ -205,9 +208,9 @@ async def test_year_boundary_in_the_reports(sessions: SessionFactory, drawn: lis
         await w.project(a, stage="signed", at=bj(2026, 1, 1, 0, 10), amount=30_000_000)
     async with sessions() as session:
         settings = make_settings()
-        new_year = await reports.status_report(session, settings=settings, now=bj(2026, 1, 1, 8),
+        new_year = await reports.status_report(session, charts=drawn, settings=settings, now=bj(2026, 1, 1, 8),
                                                viewer_team_id=a, is_leader=False)
-        old_year = await reports.status_report(session, settings=settings, now=bj(2025, 12, 31, 23, 59),
+        old_year = await reports.status_report(session, charts=drawn, settings=settings, now=bj(2025, 12, 31, 23, 59),
                                                viewer_team_id=a, is_leader=False)
     assert "签约 1" in new_year.text and "签约金额 3000万元" in new_year.text
     assert "序时进度 0.3%" in new_year.text
@@ -232,7 +235,7 @@ async def _status_world(sessions: SessionFactory) -> dict[str, int]:
 async def test_status_member_sees_district_and_own_squad(sessions: SessionFactory, drawn: list[Any]) -> None:
     ids = await _status_world(sessions)
     async with sessions() as session:
-        reply = await reports.status_report(session, settings=make_settings(), now=HALF_YEAR,
+        reply = await reports.status_report(session, charts=drawn, settings=make_settings(), now=HALF_YEAR,
                                             viewer_team_id=ids["建中街"], is_leader=False)
     lines = reply.text.splitlines()
     assert lines[:2] == ["📊 全区进度 · 2028年7月1日（周六）", "序时进度 50.0%"]
@@ -250,12 +253,12 @@ async def test_status_leader_sees_breakdowns_and_every_squad(sessions: SessionFa
     ids = await _status_world(sessions)
     async with sessions() as session:
         settings = make_settings()
-        summary = await reports.status_report(session, settings=settings, now=HALF_YEAR, viewer_team_id=None,
+        summary = await reports.status_report(session, charts=drawn, settings=settings, now=HALF_YEAR, viewer_team_id=None,
                                               is_leader=True)
         # A short summary first: the pools, the squads' lights, and how to ask for more.
         assert len(summary.text.splitlines()) <= 14
         assert "小分队：🟢 1 个" in summary.text and "进度 详细" in summary.text and "\n按产业\n" not in summary.text
-        reply = await reports.status_report(session, settings=settings, now=HALF_YEAR, viewer_team_id=None,
+        reply = await reports.status_report(session, charts=drawn, settings=settings, now=HALF_YEAR, viewer_team_id=None,
                                             is_leader=True, view="all")
         lines = reply.text.splitlines()
         for heading in ("按服务业 / 工业", "按产业", "按区域", "按小分队"):
@@ -267,27 +270,27 @@ async def test_status_leader_sees_breakdowns_and_every_squad(sessions: SessionFa
         # Composite completion of 德化街: (3 × 2/2 + 4 × 1/2) / (3 + 4) = 71.4 %, ahead of 50 %.
         assert "1. 德化街 🟢 71.4% 谋2 招2 签2 落1" in lines
         assert any(line.startswith("2. 建中街") for line in lines)
-        industry = await reports.status_report(session, settings=settings, now=HALF_YEAR, viewer_team_id=None,
+        industry = await reports.status_report(session, charts=drawn, settings=settings, now=HALF_YEAR, viewer_team_id=None,
                                                is_leader=True, view="industry")
         assert "\n按产业\n" in industry.text and "\n按区域\n" not in industry.text and "\n按小分队\n" not in industry.text
 
-        one = await reports.status_report(session, settings=settings, now=HALF_YEAR, viewer_team_id=None,
+        one = await reports.status_report(session, charts=drawn, settings=settings, now=HALF_YEAR, viewer_team_id=None,
                                           is_leader=True, team_name="德化街")
         assert one.text.splitlines()[0] == "📊 德化街 · 2028年7月1日（周六）"
         assert "签约 2/2 100.0% 🟢" in one.text and "建中街" not in one.text
 
-        unknown = await reports.status_report(session, settings=settings, now=HALF_YEAR, viewer_team_id=None,
+        unknown = await reports.status_report(session, charts=drawn, settings=settings, now=HALF_YEAR, viewer_team_id=None,
                                               is_leader=True, team_name="德化")
         # "德化" is part of two names: ambiguous, so a refusal offering both.
         assert unknown.ok is False
         assert "没有名为「德化」的小分队。" in unknown.text
         assert "相近的有：德化街、德化路" in unknown.text
 
-        unique = await reports.status_report(session, settings=settings, now=HALF_YEAR, viewer_team_id=None,
+        unique = await reports.status_report(session, charts=drawn, settings=settings, now=HALF_YEAR, viewer_team_id=None,
                                              is_leader=True, team_name="建中")
         assert unique.ok and unique.text.startswith("📊 建中街")
 
-        captain = await reports.status_report(session, settings=settings, now=HALF_YEAR,
+        captain = await reports.status_report(session, charts=drawn, settings=settings, now=HALF_YEAR,
                                               viewer_team_id=ids["德化街"], is_leader=False, team_name="德化街")
         assert captain.ok and captain.text.startswith("📊 德化街")  # who may ask is handlers.access's to say
 
@@ -299,9 +302,9 @@ async def test_status_counts_follow_the_verification_setting(sessions: SessionFa
         await w.project(a, stage="signed", at=bj(2028, 3, 1), signed_verified_at=bj(2028, 3, 2))
         await w.project(a, stage="signed", at=bj(2028, 3, 5))
     async with sessions() as session:
-        loose = await reports.status_report(session, settings=make_settings(), now=HALF_YEAR,
+        loose = await reports.status_report(session, charts=drawn, settings=make_settings(), now=HALF_YEAR,
                                             viewer_team_id=a, is_leader=False)
-        strict = await reports.status_report(session, settings=make_settings(require_verification=True),
+        strict = await reports.status_report(session, charts=drawn, settings=make_settings(require_verification=True),
                                              now=HALF_YEAR, viewer_team_id=a, is_leader=False)
     assert "签约 2\n" in loose.text and "待核实" not in loose.text  # counted, and nobody verifies
     assert "签约 1（另有待核实 1）" in strict.text
@@ -423,7 +426,7 @@ async def test_weekly_summary_counts_last_monday_to_sunday(sessions: SessionFact
         await w.event(None, b, at=bj(2026, 11, 18), kind="visit")
         await w.targets(None, 2026, planned=365)
     async with sessions() as session:
-        reply = await reports.weekly_summary(session, settings=make_settings(), now=now)
+        reply = await reports.weekly_summary(session, charts=drawn, settings=make_settings(), now=now)
     lines = reply.text.splitlines()
     assert lines[0] == "🗓 周报 · 11月16日—11月22日"
     assert "本周新增：谋划 2，招引 1，签约 1，落地 0" in lines
@@ -450,12 +453,18 @@ async def test_ledger_export_writes_a_workbook(sessions: SessionFactory) -> None
     assert "放弃的" in [cell for row in book["已放弃"].iter_rows(values_only=True) for cell in row]
 
 
-async def test_leaderboard_renders_a_real_png(sessions: SessionFactory) -> None:
+async def test_leaderboard_renders_a_real_png_once_for_the_same_data(sessions: SessionFactory) -> None:
+    """Through the real chart port: a PNG, and the same data a second time is not drawn again."""
     await _squads_with_targets(sessions)
+    charts = ChartDrawer()
     async with sessions() as session:
-        reply = await reports.leaderboard(session, settings=make_settings(), now=HALF_YEAR)
+        reply = await reports.leaderboard(session, settings=make_settings(), now=HALF_YEAR, charts=charts)
+        again = await reports.leaderboard(session, settings=make_settings(), now=HALF_YEAR, charts=charts)
+        english = await reports.leaderboard(session, settings=make_settings(), now=HALF_YEAR, charts=charts,
+                                            lang="en")
     assert reply.image is not None and reply.image.startswith(b"\x89PNG\r\n\x1a\n")
     assert reply.image_name == "leaderboard.png"
+    assert again.image == reply.image and english.image != reply.image and charts.drawn == 2
 
 
 def test_tz_constant_matches_settings() -> None:

@@ -20,7 +20,6 @@ import math
 import os
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # fontTools ships no types
 from matplotlib import font_manager
@@ -31,6 +30,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon, Rectangle
 
+from handlers.chart_data import FunnelStage, RankBar
 from handlers.commands import Lang
 from handlers.format import format_amount
 
@@ -121,35 +121,6 @@ class MissingGlyphError(ValueError):
             + (f" (in {', '.join(repr(t) for t in self.texts[:3])})" if self.texts else "")
             + "; install a CJK font such as fonts-wqy-microhei"
         )
-
-
-@dataclass(frozen=True)
-class RankBar:
-    """One squad's bar in the ranking chart.
-
-    `value` is the composite completion % (or the stage score, see `value_suffix`), `light` is the
-    squad's light against 序时进度 ("green", "yellow", "red"), `delta` the rank change since yesterday
-    (+2 means two places up; None for no comparison). `rank` defaults to the position in the list.
-    """
-
-    label: str
-    value: float
-    light: str
-    delta: int | None = None
-    rank: int | None = None
-
-
-@dataclass(frozen=True)
-class FunnelStage:
-    """One pool in the funnel: how many projects it holds against its target, and their amount."""
-
-    label: str
-    count: int
-    target: int | None
-    amount_yuan: int
-
-
-# --- fonts -----------------------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=32)
