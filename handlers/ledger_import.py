@@ -96,8 +96,7 @@ class _Reader:
         for field, limit in self.limits.items():
             value = values.get(field)
             if isinstance(value, str) and len(value) > limit:
-                column = columns.get(field) or columns.get(REMARK)
-                self.fail(where, column, f"太长（{len(value)}字），最多{limit}字")
+                self.fail(where, columns.get(field) or columns.get(REMARK), f"太长（{len(value)}字），最多{limit}字")
                 ok = False
         if not ok:
             return
