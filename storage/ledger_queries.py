@@ -19,7 +19,10 @@ _UNDO = aliased(Event, name="undo_of_note")
 
 
 async def _exec(session: AsyncSession, statement: Any) -> Any:
-    return await session.execute(statement)
+    """A column select on the session's connection, pending ORM changes flushed first (as autoflush would)."""
+    await session.flush()
+    connection = await session.connection()
+    return await connection.execute(statement)
 
 
 def _team_filter(query: Any, team_id: int | None) -> Any:
@@ -125,5 +128,5 @@ async def project_in_team(session: AsyncSession, *, key: str, team_id: int) -> P
 async def follow_explicit_ids(session: AsyncSession) -> None:
     """After inserting projects with explicit ids: PostgreSQL's sequence must move past them."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text(
+        await _exec(session, text(
             "SELECT setval(pg_get_serial_sequence('project', 'id'), COALESCE(MAX(id), 1)) FROM project"))
