@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, select, text
+from sqlalchemy import exists, false, func, select, text
 from sqlalchemy.orm import aliased
 from sqlmodel import col
+from sqlmodel import select as sqlmodel_select  # ORM entities back (sqlalchemy's select gives rows)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.ledger import LedgerRow
@@ -121,8 +122,8 @@ async def project_count(session: AsyncSession) -> int:
 
 async def project_in_team(session: AsyncSession, *, key: str, team_id: int) -> Project | None:
     """The project of this name key in this squad (removed ones too), the oldest first."""
-    query = select(Project).where(and_(col(Project.name_key) == key, col(Project.team_id) == team_id))
-    return (await session.exec(query.order_by(col(Project.id)))).first()  # type: ignore[call-overload]
+    query = sqlmodel_select(Project).where(col(Project.name_key) == key, col(Project.team_id) == team_id)
+    return (await session.exec(query.order_by(col(Project.id)))).first()
 
 
 async def follow_explicit_ids(session: AsyncSession) -> None:
