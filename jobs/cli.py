@@ -145,7 +145,7 @@ def _chat_file_part(target: Target) -> str:
     # The binding id, never the chat id: a WeCom group robot's chat id is its secret key.
     if target.binding_id is None:
         return "unbound-" + safe_part(target.audience)
-    return f"{safe_part(target.platform)}-{target.binding_id}"
+    return f"{safe_part(target.platform)}-binding{target.binding_id}"
 
 
 def save_outcome(outcome: Outcome, directory: Path) -> list[Path]:
