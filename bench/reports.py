@@ -21,6 +21,7 @@ from typing import Any
 
 from bench import common
 from bench.datagen import SIZES, Dataset, Spec, ensure
+from bot.chart_drawer import ChartDrawer
 from bot.settings import Settings
 from handlers import reports
 from handlers.messages import Reply
@@ -31,25 +32,18 @@ GOAL_MS = 200.0
 Report = Callable[[Any, Settings, Any, bool], Awaitable[Reply]]
 
 
+def _charts(charts: bool) -> ChartDrawer | None:
+    # No cache: every run draws, so the figures include the drawing (a warm cache would hide it).
+    return ChartDrawer(cache_size=0) if charts else None
+
+
 async def _leaderboard(session: Any, settings: Settings, now: Any, charts: bool) -> Reply:
-    return await reports.leaderboard(session, settings=settings, now=now, with_chart=charts)
+    return await reports.leaderboard(session, settings=settings, now=now, charts=_charts(charts))
 
 
 async def _status(session: Any, settings: Settings, now: Any, charts: bool) -> Reply:
-    if charts:
-        return await reports.status_report(session, settings=settings, now=now, viewer_team_id=None, is_leader=True)
-    # status_report always draws its funnel; without charts, time the same call with drawing stubbed out.
-    original = reports._chart
-
-    async def no_chart(*args: Any, **kwargs: Any) -> None:
-        return None
-
-    reports._chart = no_chart
-    try:
-        return await reports.status_report(session, settings=settings, now=now, viewer_team_id=None,
-                                           is_leader=True)
-    finally:
-        reports._chart = original
+    return await reports.status_report(session, settings=settings, now=now, viewer_team_id=None, is_leader=True,
+                                       charts=_charts(charts))
 
 
 async def _problems(session: Any, settings: Settings, now: Any, charts: bool) -> Reply:

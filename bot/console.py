@@ -1,8 +1,9 @@
 """The console adapter: chat with the core in a terminal, or drive it line by line from a script.
 
 Each input line is one message; each reply is printed. A message of several lines is typed on one line
-with `\n` where the line breaks go (`签约 #29\n落地 #30`). Pictures and files are written next to the
-working folder and their paths printed. Lines starting with `:` talk to the console itself (`:user 小王`
+with `\n` where the line breaks go (`签约 #29\n落地 #30`). Pictures and files are written into the
+working folder, each under a new name (a counter: an earlier chart is never overwritten), and their paths
+printed. Lines starting with `:` talk to the console itself (`:user 小王`
 switches who is typing, `:group`/`:private` switch the chat kind, `:quit`). When the bot stays silent
 (chatter in a group), the console prints `（机器人未回复）` so a script still sees one answer per line.
 """
@@ -10,12 +11,12 @@ switches who is typing, `:group`/`:private` switch the chat kind, `:quit`). When
 from __future__ import annotations
 
 import asyncio
-import itertools
 import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TextIO
 
+from bot.outputs import numbered, safe_part, write_new
 from handlers.messages import Incoming, Reply
 from handlers.ports import MessageHandler, Messenger
 
@@ -34,7 +35,6 @@ class ConsoleSession:
         self.chat_kind: str = "private"
         self.out = out
         self.files_dir = files_dir
-        self._counter = itertools.count(1)
 
     def _print(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -80,12 +80,16 @@ class ConsoleSession:
             return
         self._print(reply.text)
         if reply.image is not None:
-            path = self.files_dir / f"zsbot-{next(self._counter)}-{reply.image_name}"
-            await asyncio.to_thread(path.write_bytes, reply.image)
+            # Numbered past any earlier chart in the folder: a second 排行 (or the next session's) keeps the first.
+            image_name = safe_part(reply.image_name)
+            path = await asyncio.to_thread(write_new, self.files_dir, lambda n: f"zsbot-{n}-{image_name}",
+                                           reply.image)
             self._print(f"🖼  图表已保存：{path}")
         if reply.file is not None:
-            path = self.files_dir / reply.file.name
-            await asyncio.to_thread(path.write_bytes, reply.file.content)
+            stem, dot, suffix = safe_part(reply.file.name).rpartition(".")
+            path = await asyncio.to_thread(write_new, self.files_dir,
+                                           numbered(stem or suffix, f".{suffix}" if dot and stem else ""),
+                                           reply.file.content)
             self._print(f"📎 文件已保存：{path}")
         self._print("")
 

@@ -1,4 +1,4 @@
-"""`zsbot jobs list` and `zsbot jobs run NAME [--chat ID] [--dry-run]`: the scheduled posts by hand.
+"""`zsbot jobs list` and `zsbot jobs run NAME [--chat ID] [--dry-run [--out DIR]]`: the scheduled posts by hand.
 
 Robot keys are secrets: the listing shows a WeCom group robot as its binding id and a masked key.
 """
@@ -6,13 +6,16 @@ Robot keys are secrets: the listing shows a WeCom group robot as its binding id 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from pathlib import Path
 
 import aiohttp
 
 from bot.app import ZsBot
+from bot.outputs import numbered, safe_part, write_new
 from bot.settings import Settings
 from handlers.chat_settings import job_key, job_setting
 from handlers.ports import Messenger
@@ -138,10 +141,39 @@ def _wecom_bot(bot: ZsBot, http: aiohttp.ClientSession) -> contextlib.AbstractAs
     return open_wecom_bot(bot, http, receive=False)
 
 
+def _chat_file_part(target: Target) -> str:
+    # The binding id, never the chat id: a WeCom group robot's chat id is its secret key.
+    if target.binding_id is None:
+        return "unbound-" + safe_part(target.audience)
+    return f"{safe_part(target.platform)}-binding{target.binding_id}"
+
+
+def save_outcome(outcome: Outcome, directory: Path) -> list[Path]:
+    """Write a dry run's card (text), image (png) and file into `directory`, each under a new name. Sync."""
+    card = outcome.card
+    if card is None:
+        return []
+    stem = f"{outcome.job}-{_chat_file_part(outcome.target)}"
+    reply = card.reply
+    lines = [f"# {outcome.job} → {chat_text(outcome.target)}", reply.text]
+    if reply.mentions:
+        lines.append("[提及 / mentions] " + " ".join(reply.mentions))
+    written = [write_new(directory, numbered(stem, ".txt"), ("\n".join(lines) + "\n").encode("utf-8"))]
+    if reply.image:
+        written.append(write_new(directory, numbered(stem, ".png"), reply.image))
+    if reply.file:
+        name = safe_part(reply.file.name)
+        written.append(write_new(directory, numbered(f"{stem}-{Path(name).stem}", Path(name).suffix),
+                                 reply.file.content))
+    return written
+
+
 async def run_job(
-    settings: Settings, name: str, *, chat: str | None = None, dry_run: bool = False, out: Out = print
+    settings: Settings, name: str, *, chat: str | None = None, dry_run: bool = False, out: Out = print,
+    out_dir: Path | None = None,
 ) -> int:
-    """Run one job now; with `dry_run`, print every card instead of sending (exit 1 if a chat failed)."""
+    """Run one job now; with `dry_run`, print every card instead of sending (exit 1 if a chat failed);
+    with `out_dir` too, also write each card and image there."""
     key = _resolve(name)
     if key is None:
         out(f"没有叫「{name}」的定时推送。可用：{', '.join(JOBS)}")
@@ -153,13 +185,16 @@ async def run_job(
         else:
             async with _messengers(bot) as messengers:
                 scheduler = JobScheduler(settings=settings, sessions=bot.sessions, messengers=messengers,
-                                         clock=bot.clock, chat_events=bot.chat_events)
+                                         clock=bot.clock, chat_events=bot.chat_events, charts=bot.charts)
                 outcomes = await scheduler.run_now(key, chat=chat)
     if not outcomes:
         out(f"{key}：没有符合条件的群" + (f"（--chat {chat}）" if chat else "") + "。")
         return 1 if chat else 0
     for outcome in outcomes:
         print_outcome(outcome, out=out)
+        if out_dir is not None:
+            for path in await asyncio.to_thread(save_outcome, outcome, out_dir):
+                out(f"[已保存 / saved] {path}")
     return 1 if any(o.status in (runs.FAILED, runs.RETRY, "error", "paused") for o in outcomes) else 0
 
 
@@ -168,5 +203,5 @@ async def jobs_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.jobs_command == "list":
         return await list_jobs(settings)
     if args.jobs_command == "run":
-        return await run_job(settings, args.name, chat=args.chat, dry_run=args.dry_run)
+        return await run_job(settings, args.name, chat=args.chat, dry_run=args.dry_run, out_dir=args.out)
     raise ValueError(f"unknown jobs command {args.jobs_command!r}")

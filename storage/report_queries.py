@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime
 from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import (
@@ -36,7 +36,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.ledger import LedgerRow, LedgerSummary, TeamSummaryRow
+from handlers.ledger import LedgerSummary, TeamSummaryRow
 from storage.models import (
     STAGE_ORDER,
     STAGES,
@@ -888,49 +888,6 @@ async def slipped_projects(
 # Ledger (台账)
 
 
-async def ledger_rows(
-    session: AsyncSession, *, tz: tzinfo, team_id: int | None = None
-) -> list[LedgerRow]:
-    """Every project not removed (dropped ones too, for their own sheet), by id, times in `tz`.
-
-    Open problems are counted in SQL (a grouped subquery joined once), not per project.
-    """
-    open_counts = (
-        select(col(Problem.project_id).label("project_id"), func.count().label("n"))
-        .where(col(Problem.resolved_at).is_(None), col(Problem.withdrawn) == false())
-        .group_by(col(Problem.project_id))
-        .subquery()
-    )
-    query = (
-        select(
-            col(Project.id), col(Project.name), col(Team.name), col(Project.stage), col(Project.amount_yuan),
-            col(Project.industry), col(Project.wheel), col(Project.zone), col(Project.place),
-            col(Project.company), col(Project.created_at), col(Project.updated_at), col(Project.planned_at),
-            col(Project.attracting_at), col(Project.signed_at), col(Project.landed_at),
-            func.coalesce(open_counts.c.n, 0),
-        )
-        .join(Team, col(Team.id) == col(Project.team_id))
-        .outerjoin(open_counts, open_counts.c.project_id == col(Project.id))
-        .where(_not_removed())
-        .order_by(col(Project.id))
-    )
-    if team_id is not None:
-        query = query.where(col(Project.team_id) == team_id)
-
-    def local(moment: datetime | None) -> datetime | None:
-        return moment.astimezone(tz) if moment is not None else None
-
-    return [
-        LedgerRow(
-            id=r[0], name=r[1], team=r[2], stage=r[3], amount_yuan=r[4], industry=r[5], wheel=r[6],
-            zone=r[7], place=r[8], company=r[9], created_at=local(r[10]), updated_at=local(r[11]),
-            planned_at=local(r[12]), attracting_at=local(r[13]), signed_at=local(r[14]),
-            landed_at=local(r[15]), open_problems=int(r[16]),
-        )
-        for r in (await _exec(session, query)).all()
-    ]
-
-
 async def ledger_summary(
     session: AsyncSession,
     *,
@@ -938,8 +895,12 @@ async def ledger_summary(
     as_of: date,
     schedule_pct: float,
     require_verification: bool,
+    order: Sequence[int] = (),
 ) -> LedgerSummary:
-    """The ledger's 汇总 sheet: the district's and every team's counts against targets for the year."""
+    """The ledger's 汇总 sheet: the district's and every team's counts against targets for the year.
+
+    `order` lists team ids in ranking order (handlers.reports): the squads come in it, any others after,
+    by name."""
     tallies = await year_team_tallies(session, year=year, require_verification=require_verification)
     names = await team_names(session)
     targets = await targets_for_year(session, year=year)
@@ -948,7 +909,8 @@ async def ledger_summary(
     for tally in tallies.values():
         district.add(tally)
     teams = []
-    for team_id, name in sorted(names.items(), key=lambda item: item[1]):
+    place = {team_id: index for index, team_id in enumerate(order)}
+    for team_id, name in sorted(names.items(), key=lambda item: (place.get(item[0], len(place)), item[1])):
         tally = tallies.get(team_id, StageTally())
         own = targets.teams.get(team_id, {})
         teams.append(TeamSummaryRow(
@@ -963,4 +925,9 @@ async def ledger_summary(
         schedule_pct=schedule_pct,
         district=[(stage, district.count(stage), district_targets.get(stage)) for stage in STAGES],
         teams=teams,
+        require_verification=require_verification,
     )
+
+
+# Moved to storage.ledger_queries; kept importable from here (explicit re-export).
+from storage.ledger_queries import ledger_rows as ledger_rows  # noqa: E402

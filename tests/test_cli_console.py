@@ -73,3 +73,23 @@ def test_admin_commands_run_on_a_fresh_database(tmp_path: Path, command: list[st
     result = zsbot(command, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
+
+
+async def test_each_chart_and_file_gets_a_new_name(tmp_path) -> None:
+    import io
+
+    from bot.console import ConsoleSession
+    from handlers.messages import OutgoingFile, Reply
+
+    async def handle(incoming):
+        return Reply(text="排行", image=incoming.text.encode(), image_name="leaderboard.png",
+                     file=OutgoingFile(name="台账.xlsx", content=incoming.text.encode(), mime_type="x"))
+
+    for first in ("一", "二"):  # two console sessions in the same folder, as on two days
+        session = ConsoleSession(handle, user="admin", out=io.StringIO(), files_dir=tmp_path)
+        await session.say(first + "1")
+        await session.say(first + "2")
+    charts = sorted(tmp_path.glob("zsbot-*-leaderboard.png"))
+    assert sorted(path.read_bytes().decode() for path in charts) == ["一1", "一2", "二1", "二2"]
+    assert sorted(path.name for path in tmp_path.glob("台账*.xlsx")) == [
+        "台账-2.xlsx", "台账-3.xlsx", "台账-4.xlsx", "台账.xlsx"]

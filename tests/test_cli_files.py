@@ -42,18 +42,26 @@ async def test_export_then_import_into_an_empty_database_reproduces_the_ledger(
     target = tmp_path / "copy.db"
     target.write_bytes(sqlite_template.read_bytes())
     async with ZsBot(settings_for(f"sqlite+aiosqlite:///{target}"), clock=MovableClock(NOW)) as other:
-        created, updated = await import_ledger(other, first)
-        assert (created, updated) == (count, 0)
+        with pytest.raises(LedgerFormatError, match="不是已有的小分队"):  # an import never creates squads
+            await import_ledger(other, first)
+        for team in sorted({row.team for row in read_ledger(first.read_bytes(), first.name)}):
+            reply = await other.core.handle(Incoming(platform="console", user_id="admin", text=f"建队 {team}",
+                                                     chat_id="c"))
+            assert reply.ok, reply.text
+        report = await import_ledger(other, first)
+        assert (report.created, report.updated) == (count, 0)
         again = tmp_path / f"again{suffix}"
         await export_ledger(other, again)
-        # Importing the same file again updates, never duplicates.
-        assert await import_ledger(other, first) == (0, count)
+        # Importing the same file again changes nothing and never duplicates.
+        report = await import_ledger(other, first)
+        assert (report.created, report.updated, report.unchanged, report.notes) == (0, 0, count, 0)
         async with other.sessions() as session:
             assert (await session.exec(select(func.count()).select_from(Project))).one() == count
     original = read_ledger(first.read_bytes(), first.name)
     copied = read_ledger(again.read_bytes(), again.name)
     strip = lambda rows: sorted((r.id, r.name, r.team, r.stage, r.amount_yuan, r.industry, r.wheel, r.zone,  # noqa: E731
-                                 r.place, r.company, r.planned_at, r.attracting_at, r.signed_at, r.landed_at)
+                                 r.place, r.company, r.planned_at, r.attracting_at, r.signed_at, r.landed_at,
+                                 r.latest_note, r.expected_stage, r.expected_date)
                                 for r in rows)
     assert strip(copied) == strip(original)
 

@@ -109,6 +109,27 @@ async def test_dry_run_prints_every_card_and_sends_nothing(platforms: Platforms)
     assert sends(platforms) == 0 and await ledger(platforms.settings) == []
 
 
+async def test_dry_run_out_writes_every_card_and_image_without_overwriting(platforms: Platforms,
+                                                                            tmp_path: Path) -> None:
+    bindings = await bind_district(platforms.settings, platforms.key)
+    out_dir = tmp_path / "preview" / "today"  # created as needed
+    lines: list[str] = []
+    assert await run_job(platforms.settings, "daily_rank", dry_run=True, out=lines.append, out_dir=out_dir) == 0
+    texts = sorted(out_dir.glob("*.txt"))
+    images = sorted(out_dir.glob("*.png"))
+    assert len(texts) == len(images) == 3  # two squads' groups and the leaders'
+    names = {path.name for path in texts}
+    assert f"daily_rank-telegram-binding{bindings['领导']}.txt" in names
+    assert all(platforms.key not in name for name in names)  # a robot key never lands in a file name
+    assert all("比学赶超" in path.read_text(encoding="utf-8") for path in texts)
+    assert all(path.read_bytes().startswith(b"\x89PNG") for path in images)
+    assert sum("[已保存 / saved]" in line for line in lines) == 6
+    assert sends(platforms) == 0 and await ledger(platforms.settings) == []
+    # A second preview keeps the first.
+    assert await run_job(platforms.settings, "daily_rank", dry_run=True, out=lines.append, out_dir=out_dir) == 0
+    assert len(list(out_dir.glob("*.txt"))) == 6 and len(list(out_dir.glob("*-2.png"))) == 3
+
+
 async def test_dry_run_without_bound_chats_prints_the_card_itself(platforms: Platforms) -> None:
     async with ZsBot(platforms.settings) as bot:
         code = (await say(bot, ADMIN, "建队 五里堡")).split("邀请码：")[1].split()[0]

@@ -89,8 +89,9 @@ def test_columns_are_the_public_contract() -> None:
     assert LEDGER_COLUMNS == (
         "id", "name", "team", "stage", "amount_yuan", "industry", "wheel", "zone", "place", "company",
         "created_at", "updated_at", "planned_at", "attracting_at", "signed_at", "landed_at", "open_problems",
+        "latest_note", "problems", "expected_stage", "expected_date",  # issue 14: appended, order kept
     )
-    assert tuple(f.name for f in fields(LedgerRow)) == LEDGER_COLUMNS
+    assert tuple(f.name for f in fields(LedgerRow) if f.name != "source") == LEDGER_COLUMNS
     assert tuple(LEDGER_HEADERS_ZH) == LEDGER_COLUMNS
     assert LEDGER_HEADERS_ZH["name"] == "项目名称" and LEDGER_HEADERS_ZH["team"] == "责任单位"
 
@@ -133,7 +134,7 @@ ledger_rows = st.builds(
     team=text_values,
     stage=st.sampled_from(["planned", "attracting", "signed", "landed", "dropped"]),
     amount_yuan=st.none() | st.integers(0, 10**13),
-    industry=text_values, wheel=text_values, zone=text_values, place=text_values, company=text_values,
+    industry=text_values, wheel=text_values.map(lambda t: t[:10]),  # 轮 holds 10 characters (storage.limits) zone=text_values, place=text_values, company=text_values,
     created_at=moments, updated_at=moments, planned_at=moments, attracting_at=moments, signed_at=moments,
     landed_at=moments, open_problems=st.integers(0, 1000),
 )
@@ -163,7 +164,7 @@ def test_csv_is_excel_friendly_and_machine_readable() -> None:
 
 def test_xlsx_layout_for_people() -> None:
     workbook = openpyxl.load_workbook(io.BytesIO(write_xlsx(ROWS, SUMMARY, tz=TZ)))
-    assert workbook.sheetnames == ["汇总", "谋划", "招引", "签约", "落地", "已放弃"]
+    assert workbook.sheetnames == ["汇总", "谋划", "招引", "签约", "落地", "已放弃", "说明"]
 
     signed = workbook["签约"]
     headers = [cell.value for cell in signed[1]]
@@ -171,7 +172,8 @@ def test_xlsx_layout_for_people() -> None:
     assert headers[6:] == [LEDGER_HEADERS_ZH[c] for c in LEDGER_COLUMNS[5:]]
     assert all(cell.font.bold for cell in signed[1])
     assert signed.freeze_panes == "C2"
-    assert signed.max_row == 2
+    assert signed.max_row == 3  # the project and the 合计 row
+    assert [cell.value for cell in signed[3]][:2] == ["合计", "1 个项目"]
     row = {header: cell for header, cell in zip(headers, signed[2], strict=True)}
     assert row["所处阶段"].value == "签约"
     assert row["投资额(元)"].value == 12_000_000_000
@@ -188,7 +190,7 @@ def test_xlsx_layout_for_people() -> None:
     attracting = workbook["招引"]
     assert attracting["B2"].value == "=HYPERLINK(\"http://evil\")"
     assert attracting["B2"].data_type == "s"  # text, not a formula
-    assert [workbook[name].max_row for name in ("谋划", "落地", "已放弃")] == [3, 2, 2]
+    assert [workbook[name].max_row for name in ("谋划", "落地", "已放弃")] == [4, 3, 3]
 
     summary = workbook["汇总"]
     assert summary.freeze_panes == "A2"
@@ -357,7 +359,7 @@ def test_writers_refuse_rows_they_cannot_represent() -> None:
 def test_oversized_files_are_refused_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from handlers import ledger
 
-    monkeypatch.setattr(ledger, "MAX_ROWS", 2)
+    monkeypatch.setattr(ledger, "MAX_ROWS", 2)  # read by handlers.ledger_import at call time
     with pytest.raises(LedgerFormatError) as caught:
         read_ledger(b"name,stage\nA,planned\nB,planned\nC,planned\nD,planned\n", "a.csv")
     assert caught.value.problems == ["行数超过 2，文件过大"]
