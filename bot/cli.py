@@ -10,18 +10,26 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.app import ZsBot
 from bot.cli_roster import add_roster_commands, roster_command
-from bot.settings import Settings
-from handlers.ledger import LedgerFormatError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+# The database, the platforms and the reports are imported by the commands that use them, not here:
+# `zsbot --help` and a mistyped argument answer at once (bench/README.md, start-up).
 
 
 def _settings() -> Settings:
+    from bot.settings import Settings
+
     return Settings()
 
 
 async def _migrate(settings: Settings) -> int:
+    from bot.app import ZsBot
+
     async with ZsBot(settings):
         pass
     print(f"数据库已是最新结构 / schema is up to date: {_safe_url(settings.database_url)}")
@@ -39,6 +47,7 @@ def _safe_url(url: str) -> str:
 
 
 async def _console(settings: Settings, user: str | None) -> int:
+    from bot.app import ZsBot
     from bot.console import run_console
 
     name = user or "admin"
@@ -50,6 +59,7 @@ async def _console(settings: Settings, user: str | None) -> int:
 
 
 async def _demo(settings: Settings, *, fresh: bool = False) -> int:
+    from bot.app import ZsBot
     from bot.console import run_console
     from bot.demo import DEMO_ADMIN, build_demo, demo_state, demo_summary
     from storage.db import wipe
@@ -78,6 +88,7 @@ async def _demo(settings: Settings, *, fresh: bool = False) -> int:
 
 
 async def _export(settings: Settings, path: Path) -> int:
+    from bot.app import ZsBot
     from bot.ledger_files import export_ledger
 
     async with ZsBot(settings) as bot:
@@ -90,6 +101,7 @@ MAX_SHOWN = 40  # detail lines printed after an import (a dry run prints them al
 
 
 async def _import(settings: Settings, path: Path, *, mapping: dict[str, str], dry_run: bool) -> int:
+    from bot.app import ZsBot
     from bot.ledger_import import import_ledger
 
     async with ZsBot(settings) as bot:
@@ -113,6 +125,8 @@ async def _import(settings: Settings, path: Path, *, mapping: dict[str, str], dr
 
 
 async def _files_prune(settings: Settings) -> int:
+    from bot.app import ZsBot
+
     async with ZsBot(settings) as bot:
         report = await bot.evidence.prune()
     keep = (f"保留 {settings.files_retention_days} 天" if settings.files_retention_days
@@ -139,9 +153,9 @@ cannot be read or written, unknown squads in an import, a wrong argument); 130 i
 
 
 def _job_names() -> str:
-    from jobs.posts import JOBS
+    from handlers.job_defaults import JOB_DEFAULTS
 
-    return "\n".join(f"  {key:<20}{spec.title}" for key, spec in JOBS.items())
+    return "\n".join(f"  {key:<20}{job.zh}" for key, job in JOB_DEFAULTS.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -287,16 +301,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except LedgerFormatError as error:
-        what = "导入失败，未做任何更改 / import failed, nothing changed" if args.command == "import" else \
-            "无法完成 / failed"
-        _error(f"{what}：{error}")
-        return 2
     except _BAD_INPUT_OS_ERRORS as error:
         _error(f"{error.strerror or type(error).__name__}：{error.filename or error}")
         return 2
-    except ValueError as error:  # bad input found deeper (a backup, a mapping, a setting)
-        _error(f"错误 / error：{error}")
+    except ValueError as error:  # bad input found deeper (a ledger, a backup, a mapping, a setting)
+        from handlers.ledger import LedgerFormatError  # loaded already when a ledger raised it
+
+        if isinstance(error, LedgerFormatError):
+            what = "导入失败，未做任何更改 / import failed, nothing changed" if args.command == "import" else \
+                "无法完成 / failed"
+            _error(f"{what}：{error}")
+        else:
+            _error(f"错误 / error：{error}")
         return 2
     except Exception as error:  # the last word: one line, the details with -v
         if args.verbose:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from bot.app import ZsBot
-from bot.settings import Settings
-from storage import queries, roster_queries
+if TYPE_CHECKING:  # the database is loaded by the command itself: `zsbot --help` stays quick
+    from bot.settings import Settings
+    from storage.roster_queries import MemberLine
 
 ROLE_ZH = {"admin": "管理员", "leader": "领导", "captain": "队长", "member": "队员"}
 
@@ -24,7 +25,7 @@ def add_roster_commands(add_parser: Callable[..., argparse.ArgumentParser]) -> N
     add_parser("teams", help="list the squads, their member counts, captains and bound chats")
 
 
-def role_of(line: roster_queries.MemberLine, settings: Settings) -> str:
+def role_of(line: MemberLine, settings: Settings) -> str:
     """A member's role as the bot computes it: the settings first, then the role given in chat."""
     identities = set(line.identities.split(", ")) if line.identities else set()
     if identities & set(settings.admins):
@@ -36,6 +37,9 @@ def role_of(line: roster_queries.MemberLine, settings: Settings) -> str:
 
 async def roster_command(settings: Settings, args: argparse.Namespace) -> int:
     """Print the members (`members`) or the squads (`teams`); 2 for a squad that does not exist."""
+    from bot.app import ZsBot
+    from storage import queries, roster_queries
+
     async with ZsBot(settings) as bot, bot.sessions() as session:
         if args.command == "teams":
             teams = await roster_queries.team_lines(session)

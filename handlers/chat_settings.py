@@ -10,32 +10,12 @@ from datetime import time
 from handlers import access
 from handlers.commands import Command
 from handlers.context import Context
+from handlers.job_defaults import JOB_DEFAULTS
 from handlers.messages import Reply
 from handlers.refusal import refuse
 from storage import bindings
 from storage.models import ChatBinding
 
-
-@dataclass(frozen=True)
-class JobDefault:
-    """A scheduled post's default time, who gets it, and its names in the `设置` verb."""
-
-    key: str
-    time: time
-    zh: str
-    words: tuple[str, ...]
-    weekday: int | None = None  # 0 = Monday, for weekly posts
-
-
-JOB_DEFAULTS: dict[str, JobDefault] = {
-    job.key: job for job in (
-        JobDefault("daily_rank", time(8, 30), "比学赶超排行", ("排行", "排名", "比学赶超", "rank")),
-        JobDefault("daily_remind", time(17, 30), "报送提醒", ("提醒", "remind", "reminder")),
-        JobDefault("stale_projects", time(9, 0), "项目亮灯预警", ("预警", "亮灯", "超期", "stale")),
-        JobDefault("problem_escalation", time(9, 0), "问题督办", ("问题", "督办", "problems", "escalation")),
-        JobDefault("weekly_summary", time(9, 0), "每周小结", ("周报", "小结", "weekly"), weekday=0),
-    )
-}
 MENTION_WORDS = ("点名", "@", "mentions", "mention")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 

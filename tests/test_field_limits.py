@@ -81,7 +81,9 @@ async def test_restore_reports_every_overlong_row_and_writes_nothing(chat, db_ur
     assert _zsbot("restore", str(backup), env=cli_env).returncode == 0
 
 
-@pytest.mark.parametrize("content", [None, b"not a backup", gzip.compress(b"{broken json")])
+# Fixed ids (and mtime): the gzip header would otherwise differ between the parallel workers collecting it.
+@pytest.mark.parametrize("content", [None, b"not a backup", gzip.compress(b"{broken json", mtime=0)],
+                         ids=["missing", "not-a-backup", "broken-gzip-json"])
 def test_restore_of_a_bad_file_is_one_clear_line(tmp_path: Path, cli_env: dict[str, str], content: bytes | None) -> None:
     path = tmp_path / "zsbot.backup"
     if content is not None:
