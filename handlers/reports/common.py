@@ -1,0 +1,136 @@
+"""What every report shares: the period and its 序时进度, lights, wording helpers and the text/markdown document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from handlers.commands import Lang
+from handlers.messages import Reply
+from handlers.schedule import (
+    local_day,
+    schedule_share,
+    squad_light,
+    year_bounds_utc,
+)
+from storage import report_queries as rq
+from storage.models import STAGES
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+LIGHT_EMOJI: dict[str, str] = {"green": "🟢", "yellow": "🟡", "red": "🔴"}
+STALE_EMOJI: dict[str, str] = {"yellow": "🟡", "red": "🔴", "remove": "⛔"}
+_SHORT_ZH: dict[str, str] = {"planned": "谋", "attracting": "招", "signed": "签", "landed": "落"}
+_SHORT_EN: dict[str, str] = {"planned": "P", "attracting": "A", "signed": "S", "landed": "L"}
+_WEEKDAYS_ZH = "一二三四五六日"
+
+# How much a phone screen should show before a list says "… and N more".
+RANK_ROWS_ALL = 30  # up to this many squads every one is listed ...
+RANK_ROWS_TOP, RANK_ROWS_BOTTOM = 20, 5  # ... beyond it, the top 20 and the bottom 5
+LIST_LIMIT = 30
+CATCH_UP_LIMIT = 15
+BREAKDOWN_LIMIT = 10
+
+
+def _t(lang: Lang, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def _pct(value: float) -> str:
+    return f"{value:.1f}%"
+
+
+def _day_text(day: date, lang: Lang) -> str:
+    if lang == "en":
+        return day.isoformat()
+    return f"{day.year}年{day.month}月{day.day}日（周{_WEEKDAYS_ZH[day.weekday()]}）"
+
+
+def _short_day(day: date, lang: Lang) -> str:
+    return day.isoformat() if lang == "en" else f"{day.month}月{day.day}日"
+
+
+def _short(stage: str, lang: Lang) -> str:
+    return (_SHORT_EN if lang == "en" else _SHORT_ZH)[stage]
+
+
+def _counts_line(tally: rq.StageTally, lang: Lang) -> str:
+    return " ".join(f"{_short(stage, lang)}{tally.count(stage)}" for stage in STAGES)
+
+
+def _paren(text: str, lang: Lang) -> str:
+    return f" ({text}) " if lang == "en" else f"（{text}）"
+
+
+# Lines carry names and problem texts members typed, and the markdown twin has no escape syntax: Telegram
+# turns ** into bold, WeCom renders **, [text](url) links, <font>, <@userid> mentions and `code`. So in
+# the markdown copy only, the characters that open markup become their full-width look-alikes.
+MARKDOWN_SAFE = str.maketrans({"*": "＊", "[": "［", "]": "］", "<": "＜", ">": "＞", "`": "｀"})
+
+
+class _Doc:
+    """A reply being written twice at once: plain text, and markdown with ** for headings."""
+
+    def __init__(self) -> None:
+        self.plain: list[str] = []
+        self.marked: list[str] = []
+
+    def title(self, text: str) -> None:
+        self.plain.append(text)
+        self.marked.append(f"**{text.translate(MARKDOWN_SAFE)}**")
+
+    def line(self, text: str) -> None:
+        text = text.rstrip()
+        self.plain.append(text)
+        self.marked.append(text.translate(MARKDOWN_SAFE))
+
+    def blank(self) -> None:
+        if self.plain and self.plain[-1] != "":
+            self.line("")
+
+    def reply(self, *, image: bytes | None = None, image_name: str = "chart.png", ok: bool = True) -> Reply:
+        # A heading with nothing under it (a section that turned out empty) is dropped, not shown bare.
+        keep = [index for index in range(len(self.plain))
+                if not (self.marked[index].startswith("**") and index > 0
+                        and (index + 1 == len(self.plain) or self.plain[index + 1] == ""
+                             or self.marked[index + 1].startswith("**")))]
+        self.plain = [self.plain[i] for i in keep]
+        self.marked = [self.marked[i] for i in keep]
+        while self.plain and self.plain[-1] == "":
+            self.plain.pop()
+            self.marked.pop()
+        return Reply(
+            text="\n".join(self.plain), markdown="\n".join(self.marked), image=image,
+            image_name=image_name, ok=ok,
+        )
+
+
+@dataclass(frozen=True)
+class _Period:
+    today: date
+    year: int
+    start: datetime
+    end: datetime
+    share: float  # 序时进度 as 0..1
+
+    @property
+    def pct(self) -> float:
+        return self.share * 100
+
+
+def _period(settings: Settings, now: datetime) -> _Period:
+    today = local_day(now, settings.tz)
+    start, end = year_bounds_utc(today.year, settings.tz)
+    return _Period(today, today.year, start, end, schedule_share(today))
+
+
+def _light(settings: Settings, completion_pct: float, schedule_pct: float) -> str:
+    return squad_light(completion_pct, schedule_pct, yellow=settings.schedule_yellow_points,
+                       red=settings.schedule_red_points)
+
+
+def _weights(settings: Settings) -> dict[str, float]:
+    return {stage: float(settings.stage_weights.get(stage, 0)) for stage in STAGES}

@@ -1,0 +1,101 @@
+"""预计 (the forecast of each pool at year end) and 待核实 (the verification queue)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.commands import Lang
+from handlers.format import format_amount, stage_name
+from handlers.messages import Reply
+from handlers.reports.common import LIST_LIMIT, _Doc, _pct, _period, _short_day, _t
+from handlers.reports.ranking import _district_targets, _lack_text
+from storage import report_queries as rq
+from storage.models import STAGES
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+
+
+async def forecast_report(
+    session: AsyncSession, *, settings: Settings, now: datetime, lang: Lang = "zh"
+) -> Reply:
+    """The year-end projection per stage (counted + 待核实 + expected by 31 Dec) and the slipping projects."""
+    period = _period(settings, now)
+    tally = await rq.year_district_tally(
+        session, year=period.year, require_verification=settings.require_verification
+    )
+    targets, _ = _district_targets(await rq.targets_for_year(session, year=period.year))
+    inputs = await rq.forecast_inputs(session, today=period.today, year_end=date(period.year, 12, 31))
+    slipped = await rq.slipped_projects(session, min_slips=3, limit=LIST_LIMIT)
+
+    doc = _Doc()
+    doc.title(_t(lang, f"📈 {period.year}年底预测", f"📈 Year-end forecast {period.year}")
+              + f" · {_short_day(period.today, lang)}")
+    doc.line(_t(lang, "序时进度 ", "Schedule ") + _pct(period.pct))
+    for stage in STAGES:
+        counted = tally.count(stage)
+        pending = tally.pending(stage) if settings.require_verification else 0
+        projected = counted + pending + inputs.expected[stage]
+        target = targets.get(stage, 0)
+        # One plain sentence per pool: 签约：已 35，预计年底 52，目标 80，差 28.
+        parts = [_t(lang, f"已 {counted}", f"{counted} so far")]
+        if pending:
+            parts.append(_t(lang, f"待核实 {pending}", f"{pending} to verify"))
+        parts.append(_t(lang, f"预计年底 {projected}", f"{projected} expected by year-end"))
+        if target:
+            parts.append(_t(lang, f"目标 {target}", f"target {target}"))
+            gap = target - projected
+            parts.append(_t(lang, f"差 {gap}", f"short by {gap}") if gap > 0
+                         else _t(lang, "可完成 ✅", "on track ✅"))
+        sep = _t(lang, "，", ", ")
+        doc.line(f"{stage_name(stage, lang)}{_t(lang, '：', ': ')}{sep.join(parts)}")
+    overdue = {stage: n for stage, n in inputs.overdue.items() if n}
+    if overdue:
+        doc.line(_t(lang, "⚠️ 预计日期已过仍未达到：", "⚠️ Expected date passed, not reached: ")
+                 + _lack_text(overdue, lang))
+    doc.blank()
+    doc.title(_t(lang, "🔁 预计日期推迟3次及以上", "🔁 Expected date slipped 3+ times"))
+    if not slipped:
+        doc.line(_t(lang, "暂无。", "None."))
+    for project in slipped:
+        when = project.expected_date.strftime("%Y-%m-%d") if project.expected_date else "-"
+        doc.line(_t(
+            lang,
+            f"#{project.id} {project.name}（{project.team_name}）预计{stage_name(project.expected_stage)} "
+            f"{when} · 推迟{project.slips}次",
+            f"#{project.id} {project.name} ({project.team_name}) expects "
+            f"{stage_name(project.expected_stage, lang)} {when} · slipped {project.slips}×",
+        ))
+    return doc.reply()
+
+
+async def pending_verification(
+    session: AsyncSession, *, settings: Settings, team_id: int | None = None, now: datetime | None = None
+) -> Reply:
+    """待核实: 签约/落地 moves no leader has confirmed yet, oldest first, with how long each has waited."""
+    moves, total = await rq.pending_verifications(session, team_id=team_id, limit=LIST_LIMIT)
+    doc = _Doc()
+    doc.title(f"🔍 待核实 {total} 个")
+    if settings.require_verification:
+        doc.line("签约、落地经领导核实后才计入统计。")
+    else:
+        doc.line("当前设置：未核实的签约、落地也计入统计。")
+    if not moves:
+        doc.line("✅ 没有待核实的签约、落地。")
+        return doc.reply()
+    for index, move in enumerate(moves, start=1):
+        when = move.reached_at.astimezone(settings.tz).strftime("%Y-%m-%d")
+        days = (now - move.reached_at).days if now is not None else None
+        waited = "（今天）" if days == 0 else (f"（等了 {days} 天）" if days is not None else "")
+        amount = f" {format_amount(move.amount_yuan)}" if move.amount_yuan else ""
+        doc.line(f"{index}. #{move.project_id} {move.name}（{move.team_name}）"
+                 f"{stage_name(move.stage)}{amount} · {when}{waited}")
+    if total > len(moves):
+        doc.line(f"…… 另有 {total - len(moves)} 个")
+    doc.line(f"发送「核实 #{moves[0].project_id}」确认一个，「核实 全部」或「核实 队名」确认整批（先列出再确认）。")
+    return doc.reply()

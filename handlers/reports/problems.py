@@ -1,0 +1,60 @@
+"""问题清单: the open problems, by squad and age."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.commands import Lang
+from handlers.format import clip
+from handlers.messages import Reply
+from handlers.reports.common import LIST_LIMIT, _day_text, _Doc, _paren, _t
+from handlers.schedule import (
+    local_day,
+)
+from storage import report_queries as rq
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+
+
+async def problem_list(
+    session: AsyncSession, *, settings: Settings, now: datetime, team_id: int | None = None, lang: Lang = "zh"
+) -> Reply:
+    """问题清单: open problems by category and age, oldest first, with the responsible squad."""
+    today = local_day(now, settings.tz)
+    limit_days = settings.problem_escalation_days
+    older = now - timedelta(days=limit_days)
+    counts = await rq.open_problem_counts(session, older_than=older, team_id=team_id)
+    total = sum(n for n, _ in counts.values())
+    overdue = sum(old for _, old in counts.values())
+
+    doc = _Doc()
+    doc.title(_t(lang, "🧩 问题清单", "🧩 Open problems") + f" · {_day_text(today, lang)}")
+    if total == 0:
+        doc.line(_t(lang, "✅ 暂无未解决的问题。", "✅ No open problems."))
+        return doc.reply()
+    doc.line(_t(lang, f"未解决 {total} 个 · 超过{limit_days}天 {overdue} 个",
+                f"{total} open · {overdue} older than {limit_days} days"))
+    ordered = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
+    doc.line(" · ".join(f"{category} {n}" for category, (n, _) in ordered))
+    doc.blank()
+    problems = await rq.open_problems(session, team_id=team_id, limit=LIST_LIMIT)
+    for index, problem in enumerate(problems, start=1):
+        age = (today - local_day(problem.opened_at, settings.tz)).days
+        age_text = _t(lang, f"{age}天", f"{age}d") if age else _t(lang, "今天", "today")
+        flag = " ⚠️" if age > limit_days else ""
+        if problem.escalated_at is not None:
+            flag += _t(lang, "（已报领导）", " (escalated)")
+        doc.line(f"{index}. 【{problem.category}】#{problem.project_id} {problem.project_name}"
+                 f"{_paren(problem.team_name, lang)}{age_text}{flag}")
+        if problem.text.strip():
+            doc.line(f"    {clip(problem.text, 40)}")
+    if total > len(problems):
+        doc.line(_t(lang, f"…… 另有 {total - len(problems)} 个，请导出台账查看",
+                    f"… {total - len(problems)} more: export the ledger for all"))
+    return doc.reply()

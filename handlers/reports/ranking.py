@@ -1,0 +1,366 @@
+"""比: the squad ranking and the 比学赶超 leaderboard (排行), with 学 (yesterday's movers) and 赶 (who lags)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.chart_data import FunnelStage, RankBar
+from handlers.commands import Lang
+from handlers.format import format_amount, stage_name
+from handlers.messages import Reply
+from handlers.ports import Charts
+from handlers.reports.common import (
+    CATCH_UP_LIMIT,
+    LIGHT_EMOJI,
+    RANK_ROWS_ALL,
+    RANK_ROWS_BOTTOM,
+    RANK_ROWS_TOP,
+    _counts_line,
+    _day_text,
+    _Doc,
+    _light,
+    _paren,
+    _pct,
+    _Period,
+    _period,
+    _short,
+    _short_day,
+    _t,
+    _weights,
+)
+from handlers.schedule import (
+    ceil_share,
+    range_bounds_utc,
+)
+from storage import report_queries as rq
+from storage.models import STAGES
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+
+
+@dataclass(frozen=True)
+class RankRow:
+    """One team's place in the 比学赶超 ranking for the year so far.
+
+    With targets set for the team, `score` is its composite completion in percent (the stage weights
+    averaging count/target over the stages with a target) and `light` its light against 序时进度;
+    without targets, `score` is the weighted stage score and `light` is None.
+    """
+
+    team_id: int
+    team_name: str
+    rank: int
+    score: float
+    completion_pct: float | None
+    light: str | None
+    tally: rq.StageTally
+    targets: dict[str, int]
+    amount_yuan: int  # signed + landed investment counted this year (the tie-breaker)
+    prev_rank: int | None = None  # rank in yesterday's snapshot
+
+    @property
+    def has_targets(self) -> bool:
+        """The team is measured against its own targets."""
+        return self.completion_pct is not None
+
+    @property
+    def delta(self) -> int | None:
+        """Places gained since yesterday (+2 = two up), None without yesterday's rank."""
+        return None if self.prev_rank is None else self.prev_rank - self.rank
+
+
+def composite_completion(tally: rq.StageTally, targets: dict[str, int], weights: dict[str, float]) -> float:
+    """Weighted mean of count/target over the stages with a target, in percent (may exceed 100)."""
+    total_weight = sum(weights[stage] for stage in targets)
+    if total_weight <= 0:  # every targeted stage weighs 0: fall back to an unweighted mean
+        return sum(tally.count(s) / n for s, n in targets.items()) / len(targets) * 100
+    return sum(weights[s] * tally.count(s) / n for s, n in targets.items()) / total_weight * 100
+
+
+def weighted_score(tally: rq.StageTally, weights: dict[str, float]) -> float:
+    """The weighted stage score: Σ weight × projects counted toward the stage."""
+    return sum(weights[stage] * tally.count(stage) for stage in STAGES)
+
+
+def _rank_key(row: RankRow) -> tuple[int, float, int]:
+    # Teams with targets first (by completion), then those without (by weighted score); ties on the
+    # score go to the larger signed + landed investment (DESIGN §5).
+    return (0 if row.has_targets else 1, -round(row.score, 6), -row.amount_yuan)
+
+
+async def compute_ranking(session: AsyncSession, *, settings: Settings, now: datetime) -> list[RankRow]:
+    """Every team ranked for the year of `now` (best first), with yesterday's rank for ↑↓.
+
+    Teams with their own targets are ranked by composite completion; teams without follow, ranked by the
+    weighted stage score. Equal score and equal investment share a rank. The daily job saves this list
+    with storage.report_queries.save_rank_snapshot.
+    """
+    rows, _ = await _ranking(session, settings, _period(settings, now))
+    return rows
+
+
+async def _ranking(session: AsyncSession, settings: Settings, period: _Period) -> tuple[list[RankRow], rq.Targets]:
+    """compute_ranking, also handing back the year's targets (the reports need them too)."""
+    weights = _weights(settings)
+    names = await rq.team_names(session)
+    tallies = await rq.year_team_tallies(
+        session, year=period.year, require_verification=settings.require_verification
+    )
+    targets = await rq.targets_for_year(session, year=period.year)
+    previous = await rq.rank_snapshot(session, day=period.today - timedelta(days=1))
+
+    unranked: list[RankRow] = []
+    for team_id, name in names.items():
+        tally = tallies.get(team_id, rq.StageTally())
+        own = {s: n for s, n in targets.teams.get(team_id, {}).items() if n > 0 and s in STAGES}
+        amount = tally.signed_amount + tally.landed_amount
+        if own:
+            completion = composite_completion(tally, own, weights)
+            score, light = completion, _light(settings, completion, period.pct)
+        else:
+            completion, light, score = None, None, weighted_score(tally, weights)
+        unranked.append(RankRow(team_id, name, 0, score, completion, light, tally, own, amount))
+    unranked.sort(key=lambda r: (*_rank_key(r), r.team_name))
+
+    ranked: list[RankRow] = []
+    for position, row in enumerate(unranked, start=1):
+        rank = ranked[-1].rank if ranked and _rank_key(ranked[-1]) == _rank_key(row) else position
+        prev = previous.get(row.team_id)
+        ranked.append(
+            RankRow(row.team_id, row.team_name, rank, row.score, row.completion_pct, row.light, row.tally,
+                    row.targets, row.amount_yuan, prev[0] if prev else None)
+        )
+    return ranked, targets
+
+
+def _delta_text(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
+    if not has_snapshot:
+        return ""
+    if row.delta is None:
+        return _t(lang, "新", "new")
+    if row.delta > 0:
+        return f"↑{row.delta}"
+    if row.delta < 0:
+        return f"↓{-row.delta}"
+    return "–"
+
+
+def _rank_line(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
+    delta = _delta_text(row, has_snapshot, lang)
+    if row.completion_pct is not None and row.light is not None:
+        body = f"{row.rank}. {row.team_name} {LIGHT_EMOJI[row.light]} {_pct(row.completion_pct)}"
+    else:
+        points = _t(lang, "分", " pts") + _paren(_counts_line(row.tally, lang), lang)
+        body = f"{row.rank}. {row.team_name} {row.score:g}{points}"
+    return f"{body} {delta}".rstrip()
+
+
+def _ranking_excerpt(rows: Sequence[RankRow]) -> tuple[list[RankRow], list[RankRow], int]:
+    """What fits on a phone: all rows, or the top and the bottom with how many were left out."""
+    if len(rows) <= RANK_ROWS_ALL:
+        return list(rows), [], 0
+    hidden = len(rows) - RANK_ROWS_TOP - RANK_ROWS_BOTTOM
+    return list(rows[:RANK_ROWS_TOP]), list(rows[-RANK_ROWS_BOTTOM:]), hidden
+
+
+@dataclass
+class _Lack:
+    """How far a team (or the district) is from 序时进度, per stage."""
+
+    name: str
+    light: str | None
+    gap_points: float
+    lacking: dict[str, int] = field(default_factory=dict)
+
+
+def stage_lacks(tally: rq.StageTally, targets: dict[str, int], share: float) -> dict[str, int]:
+    """Per stage, how many more projects are needed to be on 序时进度 (target × share, rounded up)."""
+    lacking: dict[str, int] = {}
+    for stage in STAGES:
+        target = targets.get(stage, 0)
+        if target > 0:
+            missing = ceil_share(target, share) - tally.count(stage)
+            if missing > 0:
+                lacking[stage] = missing
+    return lacking
+
+
+def _lack_text(lacking: dict[str, int], lang: Lang) -> str:
+    if lang == "en":
+        return ", ".join(f"{n} {stage_name(stage, lang)}" for stage, n in lacking.items())
+    return "，".join(f"{stage_name(stage)} {n} 个" for stage, n in lacking.items())
+
+
+def _district_targets(targets: rq.Targets) -> tuple[dict[str, int], bool]:
+    """The district's targets; with none set for a stage, the sum of the teams' (flag says so)."""
+    return targets.district_or_sum()
+
+
+def _funnel(tally: rq.StageTally, targets: dict[str, int], lang: Lang) -> list[FunnelStage]:
+    return [
+        FunnelStage(
+            stage_name(stage, lang), tally.count(stage), targets.get(stage), tally.amount(stage)
+        )
+        for stage in STAGES
+    ]
+
+
+def _rank_bars(rows: Sequence[RankRow]) -> list[RankBar]:
+    return [
+        RankBar(row.team_name, round(row.completion_pct, 1), row.light, row.delta, row.rank)
+        for row in rows
+        if row.completion_pct is not None and row.light is not None
+    ]
+
+
+def _sum_tallies(tallies: Sequence[rq.StageTally]) -> rq.StageTally:
+    total = rq.StageTally()
+    for tally in tallies:
+        total.add(tally)
+    return total
+
+
+async def leaderboard(
+    session: AsyncSession, *, settings: Settings, now: datetime, lang: Lang = "zh", charts: Charts | None = None
+) -> Reply:
+    """The 比学赶超 post: 比 (ranking with ↑↓ and lights), 学 (yesterday's movers), 赶 (what each lags by)."""
+    period = _period(settings, now)
+    rows, targets = await _ranking(session, settings, period)
+    has_snapshot = any(row.prev_rank is not None for row in rows)
+
+    doc = _Doc()
+    doc.title(_t(lang, "🏆 比学赶超", "🏆 Leaderboard") + f" · {_day_text(period.today, lang)}")
+    doc.line(_t(lang, "序时进度 ", "Schedule ") + _pct(period.pct))
+
+    # 比
+    doc.blank()
+    targeted = [row for row in rows if row.has_targets]
+    if targeted:
+        doc.title(_t(lang, "【比】目标完成率排名", "Compare: completion of targets"))
+    else:
+        doc.title(_t(lang, "【比】加权积分排名", "Compare: weighted stage score"))
+        weights = _weights(settings)
+        doc.line(_t(lang, "（未设小分队目标；积分=", "(no squad targets; score = ")
+                 + " + ".join(f"{_short(s, lang)}×{weights[s]:g}" for s in STAGES)
+                 + _t(lang, "）", ")"))
+    if not rows:
+        doc.line(_t(lang, "还没有小分队。", "No squads yet."))
+    top, bottom, hidden = _ranking_excerpt(rows)
+    heading_done = False
+    for row in top:
+        if targeted and not row.has_targets and not heading_done:
+            doc.line(_t(lang, "未设目标（按加权积分）：", "Without targets (weighted score):"))
+            heading_done = True
+        doc.line(_rank_line(row, has_snapshot, lang))
+    if hidden:
+        doc.line(_t(lang, f"…… 中间 {hidden} 队略", f"… {hidden} squads not shown"))
+        for row in bottom:
+            doc.line(_rank_line(row, has_snapshot, lang))
+
+    # 学
+    doc.blank()
+    yesterday = period.today - timedelta(days=1)
+    y_start, y_end = range_bounds_utc(yesterday, yesterday, settings.tz)
+    doc.title(_t(lang, f"【学】昨日（{_short_day(yesterday, lang)}）", f"Learn: yesterday ({yesterday})"))
+    await _learn_section(doc, session, settings=settings, start=y_start, end=y_end, lang=lang)
+
+    # 赶
+    doc.blank()
+    doc.title(_t(lang, "【赶】距序时进度还差", "Catch up: behind schedule by"))
+    district_targets, _ = _district_targets(targets)
+    district = _sum_tallies([row.tally for row in rows])
+    lacks = [
+        _Lack(row.team_name, row.light, period.pct - (row.completion_pct or 0.0),
+              stage_lacks(row.tally, row.targets, period.share))
+        for row in targeted
+        if (row.completion_pct or 0.0) < period.pct
+    ]
+    lacks = [lack for lack in lacks if lack.lacking]
+    lacks.sort(key=lambda lack: (-lack.gap_points, lack.name))
+    if not targeted and not district_targets:
+        doc.line(_t(lang, "尚未设置年度目标，无法计算差距。领导可用「目标」命令设置。",
+                    "No targets set for the year yet: a leader can set them with the target command."))
+    elif targeted and not lacks:
+        doc.line(_t(lang, "各小分队均达到序时进度 👍", "Every squad is on schedule 👍"))
+    for lack in lacks[:CATCH_UP_LIMIT]:
+        emoji = LIGHT_EMOJI.get(lack.light or "", "")
+        doc.line(f"{emoji} {lack.name}{_t(lang, '：', ': ')}{_lack_text(lack.lacking, lang)}".lstrip())
+    if len(lacks) > CATCH_UP_LIMIT:
+        doc.line(_t(lang, f"另有 {len(lacks) - CATCH_UP_LIMIT} 队落后于序时进度",
+                    f"{len(lacks) - CATCH_UP_LIMIT} more squads behind schedule"))
+    if district_targets:
+        district_lack = stage_lacks(district, district_targets, period.share)
+        if district_lack:
+            doc.line(_t(lang, "全区：", "District: ") + _lack_text(district_lack, lang))
+        else:
+            doc.line(_t(lang, "全区各库均达到序时进度 👍", "District: every pool on schedule 👍"))
+
+    image = None
+    if charts is not None:
+        funnel = _funnel(district, district_targets, lang)
+        bars = _rank_bars(rows)
+        funnel_title = _t(lang, f"全区四库 {period.year}", f"District pools {period.year}")
+        if bars:
+            image = await charts.ranking_and_funnel(
+                bars, funnel,
+                ranking_title=_t(lang, f"比学赶超 {_short_day(period.today, lang)}",
+                                 f"Ranking {period.today}"),
+                funnel_title=funnel_title, schedule_pct=period.pct, lang=lang,
+            )
+        else:
+            image = await charts.funnel(funnel, title=funnel_title, schedule_pct=period.pct, lang=lang)
+    return doc.reply(image=image, image_name="leaderboard.png")
+
+
+def _move_line(move: rq.Move, settings: Settings, lang: Lang) -> str:
+    pending = (
+        _t(lang, "（待核实）", " (to verify)")
+        if settings.require_verification and move.to_stage in ("signed", "landed") and not move.verified
+        else ""
+    )
+    amount = f" {format_amount(move.amount_yuan, lang)}" if move.amount_yuan else ""
+    return f"#{move.project_id} {move.name}{amount}{_paren(move.team_name, lang)}{pending}"
+
+
+async def _learn_section(
+    doc: _Doc, session: AsyncSession, *, settings: Settings, start: datetime, end: datetime, lang: Lang
+) -> None:
+    moves = await rq.stage_moves(session, start=start, end=end, stages=("signed", "landed"), limit=60)
+    # A project that signed and landed on the same day is listed once, at its furthest stage.
+    best: dict[int, rq.Move] = {}
+    for move in moves:
+        kept = best.get(move.project_id)
+        if kept is None or STAGES.index(move.to_stage) > STAGES.index(kept.to_stage):
+            best[move.project_id] = move
+    shown = [m for m in moves if best.get(m.project_id) is m]
+    for move in shown[:10]:
+        doc.line(f"🎉 {stage_name(move.to_stage, lang)} {_move_line(move, settings, lang)}")
+    if len(shown) > 10:
+        doc.line(_t(lang, f"…… 共 {len(shown)} 个签约/落地", f"… {len(shown)} signed/landed in all"))
+    if not shown:
+        doc.line(_t(lang, "昨日暂无签约、落地。", "No projects signed or landed yesterday."))
+    # The largest of yesterday's other moves (new 谋划/招引 projects): the 签约/落地 are listed above.
+    listed = {m.project_id for m in shown[:10]}
+    others = await rq.stage_moves(session, start=start, end=end, limit=3 + len(listed))
+    biggest = [m for m in others if m.amount_yuan and m.project_id not in listed][:3]
+    if biggest:
+        doc.line(_t(lang, "💰 新进大项目：", "💰 Largest new: ") + _t(lang, "；", "; ").join(
+            f"{m.name} {format_amount(m.amount_yuan, lang)}"
+            + _paren(f"{m.team_name}·{stage_name(m.to_stage, lang)}", lang)
+            for m in biggest
+        ))
+    reporters = await rq.reports_by_team(session, start=start, end=end, limit=3)
+    if reporters:
+        doc.line(_t(lang, "📣 报送最多：", "📣 Most reports: ") + _t(lang, "、", ", ").join(
+            f"{name} {n}{_t(lang, '条', '')}" for _, name, n in reporters
+        ))
+    else:
+        doc.line(_t(lang, "📣 昨日无人报送。", "📣 No reports yesterday."))

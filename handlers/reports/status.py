@@ -1,0 +1,276 @@
+"""进度: the district and squads against their targets and 序时进度, with breakdowns on request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz, process
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.commands import Lang
+from handlers.format import format_amount, stage_name
+from handlers.messages import Reply
+from handlers.ports import Charts
+from handlers.reports.common import (
+    BREAKDOWN_LIMIT,
+    LIGHT_EMOJI,
+    STALE_EMOJI,
+    _counts_line,
+    _day_text,
+    _Doc,
+    _light,
+    _pct,
+    _Period,
+    _period,
+    _t,
+)
+from handlers.reports.ranking import (
+    RankRow,
+    _delta_text,
+    _district_targets,
+    _funnel,
+    _ranking,
+    _ranking_excerpt,
+    _sum_tallies,
+    stage_lacks,
+)
+from handlers.reports.stale import _stale_cutoffs
+from storage import report_queries as rq
+from storage.models import STAGES
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+
+
+def _stage_lines(
+    doc: _Doc, tally: rq.StageTally, targets: dict[str, int], period: _Period, settings: Settings, lang: Lang
+) -> None:
+    lacking = stage_lacks(tally, targets, period.share)
+    for stage in STAGES:
+        count, target = tally.count(stage), targets.get(stage, 0)
+        line = f"{stage_name(stage, lang)} {count}"
+        if target:
+            done = count / target * 100
+            line += f"/{target} {_pct(done)} {LIGHT_EMOJI[_light(settings, done, period.pct)]}"
+            if stage in lacking:
+                line += _t(lang, f" 差{lacking[stage]}", f" short {lacking[stage]}")
+        # Unverified moves are news only where verification is required: with the setting off nobody
+        # verifies, and "待核实" on every line would be noise (the 待核实 list still shows them).
+        pending = tally.pending(stage)
+        if pending and settings.require_verification:
+            line += _t(lang, f"（另有待核实 {pending}）", f" (+{pending} to verify)")
+        doc.line(line)
+    doc.line(
+        _t(lang, "签约金额 ", "Signed ") + format_amount(tally.signed_amount, lang)
+        + _t(lang, " · 落地金额 ", " · landed ") + format_amount(tally.landed_amount, lang)
+    )
+
+
+def _breakdown(
+    doc: _Doc, title: str, groups: dict[Any, rq.StageTally], lang: Lang, *, order: Sequence[str] = ()
+) -> None:
+    if not groups:
+        return
+    doc.title(title)
+
+    def weight(item: tuple[Any, rq.StageTally]) -> tuple[int, int, int, str]:
+        key, tally = item
+        # Fixed keys first (服务业, 工业), then by signed + landed, with "未填" (no value) always last.
+        fixed = order.index(key) if key in order else len(order) + (1 if not key else 0)
+        return (fixed, -tally.signed - tally.landed, -tally.planned, str(key))
+
+    items = sorted(groups.items(), key=weight)
+    for key, tally in items[:BREAKDOWN_LIMIT]:
+        label = key or _t(lang, "未填", "unset")
+        counts = " ".join(f"{stage_name(stage, lang)}{tally.count(stage)}" for stage in STAGES)
+        amount = tally.signed_amount + tally.landed_amount
+        money = _t(lang, f"，签约+落地 {format_amount(amount, lang)}", f", signed+landed {format_amount(amount, lang)}") \
+            if amount else ""
+        doc.line(f"{label}{_t(lang, '：', ': ')}{counts}{money}")
+    if len(items) > BREAKDOWN_LIMIT:
+        more = len(items) - BREAKDOWN_LIMIT
+        doc.line(_t(lang, f"…… 另有 {more} 项", f"… {more} more"))
+
+
+def close_names(query: str, names: Sequence[str], *, threshold: float, limit: int = 5) -> list[str]:
+    """Team names that look like `query`: containing it (or contained in it), then fuzzy matches."""
+    folded = query.casefold()
+    contained = [n for n in names if folded in n.casefold() or n.casefold() in folded]
+    fuzzy = [
+        name for name, _score, _ in process.extract(
+            query, list(names), scorer=fuzz.WRatio, limit=limit, score_cutoff=threshold
+        )
+    ]
+    ordered = list(dict.fromkeys([*contained, *fuzzy]))
+    return ordered[:limit]
+
+
+def resolve_team(query: str, names: dict[int, str], *, threshold: float) -> tuple[int | None, list[str]]:
+    """A team id for a typed name: exact (ignoring case and spaces) or the only name containing it.
+
+    Returns (team id, []) when found, else (None, close names to offer).
+    """
+    wanted = "".join(query.split()).casefold()
+    for team_id, name in names.items():
+        if "".join(name.split()).casefold() == wanted:
+            return team_id, []
+    containing = [tid for tid, name in names.items() if wanted and wanted in "".join(name.split()).casefold()]
+    if len(containing) == 1:
+        return containing[0], []
+    return None, close_names(query, list(names.values()), threshold=threshold)
+
+
+async def status_report(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    now: datetime,
+    viewer_team_id: int | None,
+    is_leader: bool,
+    team_name: str | None = None,
+    lang: Lang = "zh",
+    view: str | None = None,
+    charts: Charts | None = None,
+) -> Reply:
+    """进度: the district's counts per pool against targets and 序时进度, and squad detail.
+
+    A member sees the district lines and their own squad. A leader sees a short summary (the pools, the
+    squads' lights, who lags most) and asks for the breakdowns by `view`: "wheel", "industry", "zone",
+    "squads" or "all" (进度 按产业, 进度 详细); or one squad by naming it (进度 德化街).
+    """
+    period = _period(settings, now)
+    names = await rq.team_names(session)
+
+    focus: int | None = None
+    if team_name:
+        found, close = resolve_team(team_name, names, threshold=settings.fuzzy_threshold)
+        if found is None:
+            doc = _Doc()
+            doc.line(_t(lang, f"没有名为「{team_name}」的小分队。",
+                        f"There is no squad named “{team_name}”."))
+            if close:
+                doc.line(_t(lang, "相近的有：", "Did you mean: ") + _t(lang, "、", ", ").join(close))
+            doc.line(_t(lang, "用法：进度 队名（如：进度 ", "Usage: status <squad> (e.g. status ")
+                     + (close[0] if close else next(iter(names.values()), "德化街")) + _t(lang, "）", ")"))
+            return doc.reply(ok=False)
+        focus = found  # whether the viewer may see it is the caller's to decide (handlers.access)
+
+    rows, targets = await _ranking(session, settings, period)
+    by_team = {row.team_id: row for row in rows}
+    district_targets, summed = _district_targets(targets)
+    district = _sum_tallies([row.tally for row in rows])
+
+    doc = _Doc()
+    if focus is not None:
+        row = by_team[focus]
+        doc.title(_t(lang, "📊 ", "📊 ") + f"{row.team_name} · {_day_text(period.today, lang)}")
+        doc.line(_t(lang, "序时进度 ", "Schedule ") + _pct(period.pct))
+        await _team_section(doc, session, row, len(rows), period, settings, lang, now)
+        image = await charts.funnel(
+            _funnel(row.tally, row.targets, lang),
+            title=f"{row.team_name} {period.year}", schedule_pct=period.pct if row.targets else None, lang=lang,
+        ) if charts is not None else None
+        return doc.reply(image=image, image_name="status.png")
+
+    doc.title(_t(lang, "📊 全区进度", "📊 District progress") + f" · {_day_text(period.today, lang)}")
+    doc.line(_t(lang, "序时进度 ", "Schedule ") + _pct(period.pct))
+    if summed:
+        doc.line(_t(lang, "（全区目标按各队目标合计）", "(district targets: sum of squad targets)"))
+    _stage_lines(doc, district, district_targets, period, settings, lang)
+
+    if is_leader:
+        views = {"wheel", "industry", "zone", "squads"} if view == "all" else {view}
+        if views & {"wheel", "industry", "zone"}:
+            groups = await rq.year_breakdowns(session, year=period.year,
+                                              require_verification=settings.require_verification)
+            if "wheel" in views:
+                doc.blank()
+                _breakdown(doc, _t(lang, "按服务业 / 工业", "By sector"), groups.wheel, lang, order=("服务业", "工业"))
+            if "industry" in views:
+                doc.blank()
+                _breakdown(doc, _t(lang, "按产业", "By industry"), groups.industry, lang)
+            if "zone" in views:
+                doc.blank()
+                _breakdown(doc, _t(lang, "按区域", "By zone"), groups.zone, lang)
+        if "squads" in views:
+            doc.blank()
+            doc.title(_t(lang, "按小分队", "By squad"))
+            has_snapshot = any(row.prev_rank is not None for row in rows)
+            top, bottom, hidden = _ranking_excerpt(rows)
+            for row in top:
+                doc.line(_squad_status_line(row, has_snapshot, lang))
+            if hidden:
+                doc.line(_t(lang, f"…… 中间 {hidden} 队略", f"… {hidden} squads not shown"))
+                for row in bottom:
+                    doc.line(_squad_status_line(row, has_snapshot, lang))
+        if view is None:
+            _squads_summary(doc, rows, lang)
+        doc.blank()
+        doc.line(_t(lang, "更多：进度 按产业 / 按区域 / 按服务业 / 按小分队，全部：进度 详细；单队：进度 队名。",
+                    "More: status by industry / zone / sector / squad, everything: status all; one squad: "
+                    "status <squad>."))
+    elif viewer_team_id is not None and viewer_team_id in by_team:
+        doc.blank()
+        row = by_team[viewer_team_id]
+        doc.title(_t(lang, f"🚩 本队：{row.team_name}", f"🚩 Your squad: {row.team_name}"))
+        await _team_section(doc, session, row, len(rows), period, settings, lang, now)
+
+    image = await charts.funnel(
+        _funnel(district, district_targets, lang),
+        title=_t(lang, f"全区四库 {period.year}", f"District pools {period.year}"),
+        schedule_pct=period.pct if district_targets else None, lang=lang,
+    ) if charts is not None else None
+    return doc.reply(image=image, image_name="status.png")
+
+
+def _squads_summary(doc: _Doc, rows: Sequence[RankRow], lang: Lang) -> None:
+    """The squads in two lines: how many in each light, and who lags most."""
+    lit = [row for row in rows if row.light is not None]
+    if not lit:
+        return
+    doc.blank()
+    counts = {light: sum(1 for row in lit if row.light == light) for light in ("green", "yellow", "red")}
+    doc.line(_t(lang, "小分队：", "Squads: ") + _t(lang, "，", ", ").join(
+        f"{LIGHT_EMOJI[light]} {n}" + _t(lang, " 个", "") for light, n in counts.items() if n))
+    behind = [row.team_name for row in sorted(lit, key=lambda r: r.completion_pct or 0.0)
+              if row.light == "red"][:3]
+    if behind:
+        doc.line(_t(lang, "落后最多：", "Furthest behind: ") + _t(lang, "、", ", ").join(behind))
+
+
+def _squad_status_line(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
+    delta = _delta_text(row, has_snapshot, lang)
+    if row.completion_pct is not None and row.light is not None:
+        head = f"{row.rank}. {row.team_name} {LIGHT_EMOJI[row.light]} {_pct(row.completion_pct)}"
+    else:
+        head = f"{row.rank}. {row.team_name}"
+    return f"{head} {_counts_line(row.tally, lang)} {delta}".rstrip()
+
+
+async def _team_section(
+    doc: _Doc, session: AsyncSession, row: RankRow, team_count: int, period: _Period, settings: Settings,
+    lang: Lang, now: datetime,
+) -> None:
+    if row.completion_pct is not None and row.light is not None:
+        doc.line(_t(lang, f"排名 {row.rank}/{team_count} · 完成率 ", f"Rank {row.rank}/{team_count} · ")
+                 + f"{_pct(row.completion_pct)} {LIGHT_EMOJI[row.light]}")
+    else:
+        doc.line(_t(lang, f"排名 {row.rank}/{team_count} · 积分 {row.score:g}（未设目标）",
+                    f"Rank {row.rank}/{team_count} · score {row.score:g} (no targets)"))
+    _stage_lines(doc, row.tally, row.targets, period, settings, lang)
+    older = now - timedelta(days=settings.problem_escalation_days)
+    problems = await rq.open_problem_counts(session, older_than=older, team_id=row.team_id)
+    open_total = sum(total for total, _ in problems.values())
+    cutoffs = _stale_cutoffs(settings, now)
+    stale = (await rq.stale_counts(session, cutoffs=cutoffs, team_id=row.team_id)).get(row.team_id, {})
+    extras = [_t(lang, f"未解决问题 {open_total} 个", f"{open_total} open problems")]
+    warn = " ".join(
+        f"{STALE_EMOJI[light]}{stale[light]}" for light in ("yellow", "red", "remove") if stale.get(light)
+    )
+    if warn:
+        extras.append(_t(lang, "预警项目 ", "stale projects ") + warn)
+    doc.line(" · ".join(extras))
