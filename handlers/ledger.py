@@ -27,12 +27,12 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.format import STAGE_ZH
+from storage.ledger_rows import LedgerRow, LedgerSummary, TeamSummaryRow
 from storage.models import ALL_STAGES
 
 __all__ = [
@@ -98,57 +98,6 @@ class LedgerFormatError(ValueError):
         more = len(self.problems) - len(shown)
         tail = f"\n……共 {len(self.problems)} 处问题，另有 {more} 处未列出" if more else ""
         super().__init__("\n".join(shown) + tail)
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    """One project in the ledger. Times are aware datetimes (read back in the district's zone)."""
-
-    id: int | None = None  # None: a project not yet in the database (a district's own ledger)
-    name: str = ""
-    team: str = ""
-    stage: str = "planned"  # a key of ALL_STAGES
-    amount_yuan: int | None = None
-    industry: str = ""
-    wheel: str = ""
-    zone: str = ""
-    place: str = ""
-    company: str = ""
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    planned_at: datetime | None = None
-    attracting_at: datetime | None = None
-    signed_at: datetime | None = None
-    landed_at: datetime | None = None
-    open_problems: int = 0
-    latest_note: str = ""  # the last progress note (最新进展); on import, 项目进展 and 备注 of the row
-    problems: str = ""  # the open problems' texts (存在问题), one per line; not imported
-    expected_stage: str = ""  # a key of STAGES or "": the next stage expected (预计/计划…时间)
-    expected_date: date | None = None
-    # Where the row came from ("工作表「签约」第5行"), for messages only: never written, never compared.
-    source: str = field(default="", compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class TeamSummaryRow:
-    """One squad's line in the 汇总 sheet: yearly counts and targets per stage, signed/landed amounts."""
-
-    name: str
-    counts: dict[str, int]
-    targets: dict[str, int | None]
-    signed_amount_yuan: int = 0
-    landed_amount_yuan: int = 0
-
-
-@dataclass(frozen=True)
-class LedgerSummary:
-    """The 汇总 sheet: report date, 序时进度 (percent), district (stage, actual, target) and squads."""
-
-    as_of: date
-    schedule_pct: float
-    district: list[tuple[str, int, int | None]] = field(default_factory=list)
-    teams: list[TeamSummaryRow] = field(default_factory=list)  # in ranking order (排行), best first
-    require_verification: bool = False  # 签约/落地 count only once a leader verified them
 
 
 # --- writing ---------------------------------------------------------------------------------------

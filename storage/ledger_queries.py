@@ -13,7 +13,7 @@ from sqlmodel import col
 from sqlmodel import select as sqlmodel_select  # ORM entities back (sqlalchemy's select gives rows)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.ledger import LedgerRow
+from storage.ledger_rows import LedgerRow
 from storage.models import Event, Problem, Project, Team
 
 _UNDO = aliased(Event, name="undo_of_note")
