@@ -1,0 +1,68 @@
+"""问题 and 解决: a project's problems opened and resolved."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from handlers.choices import Choice, NeedsChoice
+from handlers.commands import Command, ProjectRef
+from handlers.context import Context
+from handlers.messages import Reply
+from handlers.problem_match import pick_problem
+from handlers.records import card, record_event
+from handlers.refusal import refuse
+from handlers.resolve import changeable_project
+from storage import queries
+from storage.models import Problem
+
+
+async def handle_problem(cmd: Command, ctx: Context) -> Reply:
+    """problem: open a problem with a category on a project."""
+    project = await changeable_project(ctx, cmd)
+    if not cmd.note:
+        raise refuse(ctx, "请写上问题内容。", "Describe the problem.", cmd.verb)
+    category = cmd.category or "其他"
+    problem = Problem(project_id=project.id or 0, category=category, text=cmd.note, opened_at=ctx.now,
+                      opened_by=ctx.member.id if ctx.member else None)
+    ctx.session.add(problem)
+    await ctx.session.flush()
+    event_id = await record_event(ctx, project=project, kind="problem", text=cmd.note,
+                                  data={"problem_id": problem.id, "category": category})
+    headline = ctx.t(f"⚠️ 已登记问题 问题{problem.id}（{category}）", f"⚠️ Problem p{problem.id} opened ({category})")
+    resolve_hint = ctx.t(f"解决后发送「解决 #{project.id}」", f"When solved, send `resolve #{project.id}`")
+    return await card(ctx, project, headline, [cmd.note, resolve_hint], event_id)
+
+
+async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
+    """resolve: close the problem meant (by id, by category, by the words of the resolution, or the only
+    one); with several open and nothing to tell them apart, ask which. `解决 问题2` needs no project."""
+    if cmd.project is None and cmd.number is not None:
+        problem = await ctx.session.get(Problem, cmd.number)
+        if problem is None or problem.resolved_at is not None or problem.withdrawn:
+            raise refuse(ctx, f"没有未解决的问题{cmd.number}。", f"There is no open problem p{cmd.number}.", cmd.verb)
+        cmd = replace(cmd, project=ProjectRef(id=problem.project_id))
+    project = await changeable_project(ctx, cmd)
+    problems = list(await queries.open_problems(ctx.session, project_id=project.id or 0))
+    picked = pick_problem(problems, words=cmd.note, category=cmd.category, number=cmd.number)
+    if isinstance(picked, list):
+        if not picked:
+            raise refuse(ctx, f"#{project.id} 没有相应的未解决问题。", f"#{project.id} has no such open problem.",
+                         cmd.verb)
+        choices = [Choice(f"问题{p.id}（{p.category}）：{p.text[:40]}", f"p{p.id} ({p.category}): {p.text[:40]}",
+                          replace(cmd, project=ProjectRef(id=project.id), number=p.id)) for p in picked]
+        raise NeedsChoice(f"#{project.id} 有 {len(picked)} 个未解决问题，解决的是哪一个？",
+                          f"#{project.id} has {len(picked)} open problems; which one is solved?", choices, confirm=False)
+    problem = picked
+    problem.resolved_at = ctx.now
+    problem.resolved_by = ctx.member.id if ctx.member else None
+    problem.resolution = cmd.note
+    event_id = await record_event(ctx, project=project, kind="resolve", text=cmd.note,
+                                  data={"problem_id": problem.id})
+    days = (ctx.now - problem.opened_at).days
+    headline = ctx.t(f"✅ 问题{problem.id}（{problem.category}）已解决，历时{days}天",
+                     f"✅ Problem p{problem.id} ({problem.category}) resolved after {days} days")
+    remaining = len(problems) - 1
+    details = [problem.text, cmd.note]
+    if remaining:
+        details.append(ctx.t(f"该项目还有 {remaining} 个未解决问题", f"{remaining} more open problem(s)"))
+    return await card(ctx, project, headline, details, event_id)

@@ -1,0 +1,127 @@
+"""The four pools (谋划 → 招引 → 签约 → 落地): create a project or move one, and 放弃 (drop)."""
+
+from __future__ import annotations
+
+from handlers.commands import STAGE_VERBS, Command
+from handlers.context import Context
+from handlers.format import stage_name
+from handlers.messages import Reply
+from handlers.projects.fields import (
+    _STAGE_FIELDS,
+    _apply_fields,
+    _date_line,
+    _verification_note,
+    dated,
+    reach_stage,
+    with_project_id,
+)
+from handlers.records import card, check_fits, record_event, snapshot
+from handlers.refusal import refuse
+from handlers.resolve import CREATE, changeable_project, check_may_change, find_project, lock_project
+from handlers.understand.guards import bad_name
+from storage import queries
+from storage.models import STAGE_ORDER, Project
+
+
+async def handle_stage(cmd: Command, ctx: Context) -> Reply:
+    """plan / pursue / sign / land: create a project in that pool, or move one there."""
+    to_stage = STAGE_VERBS[cmd.verb]
+    found = await find_project(ctx, cmd, may_create=True, lock=True)
+    if found is CREATE or not isinstance(found, Project):
+        return await _create_project(cmd, ctx, to_stage)
+    project = found
+    await lock_project(ctx, project)
+    check_may_change(ctx, project, cmd.verb)
+    from_stage = project.stage
+    fields = [*_STAGE_FIELDS, "amount_yuan", "amount_text", "industry", "wheel", "zone", "place", "company",
+              "signed_verified_at", "landed_verified_at", "expected_stage", "expected_date", "expected_slips"]
+    before = snapshot(project, fields)
+    if from_stage != "dropped" and STAGE_ORDER[to_stage] < STAGE_ORDER[from_stage]:
+        raise refuse(
+            ctx,
+            f"#{project.id} 已在{stage_name(from_stage)}库，不能退回{stage_name(to_stage)}。"
+            "如是误报，请用「撤销」；要更正其他信息请用「改」。",
+            f"#{project.id} is already {stage_name(from_stage, 'en')}; it cannot go back to "
+            f"{stage_name(to_stage, 'en')}. Use `undo` for a mistake or `edit` to correct details.",
+        )
+    changed = _apply_fields(ctx, project, cmd)
+    if from_stage == to_stage:
+        if not changed and not cmd.note and not ctx.incoming.files:
+            raise refuse(ctx, f"#{project.id} 已在{stage_name(to_stage)}库，未做更改。",
+                         f"#{project.id} is already {stage_name(to_stage, 'en')}; nothing changed.", unchanged=True)
+        event_id = await record_event(ctx, project=project, kind="edit", text=cmd.note,
+                                      data={"before": before, "fields": changed})
+        headline = ctx.t(f"✏️ 已更新（仍在{stage_name(to_stage)}库）", f"✏️ Updated (still {to_stage})")
+        return await card(ctx, project, headline, [*changed, cmd.note], event_id)
+    reach_stage(project, to_stage, dated(ctx, cmd, project))
+    if project.expected_stage and STAGE_ORDER.get(project.expected_stage, 9) <= STAGE_ORDER[to_stage]:
+        # The stage it was expected to reach is reached: the expectation is closed, not left to go stale.
+        project.expected_stage, project.expected_date, project.expected_slips = "", None, 0
+    if to_stage in ("signed", "landed"):
+        # A new move needs a new verification when the district requires one.
+        setattr(project, f"{to_stage}_verified_at", None)
+    event_id = await record_event(ctx, project=project, kind="stage", from_stage=from_stage, to_stage=to_stage,
+                                  text=cmd.note, data={"before": before})
+    arrow = f"{stage_name(from_stage, ctx.lang)} → {stage_name(to_stage, ctx.lang)}"
+    headline = ctx.t(f"✅ 已{stage_name(to_stage)}：{arrow}", f"✅ Moved to {to_stage}: {arrow}")
+    details = [_date_line(ctx, cmd), *changed, cmd.note]
+    details += _verification_note(ctx, project, to_stage)
+    return await card(ctx, project, headline, details, event_id)
+
+
+async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
+    if ctx.member is None or ctx.member.team_id is None:
+        raise refuse(
+            ctx, "你还没有加入小分队，不能新建项目。请先发送「加入 邀请码」。",
+            "You are not in a squad yet, so you cannot create projects. Send `join <invite code>` first.",
+        )
+    name = (cmd.project.name if cmd.project else "") or ""
+    name = name.strip()
+    if bad_name(name, ctx.today):  # the last word on it, whatever path led here (a confirmed reading too)
+        raise refuse(ctx, f"「{name}」不能作项目名称，请写项目的名字。", f'"{name}" cannot be a project name.', cmd.verb)
+    if len(name) > 100:
+        raise refuse(ctx, "项目名称太长（最多100字）。", "The project name is too long (100 characters at most).",
+                     cmd.verb)
+    # Two members reporting the same new project at once both found no match and both created it: hold the
+    # squad and look again, so the later one reports on the earlier one's project, as if it came after.
+    await queries.lock_team(ctx.session, team_id=ctx.member.team_id)
+    twins = [p for p in await queries.projects_named(ctx.session, key=queries.name_key(name))
+             if p.team_id == ctx.member.team_id]
+    if twins and twins[0].id is not None:
+        return await handle_stage(with_project_id(cmd, twins[0].id), ctx)
+    project = Project(
+        name=name, name_key=queries.name_key(name), team_id=ctx.member.team_id, stage=stage,
+        created_by=ctx.member.id, created_at=ctx.now, updated_at=ctx.now, last_event_at=ctx.now,
+    )
+    changed = _apply_fields(ctx, project, cmd)
+    reach_stage(project, stage, dated(ctx, cmd, None))
+    check_fits(ctx, project)
+    ctx.session.add(project)
+    await ctx.session.flush()
+    if project.id is not None:
+        ctx.created.add(project.id)
+    event_id = await record_event(ctx, project=project, kind="create", to_stage=stage, text=cmd.note,
+                                  data={"fields": changed})
+    headline = ctx.t(f"🆕 已新建项目，进入{stage_name(stage)}库", f"🆕 New project, in the {stage} pool")
+    if STAGE_ORDER[stage] > 0:
+        headline += ctx.t("（同时计入此前各阶段）", " (also counted in the earlier stages)")
+    details = [_date_line(ctx, cmd), *changed, cmd.note]
+    details += _verification_note(ctx, project, stage)
+    return await card(ctx, project, headline, details, event_id)
+
+
+async def handle_drop(cmd: Command, ctx: Context) -> Reply:
+    """drop: take a project out of the funnel, keeping its history and the reason."""
+    project = await changeable_project(ctx, cmd)
+    if project.stage == "dropped":
+        raise refuse(ctx, f"#{project.id} 已经放弃。", f"#{project.id} is already dropped.")
+    if not cmd.note:
+        raise refuse(ctx, "请写明放弃原因。", "Give the reason.", cmd.verb)
+    before = snapshot(project, _STAGE_FIELDS)
+    from_stage = project.stage
+    project.stage = "dropped"
+    project.dropped_at = ctx.now
+    project.drop_reason = cmd.note  # check_fits refuses one over its limit, never cuts it
+    event_id = await record_event(ctx, project=project, kind="drop", from_stage=from_stage, to_stage="dropped",
+                                  text=cmd.note, data={"before": before})
+    return await card(ctx, project, ctx.t("🛑 已放弃（保留历史）", "🛑 Dropped (history kept)"), [cmd.note], event_id)
