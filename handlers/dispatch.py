@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import access, attachments, chat_settings, codes, people, projects, questions, roster, undo
+from handlers import access, attachments, codes
 from handlers.catalog import Catalog
 from handlers.choices import NeedsChoice
 from handlers.command_json import options_from_json, options_to_json
@@ -37,6 +37,7 @@ from handlers.parse import parse, render
 from handlers.ports import Charts, Notifier
 from handlers.proposals import combined, proposal
 from handlers.refusal import Refusal
+from handlers.routes import HANDLERS, policy_verb, reads_only, storable
 from handlers.understand.reader import Understanding, understand
 from handlers.understand.segments import UPDATE_VERBS, starts_command
 from storage import queries, roster_queries
@@ -49,49 +50,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Command, Context], Awaitable[Reply]]
-
-HANDLERS: dict[str, Handler] = {
-    "plan": projects.handle_stage,
-    "pursue": projects.handle_stage,
-    "sign": projects.handle_stage,
-    "land": projects.handle_stage,
-    "note": projects.handle_note,
-    "visit": projects.handle_visit,
-    "problem": projects.handle_problem,
-    "resolve": projects.handle_resolve,
-    "drop": projects.handle_drop,
-    "undo": undo.handle_undo,
-    "edit": projects.handle_edit,
-    "verify": projects.handle_verify,
-    "expect": projects.handle_expect,
-    "find": projects.handle_find,
-    "mine": projects.handle_mine,
-    "rank": questions.handle_rank,
-    "status": questions.handle_status,
-    "problems": questions.handle_problems,
-    "export": questions.handle_export,
-    "away": people.handle_away,
-    "newteam": people.handle_newteam,
-    "invite": people.handle_invite,
-    "join": people.handle_join,
-    "link": people.handle_link,
-    "start": people.handle_start,
-    "bind": people.handle_bind,
-    "target": people.handle_target,
-    "settings": chat_settings.handle_settings,
-    "help": people.handle_help,
-    "appoint": roster.handle_appoint,
-    "dismiss": roster.handle_dismiss,
-    "remove": roster.handle_remove,
-    "rename": roster.handle_rename,
-    "unbind": roster.handle_unbind,
-}
-READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help"})
-
-
-def _lists(command: Command) -> bool:
-    return command.verb == "bind" and not command.value and not command.secret
 CHOICE_LIFETIME = timedelta(hours=24)
 # A bare 好/是/对 answers a question only soon after it was asked: later it is more likely said to someone
 # else in the group than meant for a question the sender has forgotten.
@@ -102,37 +60,6 @@ WORD_ANSWER_LIFETIME = timedelta(minutes=30)
 MAX_CONCURRENT_MESSAGES = 8
 SILENT = Reply(text="", silent=True)
 _PROJECT_ID = re.compile(r"#\d")
-
-
-def _policy_verb(command: Command) -> str:
-    """The verb the access policy knows a command by (one verb, several powers: 设为队长 / 设为领导)."""
-    if command.verb in ("appoint", "dismiss"):
-        return "appoint_leader" if command.kind == "leader" else "appoint_captain"
-    if command.verb == "bind" and not command.value and not command.secret:
-        return "bind_list"  # 绑定 alone: what this chat is bound to, anyone may ask
-    return command.verb
-
-
-def _reads_only(command: Command) -> bool:
-    """Questions store nothing, so they need no inbox row (bare 核实/预计 and a bare /start are questions too)."""
-    return (command.verb in READ_ONLY_VERBS or (command.verb in ("verify", "expect") and command.project is None)
-            or (command.verb == "start" and not command.value) or _lists(command))
-
-
-# NUL and lone surrogates cannot be stored (PostgreSQL refuses NUL in text; neither backend can encode a
-# surrogate), and they mean nothing in a message, so they are dropped before the raw text is kept anywhere
-# (a pending question stores it whole).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-MAX_DISPLAY_NAME = 100  # Member.name; Telegram's first + last name can reach 129 characters
-
-
-def _storable(incoming: Incoming) -> Incoming:
-    """The message with what no database column can hold removed, and the sender's name cut to fit."""
-    text = _UNSTORABLE.sub("", incoming.text)
-    name = _UNSTORABLE.sub("", incoming.display_name)[:MAX_DISPLAY_NAME]
-    if text == incoming.text and name == incoming.display_name:
-        return incoming
-    return replace(incoming, text=text, display_name=name)
 
 
 class _Rollback(Exception):
@@ -224,7 +151,7 @@ class Core:
     # --- one message -----------------------------------------------------------------------------------
 
     async def _handle(self, incoming: Incoming) -> Reply:
-        incoming = _storable(incoming)
+        incoming = storable(incoming)
         now = self.clock()
         today = now.astimezone(self.settings.tz).date()
         if not incoming.text.strip() and incoming.files:
@@ -254,7 +181,7 @@ class Core:
             cancelled = await self._cancel_pending(incoming)  # 撤销 while a question is open drops it
             if cancelled is not None:
                 return cancelled
-        inbox_id = incoming.message_id if not all(_reads_only(c) for c in commands) else None
+        inbox_id = incoming.message_id if not all(reads_only(c) for c in commands) else None
         return await self._answered(self._store_or_ask(understood, commands, incoming, now, inbox_id),
                                     commands, incoming, now, inbox_id)
 
@@ -378,7 +305,7 @@ class Core:
                           notices=notices if notices is not None else [])
             try:
                 # The access policy first: a verb the sender's role may not use is refused before its handler.
-                access.check_verb(ctx, _policy_verb(command))
+                access.check_verb(ctx, policy_verb(command))
                 if command.verb == "edit" and command.project is None:
                     command = await self._correction_target(command, ctx)
                 reply = await HANDLERS[command.verb](command, ctx)

@@ -16,9 +16,9 @@ import pytest
 
 from handlers import access
 from handlers.catalog import load_catalog
-from handlers.dispatch import HANDLERS, _policy_verb
 from handlers.messages import Reply
 from handlers.parse import parse
+from handlers.routes import HANDLERS, policy_verb
 from tests.helpers import ADMIN, Chat, MovableClock, make_core, squad_with_members
 
 ROLE_USERS = {"stranger": "路人", "member": "队员甲", "captain": "队长甲", "leader": "领导", "admin": ADMIN}
@@ -204,7 +204,7 @@ def test_every_policy_key_and_every_handler_is_in_the_matrix() -> None:
     """Nothing escapes the table: each handler's verb has a policy row, and each row has cases."""
     assert set(CASES) == set(access.POLICY)
     catalog = load_catalog(None)
-    verbs = {_policy_verb(parse(text, catalog=catalog)) for text in ("设为队长 小李", "设为领导 小李", "绑定", "绑定 甲队")}
+    verbs = {policy_verb(parse(text, catalog=catalog)) for text in ("设为队长 小李", "设为领导 小李", "绑定", "绑定 甲队")}
     assert {"appoint_captain", "appoint_leader", "bind_list", "bind"} <= verbs
     for verb in HANDLERS:
         assert verb in access.POLICY or verb in ("appoint", "dismiss"), f"{verb} has no row in the policy"
