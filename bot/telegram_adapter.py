@@ -1,9 +1,9 @@
 """The Telegram adapter: Telegram updates become core `Incoming`s, core `Reply`s become Bot API calls.
 
 Built on python-telegram-bot (PTB): its `Application` owns the bot, the update queue, long polling and
-the AIORateLimiter (30 messages a second overall, 20 a minute per group, 429 retry_after honoured). The
-adapter never uses PTB's own webhook server: `routes()` gives the project's aiohttp server the
-POST /telegram/webhook route, which feeds PTB's update queue.
+the rate limiter (bot.telegram_pacing: 30 messages a second overall, 20 a minute per group, 429 retry_after
+honoured). The adapter never uses PTB's own webhook server: `routes()` gives the project's aiohttp server
+the POST /telegram/webhook route, which feeds PTB's update queue.
 
 Which group messages reach the core: with privacy mode on, Telegram only shows a bot commands, replies
 to it and @mentions. With privacy mode off (or the bot an admin) it sees all chatter. Every message goes
@@ -23,7 +23,7 @@ import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -50,7 +50,6 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
@@ -63,6 +62,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.evidence import Download, EvidenceFiles, FetchError
 from bot.settings import Settings
 from bot.telegram_albums import AlbumGatherer
+from bot.telegram_pacing import GroupBudgets, GroupPacedRateLimiter, group_of
 from bot.telegram_render import ANYONE, CallbackCodec, Part, keyboard, plan_parts
 from bot.telegram_updates import (
     ROUTED,
@@ -193,37 +193,6 @@ def _is_gone(err: TelegramError) -> bool:
     return isinstance(err, BadRequest) and any(words in str(err).lower() for words in _CHAT_GONE)
 
 
-# A message with only these fields is plain text; anything else (files, captions, forwards, polls …)
-# goes through PTB's object model.
-_PLAIN_FIELDS = frozenset({"message_id", "date", "chat", "from", "text", "entities", "reply_to_message",
-                           "link_preview_options", "message_thread_id", "is_topic_message"})
-
-
-def _plain_text_message(data: dict[str, Any]) -> dict[str, Any] | None:
-    """The update's message when it is a well-formed plain text message and the update nothing else."""
-    message = data.get("message")
-    if len(data) != 2 or not isinstance(message, dict) or not message.keys() <= _PLAIN_FIELDS:
-        return None
-    chat, user = message.get("chat"), message.get("from")
-    if not (isinstance(chat, dict) and isinstance(user, dict) and isinstance(message.get("text"), str)):
-        return None
-    if not all(type(value) is int for value in (message.get("message_id"), message.get("date"), chat.get("id"),
-                                                 user.get("id"))):
-        return None  # bool is no id either
-    if not (isinstance(chat.get("type"), str) and type(user.get("is_bot")) is bool
-            and isinstance(user.get("first_name"), str) and isinstance(user.get("last_name", ""), str)):
-        return None
-    reply_to = message.get("reply_to_message")
-    if reply_to is not None and not isinstance(reply_to, dict):
-        return None
-    if not isinstance(user.get("language_code", ""), str):
-        return None
-    if message.get("is_topic_message") is not None and (type(message.get("is_topic_message")) is not bool
-                                                        or type(message.get("message_thread_id")) is not int):
-        return None
-    return message
-
-
 class _BodyAnswer:
     """Where a webhook update's handling leaves the Bot API method to answer with, if it fits one."""
 
@@ -249,6 +218,7 @@ class TelegramAdapter:
         self._sweep: asyncio.Task[int] | None = None
         self._downloads: set[asyncio.Task[int]] = set()
         self._limits = limits or TelegramLimits()
+        self._group_budgets = GroupBudgets(*self._limits.group)
         self._codec = CallbackCodec()
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._processor = PerChatUpdateProcessor(self._limits.max_concurrent_updates)
@@ -284,11 +254,10 @@ class TelegramAdapter:
             base_file_url=f"{api}/file/bot",
             request=HTTPXRequest(connection_pool_size=256),
             get_updates_request=HTTPXRequest(connection_pool_size=1),
-            rate_limiter=AIORateLimiter(
+            rate_limiter=GroupPacedRateLimiter(
+                self._group_budgets,
                 overall_max_rate=limits.overall[0],
                 overall_time_period=limits.overall[1],
-                group_max_rate=limits.group[0],
-                group_time_period=limits.group[1],
                 max_retries=limits.max_retries_429,
             ),
         )
@@ -389,10 +358,6 @@ class TelegramAdapter:
         if unused(data):  # a poll, a reaction, an edit …: acknowledged, so Telegram does not send it again
             log.info("telegram: update %s (%s) not used", data["update_id"], ", ".join(kinds(data)))
             return web.Response(text="ok")
-        if self._limits.webhook_replies:
-            plain = _plain_text_message(data)
-            if plain is not None:
-                return await self._webhook_text(plain)
         try:
             update = Update.de_json(data, app.bot)
             # PTB builds objects without the fields the Bot API always sends: a message with no chat, a
@@ -426,53 +391,6 @@ class TelegramAdapter:
         if body.method is not None:
             return web.json_response(body.method)
         return web.Response(text="ok")
-
-    async def _webhook_text(self, message: dict[str, Any]) -> web.Response:
-        """A plain text message (see `_plain_text_message`), translated without PTB's object model.
-
-        Building PTB's Update/Message/User/Chat objects cost more than the rest of the webhook request;
-        a text message needs none of them. Same chat turn, same Incoming, same answer as `_route`.
-        """
-        chat_id: int = message["chat"]["id"]
-        body = _BodyAnswer()
-        async with self._processor.chat_turn(chat_id):
-            try:
-                incoming = self.incoming_from_json(message)
-                if incoming is not None:
-                    reply = await self._handle_safely(incoming)
-                    reply_to = message["message_id"] if incoming.chat_kind == "group" else None
-                    await self._deliver_logged(chat_id, reply, owner=incoming.user_id, reply_to=reply_to, body=body,
-                                               thread_id=incoming.thread_id)
-                    self._fetch_evidence(incoming, reply)
-            except Exception:
-                log.exception("telegram: message %s in chat %s failed", message.get("message_id"), chat_id)
-        if body.method is not None:
-            return web.json_response(body.method)
-        return web.Response(text="ok")
-
-    def incoming_from_json(self, message: dict[str, Any]) -> Incoming | None:
-        """The Incoming for a plain text message's JSON, as `_on_message` makes it from PTB's Message
-        (None when it is not for us)."""
-        user, chat = message["from"], message["chat"]
-        kind = _chat_kind(chat["type"])
-        if user["is_bot"] or kind is None:
-            return None
-        reply_to = message.get("reply_to_message")
-        replier = reply_to.get("from") if isinstance(reply_to, dict) else None
-        replied_to_bot = isinstance(replier, dict) and replier.get("id") == self.bot_id
-        addressed = self._addressed(message["text"], kind, False, replied_to_bot=replied_to_bot,
-                                    language_code=user.get("language_code"))
-        if addressed is None:
-            return None
-        text, to_bot = addressed
-        last = user.get("last_name")
-        name = f"{user['first_name']} {last}" if last else user["first_name"]
-        topic = str(message["message_thread_id"]) if message.get("is_topic_message") else ""
-        return Incoming(
-            platform=self.platform, user_id=str(user["id"]), text=text, chat_id=str(chat["id"]), chat_kind=kind,
-            display_name=name, message_id=f"{chat['id']}:{message['message_id']}",
-            sent_at=datetime.fromtimestamp(message["date"], UTC), addressed=to_bot, thread_id=topic,
-        )
 
     # -- incoming ----------------------------------------------------------------------------------
 
@@ -765,20 +683,12 @@ class TelegramAdapter:
         """Whether an answer may go in the webhook response, taking its slot in the flood limits.
 
         Answers to people in private chats always may: they are replies, not the broadcasts the overall
-        30-a-second limit is about. A group's answer takes a slot of the group's 20-a-minute budget in
-        the AIORateLimiter that paces every other send; with none free it goes out by a request, which
-        the limiter holds back. (`_get_group_limiter` is PTB's own accessor; without it, requests.)
+        30-a-second limit is about. A group's answer takes a slot of the group's 20-a-minute budget
+        (bot.telegram_pacing), the one every request to the group also takes; with none free it goes out
+        by a request, which waits for the budget.
         """
-        if chat_id > 0:
-            return True
-        get_limiter = getattr(self.application.bot.rate_limiter, "_get_group_limiter", None)
-        if get_limiter is None or not self._limits.group[0]:
-            return get_limiter is not None
-        limiter = get_limiter(chat_id)
-        if not limiter.has_capacity():
-            return False
-        await limiter.acquire()  # immediate: the capacity is there
-        return True
+        group = group_of(chat_id)
+        return group is None or await self._group_budgets.take_now(group)
 
     async def _send_parts(self, chat_id: int | str, parts: list[Part], reply_to: int | None, *,
                           thread_id: str = "") -> None:

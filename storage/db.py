@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import name_index, sqlite_driver, tallies
+from storage import name_index, tallies
 from storage.tallies import LedgerSession
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -39,9 +39,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Build the async engine for `url` (SQLite via aiosqlite, PostgreSQL via asyncpg)."""
     if url.startswith("sqlite"):
-        # One trip to aiosqlite's thread per statement instead of four (storage.sqlite_driver).
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=MAX_POOL,
-                                     module=sqlite_driver.one_trip_dbapi())
+        # SQLAlchemy's own aiosqlite dialect: each statement runs in the connection's thread, off the loop.
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=MAX_POOL)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pool_pre_ping: on asyncpg it is three round trips (BEGIN, ";", ROLLBACK) on every checkout, a

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ async def serve(adapter: TelegramAdapter) -> AsyncIterator[str]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
         yield f"http://127.0.0.1:{port}/telegram/webhook"
     finally:
@@ -625,64 +626,8 @@ def _text_update(text: str, *, chat: dict[str, Any] | None = None, user: dict[st
                                         "chat": chat or {"id": ALICE, "type": "private"}, "text": text, **extra}}
 
 
-PLAIN_TEXT_UPDATES = [
-    _text_update("进展 #12 与企业高层面谈"),
-    _text_update("  查 #12  "),
-    _text_update("/start ABC123"),
-    _text_update("/help@zs_test_bot"),
-    _text_update("/help@other_bot"),
-    _text_update("签约 #3", user={"id": BOB, "is_bot": False, "first_name": "Bob"}),
-    _text_update("hello", user={"id": BOB, "is_bot": True, "first_name": "Bot"}),
-    _text_update("签约 #3 2亿", chat={"id": GROUP, "type": "supergroup", "title": "一队"}),
-    _text_update("今天天气不错", chat={"id": GROUP, "type": "group", "title": "一队"}),
-    _text_update(f"@{BOT} 查 #3", chat={"id": GROUP, "type": "group", "title": "一队"}),
-    _text_update("好的", chat={"id": GROUP, "type": "group", "title": "一队"},
-                 reply_to_message={"message_id": 30, "date": 1_764_000_000, "chat": {"id": GROUP, "type": "group"},
-                                   "from": {"id": 999, "is_bot": True, "first_name": "zs"}, "text": "找到几个"}),
-    _text_update("好的", chat={"id": GROUP, "type": "group", "title": "一队"},
-                 reply_to_message={"message_id": 30, "date": 1_764_000_000, "chat": {"id": GROUP, "type": "group"},
-                                   "from": {"id": BOB, "is_bot": False, "first_name": "Bob"}, "text": "hi"}),
-    _text_update("news", chat={"id": -1005, "type": "channel", "title": "c"}),
-    _text_update("签约 #3", entities=[{"type": "hashtag", "offset": 3, "length": 2}]),
-]
-
-
-@pytest.mark.parametrize("update", PLAIN_TEXT_UPDATES)
-def test_plain_text_fast_path_gives_the_same_incoming_as_ptb(update: dict[str, Any], tmp_path: Path) -> None:
-    """A webhook text message translated straight from its JSON reaches the core exactly as the same
-    message does through PTB's Update/Message objects (or, the same way, does not)."""
-    from telegram import Bot, Update
-
-    from bot.telegram_adapter import _plain_text_message
-
-    settings = Settings(_env_file=None, telegram_token=TOKEN, files_dir=str(tmp_path))  # type: ignore[call-arg]
-    adapter = TelegramAdapter(settings, Core())
-    adapter.username, adapter.bot_id = BOT, 999
-    message = _plain_text_message(update)
-    assert message is not None
-    ptb = Update.de_json(update, Bot(TOKEN)).message
-    assert ptb is not None
-    assert adapter.incoming_from_json(message) == adapter.incoming_from_message(ptb)
-
-
-@pytest.mark.parametrize("update", [
-    {"update_id": 1, "message": {**_text_update("x")["message"], "photo": [{"file_id": "a"}]}},
-    {"update_id": 1, "message": {**_text_update("x")["message"], "caption": "签约 #1"}},
-    {"update_id": 1, "edited_message": _text_update("x")["message"]},
-    {"update_id": 1, "message": {**_text_update("x")["message"], "chat": {"id": True, "type": "private"}}},
-    {"update_id": 1, "message": {**_text_update("x")["message"], "text": 5}},
-    {"update_id": 1, "message": {k: v for k, v in _text_update("x")["message"].items() if k != "date"}},
-    {"update_id": 1, "message": _text_update("x")["message"], "callback_query": {}},
-])
-def test_anything_but_plain_text_goes_through_ptb(update: dict[str, Any]) -> None:
-    """Files, captions, edits, mistyped fields and the rest are left to PTB's full parsing."""
-    from bot.telegram_adapter import _plain_text_message
-
-    assert _plain_text_message(update) is None
-
-
 async def test_webhook_plain_text_answer_rides_on_the_response(api: FakeBotApi, core: Core, tmp_path: Path) -> None:
-    """A plain text message over the webhook (the fast path) is answered in the response body, once."""
+    """A plain text message over the webhook is answered in the response body, once."""
     import aiohttp
 
     async with running(api, tmp_path, core, telegram_webhook_url="https://bot.example/telegram/webhook",
@@ -715,3 +660,32 @@ async def test_polling_skips_an_update_it_cannot_parse(
     skipped = [r for r in caplog.records if "cannot be parsed" in r.getMessage()]
     assert len(skipped) == 1 and skipped[0].exc_info is None
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_group_answer_in_the_response_takes_a_slot_of_the_groups_budget(
+    api: FakeBotApi, core: Core, tmp_path: Path
+) -> None:
+    """Requests to a group and answers riding on webhook responses share one budget per group: with the
+    budget spent, the answer goes out by a request, which waits for the budget. Private chats have none."""
+    import aiohttp
+
+    limits = replace(FAST, group=(2, 2.0))  # two messages per group, one more every second
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    group_chat = {"id": GROUP, "type": "supergroup", "title": "一队"}
+    async with running(api, tmp_path, core, limits=limits, telegram_webhook_url="https://bot.example/telegram/webhook",
+                       telegram_webhook_secret="s3cret") as adapter, serve(adapter) as url, \
+            aiohttp.ClientSession() as http:
+
+        async def post(update: dict[str, Any]) -> dict[str, Any] | None:
+            async with http.post(url, json=update, headers=headers) as response:
+                assert response.status == 200
+                return await response.json() if response.content_type == "application/json" else None
+
+        await adapter.send(str(GROUP), Reply(text="日报"))  # a request: the first slot
+        second = await post(_text_update(f"@{BOT} 查 #3", chat=group_chat, message_id=40))
+        third = await post(_text_update(f"@{BOT} 查 #4", chat=group_chat, message_id=41))
+        private = await post(_text_update("查 #5", message_id=42))
+    assert second is not None and second["chat_id"] == GROUP and second["text"] == "已记录：查 #3"
+    assert third is None  # no slot left: answered by a request instead
+    assert [m["text"] for m in api.sent_messages(GROUP)] == ["日报", "已记录：查 #4"]
+    assert private is not None and private["chat_id"] == ALICE

@@ -75,7 +75,7 @@ async def site(db_url: str, tmp_path: Path) -> AsyncIterator[Site]:
             await runner.setup()
             tcp = web.TCPSite(runner, "127.0.0.1", 0)
             await tcp.start()
-            port = tcp._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # no public getter
+            port = runner.addresses[0][1]
             try:
                 yield Site(f"http://127.0.0.1:{port}", bot, fake, http, CallbackCrypto(TOKEN, AES_KEY), clock)
             finally:
@@ -175,7 +175,7 @@ async def test_an_answer_later_than_the_http_answer_goes_by_the_response_url(tmp
         await runner.setup()
         tcp = web.TCPSite(runner, "127.0.0.1", 0)
         await tcp.start()
-        port = tcp._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # no public getter
+        port = runner.addresses[0][1]
         query, data = crypto.callback(fake.with_response_url(fake.message("zhangwei", "排行")))
         async with http.post(f"http://127.0.0.1:{port}{PATH}", params=query, data=data) as response:
             assert response.status == 200 and await response.text() == ""
