@@ -28,7 +28,6 @@ from bench.ingest import fake_api
 from bot.app import ZsBot
 from bot.settings import Settings
 from bot.telegram_adapter import TelegramAdapter
-from jobs.scheduler import JobScheduler
 
 OVERALL_RATE = 30.0  # messages a second, Telegram's overall limit
 GOAL_RATIO = 1.1
@@ -47,7 +46,7 @@ async def fan_out(backend: str, chats: int, *, charts: bool) -> dict[str, Any]:
             await telegram.start(receive=False)
             bot.messengers["telegram"] = telegram
             try:
-                scheduler = JobScheduler.for_bot(bot, charts=charts)
+                scheduler = bot.scheduler(charts=charts)
                 started = time.monotonic()
                 outcomes = await scheduler.run_now("daily_rank")
                 total = time.monotonic() - started

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +25,7 @@ from handlers.dispatch import Core
 from handlers.messages import Reply
 from handlers.ports import DeliveryError, Messenger
 from jobs.bindings import ChatLifecycle
+from jobs.scheduler import JobScheduler
 from storage import replays
 from storage.db import SessionFactory, create_engine, ensure_derived, migrate, session_factory, transaction
 
@@ -66,6 +68,15 @@ class ZsBot:
         if self._charts is None:
             raise RuntimeError("ZsBot is not started")
         return self._charts
+
+    def scheduler(self, *, charts: bool = True, **options: Any) -> JobScheduler:
+        """The scheduled posts on this bot's settings, sessions, messengers, clock, charts and bindings
+        (`charts=False`: posts without their charts); `options` go to JobScheduler."""
+        options.setdefault("messengers", self.messengers)
+        options.setdefault("chat_events", self.chat_events)
+        options.setdefault("housekeeping", self.housekeeping)
+        return JobScheduler(settings=self.settings, sessions=self.sessions, clock=self.clock,
+                            charts=self.charts if charts else None, **options)
 
     @property
     def core(self) -> Core:

@@ -264,7 +264,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "files":
         return asyncio.run(_files_prune(settings))
     if args.command == "jobs":
-        from jobs.cli import jobs_command
+        from bot.jobs_cli import jobs_command
 
         return asyncio.run(jobs_command(settings, args))
     if args.command in ("members", "teams"):

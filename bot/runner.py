@@ -78,7 +78,7 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True, worker: int = 0) 
             return
         from jobs.scheduler import start_scheduler as start
 
-        sched = await start(bot)
+        sched = await start(bot.scheduler())
         try:
             yield
         finally:

@@ -47,7 +47,6 @@ from storage.post_queries import mark_escalated
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.app import ZsBot
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -156,16 +155,6 @@ class JobScheduler:
         self._snapshot_day: date | None = None
         self._missing_platforms: set[str] = set()
         self._tick_lock = asyncio.Lock()
-
-    @classmethod
-    def for_bot(cls, bot: ZsBot, **options: Any) -> JobScheduler:
-        """A scheduler on a started ZsBot's settings, sessions, messengers, clock, charts and bindings
-        (`charts=False`: posts without their charts)."""
-        options["charts"] = bot.charts if options.get("charts", True) else None
-        options.setdefault("chat_events", bot.chat_events)
-        options.setdefault("housekeeping", bot.housekeeping)
-        return cls(settings=bot.settings, sessions=bot.sessions, messengers=bot.messengers, clock=bot.clock,
-                   **options)
 
     # -- the minute tick ---------------------------------------------------------------------------
 
@@ -505,22 +494,22 @@ class SchedulerHandle:
         await asyncio.sleep(0)  # AsyncIOScheduler.shutdown() runs on the loop's next turn
 
 
-async def start_scheduler(bot: ZsBot, **options: Any) -> SchedulerHandle:
-    """Start ticking every minute (and once now) on `bot`; `options` go to JobScheduler."""
+async def start_scheduler(jobs: JobScheduler) -> SchedulerHandle:
+    """Start `jobs` ticking every minute (and once now), as built by the composition root (bot.app)."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
     from apscheduler.triggers.cron import CronTrigger
 
-    jobs = JobScheduler.for_bot(bot, **options)
-    aps = AsyncIOScheduler(timezone=bot.settings.tz, event_loop=asyncio.get_running_loop())
+    tz = jobs.settings.tz
+    aps = AsyncIOScheduler(timezone=tz, event_loop=asyncio.get_running_loop())
     handle = SchedulerHandle(jobs, aps)
     # A tick that outlasts its minute makes APScheduler skip the next one (max_instances=1): the
     # running fan-out already covers whatever that tick would have found.
-    aps.add_job(handle._tick, CronTrigger(second=0, timezone=bot.settings.tz), id="zsbot-posts",
+    aps.add_job(handle._tick, CronTrigger(second=0, timezone=tz), id="zsbot-posts",
                 name="scheduled posts", max_instances=1, coalesce=True, misfire_grace_time=50,
-                next_run_time=datetime.now(bot.settings.tz))
+                next_run_time=datetime.now(tz))
     # APScheduler logs every run at INFO: once a minute is noise in `zsbot run`'s log.
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     aps.start()
     log.info("scheduled posts: ticking every minute as %s (grace %s)", jobs.owner,
-             grace_period(bot.settings))
+             grace_period(jobs.settings))
     return handle

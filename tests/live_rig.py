@@ -56,7 +56,7 @@ class Live:
     @property
     def scheduler(self) -> JobScheduler:
         """A scheduler on the bot (charts off: they cost a second each and say nothing here)."""
-        return JobScheduler.for_bot(self.bot, charts=False)
+        return self.bot.scheduler(charts=False)
 
     async def telegram(self, update: dict[str, Any]) -> int:
         """POST one update to the webhook as Telegram does; the HTTP status."""

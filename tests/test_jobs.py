@@ -151,7 +151,7 @@ async def world(db_url: str, tmp_path: Path) -> AsyncIterator[World]:
         await telegram.start()
         stack.push_async_callback(telegram.stop)
         bot.messengers["telegram"] = telegram
-        scheduler = JobScheduler.for_bot(bot, charts=False)
+        scheduler = bot.scheduler(charts=False)
         yield World(bot, clock, tg, wecom, http, telegram, scheduler)
 
 
@@ -588,7 +588,7 @@ async def test_start_scheduler_ticks_at_start_up_and_shuts_down(world: World) ->
 
     await district(world)
     world.clock.now = local(2026, 11, 24, 17, 30)
-    handle = await start_scheduler(world.bot, charts=False)
+    handle = await start_scheduler(world.bot.scheduler(charts=False))
     try:
         assert handle.aps.running
         (job,) = handle.aps.get_jobs()

@@ -15,9 +15,9 @@ from sqlmodel import select
 
 from bot.app import ZsBot
 from bot.cli import main
+from bot.jobs_cli import list_jobs, run_job
 from bot.settings import Settings
 from handlers.messages import Incoming
-from jobs.cli import list_jobs, run_job
 from jobs.posts import JOBS
 from jobs.scheduler import is_due, next_run
 from storage.models import ChatBinding, JobRun

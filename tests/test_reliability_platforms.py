@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from jobs.cli import list_jobs
+from bot.jobs_cli import list_jobs
 from jobs.scheduler import PAUSED
 from storage.models import ChatBinding, Event, JobRun, Project
 from tests.live_rig import ADMIN_TG, ADMIN_WECOM, Live, live_bot, local

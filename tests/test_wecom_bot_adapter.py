@@ -28,7 +28,6 @@ from bot.wecom_bot.connection import BotConnection
 from bot.wecom_bot.platform import open_wecom_bot
 from bot.wecom_bot.sender import BotSender
 from handlers.messages import Incoming
-from jobs.scheduler import JobScheduler
 from storage.models import ChatBinding, Event, Evidence, Identity, InboundMessage, Member, Project
 from tests.fakes.wecom_aibot_server import BOT_ID, SECRET, Delivery, FakeAiBotServer, eventually
 from tests.helpers import MovableClock
@@ -226,7 +225,7 @@ async def test_a_bound_group_gets_the_morning_ranking_and_reminders_that_mention
         binding = (await session.exec(select(ChatBinding))).one()
     assert (binding.platform, binding.chat_id) == ("wecom-bot", GROUP)
 
-    scheduler = JobScheduler.for_bot(world.bot)
+    scheduler = world.bot.scheduler()
     world.clock.now = local(2026, 11, 25, 8, 30)
     outcomes = await scheduler.tick()
     assert [o.status for o in outcomes if o.job == "daily_rank"] == ["sent"]

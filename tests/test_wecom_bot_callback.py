@@ -23,7 +23,6 @@ from bot.settings import Settings
 from bot.wecom_bot.adapter import BotAdapter
 from bot.wecom_bot.callback import PATH, CallbackHandler
 from handlers.messages import Incoming, Reply
-from jobs.scheduler import JobScheduler
 from storage.models import Event, Project, Team
 from tests.fakes.wecom_aibot_crypto import CallbackCrypto
 from tests.fakes.wecom_aibot_server import BOT_ID, FakeAiBotServer, eventually
@@ -155,7 +154,7 @@ async def test_callback_mode_cannot_post_on_its_own_and_the_job_says_why(site: S
     bound = await site.say("admin", f"{MENTION}绑定 德化街", chat=GROUP)
     assert "绑定" in bound["stream"]["content"]
     site.clock.now = local(2026, 11, 25, 8, 30)
-    outcomes = await JobScheduler.for_bot(site.bot).tick()
+    outcomes = await site.bot.scheduler().tick()
     rank = [o for o in outcomes if o.job == "daily_rank"]
     assert [o.status for o in rank] == ["failed"] and "回调模式" in (rank[0].error or "")
 

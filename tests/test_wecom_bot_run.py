@@ -14,12 +14,11 @@ from aiohttp import web
 from sqlmodel import select
 
 from bot.app import ZsBot
+from bot.jobs_cli import run_job
 from bot.runner import build_web_app
 from bot.settings import Settings
 from bot.wecom_bot import frames
 from bot.wecom_bot.relay import RelayMessenger
-from jobs.cli import run_job
-from jobs.scheduler import JobScheduler
 from storage.models import Event, Project
 from tests.fakes.wecom_aibot_server import BOT_ID, SECRET, FakeAiBotServer, eventually
 from tests.helpers import MovableClock
@@ -74,7 +73,7 @@ async def test_a_squad_reports_by_mentioning_the_bot_and_the_morning_ranking_is_
     assert project.stage == "signed" and event.source_chat == GROUP
 
     running.clock.now = local(2026, 11, 25, 8, 30)
-    outcomes = await JobScheduler.for_bot(running.bot).tick()
+    outcomes = await running.bot.scheduler().tick()
     assert [o.status for o in outcomes if o.job == "daily_rank"] == ["sent"]
     ranking = [r.body for r in running.fake.frames(frames.SEND) if r.body["chatid"] == GROUP]
     assert "比学赶超" in ranking[0]["markdown"]["content"] and "德化街" in ranking[0]["markdown"]["content"]

@@ -1,4 +1,4 @@
-"""Wiring the 智能机器人 into `zsbot run` and `zsbot jobs run` (called from bot.runner and jobs.cli).
+"""Wiring the 智能机器人 into `zsbot run` and `zsbot jobs run` (called from bot.runner and bot.jobs_cli).
 
 - `zsbot run`'s primary holds the long connection (ZSBOT_WECOM_BOT_ID and _SECRET), answers what comes
   down it, posts the scheduled cards through it and serves the relay for `zsbot jobs run`. The other

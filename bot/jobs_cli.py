@@ -21,7 +21,7 @@ from handlers.chat_settings import job_key, job_setting
 from handlers.ports import Messenger
 from jobs import runs
 from jobs.posts import JOBS, JobSpec, Target, bound_targets
-from jobs.scheduler import DRY_RUN, JobScheduler, Outcome, grace_period, next_run
+from jobs.scheduler import DRY_RUN, Outcome, grace_period, next_run
 
 Out = Callable[[str], None]
 
@@ -180,12 +180,11 @@ async def run_job(
         return 2
     async with ZsBot(settings) as bot:
         if dry_run:
-            scheduler = JobScheduler.for_bot(bot)
+            scheduler = bot.scheduler()
             outcomes = await scheduler.run_now(key, chat=chat, dry_run=True)
         else:
             async with _messengers(bot) as messengers:
-                scheduler = JobScheduler(settings=settings, sessions=bot.sessions, messengers=messengers,
-                                         clock=bot.clock, chat_events=bot.chat_events, charts=bot.charts)
+                scheduler = bot.scheduler(messengers=messengers, housekeeping=None)
                 outcomes = await scheduler.run_now(key, chat=chat)
     if not outcomes:
         out(f"{key}：没有符合条件的群" + (f"（--chat {chat}）" if chat else "") + "。")
