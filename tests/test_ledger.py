@@ -134,7 +134,9 @@ ledger_rows = st.builds(
     team=text_values,
     stage=st.sampled_from(["planned", "attracting", "signed", "landed", "dropped"]),
     amount_yuan=st.none() | st.integers(0, 10**13),
-    industry=text_values, wheel=text_values.map(lambda t: t[:10]),  # 轮 holds 10 characters (storage.limits) zone=text_values, place=text_values, company=text_values,
+    industry=text_values,
+    wheel=text_values.map(lambda t: t[:10].strip()),  # 轮 holds 10 characters (storage.limits)
+    zone=text_values, place=text_values, company=text_values,
     created_at=moments, updated_at=moments, planned_at=moments, attracting_at=moments, signed_at=moments,
     landed_at=moments, open_problems=st.integers(0, 1000),
 )
