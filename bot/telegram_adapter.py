@@ -19,10 +19,7 @@ import contextlib
 import hmac
 import logging
 import re
-import warnings
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,40 +27,30 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import (
-    BotCommand,
     CallbackQuery,
     ChatMemberUpdated,
-    InputFile,
-    LinkPreviewOptions,
     Message,
-    ReplyParameters,
     Update,
 )
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
     TelegramError,
 )
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    BaseUpdateProcessor,
     ContextTypes,
     TypeHandler,
 )
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.evidence import Download, EvidenceFiles, FetchError
 from bot.settings import Settings
 from bot.telegram_albums import AlbumGatherer
-from bot.telegram_pacing import GroupBudgets, GroupPacedRateLimiter, group_of
-from bot.telegram_render import ANYONE, CallbackCodec, Part, keyboard, plan_parts
+from bot.telegram_outbound import BodyAnswer, TelegramOutbound
+from bot.telegram_pacing import GroupBudgets, GroupPacedRateLimiter
+from bot.telegram_processing import PerChatUpdateProcessor, TelegramLimits, chat_kind, command_menu
+from bot.telegram_render import ANYONE, CallbackCodec
 from bot.telegram_updates import (
     ROUTED,
     TolerantBot,
@@ -80,7 +67,6 @@ from bot.telegram_updates import (
 )
 from handlers.messages import ChatKind, Incoming, Reply
 from handlers.ports import ChatEvents, DeliveryError, MessageHandler
-from handlers.vocabulary import HELP_ORDER, describe, verb_word
 
 log = logging.getLogger(__name__)
 
@@ -95,109 +81,6 @@ INTERNAL_ERROR = "出错了，请稍后再试。"
 T = TypeVar("T")
 
 _WORD_SPLIT = re.compile(r"[\s,;:#]+")  # after NFKC, where ，；：＃ have become ASCII
-
-
-def command_menu() -> list[BotCommand]:
-    """The setMyCommands menu: English verbs name the commands (Telegram allows only [a-z0-9_]),
-    the descriptions are Chinese and start with the Chinese verb, so the menu also teaches it."""
-    menu = []
-    for verb in HELP_ORDER:
-        word, description = verb_word(verb, "zh"), describe(verb, "zh")
-        text = description if description.startswith(word) else f"{word}：{description}"
-        menu.append(BotCommand(verb, text[:256]))
-    return menu
-
-
-@dataclass(frozen=True)
-class TelegramLimits:
-    """Flood limits and retry policy. Production uses the defaults; tests shrink them to stay fast."""
-
-    # Messages, seconds: the whole bot. Telegram's 30 a second, in bursts of at most 5 rather than 30:
-    # after a full burst of 30 there is no slack left, so ordinary network jitter (a chart upload taking
-    # longer than the text after it) lands two sends in one slot and earns 429s at full speed; a burst
-    # of 5 keeps the slack and still lets a late timer catch up.
-    overall: tuple[float, float] = (5, 1 / 6)
-    group: tuple[float, float] = (20, 60.0)  # messages, seconds: per group chat
-    max_retries_429: int = 5  # AIORateLimiter retries after 429 (honouring retry_after)
-    send_retries: int = 3  # our retries after a network error or 5xx
-    backoff: float = 1.0  # seconds before the first retry, doubling
-    poll_timeout: float = 10.0  # getUpdates long-poll seconds
-    max_concurrent_updates: int = 256
-    # Webhook mode: handle the update while Telegram waits and put a one-message text answer in the
-    # webhook response (Bot API "Making requests when getting updates"), saving a request per answer.
-    webhook_replies: bool = True
-    album_wait: float = 1.0  # seconds without a further part before an album counts as complete
-
-
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Processes updates concurrently across chats but one at a time, in order, within a chat.
-
-    PTB's built-in choices are all-sequential or all-concurrent; the first makes one slow reply hold
-    up every chat, the second can run ``签约 X`` and the ``撤销`` sent right after it out of order.
-    """
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: Counter[int] = Counter()
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update's processing under its chat's lock."""
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        async with self.chat_turn(chat.id):
-            await coroutine
-
-    @contextlib.asynccontextmanager
-    async def chat_turn(self, chat_id: int) -> AsyncIterator[None]:
-        """Hold a chat's lock: updates of one chat take turns, in arrival order (webhook updates too)."""
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        self._users[chat_id] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[chat_id] -= 1
-            if not self._users[chat_id]:
-                del self._users[chat_id]
-                del self._locks[chat_id]
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to release."""
-
-
-def _chat_kind(chat_type: str) -> ChatKind | None:
-    if chat_type == "private":
-        return "private"
-    if chat_type in ("group", "supergroup"):
-        return "group"
-    return None  # channels are not conversations
-
-
-def _is_permanent(err: TelegramError) -> bool:
-    return isinstance(err, Forbidden | BadRequest | InvalidToken | ChatMigrated)
-
-
-_CHAT_GONE = ("chat not found", "group chat was deactivated", "chat was deleted")
-
-
-def _is_gone(err: TelegramError) -> bool:
-    """The chat itself is lost to the bot (kicked, blocked, deleted), not just this message refused."""
-    if isinstance(err, Forbidden):
-        return True
-    return isinstance(err, BadRequest) and any(words in str(err).lower() for words in _CHAT_GONE)
-
-
-class _BodyAnswer:
-    """Where a webhook update's handling leaves the Bot API method to answer with, if it fits one."""
-
-    def __init__(self) -> None:
-        self.method: dict[str, Any] | None = None
 
 
 class TelegramAdapter:
@@ -223,6 +106,8 @@ class TelegramAdapter:
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._processor = PerChatUpdateProcessor(self._limits.max_concurrent_updates)
         self._albums = AlbumGatherer(self._on_album, wait=self._limits.album_wait)
+        self._out = TelegramOutbound(lambda: self.application.bot, limits=self._limits, codec=self._codec,
+                                     group_budgets=self._group_budgets, events=events)
         self.username = ""
         self.bot_id = 0
 
@@ -385,7 +270,7 @@ class TelegramAdapter:
         # Handled while Telegram waits (milliseconds; it allows far more), in the chat's turn like a
         # polled update, so the answer can ride on the response instead of costing a request. PTB's
         # update queue and dispatch are skipped: this adapter has exactly one handler.
-        body = _BodyAnswer()
+        body = BodyAnswer()
         async with self._processor.chat_turn(chat.id) if chat is not None else contextlib.nullcontext():
             await self._route(update, body)
         if body.method is not None:
@@ -401,7 +286,7 @@ class TelegramAdapter:
         """A polled (or queued) update."""
         await self._route(update, None)
 
-    async def _route(self, update: Update, body: _BodyAnswer | None) -> None:
+    async def _route(self, update: Update, body: BodyAnswer | None) -> None:
         """Route one update; nothing escapes, so a failure never loses the next update."""
         try:
             if update.callback_query is not None:
@@ -452,7 +337,7 @@ class TelegramAdapter:
     def incoming_from_message(self, message: Message) -> Incoming | None:
         """The Incoming for a PTB Message, without its files (None when it is not for us)."""
         user, chat = message.from_user, message.chat
-        kind = _chat_kind(chat.type)
+        kind = chat_kind(chat.type)
         if user is None or user.is_bot or kind is None:
             return None
         addressed = self.addressed_text(message, kind, bool(message.photo or message.document))
@@ -474,7 +359,7 @@ class TelegramAdapter:
             files=files_of(message),  # handles only: downloaded once the core stored them (bot.evidence)
         )
 
-    async def _on_message(self, message: Message, body: _BodyAnswer | None = None) -> None:
+    async def _on_message(self, message: Message, body: BodyAnswer | None = None) -> None:
         moved = migration(message)
         if moved is not None:  # the service message of a group upgraded to a supergroup
             if self._events is not None:
@@ -488,7 +373,7 @@ class TelegramAdapter:
             return
         reply = await self._handle_safely(incoming)
         reply_to = message.message_id if incoming.chat_kind == "group" else None
-        await self._deliver_logged(message.chat.id, reply, owner=incoming.user_id, reply_to=reply_to, body=body,
+        await self._out.deliver_logged(message.chat.id, reply, owner=incoming.user_id, reply_to=reply_to, body=body,
                                    thread_id=incoming.thread_id)
         self._fetch_evidence(incoming, reply)
 
@@ -504,7 +389,7 @@ class TelegramAdapter:
         async with self._processor.chat_turn(first.chat.id):
             reply = await self._handle_safely(incoming)
             reply_to = captioned.message_id if incoming.chat_kind == "group" else None
-            await self._deliver_logged(first.chat.id, reply, owner=incoming.user_id, reply_to=reply_to, body=None,
+            await self._out.deliver_logged(first.chat.id, reply, owner=incoming.user_id, reply_to=reply_to, body=None,
                                        thread_id=incoming.thread_id)
         self._fetch_evidence(incoming, reply)
 
@@ -542,7 +427,7 @@ class TelegramAdapter:
     async def fetch(self, file_id: str, limit: int) -> Download:
         """Download one file for bot.evidence (getFile serves at most 20 MB; `limit` is ours)."""
         try:
-            tg_file = await self._call(self.application.bot.get_file, file_id=file_id)
+            tg_file = await self._out.call(self.application.bot.get_file, file_id=file_id)
             if tg_file.file_size is not None and tg_file.file_size > limit:
                 raise FetchError(f"{tg_file.file_size} bytes", too_large=True)
             content = bytes(await tg_file.download_as_bytearray())
@@ -564,14 +449,14 @@ class TelegramAdapter:
         owner, command = self._codec.decode(query.data or "")
         presser = str(query.from_user.id)
         if owner not in (ANYONE, presser):
-            await self._call_logged(query.answer, text=ONLY_SENDER, show_alert=True)
+            await self._out.call_logged(query.answer, text=ONLY_SENDER, show_alert=True)
             return
         if command is None:
-            await self._call_logged(query.answer, text=BUTTON_EXPIRED, show_alert=True)
+            await self._out.call_logged(query.answer, text=BUTTON_EXPIRED, show_alert=True)
             return
         pressed = query.message if isinstance(query.message, Message) else None
         chat = query.message.chat if query.message is not None else None
-        kind = _chat_kind(chat.type) if chat is not None else "private"
+        kind = chat_kind(chat.type) if chat is not None else "private"
         chat_id = chat.id if chat is not None else query.from_user.id
         incoming = Incoming(
             platform=self.platform,
@@ -585,166 +470,15 @@ class TelegramAdapter:
             thread_id=topic_of(pressed),
         )
         reply = await self._handle_safely(incoming)
-        await self._call_logged(query.answer)
-        await self._show_outcome(chat_id, pressed, reply, presser, thread_id=incoming.thread_id)
-
-    async def _show_outcome(self, chat_id: int, pressed: Message | None, reply: Reply, owner: str, *,
-                            thread_id: str = "") -> None:
-        """Edit the pressed message into the outcome; what does not fit an edit is sent after it."""
-        parts = plan_parts(reply, keyboard(reply.buttons, owner, self._codec))
-        bot = self.application.bot
-        if pressed is not None and parts and parts[0].kind == "text" and pressed.text is not None:
-            first = parts.pop(0)
-            try:
-                await self._call(bot.edit_message_text, chat_id=chat_id, message_id=pressed.message_id,
-                                 text=first.html or "", parse_mode=ParseMode.HTML, reply_markup=first.markup,
-                                 link_preview_options=LinkPreviewOptions(is_disabled=True))
-            except BadRequest as err:
-                if "not modified" not in str(err).lower():
-                    log.warning("telegram: edit failed (%s); sending the outcome instead", err)
-                    parts.insert(0, first)
-            except TelegramError as err:
-                log.error("telegram: edit failed: %s", err)
-                parts.insert(0, first)
-        elif pressed is not None:
-            # A photo or document message: just take its buttons away so they cannot be pressed twice.
-            await self._call_logged(bot.edit_message_reply_markup, chat_id=chat_id,
-                                    message_id=pressed.message_id, reply_markup=None)
-        try:
-            await self._send_parts(chat_id, parts, reply_to=None, thread_id=thread_id)
-        except TelegramError as err:
-            log.error("telegram: outcome for chat %s not delivered: %s", chat_id, err)
-
-    # -- outgoing ----------------------------------------------------------------------------------
+        await self._out.call_logged(query.answer)
+        await self._out.show_outcome(chat_id, pressed, reply, presser, thread_id=incoming.thread_id)
 
     async def send(self, chat_id: str, reply: Reply, *, thread_id: str = "") -> None:
         """Post `reply` into a chat, in its forum topic `thread_id` if any (Messenger port); raises
         DeliveryError after retries fail (`gone` when the bot lost the chat itself)."""
         if self._app is None:
             raise DeliveryError("the Telegram adapter is not started")
-        parts = plan_parts(reply, keyboard(reply.buttons, ANYONE, self._codec))
-        try:
-            await self._send_following(chat_id, parts, reply_to=None, thread_id=thread_id)
-        except TelegramError as err:
-            raise DeliveryError(f"telegram chat {chat_id}: {err}", permanent=_is_permanent(err),
-                                gone=_is_gone(err)) from err
-
-    async def _send_following(self, chat_id: int | str, parts: list[Part], *, reply_to: int | None,
-                              thread_id: str) -> None:
-        """`_send_parts`, following a group that became a supergroup: Telegram answers 400 with the new id,
-        the binding moves there (ChatEvents) and the parts go to the new chat (no topic or quote: neither
-        exists there yet)."""
-        try:
-            await self._send_parts(chat_id, parts, reply_to=reply_to, thread_id=thread_id)
-        except ChatMigrated as moved:
-            new_id = str(moved.new_chat_id)
-            log.warning("telegram: chat %s became %s; following it", chat_id, new_id)
-            if self._events is not None:
-                await self._events.chat_moved(self.platform, str(chat_id), new_id)
-            await self._send_parts(new_id, parts, reply_to=None, thread_id="")
-
-    async def _deliver_logged(
-        self, chat_id: int, reply: Reply, owner: str, reply_to: int | None, body: _BodyAnswer | None = None,
-        *, thread_id: str = "",
-    ) -> None:
-        """Answer an update; a failed send is logged, never raised (the update is already stored).
-
-        With `body` (a webhook update), a one-message text answer becomes the webhook response's method
-        instead of a request. Longer answers still go out by requests: Telegram runs the response's method
-        only after the response, so a second message sent meanwhile could arrive first.
-        """
-        if reply.silent:  # chatter in a group: the core has nothing to say
-            return
-        parts = plan_parts(reply, keyboard(reply.buttons, owner, self._codec))
-        if body is not None and len(parts) == 1 and parts[0].kind == "text" and await self._body_slot(chat_id):
-            body.method = self._send_message_method(chat_id, parts[0], reply_to, thread_id)
-            return
-        try:
-            await self._send_following(chat_id, parts, reply_to=reply_to, thread_id=thread_id)
-        except TelegramError as err:
-            log.error("telegram: reply to chat %s not delivered: %s", chat_id, err)
-
-    @staticmethod
-    def _send_message_method(chat_id: int, part: Part, reply_to: int | None, thread_id: str = "") -> dict[str, Any]:
-        """The sendMessage call `_send_parts` would make for a text part, as a webhook-response method."""
-        method: dict[str, Any] = {
-            "method": "sendMessage", "chat_id": chat_id, "text": part.html or "", "parse_mode": ParseMode.HTML,
-            "link_preview_options": {"is_disabled": True},
-        }
-        if part.markup is not None:
-            method["reply_markup"] = part.markup.to_dict()
-        if reply_to is not None:
-            method["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
-        if thread_id:
-            method["message_thread_id"] = int(thread_id)
-        return method
-
-    async def _body_slot(self, chat_id: int) -> bool:
-        """Whether an answer may go in the webhook response, taking its slot in the flood limits.
-
-        Answers to people in private chats always may: they are replies, not the broadcasts the overall
-        30-a-second limit is about. A group's answer takes a slot of the group's 20-a-minute budget
-        (bot.telegram_pacing), the one every request to the group also takes; with none free it goes out
-        by a request, which waits for the budget.
-        """
-        group = group_of(chat_id)
-        return group is None or await self._group_budgets.take_now(group)
-
-    async def _send_parts(self, chat_id: int | str, parts: list[Part], reply_to: int | None, *,
-                          thread_id: str = "") -> None:
-        bot = self.application.bot
-        for part in parts:
-            common: dict[str, Any] = {"chat_id": chat_id, "reply_markup": part.markup}
-            if thread_id:  # every part, not only the first: a reply in a forum stays in its topic
-                common["message_thread_id"] = int(thread_id)
-            if reply_to is not None:
-                # Quote the sender's message in a busy group; still send if it was deleted meanwhile.
-                common["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
-                reply_to = None
-            if part.kind == "text":
-                await self._call(bot.send_message, text=part.html or "", parse_mode=ParseMode.HTML,
-                                 link_preview_options=LinkPreviewOptions(is_disabled=True), **common)
-            elif part.kind == "photo":
-                await self._call(bot.send_photo, photo=InputFile(part.content, filename=part.filename),
-                                 caption=part.html, parse_mode=ParseMode.HTML, **common)
-            else:
-                await self._call(bot.send_document, document=InputFile(part.content, filename=part.filename),
-                                 caption=part.html, parse_mode=ParseMode.HTML, **common)
-
-    async def _call(self, fn: Callable[..., Awaitable[T]], **kwargs: Any) -> T:
-        """Call the Bot API, retrying network errors and 5xx with backoff (429s: AIORateLimiter's job).
-
-        Refusals (403, 400, bad token) are final and raised at once. A RetryAfter that outlived the
-        rate limiter's own retries is waited out here too.
-        """
-        attempts = self._limits.send_retries + 1
-        for attempt in range(attempts):
-            try:
-                return await fn(**kwargs)
-            except (Forbidden, BadRequest, InvalidToken, ChatMigrated):
-                raise
-            except RetryAfter as err:
-                if attempt == attempts - 1:
-                    raise
-                with warnings.catch_warnings():
-                    # PTB 22 warns that retry_after becomes a timedelta in v23; both forms are handled.
-                    warnings.simplefilter("ignore", PTBDeprecationWarning)
-                    wait = err.retry_after
-                delay = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            except NetworkError as err:  # includes TimedOut and 5xx answers
-                delay = self._limits.backoff * 2**attempt
-                if attempt == attempts - 1:
-                    raise
-                log.warning("telegram: %s failed (%s), retry %d in %.1fs", getattr(fn, "__name__", fn), err,
-                            attempt + 1, delay)
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
-
-    async def _call_logged(self, fn: Callable[..., Awaitable[Any]], **kwargs: Any) -> None:
-        try:
-            await self._call(fn, **kwargs)
-        except TelegramError as err:
-            log.error("telegram: %s failed: %s", getattr(fn, "__name__", fn), err)
+        await self._out.send(chat_id, reply, thread_id=thread_id)
 
 
 __all__ = ["ALLOWED_UPDATES", "WEBHOOK_PATH", "TelegramAdapter", "TelegramLimits"]
