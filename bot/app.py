@@ -37,6 +37,7 @@ class ZsBot:
 
     def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
         self.settings = settings
+        self.rules = settings.rules()  # what the core and the posts read: no token, URL or port in it
         self.clock = clock
         self._engine: AsyncEngine | None = None
         self._sessions: SessionFactory | None = None
@@ -75,7 +76,7 @@ class ZsBot:
         options.setdefault("messengers", self.messengers)
         options.setdefault("chat_events", self.chat_events)
         options.setdefault("housekeeping", self.housekeeping)
-        return JobScheduler(settings=self.settings, sessions=self.sessions, clock=self.clock,
+        return JobScheduler(settings=self.rules, sessions=self.sessions, clock=self.clock,
                             charts=self.charts if charts else None, **options)
 
     @property
@@ -123,9 +124,9 @@ class ZsBot:
         await ensure_derived(self._engine, tz=self.settings.tz)
         self._sessions = session_factory(self._engine, tz=self.settings.tz)
         self._charts = ChartDrawer()
-        self._core = Core(settings=self.settings, sessions=self._sessions, catalog=self.catalog, clock=self.clock,
+        self._core = Core(settings=self.rules, sessions=self._sessions, catalog=self.catalog, clock=self.clock,
                           notifier=self.notify, charts=self._charts)
-        self._chat_events = ChatLifecycle(settings=self.settings, sessions=self._sessions, messengers=self.messengers,
+        self._chat_events = ChatLifecycle(settings=self.rules, sessions=self._sessions, messengers=self.messengers,
                                           clock=self.clock)
         self._evidence = EvidenceFiles(self._sessions, files_dir=self.settings.files_dir,
                                        max_bytes=self.settings.files_max_bytes,

@@ -8,7 +8,7 @@ looks alive whatever day it is run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.app import ZsBot
@@ -132,10 +132,9 @@ async def build_demo(bot: ZsBot, *, now: datetime | None = None) -> int:
     year_start = datetime(local_now.year, 1, 1, 9, 0, tzinfo=tz).astimezone(UTC)
     elapsed = real_now - year_start
     moment = [year_start]
-    core = Core(settings=bot.settings, sessions=bot.sessions, catalog=bot.catalog, clock=lambda: moment[0])
     admin = f"console:{DEMO_ADMIN}"
-    if admin not in bot.settings.admins:
-        bot.settings.admins.append(admin)
+    rules = bot.rules if admin in bot.rules.admins else replace(bot.rules, admins=(*bot.rules.admins, admin))
+    core = Core(settings=rules, sessions=bot.sessions, catalog=bot.catalog, clock=lambda: moment[0])
 
     async def send(user: str, text: str, chat: str = "") -> str:
         reply = await core.handle(Incoming(platform="console", user_id=user, display_name=user, text=text,

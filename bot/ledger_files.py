@@ -34,7 +34,7 @@ async def export_ledger(bot: ZsBot, path: Path) -> int:
     async with bot.sessions() as session:
         rows = await lq.ledger_rows(session, tz=bot.settings.tz)
         if suffix == ".xlsx":
-            summary = await reports.ledger_summary(session, settings=bot.settings, now=now)
+            summary = await reports.ledger_summary(session, settings=bot.rules, now=now)
             content = await asyncio.to_thread(ledger.write_xlsx, rows, summary, tz=bot.settings.tz)
         elif suffix == ".csv":
             content = await asyncio.to_thread(ledger.write_csv, rows, tz=bot.settings.tz)

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handlers.rules import Rules
+
 
 class Settings(BaseSettings):
     """Every knob of a deployment. Built once, in the composition root, never at import time."""
@@ -143,6 +145,18 @@ class Settings(BaseSettings):
     def wecom_bot_callback_enabled(self) -> bool:
         """The AI bot's callback route is served when its Token and EncodingAESKey are configured."""
         return bool(self.wecom_bot_token and self.wecom_bot_aes_key)
+
+    def rules(self) -> Rules:
+        """The district's rules for the core and the scheduled posts (nothing secret in them)."""
+        return Rules(
+            tz=self.tz, admins=tuple(self.admins), leaders=tuple(self.leaders), bot_names=tuple(self.bot_names),
+            require_verification=self.require_verification, captains_verify=self.captains_verify,
+            undo_window_minutes=self.undo_window_minutes, fuzzy_threshold=self.fuzzy_threshold,
+            usd_cny_rate=self.usd_cny_rate, stage_weights=dict(self.stage_weights), stale_months=self.stale_months,
+            schedule_yellow_points=self.schedule_yellow_points, schedule_red_points=self.schedule_red_points,
+            problem_escalation_days=self.problem_escalation_days, job_grace_minutes=self.job_grace_minutes,
+            files_max_mb=self.files_max_mb,
+        )
 
     def industries_path(self) -> Path | None:
         """The configured industries file, if any."""

@@ -16,7 +16,7 @@ from handlers.ports import Charts
 from storage.models import Member, Team
 
 if TYPE_CHECKING:  # settings live in bot/, the core only reads them
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 Clock = Callable[[], datetime]
 
@@ -32,7 +32,7 @@ class Context:
 
     incoming: Incoming
     session: AsyncSession
-    settings: Settings
+    settings: Rules
     catalog: Catalog
     now: datetime
     lang: Lang = "zh"

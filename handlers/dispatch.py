@@ -46,7 +46,7 @@ from storage.models import Member, Team
 from storage.tallies import zone_name
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class Core:
     """Understands, authorises, runs and stores one message at a time; safe to share between adapters."""
 
     def __init__(
-        self, *, settings: Settings, sessions: SessionFactory, catalog: Catalog, clock: Clock = utc_now,
+        self, *, settings: Rules, sessions: SessionFactory, catalog: Catalog, clock: Clock = utc_now,
         bot_names: Collection[str] = (), notifier: Notifier | None = None, charts: Charts | None = None,
     ) -> None:
         # The year counters (storage.tallies) are bucketed in the sessions' zone; reports read them by the

@@ -19,7 +19,7 @@ from storage import report_queries as rq
 from storage.models import STAGES
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 PERIOD_NAMES = {
     "day": ("今天", "today"), "yesterday": ("昨天", "yesterday"), "week": ("本周", "this week"),
@@ -52,7 +52,7 @@ def _t(lang: Lang, zh: str, en: str) -> str:
 
 
 async def period_count(
-    session: AsyncSession, *, settings: Settings, now: datetime, period: str, stage: str,
+    session: AsyncSession, *, settings: Rules, now: datetime, period: str, stage: str,
     viewer_team_id: int | None, lang: Lang = "zh",
 ) -> Reply:
     """The count (and amount) of projects that reached a pool in the period, district and own squad."""

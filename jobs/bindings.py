@@ -30,7 +30,7 @@ from storage.db import SessionFactory, transaction
 from storage.models import ChatBinding
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _where(binding: ChatBinding) -> str:
 class ChatLifecycle:
     """Moves, pauses and resumes bindings, and tells the people concerned (the ChatEvents port)."""
 
-    def __init__(self, *, settings: Settings, sessions: SessionFactory, messengers: Mapping[str, Messenger],
+    def __init__(self, *, settings: Rules, sessions: SessionFactory, messengers: Mapping[str, Messenger],
                  clock: Clock) -> None:
         """`messengers` is read when a notice goes out, so platforms started later are used."""
         self._settings = settings

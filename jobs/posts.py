@@ -27,7 +27,7 @@ from storage.post_queries import OverdueProblem, Unreported, team_names
 from storage.report_queries import save_rank_snapshot
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 _WEEKDAYS_ZH = "一二三四五六日"
 ESCALATION_LIMIT = 30  # problems per escalation post; the rest go out the next day
@@ -169,7 +169,7 @@ async def stand_in_targets(session: AsyncSession, spec: JobSpec) -> list[Target]
 
 
 async def build_card(
-    spec: JobSpec, target: Target, session: AsyncSession, *, settings: Settings, now: datetime,
+    spec: JobSpec, target: Target, session: AsyncSession, *, settings: Rules, now: datetime,
     charts: Charts | None = None,
 ) -> Card | None:
     """The card `target` gets for `spec` at `now`, or None when there is nothing to say."""
@@ -199,7 +199,7 @@ async def build_card(
 # daily_rank: the snapshot behind tomorrow's ↑↓
 
 
-async def save_today_snapshot(session: AsyncSession, *, settings: Settings, now: datetime) -> int:
+async def save_today_snapshot(session: AsyncSession, *, settings: Rules, now: datetime) -> int:
     """Store today's ranking (idempotent: a second run replaces the day's rows); returns the row count."""
     rows = await reports.compute_ranking(session, settings=settings, now=now)
     return await save_rank_snapshot(session, day=local_day(now, settings.tz), rows=rows)
@@ -210,7 +210,7 @@ async def save_today_snapshot(session: AsyncSession, *, settings: Settings, now:
 
 
 async def unreported_members(
-    session: AsyncSession, *, team_id: int, day: date, settings: Settings
+    session: AsyncSession, *, team_id: int, day: date, settings: Rules
 ) -> list[Unreported]:
     """Members of a squad with no report (an event not undone) on `day`, except those away (请假)."""
     start, end = day_bounds_utc(day, settings.tz)
@@ -238,7 +238,7 @@ def _day_zh(day: date) -> str:
 
 
 async def reminder(
-    session: AsyncSession, *, settings: Settings, now: datetime, team_id: int, platform: str, mentions: bool
+    session: AsyncSession, *, settings: Rules, now: datetime, team_id: int, platform: str, mentions: bool
 ) -> Reply | None:
     """The afternoon reminder for one squad's group, or None when everyone reported (or is away)."""
     day = local_day(now, settings.tz)
@@ -260,7 +260,7 @@ async def reminder(
 
 
 async def overdue_problems(
-    session: AsyncSession, *, settings: Settings, now: datetime, limit: int = ESCALATION_LIMIT
+    session: AsyncSession, *, settings: Rules, now: datetime, limit: int = ESCALATION_LIMIT
 ) -> list[OverdueProblem]:
     """Open problems older than the limit that were never escalated, or were escalated today.
 
@@ -273,7 +273,7 @@ async def overdue_problems(
         escalated_since=today_start, limit=limit)
 
 
-async def escalation(session: AsyncSession, *, settings: Settings, now: datetime) -> Card | None:
+async def escalation(session: AsyncSession, *, settings: Rules, now: datetime) -> Card | None:
     """The escalation post for the leaders' group, or None when no problem is overdue."""
     problems = await overdue_problems(session, settings=settings, now=now)
     if not problems:

@@ -47,7 +47,7 @@ from storage.post_queries import mark_escalated
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +68,17 @@ _PERSON_MESSENGERS = {"telegram": ("telegram",), "wecom": ("wecom", "wecom-bot")
 CardTasks = dict[tuple[Any, ...], "asyncio.Task[Card | None]"]
 
 
-def grace_period(settings: Settings) -> timedelta:
+def grace_period(settings: Rules) -> timedelta:
     """How late a missed post may still go out the same day (ZSBOT_JOB_GRACE_MINUTES, default 180)."""
     return timedelta(minutes=int(getattr(settings, "job_grace_minutes", DEFAULT_GRACE_MINUTES)))
 
 
-def scheduled_at(day: date, at: time, settings: Settings) -> datetime:
+def scheduled_at(day: date, at: time, settings: Rules) -> datetime:
     """The aware moment of local time `at` on local day `day`."""
     return datetime.combine(day, at, tzinfo=settings.tz)
 
 
-def is_due(spec: JobSpec, at: time, now: datetime, settings: Settings) -> bool:
+def is_due(spec: JobSpec, at: time, now: datetime, settings: Rules) -> bool:
     """Whether a post set for local time `at` is due at `now`: its day, at or after `at`, within grace.
 
     Only today's post is ever due, so a bot that was down overnight never posts yesterday's.
@@ -91,7 +91,7 @@ def is_due(spec: JobSpec, at: time, now: datetime, settings: Settings) -> bool:
 
 
 def next_run(
-    spec: JobSpec, at: time, now: datetime, settings: Settings, *, done_today: bool, horizon_days: int = 60
+    spec: JobSpec, at: time, now: datetime, settings: Rules, *, done_today: bool, horizon_days: int = 60
 ) -> datetime | None:
     """The next moment the post will go out for a chat: now (if due and not done), or a later day's time."""
     local = now.astimezone(settings.tz)
@@ -123,7 +123,7 @@ class JobScheduler:
     def __init__(
         self,
         *,
-        settings: Settings,
+        settings: Rules,
         sessions: SessionFactory,
         messengers: Mapping[str, Messenger],
         clock: Clock,

@@ -89,7 +89,7 @@ def load_cases(path: Path | None = None) -> list[Case]:
 def make_corpus_core(sessions: SessionFactory, clock: MovableClock) -> Core:
     """The core the corpus talks to: console:admin is an admin, console:王局 a leader."""
     settings = Settings(_env_file=None, admins=["console:admin"], leaders=["console:王局"])  # type: ignore[call-arg]
-    return Core(settings=settings, sessions=sessions, catalog=load_catalog(None), clock=clock)
+    return Core(settings=settings.rules(), sessions=sessions, catalog=load_catalog(None), clock=clock)
 
 
 class Sender:

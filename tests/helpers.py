@@ -71,7 +71,8 @@ def make_core(sessions: SessionFactory, clock: MovableClock, *, notifier: Notifi
     """A core with the console admin, default catalog and the given settings overrides."""
     overrides.setdefault("admins", [f"console:{ADMIN}"])
     settings = Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
-    return Core(settings=settings, sessions=sessions, catalog=load_catalog(None), clock=clock, notifier=notifier)
+    return Core(settings=settings.rules(), sessions=sessions, catalog=load_catalog(None), clock=clock,
+                notifier=notifier)
 
 
 @dataclass

@@ -209,4 +209,4 @@ async def test_ensure_rebuilds_for_a_new_time_zone_only(sessions) -> None:
 async def test_core_refuses_sessions_bucketed_in_another_zone(engine) -> None:
     settings = Settings(_env_file=None, timezone="Asia/Urumqi")  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="bucket years"):
-        Core(settings=settings, sessions=session_factory(engine, tz=DISTRICT_TZ), catalog=load_catalog(None))
+        Core(settings=settings.rules(), sessions=session_factory(engine, tz=DISTRICT_TZ), catalog=load_catalog(None))

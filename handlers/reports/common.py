@@ -18,7 +18,7 @@ from storage import report_queries as rq
 from storage.models import STAGES
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 
 LIGHT_EMOJI: dict[str, str] = {"green": "🟢", "yellow": "🟡", "red": "🔴"}
@@ -121,16 +121,16 @@ class _Period:
         return self.share * 100
 
 
-def _period(settings: Settings, now: datetime) -> _Period:
+def _period(settings: Rules, now: datetime) -> _Period:
     today = local_day(now, settings.tz)
     start, end = year_bounds_utc(today.year, settings.tz)
     return _Period(today, today.year, start, end, schedule_share(today))
 
 
-def _light(settings: Settings, completion_pct: float, schedule_pct: float) -> str:
+def _light(settings: Rules, completion_pct: float, schedule_pct: float) -> str:
     return squad_light(completion_pct, schedule_pct, yellow=settings.schedule_yellow_points,
                        red=settings.schedule_red_points)
 
 
-def _weights(settings: Settings) -> dict[str, float]:
+def _weights(settings: Rules) -> dict[str, float]:
     return {stage: float(settings.stage_weights.get(stage, 0)) for stage in STAGES}

@@ -16,13 +16,13 @@ from storage import report_queries as rq
 from storage.models import STAGES
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 
 
 
 async def forecast_report(
-    session: AsyncSession, *, settings: Settings, now: datetime, lang: Lang = "zh"
+    session: AsyncSession, *, settings: Rules, now: datetime, lang: Lang = "zh"
 ) -> Reply:
     """The year-end projection per stage (counted + 待核实 + expected by 31 Dec) and the slipping projects."""
     period = _period(settings, now)
@@ -75,7 +75,7 @@ async def forecast_report(
 
 
 async def pending_verification(
-    session: AsyncSession, *, settings: Settings, team_id: int | None = None, now: datetime | None = None
+    session: AsyncSession, *, settings: Rules, team_id: int | None = None, now: datetime | None = None
 ) -> Reply:
     """待核实: 签约/落地 moves no leader has confirmed yet, oldest first, with how long each has waited."""
     moves, total = await rq.pending_verifications(session, team_id=team_id, limit=LIST_LIMIT)

@@ -15,12 +15,12 @@ from handlers.reports.ranking import _ranking
 from storage import report_queries as rq
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 
 
 
-async def ledger_summary(session: AsyncSession, *, settings: Settings, now: datetime) -> ledger.LedgerSummary:
+async def ledger_summary(session: AsyncSession, *, settings: Rules, now: datetime) -> ledger.LedgerSummary:
     """The 汇总 of the ledger on the day of `now`: squads in the order of the 排行 (compute_ranking)."""
     period = _period(settings, now)
     ranking, _ = await _ranking(session, settings, period)
@@ -30,7 +30,7 @@ async def ledger_summary(session: AsyncSession, *, settings: Settings, now: date
     )
 
 
-async def ledger_export(session: AsyncSession, *, settings: Settings, now: datetime,
+async def ledger_export(session: AsyncSession, *, settings: Rules, now: datetime,
                         team_id: int | None = None) -> OutgoingFile:
     """导出/台账: every project (a sheet per pool, 汇总 first) as .xlsx, written in a worker thread; with
     `team_id`, that squad's projects only (a captain's export; the 汇总 is the district's, as 排行 is)."""

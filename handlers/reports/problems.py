@@ -17,13 +17,13 @@ from handlers.schedule import (
 from storage import report_queries as rq
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 
 
 
 async def problem_list(
-    session: AsyncSession, *, settings: Settings, now: datetime, team_id: int | None = None, lang: Lang = "zh"
+    session: AsyncSession, *, settings: Rules, now: datetime, team_id: int | None = None, lang: Lang = "zh"
 ) -> Reply:
     """问题清单: open problems by category and age, oldest first, with the responsible squad."""
     today = local_day(now, settings.tz)

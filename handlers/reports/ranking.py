@@ -41,7 +41,7 @@ from storage import report_queries as rq
 from storage.models import STAGES
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 
 
@@ -96,7 +96,7 @@ def _rank_key(row: RankRow) -> tuple[int, float, int]:
     return (0 if row.has_targets else 1, -round(row.score, 6), -row.amount_yuan)
 
 
-async def compute_ranking(session: AsyncSession, *, settings: Settings, now: datetime) -> list[RankRow]:
+async def compute_ranking(session: AsyncSession, *, settings: Rules, now: datetime) -> list[RankRow]:
     """Every team ranked for the year of `now` (best first), with yesterday's rank for ↑↓.
 
     Teams with their own targets are ranked by composite completion; teams without follow, ranked by the
@@ -107,7 +107,7 @@ async def compute_ranking(session: AsyncSession, *, settings: Settings, now: dat
     return rows
 
 
-async def _ranking(session: AsyncSession, settings: Settings, period: _Period) -> tuple[list[RankRow], rq.Targets]:
+async def _ranking(session: AsyncSession, settings: Rules, period: _Period) -> tuple[list[RankRow], rq.Targets]:
     """compute_ranking, also handing back the year's targets (the reports need them too)."""
     weights = _weights(settings)
     names = await rq.team_names(session)
@@ -229,7 +229,7 @@ def _sum_tallies(tallies: Sequence[rq.StageTally]) -> rq.StageTally:
 
 
 async def leaderboard(
-    session: AsyncSession, *, settings: Settings, now: datetime, lang: Lang = "zh", charts: Charts | None = None
+    session: AsyncSession, *, settings: Rules, now: datetime, lang: Lang = "zh", charts: Charts | None = None
 ) -> Reply:
     """The 比学赶超 post: 比 (ranking with ↑↓ and lights), 学 (yesterday's movers), 赶 (what each lags by)."""
     period = _period(settings, now)
@@ -320,7 +320,7 @@ async def leaderboard(
     return doc.reply(image=image, image_name="leaderboard.png")
 
 
-def _move_line(move: rq.Move, settings: Settings, lang: Lang) -> str:
+def _move_line(move: rq.Move, settings: Rules, lang: Lang) -> str:
     pending = (
         _t(lang, "（待核实）", " (to verify)")
         if settings.require_verification and move.to_stage in ("signed", "landed") and not move.verified
@@ -331,7 +331,7 @@ def _move_line(move: rq.Move, settings: Settings, lang: Lang) -> str:
 
 
 async def _learn_section(
-    doc: _Doc, session: AsyncSession, *, settings: Settings, start: datetime, end: datetime, lang: Lang
+    doc: _Doc, session: AsyncSession, *, settings: Rules, start: datetime, end: datetime, lang: Lang
 ) -> None:
     moves = await rq.stage_moves(session, start=start, end=end, stages=("signed", "landed"), limit=60)
     # A project that signed and landed on the same day is listed once, at its furthest stage.

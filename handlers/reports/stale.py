@@ -19,12 +19,12 @@ from handlers.schedule import (
 from storage import report_queries as rq
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 
 
 
-def _stale_cutoffs(settings: Settings, now: datetime) -> dict[str, tuple[datetime, datetime, datetime]]:
+def _stale_cutoffs(settings: Rules, now: datetime) -> dict[str, tuple[datetime, datetime, datetime]]:
     months = settings.stale_months
     cutoffs: dict[str, tuple[datetime, datetime, datetime]] = {}
     for stage in STALE_STAGES:
@@ -37,7 +37,7 @@ def _stale_cutoffs(settings: Settings, now: datetime) -> dict[str, tuple[datetim
 async def stale_report(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: Rules,
     now: datetime,
     team_id: int | None = None,
     reds_only: bool = False,

@@ -41,13 +41,13 @@ from storage import report_queries as rq
 from storage.models import STAGES
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 
 
 
 def _stage_lines(
-    doc: _Doc, tally: rq.StageTally, targets: dict[str, int], period: _Period, settings: Settings, lang: Lang
+    doc: _Doc, tally: rq.StageTally, targets: dict[str, int], period: _Period, settings: Rules, lang: Lang
 ) -> None:
     lacking = stage_lacks(tally, targets, period.share)
     for stage in STAGES:
@@ -127,7 +127,7 @@ def resolve_team(query: str, names: dict[int, str], *, threshold: float) -> tupl
 async def status_report(
     session: AsyncSession,
     *,
-    settings: Settings,
+    settings: Rules,
     now: datetime,
     viewer_team_id: int | None,
     is_leader: bool,
@@ -252,7 +252,7 @@ def _squad_status_line(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
 
 
 async def _team_section(
-    doc: _Doc, session: AsyncSession, row: RankRow, team_count: int, period: _Period, settings: Settings,
+    doc: _Doc, session: AsyncSession, row: RankRow, team_count: int, period: _Period, settings: Rules,
     lang: Lang, now: datetime,
 ) -> None:
     if row.completion_pct is not None and row.light is not None:

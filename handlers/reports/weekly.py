@@ -22,7 +22,7 @@ from storage import report_queries as rq
 from storage.models import STAGES
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from handlers.rules import Rules
 
 
 
@@ -33,7 +33,7 @@ def last_week(today: date) -> tuple[date, date]:
     return sunday - timedelta(days=6), sunday
 
 
-async def weekly_summary(session: AsyncSession, *, settings: Settings, now: datetime,
+async def weekly_summary(session: AsyncSession, *, settings: Rules, now: datetime,
                          charts: Charts | None = None) -> Reply:
     """Last Monday–Sunday: projects newly counted per pool, district and per squad, with a funnel chart.
 
