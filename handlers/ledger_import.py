@@ -22,14 +22,11 @@ from datetime import tzinfo
 from pathlib import PurePath
 from typing import Any
 
-from handlers import ledger
 from handlers import ledger_cells as cells_
-from handlers.ledger import (
-    SUMMARY_SHEET,
-    LedgerFormatError,
-    LedgerRow,
-)
+from handlers import ledger_columns
 from handlers.ledger_cells import EXPECT_FIELDS, REMARK, SEQ, Column, blank, map_header, norm, stage_key
+from handlers.ledger_columns import SUMMARY_SHEET, LedgerFormatError
+from storage.ledger_rows import LedgerRow
 from storage.limits import limits
 from storage.models import STAGE_ORDER, STAGES
 
@@ -74,7 +71,7 @@ class _Reader:
             default_stage: str | None) -> None:
         """Read one record (a table row or a JSON object)."""
         self.seen += 1
-        most = ledger.MAX_ROWS  # read at call time: tests lower it
+        most = ledger_columns.MAX_ROWS  # read at call time: tests lower it
         if self.seen > most:
             if self.seen == most + 1:
                 self.problems.append(f"行数超过 {most}，文件过大")

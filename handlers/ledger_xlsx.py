@@ -14,18 +14,16 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from handlers.format import STAGE_ZH
-from handlers.ledger import (
+from handlers.ledger_columns import (
+    AMOUNT_WAN_HEADER,
     LEDGER_COLUMNS,
     LEDGER_HEADERS_ZH,
     POOL_SHEETS,
     SUMMARY_SHEET,
-    LedgerRow,
-    LedgerSummary,
-    TeamSummaryRow,
 )
+from storage.ledger_rows import LedgerRow, LedgerSummary, TeamSummaryRow
 from storage.models import ALL_STAGES, STAGES
 
-AMOUNT_WAN_HEADER = "投资额(万元)"
 NOTES_SHEET = "说明"
 TOTAL_LABEL = "合计"
 _TIME_FIELDS = ("created_at", "updated_at", "planned_at", "attracting_at", "signed_at", "landed_at")
