@@ -19,9 +19,9 @@ from bot.outputs import numbered, safe_part, write_new
 from bot.settings import Settings
 from handlers.chat_settings import job_key, job_setting
 from handlers.ports import Messenger
-from jobs import runs
 from jobs.posts import JOBS, JobSpec, Target, bound_targets
 from jobs.scheduler import DRY_RUN, Outcome, grace_period, next_run
+from storage import job_runs as runs
 
 Out = Callable[[str], None]
 

@@ -3,7 +3,7 @@
 There is deliberately one APScheduler job, not one per chat: a province has thousands of bound chats and
 each may move its own post times (`设置 排行 08:30`). Every tick (and once at start-up) reads the
 bindings, and for every job and chat whose local post time today has passed, but by no more than the
-grace period, claims the post in the JobRun ledger (jobs.runs), builds the card (once per audience),
+grace period, claims the post in the JobRun ledger (storage.job_runs), builds the card (once per audience),
 sends it through the platform's Messenger and marks it sent. The ledger makes it exactly once across
 several `zsbot run` processes on one database, resumes a fan-out a killed process left unfinished, and
 retries a failing chat a few times before reporting it to the leaders' group. A bot that was down at
@@ -27,7 +27,6 @@ from handlers.context import Clock
 from handlers.messages import Reply
 from handlers.ports import Charts, ChatEvents, DeliveryError, Messenger
 from handlers.schedule import local_day
-from jobs import runs
 from jobs.posts import (
     JOBS,
     Card,
@@ -40,6 +39,7 @@ from jobs.posts import (
     save_today_snapshot,
     stand_in_targets,
 )
+from storage import job_runs as runs
 from storage.db import SessionFactory, transaction
 from storage.models import ChatBinding, JobRun
 from storage.post_queries import mark_escalated
@@ -55,7 +55,7 @@ DEFAULT_GRACE_MINUTES = 180
 SNAPSHOT_JOB = "rank_snapshot"
 HOUSEKEEPING_JOB = "housekeeping"  # once a day: prune evidence files, forget expired replays
 HOUSEKEEPING_AT = time(3, 0)  # local time: the quietest hour
-# Statuses of one (job, chat) in a tick or a manual run, besides the ledger states of jobs.runs.
+# Statuses of one (job, chat) in a tick or a manual run, besides the ledger states of storage.job_runs.
 HELD = "held"  # another process is sending it, or a retry is not due yet
 DONE = "done"  # already sent (or skipped, or given up) for this period
 NO_MESSENGER = "no-messenger"  # the chat's platform is not running in this process
@@ -112,7 +112,7 @@ class Outcome:
 
     job: str
     target: Target
-    status: str  # a jobs.runs state (sent, skipped, retry, failed) or HELD, DONE, NO_MESSENGER, DRY_RUN
+    status: str  # a storage.job_runs state (sent, skipped, retry, failed) or HELD, DONE, NO_MESSENGER, DRY_RUN
     error: str = ""
     card: Card | None = None  # dry runs: the card that would have been sent
 

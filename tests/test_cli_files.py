@@ -9,12 +9,12 @@ import pytest
 from sqlmodel import func, select
 
 from bot.app import ZsBot
-from bot.backup import backup_to, restore_from
 from bot.demo import build_demo, demo_state
 from bot.ledger_files import export_ledger, import_ledger
 from bot.settings import Settings
 from handlers.ledger import LedgerFormatError, read_ledger
 from handlers.messages import Incoming
+from storage.backup import backup_to, restore_from
 from storage.models import Event, Project
 from tests.helpers import DISTRICT_TZ, MovableClock
 

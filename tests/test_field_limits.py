@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from bot.backup import backup_to
+from storage.backup import backup_to
 from storage.limits import ALIAS_LIMIT, limits, violations
 from storage.models import Event, Project
 from tests.helpers import squad_with_members

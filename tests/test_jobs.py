@@ -29,8 +29,8 @@ from bot.telegram_adapter import TelegramAdapter, TelegramLimits
 from bot.wecom_api import RobotMessenger
 from handlers.messages import Incoming, Reply
 from handlers.ports import Messenger
-from jobs import runs
 from jobs.scheduler import HELD, JobScheduler, Outcome
+from storage import job_runs as runs
 from storage.models import JobRun, Member, Problem, RankSnapshot
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.wecom_api import FakeWeComApi
