@@ -23,7 +23,8 @@ from bot.app import ZsBot
 from bot.settings import Settings
 from bot.web_guard import GuardedServer, runner_for
 from bot.wecom_adapter import WeComAdapter
-from bot.wecom_api import RobotMessenger, WeComAppMessenger, WeComClient
+from bot.wecom_api import WeComClient
+from bot.wecom_messengers import RobotMessenger, WeComAppMessenger
 from handlers.context import Clock, utc_now
 
 if TYPE_CHECKING:

@@ -22,8 +22,9 @@ from aiohttp import web
 from bot.evidence import Download, EvidenceFiles, FetchError
 from bot.replays import MemoryReplayGuard, ReplayGuard
 from bot.settings import Settings
-from bot.wecom_api import MediaTooLarge, WeComApiError, WeComAppMessenger, WeComClient
+from bot.wecom_api import MediaTooLarge, WeComApiError, WeComClient
 from bot.wecom_crypto import MAX_XML_BYTES, WeComCrypto, WeComCryptoError, parse_xml_fields
+from bot.wecom_messengers import WeComAppMessenger
 from handlers.messages import Incoming, IncomingFile, Reply
 from handlers.ports import DeliveryError, MessageHandler
 

@@ -14,22 +14,16 @@ they travel only in query parameters, and errors name a robot by `mask_secret(ke
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import io
 import json
 import logging
 import re
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 
-from bot.wecom_render import markdown_of, robot_markdown, text_of
-from handlers.messages import Reply
-from handlers.ports import DeliveryError
+from bot.wecom_payloads import fit_image, split_utf8
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +71,7 @@ FILE_LIMIT = 20 * 1024 * 1024  # bytes of an uploaded file, app or robot
 MIN_MEDIA_BYTES = 5  # WeCom refuses media smaller than 5 bytes
 
 _ROBOT_KEY = r"[A-Za-z0-9][A-Za-z0-9-]{7,127}"
-_ROBOT_KEY_RE = re.compile(_ROBOT_KEY)
+ROBOT_KEY_RE = re.compile(_ROBOT_KEY)
 
 
 def describe_errcode(errcode: int) -> str:
@@ -113,82 +107,7 @@ def mask_secret(key: str) -> str:
     return f"{key[:4]}****" if len(key) >= 12 else "****"
 
 
-def split_utf8(text: str, limit: int) -> list[str]:
-    """Split `text` into pieces of at most `limit` UTF-8 bytes, at line breaks where possible.
-
-    A single line longer than the limit is cut at spaces, then between characters.
-    """
-    if len(text.encode("utf-8")) <= limit:
-        return [text] if text.strip() else []
-    pieces: list[str] = []
-    current: str | None = None
-    for line in _fit_lines(text.split("\n"), limit):
-        candidate = line if current is None else f"{current}\n{line}"
-        if current is not None and len(candidate.encode("utf-8")) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current is not None:
-        pieces.append(current)
-    # WeCom refuses empty content, so blank pieces (blank lines at a cut) are dropped.
-    return [piece for piece in pieces if piece.strip()]
-
-
-def _fit_lines(lines: list[str], limit: int) -> list[str]:
-    """Break each over-long line into parts of at most `limit` bytes (words first, then characters)."""
-    fitted: list[str] = []
-    for line in lines:
-        if len(line.encode("utf-8")) <= limit:
-            fitted.append(line)
-            continue
-        part = ""
-        for word in re.split(r"(?<= )", line):  # keep the space at the end of each word
-            for char in word if len(word.encode("utf-8")) > limit else [word]:
-                if part and len((part + char).encode("utf-8")) > limit:
-                    fitted.append(part)
-                    part = ""
-                part += char
-        if part:
-            fitted.append(part)
-    return fitted
-
-
-def shrink_image(data: bytes, limit: int) -> bytes:
-    """Re-encode an image as JPEG, lowering quality then size, until it is at most `limit` bytes.
-
-    Synchronous and CPU-bound: call it through asyncio.to_thread. Raises ValueError if it cannot fit.
-    """
-    from PIL import Image  # Pillow comes with matplotlib; imported here so the module loads without it
-
-    with Image.open(io.BytesIO(data)) as opened:
-        image = opened.convert("RGBA")
-    # JPEG has no transparency: flatten onto white, the background our charts use.
-    flat = Image.new("RGB", image.size, (255, 255, 255))
-    flat.paste(image, mask=image.getchannel("A"))
-    scale = 1.0
-    while min(flat.width, flat.height) * scale >= 64:
-        frame = flat
-        if scale < 1.0:
-            size = (max(1, int(flat.width * scale)), max(1, int(flat.height * scale)))
-            frame = flat.resize(size, Image.Resampling.LANCZOS)
-        for quality in (85, 70, 55, 40):
-            out = io.BytesIO()
-            frame.save(out, "JPEG", quality=quality, optimize=True)
-            if out.tell() <= limit:
-                return out.getvalue()
-        scale *= 0.7
-    raise ValueError("image cannot be shrunk under the limit")
-
-
-async def _fit_image(data: bytes, limit: int) -> bytes:
-    """Return `data` unchanged when small enough, else a smaller re-encoding (off the event loop)."""
-    if len(data) <= limit:
-        return data
-    return await asyncio.to_thread(shrink_image, data, limit)
-
-
-def _media_form(name: str, content: bytes, mime_type: str) -> aiohttp.FormData:
+def media_form(name: str, content: bytes, mime_type: str) -> aiohttp.FormData:
     """The multipart body WeCom's upload endpoints expect: one file in the field "media"."""
     # quote_fields=False sends the UTF-8 file name as is: WeCom shows a percent-encoded name literally.
     form = aiohttp.FormData(quote_fields=False)
@@ -196,11 +115,11 @@ def _media_form(name: str, content: bytes, mime_type: str) -> aiohttp.FormData:
     return form
 
 
-def _json_body(payload: dict[str, Any]) -> bytes:
+def json_body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
-_JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
 class WeComClient:
@@ -267,7 +186,7 @@ class WeComClient:
             async with self._session.get(
                 self._api_url + path, params=params, timeout=self._timeout
             ) as response:
-                return await _read_json(response)
+                return await read_json(response)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             # The exception text may contain the URL with its secret query: keep only the type.
             raise WeComApiError(-1, f"{path}: {type(exc).__name__}") from None
@@ -326,12 +245,12 @@ class WeComClient:
                 request = self._session.post(
                     self._api_url + path,
                     params=query,
-                    data=_json_body(payload or {}),
-                    headers=_JSON_HEADERS,
+                    data=json_body(payload or {}),
+                    headers=JSON_HEADERS,
                     timeout=self._timeout,
                 )
             async with request as response:
-                return await _read_json(response)
+                return await read_json(response)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise WeComApiError(-1, f"{path}: {type(exc).__name__}") from None
 
@@ -355,7 +274,7 @@ class WeComClient:
 
     async def send_image(self, userid: str, png: bytes, name: str = "chart.png") -> None:
         """Upload an image (shrunk if over WeCom's 10 MB) and send it to a member."""
-        data = await _fit_image(png, APP_IMAGE_LIMIT)
+        data = await fit_image(png, APP_IMAGE_LIMIT)
         if data is not png:
             name, mime = name.rsplit(".", 1)[0] + ".jpg", "image/jpeg"
         else:
@@ -426,12 +345,12 @@ class WeComClient:
         data = await self.call(
             "/cgi-bin/media/upload",
             params={"type": kind},
-            form=lambda: _media_form(name, content, mime_type),
+            form=lambda: media_form(name, content, mime_type),
         )
         return str(data["media_id"])
 
 
-async def _read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
+async def read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
     """WeCom answers JSON with HTTP 200; anything else is a transient failure (errcode −1)."""
     if response.status != 200:
         raise WeComApiError(-1, f"HTTP {response.status}")
@@ -441,170 +360,3 @@ async def _read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
     return data
 
 
-class WeComAppMessenger:
-    """The Messenger port for direct messages from the app to one member (chat id = userid)."""
-
-    platform = "wecom"
-
-    def __init__(self, client: WeComClient) -> None:
-        """Send through `client`."""
-        self._client = client
-
-    async def send(self, chat_id: str, reply: Reply, *, thread_id: str = "") -> None:
-        """Send `reply` as markdown (or text), escaped for the format (bot.wecom_render), then its image and
-        its file; DeliveryError on failure."""
-        try:
-            if reply.markdown:
-                await self._client.send_markdown(chat_id, markdown_of(reply))
-            elif reply.text:
-                await self._client.send_text(chat_id, text_of(reply))
-            if reply.image:
-                await self._client.send_image(chat_id, reply.image, reply.image_name)
-            if reply.file:
-                await self._client.send_file(
-                    chat_id, reply.file.name, reply.file.content, reply.file.mime_type
-                )
-        except WeComApiError as exc:
-            raise DeliveryError(f"企业微信应用消息发送失败：{exc}", permanent=not exc.transient) from exc
-
-
-class SlidingWindowLimiter:
-    """At most `limit` events per `window` seconds per key (WeCom robots: 20 messages a minute)."""
-
-    def __init__(self, limit: int, window: float, *, clock: Clock, sleep: Sleep) -> None:
-        """`clock` and `sleep` are injectable so tests run without waiting."""
-        self._limit = limit
-        self._window = window
-        self._clock = clock
-        self._sleep = sleep
-        self._events: dict[str, deque[float]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def acquire(self, key: str) -> None:
-        """Wait until one more event under `key` stays within the limit, then record it."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            events = self._events.setdefault(key, deque())
-            while True:
-                now = self._clock()
-                while events and now - events[0] >= self._window:
-                    events.popleft()
-                if len(events) < self._limit:
-                    events.append(now)
-                    return
-                await self._sleep(self._window - (now - events[0]))
-
-
-class RobotMessenger:
-    """The Messenger port for WeCom group robots (群机器人): the chat id is the robot key."""
-
-    platform = "wecom-robot"
-
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        *,
-        api_url: str = DEFAULT_API_URL,
-        per_minute: int = 20,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-        max_attempts: int = 4,
-        base_delay: float = 2.0,
-        image_limit: int = ROBOT_IMAGE_LIMIT,
-        timeout: float = 15.0,
-    ) -> None:
-        """Post through the shared `session`; `clock`/`sleep` drive the rate limiter and the backoff."""
-        self._session = session
-        self._api_url = api_url.rstrip("/")
-        self._limiter = SlidingWindowLimiter(per_minute, 60.0, clock=clock, sleep=sleep)
-        self._sleep = sleep
-        self._max_attempts = max_attempts
-        self._base_delay = base_delay
-        self._image_limit = image_limit
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-
-    async def send(self, chat_id: str, reply: Reply, *, thread_id: str = "") -> None:
-        """Post `reply`: markdown escaped by bot.wecom_render (split to 4096 bytes, with <@userid> mentions),
-        image, then file."""
-        key = chat_id
-        if not _ROBOT_KEY_RE.fullmatch(key):
-            raise DeliveryError("群机器人 key 格式不对 (malformed robot key)", permanent=True)
-        for piece in split_utf8(robot_markdown(reply), ROBOT_MARKDOWN_LIMIT):
-            await self._post(key, {"msgtype": "markdown", "markdown": {"content": piece}})
-        if reply.image:
-            try:
-                image = await _fit_image(reply.image, self._image_limit)
-            except ValueError as exc:
-                message = "图片过大，无法压缩到 2MB 以内 (image too large)"
-                raise DeliveryError(message, permanent=True) from exc
-            await self._post(
-                key,
-                {
-                    "msgtype": "image",
-                    "image": {
-                        "base64": base64.b64encode(image).decode("ascii"),
-                        "md5": hashlib.md5(image).hexdigest(),
-                    },
-                },
-            )
-        if reply.file:
-            media_id = await self._upload(key, reply.file.name, reply.file.content, reply.file.mime_type)
-            await self._post(key, {"msgtype": "file", "file": {"media_id": media_id}})
-
-    async def _post(self, key: str, payload: dict[str, Any]) -> None:
-        for attempt in range(self._max_attempts):
-            await self._limiter.acquire(key)
-            data = await self._request(
-                key, "/cgi-bin/webhook/send", {"key": key}, data=_json_body(payload), headers=_JSON_HEADERS
-            )
-            if await self._settled(key, "webhook/send", data, attempt):
-                return
-
-    async def _upload(self, key: str, name: str, content: bytes, mime_type: str) -> str:
-        if not MIN_MEDIA_BYTES <= len(content) <= FILE_LIMIT:
-            raise DeliveryError(f"文件大小 {len(content)} 字节超出企业微信限制 (file size)", permanent=True)
-        for attempt in range(self._max_attempts):
-            data = await self._request(
-                key,
-                "/cgi-bin/webhook/upload_media",
-                {"key": key, "type": "file"},
-                data=_media_form(name, content, mime_type),
-            )
-            if await self._settled(key, "webhook/upload_media", data, attempt):
-                return str(data["media_id"])
-        raise AssertionError("unreachable: _settled raises on the last attempt")
-
-    async def _request(
-        self, key: str, path: str, params: dict[str, str], **kwargs: Any
-    ) -> dict[str, Any]:
-        try:
-            async with self._session.post(
-                self._api_url + path, params=params, timeout=self._timeout, **kwargs
-            ) as response:
-                return await _read_json(response)
-        except WeComApiError as exc:
-            return {"errcode": exc.errcode, "errmsg": exc.errmsg}
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            # Never let the URL (it carries the key) reach a log line: keep only the error type.
-            return {"errcode": -1, "errmsg": type(exc).__name__}
-
-    async def _settled(self, key: str, what: str, data: dict[str, Any], attempt: int) -> bool:
-        """True when done; False after sleeping for a retry; DeliveryError when it failed for good."""
-        errcode = int(data.get("errcode", 0))
-        if errcode == 0:
-            return True
-        robot = mask_secret(key)
-        meaning = describe_errcode(errcode)
-        if errcode not in TRANSIENT_ERRCODES:
-            log.error("WeCom robot %s %s refused: %s", robot, what, meaning)
-            hint = "群机器人 key 无效或机器人已被移出群" if errcode == ROBOT_GONE else "群机器人消息被拒绝"
-            # 93000: the key itself is dead (robot removed from the group, or the key reset): the binding
-            # is paused rather than tried every day; any other refusal is about this one message.
-            raise DeliveryError(f"{hint}（{meaning}，robot {robot}）", permanent=True, gone=errcode == ROBOT_GONE)
-        if attempt + 1 >= self._max_attempts:
-            log.error("WeCom robot %s %s failed after %d attempts: %s", robot, what, attempt + 1, meaning)
-            raise DeliveryError(f"群机器人暂时无法发送（{meaning}，robot {robot}）", permanent=False)
-        delay = self._base_delay * 2**attempt
-        log.warning("WeCom robot %s %s: %s; retrying in %.1fs", robot, what, meaning, delay)
-        await self._sleep(delay)
-        return False

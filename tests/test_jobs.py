@@ -26,7 +26,7 @@ from sqlmodel import select
 from bot.app import ZsBot
 from bot.settings import Settings
 from bot.telegram_adapter import TelegramAdapter, TelegramLimits
-from bot.wecom_api import RobotMessenger
+from bot.wecom_messengers import RobotMessenger
 from handlers.messages import Incoming, Reply
 from handlers.ports import Messenger
 from jobs.scheduler import HELD, JobScheduler, Outcome

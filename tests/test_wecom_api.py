@@ -15,14 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.wecom_api import (
-    RobotMessenger,
-    WeComApiError,
-    WeComAppMessenger,
-    WeComClient,
-    mask_secret,
-    split_utf8,
-)
+from bot.wecom_api import WeComApiError, WeComClient, mask_secret
+from bot.wecom_messengers import RobotMessenger, WeComAppMessenger
+from bot.wecom_payloads import split_utf8
 from handlers.messages import OutgoingFile, Reply
 from handlers.ports import DeliveryError, Messenger
 from tests.fakes.wecom_api import AGENT_ID, CORP_ID, ROBOT_KEY, SECRET, FakeWeComApi

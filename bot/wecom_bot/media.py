@@ -26,8 +26,8 @@ from typing import Any, Literal
 import aiohttp
 from aibot import decrypt_file  # frames (imported first) silenced the SDK's import-time warnings
 
-from bot.wecom_api import shrink_image
 from bot.wecom_bot.frames import MediaRef
+from bot.wecom_payloads import shrink_image
 from handlers.messages import IncomingFile
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ import re
 import secrets
 from typing import Any
 
-from bot.wecom_api import split_utf8
+from bot.wecom_payloads import split_utf8
 from handlers.format import clip
 from handlers.messages import Button, Reply
 from handlers.reports import MARKDOWN_SAFE

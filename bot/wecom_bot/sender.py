@@ -19,9 +19,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.wecom_api import SlidingWindowLimiter
 from bot.wecom_bot import frames
 from bot.wecom_bot.connection import BotApiError, BotConnection
+from bot.wecom_messengers import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
 
