@@ -20,7 +20,8 @@ from bot.settings import Settings
 from handlers.chat_settings import job_key, job_setting
 from handlers.ports import Messenger
 from jobs.posts import JOBS, JobSpec, Target, bound_targets
-from jobs.scheduler import DRY_RUN, Outcome, grace_period, next_run
+from jobs.scheduler import DRY_RUN, Outcome
+from jobs.timing import grace_period, next_run
 from storage import job_runs as runs
 
 Out = Callable[[str], None]

@@ -77,7 +77,7 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True, worker: int = 0) 
         if not (start_scheduler and primary):
             yield
             return
-        from jobs.scheduler import start_scheduler as start
+        from jobs.ticking import start_scheduler as start
 
         sched = await start(bot.scheduler())
         try:

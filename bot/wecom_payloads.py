@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import re
-
-log = logging.getLogger(__name__)
 
 
 def split_utf8(text: str, limit: int) -> list[str]:

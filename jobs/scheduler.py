@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from handlers.chat_settings import job_setting
@@ -39,19 +39,18 @@ from jobs.posts import (
     save_today_snapshot,
     stand_in_targets,
 )
+from jobs.timing import is_due, scheduled_at
 from storage import job_runs as runs
 from storage.db import SessionFactory, transaction
 from storage.models import ChatBinding, JobRun
 from storage.post_queries import mark_escalated
 
 if TYPE_CHECKING:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from handlers.rules import Rules
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRACE_MINUTES = 180
 SNAPSHOT_JOB = "rank_snapshot"
 HOUSEKEEPING_JOB = "housekeeping"  # once a day: prune evidence files, forget expired replays
 HOUSEKEEPING_AT = time(3, 0)  # local time: the quietest hour
@@ -66,44 +65,6 @@ ERROR = "error"  # the ledger itself failed (database unavailable): retried afte
 _PERSON_MESSENGERS = {"telegram": ("telegram",), "wecom": ("wecom", "wecom-bot")}
 
 CardTasks = dict[tuple[Any, ...], "asyncio.Task[Card | None]"]
-
-
-def grace_period(settings: Rules) -> timedelta:
-    """How late a missed post may still go out the same day (ZSBOT_JOB_GRACE_MINUTES, default 180)."""
-    return timedelta(minutes=int(getattr(settings, "job_grace_minutes", DEFAULT_GRACE_MINUTES)))
-
-
-def scheduled_at(day: date, at: time, settings: Rules) -> datetime:
-    """The aware moment of local time `at` on local day `day`."""
-    return datetime.combine(day, at, tzinfo=settings.tz)
-
-
-def is_due(spec: JobSpec, at: time, now: datetime, settings: Rules) -> bool:
-    """Whether a post set for local time `at` is due at `now`: its day, at or after `at`, within grace.
-
-    Only today's post is ever due, so a bot that was down overnight never posts yesterday's.
-    """
-    local = now.astimezone(settings.tz)
-    if not spec.runs_on(local.date()):
-        return False
-    start = scheduled_at(local.date(), at, settings)
-    return start <= local < start + grace_period(settings)
-
-
-def next_run(
-    spec: JobSpec, at: time, now: datetime, settings: Rules, *, done_today: bool, horizon_days: int = 60
-) -> datetime | None:
-    """The next moment the post will go out for a chat: now (if due and not done), or a later day's time."""
-    local = now.astimezone(settings.tz)
-    if is_due(spec, at, now, settings) and not done_today:
-        return local
-    day = local.date()
-    for offset in range(horizon_days + 1):
-        candidate = day + timedelta(days=offset)
-        when = scheduled_at(candidate, at, settings)
-        if when > local and spec.runs_on(candidate):
-            return when
-    return None
 
 
 @dataclass
@@ -461,55 +422,3 @@ def _named(binding: ChatBinding, chat: str) -> bool:
     return chat == str(binding.id) or chat == binding.chat_id
 
 
-class SchedulerHandle:
-    """The running APScheduler and its tick: what `start_scheduler` returns to the web app."""
-
-    def __init__(self, jobs: JobScheduler, aps: AsyncIOScheduler) -> None:
-        self.jobs = jobs
-        self.aps = aps
-        self._ticks: set[asyncio.Task[None]] = set()
-
-    async def _tick(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._ticks.add(task)
-        try:
-            await self.jobs.tick_safely()
-        finally:
-            if task is not None:
-                self._ticks.discard(task)
-
-    def shutdown(self, wait: bool = False) -> None:
-        """Stop ticking and cancel a fan-out in progress (its unsent chats resume on the next start)."""
-        if self.aps.running:
-            self.aps.shutdown(wait=wait)
-        for task in list(self._ticks):
-            task.cancel()
-
-    async def aclose(self) -> None:
-        """`shutdown()`, then wait until a cancelled fan-out has unwound."""
-        ticks = list(self._ticks)
-        self.shutdown(wait=False)
-        await asyncio.gather(*ticks, return_exceptions=True)
-        await asyncio.sleep(0)  # AsyncIOScheduler.shutdown() runs on the loop's next turn
-
-
-async def start_scheduler(jobs: JobScheduler) -> SchedulerHandle:
-    """Start `jobs` ticking every minute (and once now), as built by the composition root (bot.app)."""
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-    from apscheduler.triggers.cron import CronTrigger
-
-    tz = jobs.settings.tz
-    aps = AsyncIOScheduler(timezone=tz, event_loop=asyncio.get_running_loop())
-    handle = SchedulerHandle(jobs, aps)
-    # A tick that outlasts its minute makes APScheduler skip the next one (max_instances=1): the
-    # running fan-out already covers whatever that tick would have found.
-    aps.add_job(handle._tick, CronTrigger(second=0, timezone=tz), id="zsbot-posts",
-                name="scheduled posts", max_instances=1, coalesce=True, misfire_grace_time=50,
-                next_run_time=datetime.now(tz))
-    # APScheduler logs every run at INFO: once a minute is noise in `zsbot run`'s log.
-    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
-    aps.start()
-    log.info("scheduled posts: ticking every minute as %s (grace %s)", jobs.owner,
-             grace_period(jobs.settings))
-    return handle

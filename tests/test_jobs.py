@@ -584,7 +584,7 @@ async def test_away_member_is_left_out_until_the_day_after(world: World) -> None
 
 
 async def test_start_scheduler_ticks_at_start_up_and_shuts_down(world: World) -> None:
-    from jobs.scheduler import start_scheduler
+    from jobs.ticking import start_scheduler
 
     await district(world)
     world.clock.now = local(2026, 11, 24, 17, 30)

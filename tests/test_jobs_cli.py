@@ -19,7 +19,7 @@ from bot.jobs_cli import list_jobs, run_job
 from bot.settings import Settings
 from handlers.messages import Incoming
 from jobs.posts import JOBS
-from jobs.scheduler import is_due, next_run
+from jobs.timing import is_due, next_run
 from storage.models import ChatBinding, JobRun
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.wecom_api import FakeWeComApi
