@@ -39,7 +39,7 @@ from handlers.catalog import load_catalog
 from handlers.schedule import day_bounds_utc
 from storage.db import alembic_config, create_engine, ensure_derived, migrate
 from storage.models import PROBLEM_CATEGORIES
-from storage.queries import name_key
+from storage.name_lookup import name_key
 
 VERSION = 1  # bump when the generator changes what it makes
 TZ = ZoneInfo("Asia/Shanghai")

@@ -25,8 +25,8 @@ from handlers.format import STAGE_ZH, project_label
 from handlers.ledger import LedgerFormatError, LedgerRow
 from handlers.records import snapshot
 from handlers.reports import close_names
+from storage import event_queries, name_lookup
 from storage import ledger_queries as lq
-from storage import queries
 from storage import report_queries as rq
 from storage.models import STAGE_ORDER, STAGES, Project
 
@@ -129,7 +129,7 @@ class _Importer:
     async def event(self, project: Project, kind: str, *, text: str = "", from_stage: str = "",
                     to_stage: str = "", data: dict[str, Any] | None = None) -> None:
         """Append an event as the chat does, marked as coming from this file."""
-        await queries.add_event(
+        await event_queries.add_event(
             self.session, project_id=project.id, member_id=None, team_id=project.team_id, kind=kind,
             from_stage=from_stage, to_stage=to_stage, text=text,
             data=json.dumps({**(data or {}), "import": self.source}, ensure_ascii=False, default=str),
@@ -201,7 +201,7 @@ class _Importer:
 
     async def create(self, row: LedgerRow, team_id: int, explicit_id: bool) -> Project:
         """A new project from a row, recorded as a creation."""
-        project = Project(name=row.name, name_key=queries.name_key(row.name), team_id=team_id, stage=row.stage,
+        project = Project(name=row.name, name_key=name_lookup.name_key(row.name), team_id=team_id, stage=row.stage,
                           created_at=row.created_at or self.now, updated_at=self.now, last_event_at=self.now)
         if explicit_id and row.id is not None:
             project.id = row.id
@@ -314,7 +314,7 @@ async def _run(bot: ZsBot, session: Any, rows: Sequence[LedgerRow], mapping: Map
 
 
 async def _match(session: Any, row: LedgerRow, team_id: int) -> Project | None:
-    key = queries.name_key(row.name)
+    key = name_lookup.name_key(row.name)
     if row.id is not None:
         project = await session.get(Project, row.id)
         if project is not None and project.name_key == key:

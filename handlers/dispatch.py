@@ -40,7 +40,7 @@ from handlers.refusal import Refusal
 from handlers.routes import HANDLERS, policy_verb, reads_only, storable
 from handlers.understand.reader import Understanding, understand
 from handlers.understand.segments import UPDATE_VERBS, starts_command
-from storage import queries, roster_queries
+from storage import event_queries, inbox, queries, roster_queries
 from storage.db import SessionFactory, transaction
 from storage.models import Member, Team
 from storage.tallies import zone_name
@@ -207,7 +207,7 @@ class Core:
         except _Rollback as rollback:
             if settles:
                 async with transaction(self.sessions) as session:
-                    await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+                    await inbox.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
             return await self._rolled_back(rollback, commands, incoming, now, inbox_id)
         except IntegrityError:
             # The first commit wins (its inbox row); this one answers with what that one stored.
@@ -238,7 +238,7 @@ class Core:
         if rollback.member_id is not None and any(c.verb in UPDATE_VERBS for c in commands):
             # Remembered so that a 撤销 right after it says this message changed nothing.
             async with transaction(self.sessions) as session:
-                await queries.mark_unchanged(session, member_id=rollback.member_id, text=incoming.text[:60], now=now)
+                await event_queries.mark_unchanged(session, member_id=rollback.member_id, text=incoming.text[:60], now=now)
         return rollback.reply
 
     async def _commit(self, commands: Sequence[Command], incoming: Incoming, now: datetime, inbox_id: str | None,
@@ -250,9 +250,9 @@ class Core:
             if files:
                 reply = replace(reply, evidence=True)  # the adapter downloads the copies once this commits
             if answering:
-                await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+                await inbox.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
             if inbox_id:
-                await queries.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
+                await inbox.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
                                             identity=incoming.identity, reply=reply.to_json(), now=now)
         if notices:
             await self._tell(notices)
@@ -350,7 +350,7 @@ class Core:
         since = ctx.now - timedelta(minutes=self.settings.undo_window_minutes)
         last = None
         if ctx.member is not None and ctx.member.id is not None:
-            last = await queries.last_undoable_event(ctx.session, member_id=ctx.member.id, since=since)
+            last = await event_queries.last_undoable_event(ctx.session, member_id=ctx.member.id, since=since)
         if last is None or last.project_id is None:
             raise Refusal(ctx.t(
                 "没有找到你刚才报的项目，无法更正。请写明项目，例如「改 #12 金额 3.5亿」。",
@@ -368,7 +368,7 @@ class Core:
                     return _refusal(attachments.STRANGER_FILE)
                 reply = await attachments.hold(session, incoming, member, now)
                 if incoming.message_id:
-                    await queries.add_inbox_row(session, platform=incoming.platform, message_id=incoming.message_id,
+                    await inbox.add_inbox_row(session, platform=incoming.platform, message_id=incoming.message_id,
                                                 identity=incoming.identity, reply=reply.to_json(), now=now)
         except IntegrityError:  # the same message, handled meanwhile by another worker
             if (stored := await self._stored_reply(incoming)) is not None:
@@ -478,7 +478,7 @@ class Core:
     async def _store_question(self, options: list[list[Command]], labels: list[str], reply: Reply,
                               incoming: Incoming, now: datetime, inbox_id: str | None) -> None:
         async with transaction(self.sessions) as session:
-            await queries.ask_choice(session, identity=incoming.identity, chat_id=incoming.chat_id,
+            await inbox.ask_choice(session, identity=incoming.identity, chat_id=incoming.chat_id,
                                      command_text=incoming.text, options=options_to_json(options, labels), now=now)
             if incoming.files:
                 # The photo sent with a message in doubt is evidence of the update once it is confirmed.
@@ -486,21 +486,21 @@ class Core:
                 if member is not None:
                     await attachments.keep_for_next_update(session, incoming, member, now)
             if inbox_id:
-                await queries.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
+                await inbox.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
                                             identity=incoming.identity, reply=reply.to_json(), now=now)
 
     async def _cancel_pending(self, incoming: Incoming) -> Reply | None:
         async with transaction(self.sessions) as session:
-            pending = await queries.pending_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+            pending = await inbox.pending_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
             if pending is None or pending.created_at < self.clock() - CHOICE_LIFETIME:
                 return None
-            await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+            await inbox.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
         return Reply(text="已取消刚才的问题，没有保存任何内容。\nThe open question is cancelled; nothing was stored.")
 
     async def _answer(self, understood: Understanding, incoming: Incoming, now: datetime, *, quiet: bool) -> Reply:
         """`1`, `2` …, 好/是 or 取消/0: the answer to the sender's open question in this chat."""
         async with self.sessions() as session:
-            pending = await queries.pending_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+            pending = await inbox.pending_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
         lifetime = WORD_ANSWER_LIFETIME if understood.answer == "accept" else CHOICE_LIFETIME
         lang = understood.lang
         if pending is None and (stored := await self._stored_reply(incoming)) is not None:
@@ -516,12 +516,12 @@ class Core:
                             "There is no open question to answer. Send a command, e.g. `sign #12`.")
         if understood.answer == "cancel":
             async with transaction(self.sessions) as session:
-                await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+                await inbox.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
             return Reply(text="已取消，没有保存任何内容。\nCancelled; nothing was stored.")
         options = self._options(pending.options, pending.command_text)
         if options is None:  # the grammar changed since the question was asked
             async with transaction(self.sessions) as session:
-                await queries.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
+                await inbox.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
             return _refusal("这个问题已失效，请重新发送原消息。\nThat question has expired; please send the message again.")
         number = understood.number or 1
         if not 1 <= number <= len(options):
@@ -546,7 +546,7 @@ class Core:
             member, _ = await queries.member_and_team(session, identity=incoming.identity)
             if member is None or member.id is None:
                 return False
-            latest = await queries.last_undoable_event(session, member_id=member.id, since=asked_at)
+            latest = await event_queries.last_undoable_event(session, member_id=member.id, since=asked_at)
         return latest is not None and latest.created_at > asked_at
 
     def _options(self, raw: str, command_text: str) -> list[list[Command]] | None:
@@ -567,5 +567,5 @@ class Core:
         if not incoming.message_id:
             return None
         async with self.sessions() as session:
-            stored = await queries.stored_reply(session, platform=incoming.platform, message_id=incoming.message_id)
+            stored = await inbox.stored_reply(session, platform=incoming.platform, message_id=incoming.message_id)
         return Reply.from_json(stored) if stored is not None else None

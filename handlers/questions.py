@@ -9,7 +9,7 @@ from handlers.context import Context
 from handlers.messages import Reply
 from handlers.period_report import period_count
 from handlers.refusal import refuse
-from storage import queries
+from storage import name_lookup, queries
 from storage import report_queries as rq
 
 
@@ -43,8 +43,8 @@ async def handle_status(cmd: Command, ctx: Context) -> Reply:
         names = await rq.team_names(ctx.session)
         found, _ = reports.resolve_team(cmd.value, names, threshold=ctx.settings.fuzzy_threshold)
         if found is None:
-            key = queries.name_key(cmd.value)
-            if await queries.projects_named(ctx.session, key=key) or await queries.fuzzy_candidates(
+            key = name_lookup.name_key(cmd.value)
+            if await name_lookup.projects_named(ctx.session, key=key) or await name_lookup.fuzzy_candidates(
                     ctx.session, key=key, team_id=None, limit=1):
                 return await projects.handle_find(Command(verb="find", lang=cmd.lang, text=cmd.text,
                                                           project=ProjectRef(name=cmd.value)), ctx)

@@ -12,7 +12,7 @@ from handlers.context import Context
 from handlers.format import format_amount, project_label, stage_name, undo_hint
 from handlers.messages import Button, Reply
 from handlers.refusal import refuse
-from storage import queries
+from storage import event_queries, queries
 from storage.limits import limits, violations
 from storage.models import Evidence, Project
 
@@ -78,7 +78,7 @@ async def record_event(
     if ctx.batch:
         data = {**(data or {}), "batch": ctx.batch}
     incoming = ctx.incoming
-    event_id = await queries.add_event(
+    event_id = await event_queries.add_event(
         ctx.session,
         project_id=project.id if project else None,
         member_id=ctx.member.id if ctx.member else None,
@@ -89,7 +89,7 @@ async def record_event(
         source_message_id=incoming.message_id or "", created_at=ctx.now,
     )
     if project is not None and kind != "undo":
-        await queries.touch_project(ctx.session, project=project, now=ctx.now)
+        await event_queries.touch_project(ctx.session, project=project, now=ctx.now)
     _keep_evidence(ctx, project, event_id)
     return event_id
 

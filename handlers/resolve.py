@@ -19,7 +19,7 @@ from handlers.format import project_label, stage_name
 from handlers.refusal import refuse
 from handlers.understand.guards import bad_name
 from handlers.understand.words import COMPANY_SUFFIXES, strip_edges
-from storage import queries
+from storage import name_lookup, queries
 from storage.models import Project
 
 MAX_CHOICES = 5
@@ -56,13 +56,13 @@ def _new_choice(cmd: Command, name: str) -> Choice:
     return Choice(f"新建项目「{name}」", f'create a new project "{name}"', _new(cmd, name))
 
 
-async def _label(ctx: Context, project: Project | queries.Candidate, teams: dict[int, str]) -> tuple[str, str]:
+async def _label(ctx: Context, project: Project | name_lookup.Candidate, teams: dict[int, str]) -> tuple[str, str]:
     zh = f"{project_label(project.id, project.name)}（{teams.get(project.team_id, '')}，{stage_name(project.stage)}）"
     en = f"{project_label(project.id, project.name)} ({teams.get(project.team_id, '')}, {project.stage})"
     return zh, en
 
 
-async def _which(ctx: Context, cmd: Command, candidates: list[Project] | list[queries.Candidate], *,
+async def _which(ctx: Context, cmd: Command, candidates: list[Project] | list[name_lookup.Candidate], *,
                  offer_new: str | None) -> NeedsChoice:
     teams = await queries.team_names_by_id(ctx.session, team_ids={p.team_id for p in candidates})
     choices = []
@@ -100,19 +100,19 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
     name = (ref.name or "").strip()
     if ref.new and may_create:
         return CREATE
-    key = queries.name_key(name)
+    key = name_lookup.name_key(name)
     if not key:
         raise refuse(ctx, "项目名称不能为空。", "The project name is empty.", verb)
     writes = verb not in READ_VERBS
     own_team = ctx.member.team_id if ctx.member else None
-    exact = list(await queries.projects_named(ctx.session, key=key))
+    exact = list(await name_lookup.projects_named(ctx.session, key=key))
     loose = False  # found by a variant of the name (比亚迪项目 → 比亚迪, or its company): asked before a change
     if not exact:
         bare = strip_edges(name, _NAME_SUFFIXES, suffix=True)
-        if bare != name and queries.name_key(bare):
-            exact = list(await queries.projects_named(ctx.session, key=queries.name_key(bare)))
+        if bare != name and name_lookup.name_key(bare):
+            exact = list(await name_lookup.projects_named(ctx.session, key=name_lookup.name_key(bare)))
         if not exact and name.endswith(COMPANY_SUFFIXES):  # 中原数据集团: the company of a project
-            exact = list(await queries.projects_by_company(ctx.session, company=name))
+            exact = list(await name_lookup.projects_by_company(ctx.session, company=name))
             loose = bool(exact)
     if len(exact) > 1:
         mine = [project for project in exact if project.team_id == own_team]
@@ -152,7 +152,7 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
             )
         raise refuse(ctx, f"「{name}」太短，请写项目全名或 #编号。", f'"{name}" is too short: use the full name or #id.',
                      verb)
-    candidates = await queries.fuzzy_candidates(ctx.session, key=key, team_id=own_team)
+    candidates = await name_lookup.fuzzy_candidates(ctx.session, key=key, team_id=own_team)
     if not looked_again and any(candidate.name_key == key for candidate in candidates):
         # A colleague's report of this very project committed between the exact lookup and this one: it is
         # now an exact match, not a guess to ask about.

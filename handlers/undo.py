@@ -18,7 +18,7 @@ from handlers.messages import Reply
 from handlers.records import headline_for, record_event, restore
 from handlers.refusal import refuse
 from handlers.resolve import lock_project
-from storage import queries
+from storage import event_queries, queries
 from storage.models import Event, Problem, Project
 
 _KIND_NAMES = {"stage": ("阶段变更", "stage move"), "note": ("进展记录", "note"), "visit": ("拜访记录", "visit"),
@@ -48,13 +48,13 @@ async def _target(ctx: Context, cmd: Command) -> Event:
         target = await ctx.session.get(Event, cmd.number)
         if target is None or target.member_id != ctx.member.id or target.kind == "undo":
             raise refuse(ctx, "只能撤销你自己的操作。", "You can only undo your own changes.")
-        if await queries.is_undone(ctx.session, event_id=cmd.number):
+        if await event_queries.is_undone(ctx.session, event_id=cmd.number):
             raise refuse(ctx, "这条操作已经撤销过了。", "That change was already undone.")
         if target.created_at < since:
             raise refuse(ctx, f"已超过{minutes}分钟，不能撤销；请用「改」更正。",
                          f"More than {minutes} minutes have passed; use `edit` to correct it.")
         return target
-    found = await queries.last_undoable_event(ctx.session, member_id=ctx.member.id, since=since)
+    found = await event_queries.last_undoable_event(ctx.session, member_id=ctx.member.id, since=since)
     if found is None:
         raise refuse(ctx, f"{minutes}分钟内没有你可以撤销的操作。", f"Nothing of yours to undo in the last {minutes} minutes.")
     unchanged = ctx.member.last_unchanged_at
@@ -83,7 +83,7 @@ async def handle_undo(cmd: Command, ctx: Context) -> Reply:
     batch = _batch(target)
     if batch:  # the whole message: every update it stored, newest first
         since = ctx.now - timedelta(minutes=ctx.settings.undo_window_minutes)
-        mine = await queries.undoable_events(ctx.session, member_id=ctx.member.id, since=since)
+        mine = await event_queries.undoable_events(ctx.session, member_id=ctx.member.id, since=since)
         events = [event for event in mine if _batch(event) == batch] or [target]
     lines: list[str] = []
     for event in events:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Table, delete, or_
 from sqlmodel import SQLModel, col, select
 
-from storage import name_index, queries
+from storage import name_index, name_lookup
 from storage.db import SessionFactory, ensure_derived
 from storage.models import Project, ProjectGram, ProjectKey, Team
 from tests.helpers import DISTRICT_TZ, Chat, MovableClock, make_core, squad_with_members
@@ -26,14 +26,14 @@ async def named_by_scan(session, key: str) -> list[int]:
     statement = select(Project.id).where(
         col(Project.removed).is_(False),
         or_(col(Project.name_key) == key,
-            col(Project.aliases).like(f"%|{queries.escape_like(key)}|%", escape="\\")),
+            col(Project.aliases).like(f"%|{name_lookup.escape_like(key)}|%", escape="\\")),
     ).order_by(col(Project.id))
     return list((await session.exec(statement)).all())
 
 
 async def contained_by_scan(session, key: str, team_id: int | None) -> set[int]:
     """The old fuzzy_candidates' rows: the squad's projects plus any whose name or alias contains `key`."""
-    pattern = f"%{queries.escape_like(key)}%"
+    pattern = f"%{name_lookup.escape_like(key)}%"
     conditions = [col(Project.name_key).like(pattern, escape="\\"), col(Project.aliases).like(pattern, escape="\\")]
     if team_id is not None:
         conditions.append(col(Project.team_id) == team_id)
@@ -55,9 +55,9 @@ def random_key(rng: random.Random) -> str:
 
 
 # With a cap of 3 most bigrams count as too common, so fuzzy_candidates also takes its scan path.
-@pytest.mark.parametrize("cap", [queries.GRAM_COUNT_CAP, 3])
+@pytest.mark.parametrize("cap", [name_lookup.GRAM_COUNT_CAP, 3])
 async def test_index_answers_as_the_scans_through_random_changes(sessions, cap: int, monkeypatch) -> None:
-    monkeypatch.setattr(queries, "GRAM_COUNT_CAP", cap)
+    monkeypatch.setattr(name_lookup, "GRAM_COUNT_CAP", cap)
     rng = random.Random(5)
     async with sessions() as session, session.begin():
         teams = [Team(name=f"队{i}", invite_code=f"code{i}", created_at=MovableClock()()) for i in range(3)]
@@ -89,10 +89,10 @@ async def test_index_answers_as_the_scans_through_random_changes(sessions, cap: 
         async with sessions() as session:
             for _ in range(25):
                 key = random_key(rng)
-                named = [p.id for p in await queries.projects_named(session, key=key)]
+                named = [p.id for p in await name_lookup.projects_named(session, key=key)]
                 assert named == await named_by_scan(session, key), key
                 for team_id in (None, rng.choice(team_ids)):
-                    found = {c.id for c in await queries.fuzzy_candidates(session, key=key, team_id=team_id,
+                    found = {c.id for c in await name_lookup.fuzzy_candidates(session, key=key, team_id=team_id,
                                                                            limit=10_000)}
                     expected = await contained_by_scan(session, key, team_id)
                     if len(key) == 1:  # no bigram: only the squad's own projects

@@ -10,7 +10,7 @@ from handlers.projects.fields import EDITABLE_FIELDS, FIELD_NAMES_ZH
 from handlers.records import card, record_event, snapshot
 from handlers.refusal import refuse
 from handlers.resolve import changeable_project
-from storage import queries
+from storage import name_lookup
 from storage.limits import ALIAS_LIMIT
 from storage.models import STAGE_ORDER
 
@@ -37,14 +37,14 @@ async def handle_edit(cmd: Command, ctx: Context) -> Reply:
             raise refuse(ctx, f"名称太长（{len(value)}字），最多100字。",
                          f"The name is too long ({len(value)} characters; 100 at most).", "edit")
         project.name = value
-        project.name_key = queries.name_key(project.name)
+        project.name_key = name_lookup.name_key(project.name)
         shown = value
     elif field == "alias":
         if len(value) > ALIAS_LIMIT:
             raise refuse(ctx, f"别名太长（{len(value)}字），最多{ALIAS_LIMIT}字。",
                          f"The alias is too long ({len(value)} characters; {ALIAS_LIMIT} at most).", "edit")
         aliases = [a for a in project.aliases.strip("|").split("|") if a]
-        key = queries.name_key(value)
+        key = name_lookup.name_key(value)
         if key not in aliases:
             aliases.append(key)
         project.aliases = "|" + "|".join(aliases) + "|"

@@ -19,7 +19,7 @@ from handlers.records import card, check_fits, record_event, snapshot
 from handlers.refusal import refuse
 from handlers.resolve import CREATE, changeable_project, check_may_change, find_project, lock_project
 from handlers.understand.guards import bad_name
-from storage import queries
+from storage import name_lookup, queries
 from storage.models import STAGE_ORDER, Project
 
 
@@ -85,12 +85,12 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
     # Two members reporting the same new project at once both found no match and both created it: hold the
     # squad and look again, so the later one reports on the earlier one's project, as if it came after.
     await queries.lock_team(ctx.session, team_id=ctx.member.team_id)
-    twins = [p for p in await queries.projects_named(ctx.session, key=queries.name_key(name))
+    twins = [p for p in await name_lookup.projects_named(ctx.session, key=name_lookup.name_key(name))
              if p.team_id == ctx.member.team_id]
     if twins and twins[0].id is not None:
         return await handle_stage(with_project_id(cmd, twins[0].id), ctx)
     project = Project(
-        name=name, name_key=queries.name_key(name), team_id=ctx.member.team_id, stage=stage,
+        name=name, name_key=name_lookup.name_key(name), team_id=ctx.member.team_id, stage=stage,
         created_by=ctx.member.id, created_at=ctx.now, updated_at=ctx.now, last_event_at=ctx.now,
     )
     changed = _apply_fields(ctx, project, cmd)
