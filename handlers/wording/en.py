@@ -244,4 +244,10 @@ MESSAGES: dict[str, str] = {
     "correction_target.recent_update_yours_correct": (
         "No recent update of yours to correct. Name the project, e.g. `edit #12 amount 350m`."
     ),
+    # handlers/access.py
+    "access.only_roles": "Only {roles} can {action}.",
+    "access.and": " and ",
+    "access.only_roles_for": "Only {roles} can {action} for {target}.",
+    "access.not_your_squad": "{target} is not your squad: you may {action} of your own squad only.",
+    "access.not_your_squads": "{target} is not your squad's: only its members, captains or a leader may do that.",
 }

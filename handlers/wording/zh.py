@@ -205,4 +205,10 @@ MESSAGES: dict[str, str] = {
     "settings.post_set": "✅ {post}：{state}",
     # handlers/dispatch.py
     "correction_target.recent_update_yours_correct": "没有找到你刚才报的项目，无法更正。请写明项目，例如「改 #12 金额 3.5亿」。",
+    # handlers/access.py
+    "access.only_roles": "只有{roles}可以{action}。",
+    "access.and": "和",
+    "access.only_roles_for": "{target}只有{roles}可以{action}。",
+    "access.not_your_squad": "{target}不是你的小分队：{action}只限本队。",
+    "access.not_your_squads": "{target}不属于你的小分队：只有本队成员、队长或领导可以这样做。",
 }
