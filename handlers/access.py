@@ -136,9 +136,7 @@ def check_verb(ctx: Context, verb: str) -> None:
         return
     if ctx.role == "stranger":
         raise Refusal(STRANGER)
-    zh, en = ACTIONS[verb]
-    raise Refusal(ctx.t(f"只有{who_may(verb, 'zh', ctx.settings)}可以{zh}。",
-                        f"Only {who_may(verb, 'en', ctx.settings)} can {en}."))
+    raise Refusal(ctx.say("access.only_roles", roles=who_may(verb, ctx.lang, ctx.settings), action=_action(ctx, verb)))
 
 
 def require(ctx: Context, verb: str, *, team_id: int | None, target_zh: str, target_en: str,
@@ -149,19 +147,20 @@ def require(ctx: Context, verb: str, *, team_id: int | None, target_zh: str, tar
     if allowed(verb, ctx.role, own_team=own, team_id=team_id, settings=ctx.settings):
         return
     check_verb(ctx, verb)
+    target = target_en if ctx.lang == "en" else target_zh
     if team_id is None:  # the district, to a role limited to its own squad
         wider = [role for role in ROLES if scope_of(verb, role, ctx.settings) == "any"]
-        zh = "和".join(ROLE_NAMES[role][0] for role in wider)
-        en = " and ".join(ROLE_NAMES[role][1] for role in wider)
-        raise Refusal(ctx.t(f"{target_zh}只有{zh}可以{ACTIONS[verb][0]}。",
-                            f"Only {en} can {ACTIONS[verb][1]} for {target_en}."))
+        roles = ctx.say("access.and").join(ROLE_NAMES[role][1 if ctx.lang == "en" else 0] for role in wider)
+        raise Refusal(ctx.say("access.only_roles_for", target=target, roles=roles, action=_action(ctx, verb)))
     if squad:
-        raise Refusal(ctx.t(f"{target_zh}不是你的小分队：{ACTIONS[verb][0]}只限本队。",
-                            f"{target_en} is not your squad: you may {ACTIONS[verb][1]} of your own squad only."))
-    raise Refusal(ctx.t(
-        f"{target_zh}不属于你的小分队：只有本队成员、队长或领导可以这样做。",
-        f"{target_en} is not your squad's: only its members, captains or a leader may do that.",
-    ))
+        raise Refusal(ctx.say("access.not_your_squad", target=target, action=_action(ctx, verb)))
+    raise Refusal(ctx.say("access.not_your_squads", target=target))
+
+
+def _action(ctx: Context, verb: str) -> str:
+    """What a verb does, in the sender's language (ACTIONS holds both)."""
+    zh, en = ACTIONS[verb]
+    return en if ctx.lang == "en" else zh
 
 
 def may(ctx: Context, verb: str, *, team_id: int | None) -> bool:

@@ -12,7 +12,7 @@ from handlers.commands import Command
 from handlers.context import Context
 from handlers.job_defaults import JOB_DEFAULTS
 from handlers.messages import Reply
-from handlers.refusal import refuse
+from handlers.refusal import refuse_key
 from storage import bindings
 from storage.models import ChatBinding
 
@@ -64,28 +64,27 @@ def describe_settings(binding: ChatBinding, lang: str = "zh") -> list[str]:
 async def handle_settings(cmd: Command, ctx: Context) -> Reply:
     """settings: leaders and admins switch a bound group's posts on/off or move their time."""
     if ctx.incoming.chat_kind != "group":
-        raise refuse(ctx, "请在已绑定的群里发送「设置」。", "Send `settings` in a bound group.", "settings")
+        raise refuse_key(ctx, "settings.settings_bound_group", 'settings')
     binding = await bindings.binding_of(ctx.session, platform=ctx.incoming.chat_platform, chat_id=ctx.incoming.chat_id)
     if binding is None:
-        raise refuse(ctx, "本群还没有绑定小分队：管理员先发送「绑定 队名」或「绑定 领导」。",
-                     "This group is not bound yet: an admin sends `bind <squad>` or `bind leaders` first.")
+        raise refuse_key(ctx, "settings.group_bound_yet_admin")
     # A squad's group: its captains, leaders and admins; the leaders' group: leaders and admins.
     access.require(ctx, "settings", team_id=binding.team_id, target_zh="本群", target_en="This group")
     word, flag = (cmd.value or "").strip(), (cmd.flag or "").strip()
     if not word:
-        header = ctx.t("⚙️ 本群推送设置：", "⚙️ This group's posts:")
+        header = ctx.say("settings.group_posts")
         return Reply(text="\n".join([header, *describe_settings(binding, ctx.lang)]))
     if word.lower() in MENTION_WORDS:
         if flag not in ("on", "off"):
-            raise refuse(ctx, "点名只能设为开或关。", "Mentions are on or off.", "settings")
+            raise refuse_key(ctx, "settings.mentions_off", 'settings')
         binding.mentions = flag == "on"
         ctx.session.add(binding)
-        return Reply(text=ctx.t(f"✅ 提醒时点名：{'开' if binding.mentions else '关'}",
-                                f"✅ Mentions in reminders: {flag}"))
+        state = ctx.say("settings.on") if binding.mentions else ctx.say("settings.off")
+        return Reply(text=ctx.say("settings.mentions_set", state=state))
     key = job_key(word)
     if key is None:
         known = "、".join(job.words[0] for job in JOB_DEFAULTS.values())
-        raise refuse(ctx, f"没有「{word}」这项推送。可设置：{known}、点名", f"No post called \"{word}\".", "settings")
+        raise refuse_key(ctx, "settings.no_such_post", "settings", word=word, known=known)
     stored = json.loads(binding.settings or "{}")
     entry = dict(stored.get(key, {}))
     if flag in ("on", "off"):
@@ -94,10 +93,11 @@ async def handle_settings(cmd: Command, ctx: Context) -> Reply:
         hours, minutes = flag.split(":")
         entry["time"], entry["enabled"] = f"{int(hours):02d}:{minutes}", True
     else:
-        raise refuse(ctx, "请写时间（如 08:30）或 开/关。", "Give a time (08:30) or on/off.", "settings")
+        raise refuse_key(ctx, "settings.give_time_off", 'settings')
     stored[key] = entry
     binding.settings = json.dumps(stored, ensure_ascii=False)
     ctx.session.add(binding)
     setting = job_setting(binding, key)
-    state = setting.at.strftime("%H:%M") if setting.enabled else ctx.t("关", "off")
-    return Reply(text=ctx.t(f"✅ {JOB_DEFAULTS[key].zh}：{state}", f"✅ {key}: {state}"))
+    state = setting.at.strftime("%H:%M") if setting.enabled else ctx.say("settings.off")
+    post = ctx.t(JOB_DEFAULTS[key].zh, key)  # a post's name: its Chinese word, or its key in English
+    return Reply(text=ctx.say("settings.post_set", post=post, state=state))

@@ -55,16 +55,15 @@ async def check_not_locked(ctx: Context, kind: str) -> None:
     if tries >= PER_IDENTITY:
         zh, en = _NAMES[kind]
         minutes = int(ATTEMPT_WINDOW.total_seconds() // 60)
-        raise Refusal(ctx.t(f"{zh}输错次数太多，请 {minutes} 分钟后再试。",
-                            f"Too many wrong {en}s; try again in {minutes} minutes."))
+        raise Refusal(ctx.say("check_not_locked.too_many_wrong_try", code=ctx.t(zh, en), minutes=minutes))
 
 
 def wrong_code(ctx: Context, kind: str) -> Refusal:
     """The refusal for a wrong (or expired) code: the same words either way; the dispatcher counts it."""
     if kind == "invite":
-        text = ctx.t("邀请码不对，请向队长或管理员核对。", "That invite code is not valid; check it with your captain.")
+        text = ctx.say("wrong_code.invite_code_valid_check")
     else:
-        text = ctx.t("关联码不对或已过期，请重新发送「关联」获取。", "That link code is wrong or expired.")
+        text = ctx.say("wrong_code.link_code_wrong_expired")
     return Refusal(text, attempt=kind)
 
 

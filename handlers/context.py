@@ -13,6 +13,7 @@ from handlers.catalog import Catalog
 from handlers.commands import Lang
 from handlers.messages import Incoming
 from handlers.ports import Charts
+from handlers.wording import say
 from storage.models import Member, Team
 
 if TYPE_CHECKING:  # settings live in bot/, the core only reads them
@@ -74,3 +75,7 @@ class Context:
     def t(self, zh: str, en: str) -> str:
         """Pick the text in the language of the verb the user wrote."""
         return en if self.lang == "en" else zh
+
+    def say(self, key: str, /, **values: object) -> str:
+        """The message `key` (handlers.wording) in the language of the verb the user wrote."""
+        return say(self.lang, key, **values)

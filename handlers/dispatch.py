@@ -352,9 +352,7 @@ class Core:
         if ctx.member is not None and ctx.member.id is not None:
             last = await event_queries.last_undoable_event(ctx.session, member_id=ctx.member.id, since=since)
         if last is None or last.project_id is None:
-            raise Refusal(ctx.t(
-                "没有找到你刚才报的项目，无法更正。请写明项目，例如「改 #12 金额 3.5亿」。",
-                "No recent update of yours to correct. Name the project, e.g. `edit #12 amount 350m`."))
+            raise Refusal(ctx.say("correction_target.recent_update_yours_correct"))
         return replace(command, project=ProjectRef(id=last.project_id))
 
     async def _hold_files(self, incoming: Incoming, now: datetime) -> Reply:

@@ -14,7 +14,7 @@ from handlers.context import Context
 from handlers.format import stage_name
 from handlers.messages import Reply
 from handlers.records import headline_for, record_event
-from handlers.refusal import refuse
+from handlers.refusal import refuse_key
 from handlers.vocabulary import VERB_NAMES, describe, usage
 from storage import bindings, queries, roster_queries
 from storage.models import STAGES, ChatBinding, Member, Target, Team
@@ -27,8 +27,8 @@ async def _named_team(ctx: Context, name: str) -> Team:
     if team is None:
         names = await queries.team_names(ctx.session)
         close = [match for match, _, _ in process.extract(name, names, limit=3, score_cutoff=50)]
-        hint = ctx.t(f"，是不是：{'、'.join(close)}", f"; did you mean: {', '.join(close)}") if close else ""
-        raise refuse(ctx, f"没有名为「{name}」的小分队{hint}", f"No squad named \"{name}\"{hint}")
+        hint = ctx.say("named_team.did_mean", close=ctx.say("list.separator").join(close)) if close else ""
+        raise refuse_key(ctx, "named_team.squad_named", name=name, hint=hint)
     return team
 
 
@@ -36,18 +36,15 @@ async def handle_newteam(cmd: Command, ctx: Context) -> Reply:
     """newteam: an admin creates a squad and gets its invite code."""
     name = (cmd.value or "").strip()
     if not name or len(name) > 50:
-        raise refuse(ctx, "请写上队名（50字以内）。", "Give the squad a name (50 characters at most).", "newteam")
+        raise refuse_key(ctx, "newteam.give_squad_name_characters", 'newteam')
     if await queries.team_by_name(ctx.session, name=name):
-        raise refuse(ctx, f"已有名为「{name}」的小分队。", f"A squad named \"{name}\" already exists.")
+        raise refuse_key(ctx, "newteam.squad_named_already_exists", name=name)
     code = await codes.fresh_invite_code(ctx.session)
     kind = cmd.kind or "squad"
     team = Team(name=name, kind=kind, invite_code=code, created_at=ctx.now)
     ctx.session.add(team)
     await ctx.session.flush()
-    return Reply(text=ctx.t(
-        f"✅ 已建立{TEAM_KINDS_ZH.get(kind, '小分队')}「{name}」\n邀请码：{code}\n队员发送「加入 {code}」即可加入。",
-        f"✅ Squad \"{name}\" created.\nInvite code: {code}\nMembers join with `join {code}`.",
-    ))
+    return Reply(text=ctx.say("newteam.created", kind=TEAM_KINDS_ZH.get(kind, "小分队"), name=name, code=code))
 
 
 async def handle_invite(cmd: Command, ctx: Context) -> Reply:
@@ -58,16 +55,14 @@ async def handle_invite(cmd: Command, ctx: Context) -> Reply:
     elif ctx.team is not None:
         team = ctx.team
     else:
-        raise refuse(ctx, "请写明队名。", "Name the squad.", "invite")
+        raise refuse_key(ctx, "invite.name_squad", 'invite')
     access.require(ctx, "invite", team_id=team.id, target_zh=f"「{team.name}」", target_en=f'"{team.name}"', squad=True)
     if cmd.flag == "rotate":
         code = await codes.fresh_invite_code(ctx.session)
         team.invite_code = code
         ctx.session.add(team)
-        return Reply(text=ctx.t(f"🔑 「{team.name}」的新邀请码：{code}（旧码已失效）",
-                                f"🔑 New code for \"{team.name}\": {code} (the old one no longer works)"))
-    return Reply(text=ctx.t(f"🔑 「{team.name}」的邀请码：{team.invite_code}\n队员发送「加入 {team.invite_code}」",
-                            f"🔑 \"{team.name}\" invite code: {team.invite_code}\nJoin with `join {team.invite_code}`"))
+        return Reply(text=ctx.say("invite.new_code_old_one", name=team.name, code=code))
+    return Reply(text=ctx.say("invite.invite_code_join_join", name=team.name, invite_code=team.invite_code))
 
 
 async def handle_join(cmd: Command, ctx: Context) -> Reply:
@@ -79,7 +74,7 @@ async def handle_join(cmd: Command, ctx: Context) -> Reply:
     """
     code = (cmd.value or "").strip()
     if not code:
-        raise refuse(ctx, "请写上邀请码。", "Give the invite code.", "join")
+        raise refuse_key(ctx, "join.give_invite_code", 'join')
     await codes.check_not_locked(ctx, "invite")
     team = await queries.team_by_invite(ctx.session, code=code)
     if team is None:
@@ -88,10 +83,10 @@ async def handle_join(cmd: Command, ctx: Context) -> Reply:
         name = ctx.incoming.display_name or ctx.incoming.user_id
         ctx.member = await queries.add_member(ctx.session, identity=ctx.incoming.identity, name=name,
                                               now=ctx.now, team_id=team.id)
-        welcome = ctx.t(f"👋 欢迎 {name} 加入「{team.name}」！", f"👋 Welcome to \"{team.name}\", {name}!")
+        welcome = ctx.say("join.welcome", name=name, team_name=team.name)
     else:
         if ctx.member.team_id == team.id:
-            return Reply(text=ctx.t(f"你已经在「{team.name}」了。", f"You are already in \"{team.name}\"."))
+            return Reply(text=ctx.say("join.already", name=team.name))
         old_team = ctx.team
         if old_team is not None and old_team.id is not None:
             if cmd.flag != "confirmed":
@@ -112,11 +107,8 @@ async def handle_join(cmd: Command, ctx: Context) -> Reply:
         ctx.session.add(ctx.member)
         await record_event(ctx, project=None, kind="roster", team_id=team.id,
                            text=f"{ctx.member.name} → {team.name}", data={"member_id": ctx.member.id, "from": before})
-        welcome = headline_for(ctx, ctx.t(f"✅ 已转入「{team.name}」。", f"✅ You are now in \"{team.name}\"."))
-    return Reply(text=welcome + "\n" + ctx.t(
-        "报项目试试：「洽谈 项目名 2亿 @深圳」；发送「帮助」查看全部命令。",
-        "Try: `pursue \"Project name\" 200m`; send `help` for every command.",
-    ))
+        welcome = headline_for(ctx, ctx.say("join.now", name=team.name))
+    return Reply(text=welcome + "\n" + ctx.say("join.try_pursue_project_name"))
 
 
 LINK_CODE_LIFETIME = timedelta(minutes=15)
@@ -130,17 +122,13 @@ async def handle_link(cmd: Command, ctx: Context) -> Reply:
     """
     if not cmd.value:
         if ctx.member is None:
-            raise refuse(ctx, "请在已经加入小分队的那个平台上发送「关联」获取关联码。",
-                         "Send `link` from the platform where you already joined a squad to get a code.", "link")
+            raise refuse_key(ctx, "link.link_from_platform_where", 'link')
         code = codes.new_link_code()
         while await roster_queries.member_by_link_code(ctx.session, code=code) is not None:
             code = codes.new_link_code()
         ctx.member.link_code, ctx.member.link_code_until = code, ctx.now + LINK_CODE_LIFETIME
         ctx.session.add(ctx.member)
-        return Reply(text=ctx.t(
-            f"🔗 关联码：{code}（15分钟内有效）\n请在另一个平台（企业微信或 Telegram）发送「关联 {code}」。",
-            f"🔗 Link code: {code} (valid 15 minutes)\nSend `link {code}` from your other platform.",
-        ))
+        return Reply(text=ctx.say("link.link_code_valid_minutes", code=code))
     await codes.check_not_locked(ctx, "link")
     owner = await roster_queries.member_by_link_code(ctx.session, code=cmd.value.strip().upper())
     if owner is None or owner.link_code_until is None or owner.link_code_until < ctx.now:
@@ -149,11 +137,10 @@ async def handle_link(cmd: Command, ctx: Context) -> Reply:
     owner.link_code, owner.link_code_until = None, None
     ctx.session.add(owner)
     if ctx.member is not None and ctx.member.id == owner.id:
-        return Reply(text=ctx.t("这个账号本来就是你。", "This account is already yours."))
+        return Reply(text=ctx.say("link.account_already_yours"))
     if ctx.member is not None:
         if await queries.member_has_history(ctx.session, member_id=ctx.member.id or 0):
-            raise refuse(ctx, "这个账号已有报送记录，不能合并到另一个人；如确需合并请联系管理员。",
-                         "This account already has reports of its own and cannot be merged; ask an admin.")
+            raise refuse_key(ctx, "link.account_already_has_reports")
         await queries.move_identities(ctx.session, from_member=ctx.member.id or 0, to_member=owner.id)
         await ctx.session.delete(ctx.member)
     else:
@@ -163,8 +150,9 @@ async def handle_link(cmd: Command, ctx: Context) -> Reply:
                                                                                  ctx.incoming.platform)
     ctx.tell(owner.id, f"🔗 你的关联码刚被使用：{platform}账号「{ctx.incoming.display_name or ctx.incoming.user_id}」"
                        f"现在和你是同一人。如果不是你本人操作，请马上告诉管理员。")
-    return Reply(text=ctx.t(f"✅ 已关联：这个{platform}账号就是 {owner.name}，报送和统计合在一起。",
-                            f"✅ Linked: this {ctx.incoming.platform} account is {owner.name}."))
+    # The Chinese reply names the platform in Chinese, the English one by its key.
+    shown = ctx.t(platform, ctx.incoming.platform)
+    return Reply(text=ctx.say("link.linked", platform=shown, name=owner.name))
 
 
 async def handle_start(cmd: Command, ctx: Context) -> Reply:
@@ -181,7 +169,7 @@ async def handle_bind(cmd: Command, ctx: Context) -> Reply:
         return await roster.list_bindings(ctx)
     target = (cmd.value or "").strip()
     if not target:
-        raise refuse(ctx, "请写明绑定到哪个小分队，或「领导」。", "Say which squad, or `leaders`.", "bind")
+        raise refuse_key(ctx, "bind.say_which_squad_leaders", 'bind')
     leaders = target == "leaders"
     team = None if leaders else await _named_team(ctx, target)
     if cmd.secret:
@@ -189,9 +177,7 @@ async def handle_bind(cmd: Command, ctx: Context) -> Reply:
     elif ctx.incoming.chat_kind == "group":
         platform, chat_id, title = ctx.incoming.chat_platform, ctx.incoming.chat_id, ""
     else:
-        raise refuse(ctx, "请在要绑定的群里发送；企业微信群请附上群机器人：「绑定 队名 robot:KEY」。",
-                     "Send this in the group to bind; for a WeCom group add its robot: `bind <squad> robot:KEY`.",
-                     "bind")
+        raise refuse_key(ctx, "bind.group_bind_wecom_group", 'bind')
     binding = await bindings.binding_of(ctx.session, platform=platform, chat_id=chat_id)
     moved = binding is not None
     if binding is None:
@@ -209,62 +195,57 @@ async def handle_bind(cmd: Command, ctx: Context) -> Reply:
         await bindings.drop_paused(ctx.session, platform=platform, keep_chat=chat_id,
                                    team_id=team.id if team else None, leaders=leaders)
     await ctx.session.flush()
-    who = ctx.t("领导群", "the leaders' group") if leaders else f"「{team.name if team else ''}」"
-    here = ctx.t("本话题", "this topic") if binding.thread_id else ctx.t("本群", "this group")
-    where = ctx.t("群机器人 ", "group robot ") + title.split(" ")[-1] if cmd.secret else here
+    who = ctx.say("bind.leaders_group") if leaders else f"「{team.name if team else ''}」"
+    here = ctx.say("bind.topic") if binding.thread_id else ctx.say("bind.group")
+    where = ctx.say("bind.group_robot") + title.split(" ")[-1] if cmd.secret else here
     if leaders:  # what the leaders' group really gets (jobs/): no reminders, those are the squads'
-        posts = ctx.t("每天早上推送比学赶超排行，工作日推送红灯项目和超期未解决的问题，每周一推送上周小结。",
-                      "the morning leaderboard, red projects and overdue problems on workdays, and Monday's weekly "
-                      "summary will be posted here.")
+        posts = ctx.say("bind.morning_leaderboard_red_projects")
     else:
-        posts = ctx.t("每天早上推送比学赶超排行，工作日提示黄灯、红灯项目，下午提醒未报送的队员。",
-                      "the morning leaderboard, yellow and red projects on workdays, and afternoon reminders to "
-                      "members who have not reported will be posted here.")
-    again = ctx.t("（原有绑定已更新，不会重复推送）", " (its one binding was updated, not duplicated)") if moved else ""
-    return Reply(text=ctx.t(f"🔗 已将{where}绑定到{who}{again}：{posts}", f"🔗 Bound {where} to {who}{again}: {posts}"))
+        posts = ctx.say("bind.morning_leaderboard_yellow_red")
+    again = ctx.say("bind.one_binding_was_updated") if moved else ""
+    return Reply(text=ctx.say("bind.bound", where=where, who=who, again=again, posts=posts))
 
 
 async def handle_target(cmd: Command, ctx: Context) -> Reply:
     """target: leaders and admins set yearly targets for the district or a squad."""
 
     if not cmd.targets:
-        raise refuse(ctx, "请写上阶段和数量。", "Give stages and numbers.", "target")
+        raise refuse_key(ctx, "target.give_stages_numbers", 'target')
     year = cmd.year or ctx.today.year
     team = await _named_team(ctx, cmd.value) if cmd.value else None
     scope = f"team:{team.id}" if team else "district"
     for stage, number in cmd.targets:
         if number < 0 or number > 1_000_000:
-            raise refuse(ctx, f"目标数量不合理：{number}", f"Unreasonable target: {number}", "target")
+            raise refuse_key(ctx, "target.unreasonable_target", 'target', number=number)
         row = await queries.target_row(ctx.session, year=year, scope=scope, stage=stage)
         if row is None:
             row = Target(year=year, scope=scope, team_id=team.id if team else None, stage=stage, number=number)
         row.number = number
         ctx.session.add(row)
     await ctx.session.flush()
-    who = team.name if team else ctx.t("全区", "district")
+    who = team.name if team else ctx.say("target.district")
     parts = "，".join(f"{stage_name(s, ctx.lang)} {n}" for s, n in sorted(cmd.targets, key=lambda t: STAGES.index(t[0])))
-    return Reply(text=ctx.t(f"🎯 已设置{who} {year}年目标：{parts}", f"🎯 {year} targets for {who}: {parts}"))
+    return Reply(text=ctx.say("target.targets", who=who, year=year, parts=parts))
 
 
 async def handle_away(cmd: Command, ctx: Context) -> Reply:
     """away: pause my reminders until a day (请假/出差), or end the pause."""
     member: Member | None = ctx.member
     if member is None:
-        raise refuse(ctx, "你还没有加入小分队。", "Join a squad first.")
+        raise refuse_key(ctx, "away.join_squad_first")
     if cmd.value == "cancel":
         member.away_until = None
         ctx.session.add(member)
-        return Reply(text=ctx.t("✅ 已取消请假，恢复提醒。", "✅ Reminders are back on."))
+        return Reply(text=ctx.say("away.reminders_back"))
     if cmd.when is None:
-        raise refuse(ctx, "请写明到哪一天。", "Say until which day.", "away")
+        raise refuse_key(ctx, "away.say_until_which_day", 'away')
     if cmd.when < ctx.today:
-        raise refuse(ctx, f"{cmd.when:%Y-%m-%d} 已经过去了。", f"{cmd.when:%Y-%m-%d} is in the past.", "away")
+        raise refuse_key(ctx, "away.past", 'away', when=cmd.when)
     if cmd.when > ctx.today + timedelta(days=366):
-        raise refuse(ctx, "请假最长一年。", "At most a year ahead.", "away")
+        raise refuse_key(ctx, "away.most_year_ahead", 'away')
     member.away_until = cmd.when
     ctx.session.add(member)
-    return Reply(text=ctx.t(f"🧳 已登记，{cmd.when:%m月%d日}前不再提醒你报送。发送「请假 取消」可提前恢复。",
-                            f"🧳 No reminders for you until {cmd.when:%Y-%m-%d}. Send `away cancel` to end it early."))
+    return Reply(text=ctx.say("away.reminders_until_away_cancel", when=cmd.when))
 
 
 GROUP_PRIVACY_ZH = (
@@ -308,10 +289,10 @@ def help_reply(ctx: Context, verb: str | None) -> Reply:
     if verb:
         zh_name, en_name = VERB_NAMES[verb]  # type: ignore[index]  # verb comes from the parser's table
         name = en_name if ctx.lang == "en" else zh_name
-        return Reply(text=f"{name}：{describe(verb, ctx.lang)}\n" + ctx.t("格式：", "Form: ") + usage(verb, ctx.lang))
-    lines = [ctx.t("🤖 招商助手：出差路上一句话报项目，每天推送比学赶超。", "🤖 zsbot: report projects in a few words.")]
+        return Reply(text=f"{name}：{describe(verb, ctx.lang)}\n" + ctx.say("help_reply.form") + usage(verb, ctx.lang))
+    lines = [ctx.say("help_reply.zsbot_report_projects_few")]
     lines += HELP_NATURAL_EN if ctx.lang == "en" else HELP_NATURAL_ZH
-    lines.append(ctx.t("全部指令：", "All commands:"))
+    lines.append(ctx.say("help_reply.all_commands"))
     for name in HELP_ORDER:
         if access.scope_of("appoint_captain" if name in ("appoint", "dismiss") else name, ctx.role,
                                        ctx.settings) == "none" \
@@ -319,10 +300,9 @@ def help_reply(ctx: Context, verb: str | None) -> Reply:
             continue  # what the sender may not do is not offered (a stranger sees the whole language)
         zh_name, en_name = VERB_NAMES[name]  # type: ignore[index]  # every HELP_ORDER verb is in the table
         lines.append(f"· {en_name if ctx.lang == 'en' else zh_name}：{describe(name, ctx.lang)}")
-    lines.append(ctx.t("项目可用 #编号 或名称；金额可写 2个亿、5000万、300万美元。发送「帮助 签约」看某个命令。",
-                       "Name a project by #id or name; amounts like 200m, 2b. Send `help sign` for one command."))
+    lines.append(ctx.say("help_reply.name_project_id_name"))
     if ctx.member is None:
-        lines.append(ctx.t("你还没有加入小分队：请发送「加入 邀请码」。", "You are not in a squad yet: send `join <code>`."))
+        lines.append(ctx.say("help_reply.squad_yet_join_code"))
     lines.append(GROUP_PRIVACY_EN if ctx.lang == "en" else GROUP_PRIVACY_ZH)
     return Reply(text="\n".join(lines))
 

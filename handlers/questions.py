@@ -8,7 +8,7 @@ from handlers.commands import Command, ProjectRef
 from handlers.context import Context
 from handlers.messages import Reply
 from handlers.period_report import period_count
-from handlers.refusal import refuse
+from handlers.refusal import refuse_key
 from storage import name_lookup, queries
 from storage import report_queries as rq
 
@@ -23,8 +23,7 @@ async def handle_rank(cmd: Command, ctx: Context) -> Reply:
     row = next((r for r in rows if r.team_id == ctx.team.id), None)
     if row is None:
         return board
-    mark = ctx.t(f"📍 {row.team_name} 现在排第 {row.rank} 名（共 {len(rows)} 队）",
-                 f"📍 {row.team_name} is number {row.rank} of {len(rows)}")
+    mark = ctx.say("rank.number", team_name=row.team_name, rank=row.rank, rows_count=len(rows))
     return Reply(text=mark + "\n\n" + board.text, markdown=None, image=board.image, image_name=board.image_name)
 
 
@@ -87,10 +86,10 @@ async def handle_problems(cmd: Command, ctx: Context) -> Reply:
     if cmd.value:
         team = await queries.team_by_name(ctx.session, name=cmd.value)
         if team is None:
-            raise refuse(ctx, f"没有名为「{cmd.value}」的小分队。", f"No squad named \"{cmd.value}\".")
+            raise refuse_key(ctx, "problems.squad_named", value=cmd.value)
         team_id = team.id
     if team_id is not None or not ctx.is_leader:
-        named = f"「{cmd.value}」" if cmd.value else ctx.t("全区", "the district")
+        named = f"「{cmd.value}」" if cmd.value else ctx.say("problems.district")
         access.require(ctx, "problems", team_id=team_id, target_zh=named,
                        target_en=f'"{cmd.value}"' if cmd.value else "The district", squad=True)
     return await reports.problem_list(ctx.session, settings=ctx.settings, now=ctx.now, team_id=team_id,
@@ -102,6 +101,5 @@ async def handle_export(cmd: Command, ctx: Context) -> Reply:
     team_id = None if ctx.is_leader else (ctx.team.id if ctx.team else None)
     access.require(ctx, "export", team_id=team_id, target_zh="台账", target_en="The ledger")
     ledger = await reports.ledger_export(ctx.session, settings=ctx.settings, now=ctx.now, team_id=team_id)
-    return Reply(text=ctx.t(f"📊 台账已导出：{ledger.name}（每个项目库一张表，另有汇总表）",
-                            f"📊 Ledger exported: {ledger.name} (one sheet per pool plus a summary)"),
+    return Reply(text=ctx.say("export.ledger_exported_one_sheet", name=ledger.name),
                  file=ledger)

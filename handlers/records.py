@@ -11,7 +11,7 @@ from handlers.attachments import kept_note
 from handlers.context import Context
 from handlers.format import format_amount, project_label, stage_name, undo_hint
 from handlers.messages import Button, Reply
-from handlers.refusal import refuse
+from handlers.refusal import refuse_key
 from storage import event_queries, queries
 from storage.limits import limits, violations
 from storage.models import Evidence, Project
@@ -59,8 +59,8 @@ def check_fits(ctx: Context, project: Project) -> None:
     row = {column: getattr(project, column, None) for (table, column) in limits() if table == "project"}
     for found in violations("project", [row]):
         zh, en = _FIELD_LABELS.get(found.column, (found.column, found.column))
-        raise refuse(ctx, f"{zh}太长（{found.length}字），最多{found.limit}字。",
-                     f"The {en} is too long ({found.length} characters; {found.limit} at most).")
+        raise refuse_key(ctx, "check_fits.too_long_characters_most", field=ctx.t(zh, en), length=found.length,
+                         limit=found.limit)
 
 
 async def record_event(
@@ -99,8 +99,7 @@ def _keep_evidence(ctx: Context, project: Project | None, event_id: int) -> None
     transaction commits (bot.evidence), and only under the size limit."""
     if project is None or project.id is None:
         if ctx.incoming.files:
-            ctx.notes.append(ctx.t("📎 附件没有保存：这条记录没有关联项目。要作为佐证保存，请写明项目，例如「拜访 #12 …」。",
-                                   "📎 The file was not kept: this record names no project. Name one, e.g. `visit #12 …`."))
+            ctx.notes.append(ctx.say("keep_evidence.file_was_kept_record"))
         return
     limit = ctx.settings.files_max_bytes
     for item in ctx.incoming.files:
@@ -128,7 +127,7 @@ def headline_for(ctx: Context, headline: str) -> str:
 def project_line(ctx: Context, project: Project) -> str:
     """`#12 名称`, or `新项目 名称` for one this message would create (a preview has no id for it yet)."""
     if ctx.preview and project.id in ctx.created:
-        return ctx.t("新项目 ", "new project ") + project.name
+        return ctx.say("project_line.new_project") + project.name
     return project_label(project.id, project.name)
 
 
@@ -149,4 +148,4 @@ async def card(ctx: Context, project: Project, headline: str, details: list[str]
         return Reply(text="\n".join(line for line in lines if line))
     lines.append(undo_line(ctx))
     return Reply(text="\n".join(line for line in lines if line),
-                 buttons=[Button(ctx.t("撤销", "Undo"), f"撤销 event:{event_id}")])
+                 buttons=[Button(ctx.say("card.undo"), f"撤销 event:{event_id}")])

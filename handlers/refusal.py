@@ -20,9 +20,10 @@ class Refusal(Exception):
         self.attempt = attempt  # a wrong invite/link code: counted (handlers.codes), though nothing else is kept
 
 
-def refuse(ctx: Context, zh: str, en: str, verb: str | None = None, *, unchanged: bool = False) -> Refusal:
-    """Build a refusal in the user's language, with the verb's right form appended."""
-    text = ctx.t(zh, en)
+def refuse_key(ctx: Context, key: str, verb: str | None = None, /, *, unchanged: bool = False,
+               **values: object) -> Refusal:
+    """Build a refusal from the message `key` (handlers.wording), with the verb's right form appended."""
+    text = ctx.say(key, **values)
     if verb:
-        text += ctx.t("\n正确格式：", "\nUsage: ") + usage(verb, ctx.lang)
+        text += ctx.say("refusal.usage", usage=usage(verb, ctx.lang))
     return Refusal(text, unchanged=unchanged)

@@ -16,7 +16,7 @@ from handlers.choices import Choice, NeedsChoice
 from handlers.commands import Command, ProjectRef
 from handlers.context import Context
 from handlers.format import project_label, stage_name
-from handlers.refusal import refuse
+from handlers.refusal import refuse_key
 from handlers.understand.guards import bad_name
 from handlers.understand.words import COMPANY_SUFFIXES, strip_edges
 from storage import name_lookup, queries
@@ -84,7 +84,7 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
     """
     ref, verb = cmd.project, cmd.verb
     if ref is None or (ref.id is None and not ref.name):
-        raise refuse(ctx, "请写明项目：#编号 或 项目名称。", "Name the project: #id or its name.", verb)
+        raise refuse_key(ctx, "find_project.name_project_id_name", verb)
     if ref.id is not None:
         if lock:
             project = await queries.locked_project(ctx.session, project_id=ref.id)
@@ -95,14 +95,14 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
         else:
             project = await queries.project_by_id(ctx.session, project_id=ref.id)
         if project is None:
-            raise refuse(ctx, f"没有编号为 #{ref.id} 的项目。", f"There is no project #{ref.id}.", verb)
+            raise refuse_key(ctx, "find_project.there_project", verb, id=ref.id)
         return project
     name = (ref.name or "").strip()
     if ref.new and may_create:
         return CREATE
     key = name_lookup.name_key(name)
     if not key:
-        raise refuse(ctx, "项目名称不能为空。", "The project name is empty.", verb)
+        raise refuse_key(ctx, "find_project.project_name_empty", verb)
     writes = verb not in READ_VERBS
     own_team = ctx.member.team_id if ctx.member else None
     exact = list(await name_lookup.projects_named(ctx.session, key=key))
@@ -141,8 +141,7 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
                               choices, confirm=True)
         return project
     if may_create and bad_name(name, ctx.today):  # 了, 签约, 明天, 2亿: never a project's name, even if confirmed
-        raise refuse(ctx, f"「{name}」不能作项目名称，请写项目的名字或 #编号。",
-                     f'"{name}" cannot be a project name: write the project\'s name or #id.', verb)
+        raise refuse_key(ctx, "find_project.project_name_write_project", verb, name=name)
     if len(key) < 2:  # one character matches half the district: never guessed, at most created on request
         if may_create:
             raise NeedsChoice(
@@ -150,8 +149,7 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
                 f'The project name "{name}" is a single character. Create it anyway?',
                 [_new_choice(cmd, name)], confirm=True,
             )
-        raise refuse(ctx, f"「{name}」太短，请写项目全名或 #编号。", f'"{name}" is too short: use the full name or #id.',
-                     verb)
+        raise refuse_key(ctx, "find_project.too_short_full_name", verb, name=name)
     candidates = await name_lookup.fuzzy_candidates(ctx.session, key=key, team_id=own_team)
     if not looked_again and any(candidate.name_key == key for candidate in candidates):
         # A colleague's report of this very project committed between the exact lookup and this one: it is
@@ -192,10 +190,7 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
         raise await _which(ctx, cmd, close, offer_new=offer_new)
     if may_create:
         return CREATE
-    raise refuse(
-        ctx, f"找不到项目「{name}」。可发送「我的」查看本队项目，或用 #编号。",
-        f"No project matches \"{name}\". Send `mine` to list your squad's projects, or use #id.", verb,
-    )
+    raise refuse_key(ctx, "find_project.project_matches_mine_list", verb, name=name)
 
 
 async def require_project(ctx: Context, cmd: Command, *, lock: bool = False) -> Project:

@@ -16,7 +16,7 @@ from handlers.context import Context
 from handlers.format import project_label, stage_name
 from handlers.messages import Reply
 from handlers.records import headline_for, record_event, restore
-from handlers.refusal import refuse
+from handlers.refusal import refuse_key
 from handlers.resolve import lock_project
 from storage import event_queries, queries
 from storage.models import Event, Problem, Project
@@ -47,16 +47,15 @@ async def _target(ctx: Context, cmd: Command) -> Event:
     if cmd.number is not None:
         target = await ctx.session.get(Event, cmd.number)
         if target is None or target.member_id != ctx.member.id or target.kind == "undo":
-            raise refuse(ctx, "只能撤销你自己的操作。", "You can only undo your own changes.")
+            raise refuse_key(ctx, "target.only_undo_own_changes")
         if await event_queries.is_undone(ctx.session, event_id=cmd.number):
-            raise refuse(ctx, "这条操作已经撤销过了。", "That change was already undone.")
+            raise refuse_key(ctx, "target.change_was_already_undone")
         if target.created_at < since:
-            raise refuse(ctx, f"已超过{minutes}分钟，不能撤销；请用「改」更正。",
-                         f"More than {minutes} minutes have passed; use `edit` to correct it.")
+            raise refuse_key(ctx, "target.more_than_minutes_have", minutes=minutes)
         return target
     found = await event_queries.last_undoable_event(ctx.session, member_id=ctx.member.id, since=since)
     if found is None:
-        raise refuse(ctx, f"{minutes}分钟内没有你可以撤销的操作。", f"Nothing of yours to undo in the last {minutes} minutes.")
+        raise refuse_key(ctx, "target.nothing_yours_undo_last", minutes=minutes)
     unchanged = ctx.member.last_unchanged_at
     if unchanged is not None and unchanged > found.created_at:
         project = await ctx.session.get(Project, found.project_id) if found.project_id else None
@@ -77,7 +76,7 @@ async def _target(ctx: Context, cmd: Command) -> Event:
 async def handle_undo(cmd: Command, ctx: Context) -> Reply:
     """undo: reverse the sender's own last message (or the one its button names), within the window."""
     if ctx.member is None or ctx.member.id is None:
-        raise refuse(ctx, "没有可撤销的操作。", "Nothing to undo.")
+        raise refuse_key(ctx, "undo.nothing_undo")
     target = await _target(ctx, cmd)
     events = [target]
     batch = _batch(target)
@@ -95,8 +94,8 @@ async def handle_undo(cmd: Command, ctx: Context) -> Reply:
         await record_event(ctx, project=project, kind="undo", undoes=event.id, text=description)
         label = f"（{project_label(project.id, project.name)}）" if project else ""
         lines.append(description + label)
-    headline = headline_for(ctx, ctx.t("↩️ 已撤销：", "↩️ Undone: "))
-    return Reply(text=headline + ctx.t("；", "; ").join(reversed(lines)))
+    headline = headline_for(ctx, ctx.say("undo.undone"))
+    return Reply(text=headline + ctx.say("undo.text").join(reversed(lines)))
 
 
 _STAGE_FIELDS = frozenset({"stage", "planned_at", "attracting_at", "signed_at", "landed_at", "dropped_at"})
@@ -128,16 +127,11 @@ async def _check_nothing_builds_on(ctx: Context, event: Event, batch: str) -> No
         if batch and _batch(later) == batch:
             continue  # the same message: undone together
         if _builds_on(event, later):
-            who = "你" if later.member_id == event.member_id else (actor or "有人")
-            when = later.created_at.astimezone(ctx.settings.tz)
-            what = describe(ctx, later)
-            raise refuse(
-                ctx,
-                f"不能撤销这次{describe(ctx, event)}：之后{who}在 {when:%m月%d日 %H:%M} 做了「{what}」，"
-                f"撤销会把它一起抹掉。要更正请用「改」，或请{who}先撤销那一条。",
-                f"Cannot undo this {describe(ctx, event)}: {actor or 'someone'} made a later change on it "
-                f"({what}, {when:%Y-%m-%d %H:%M}) that would be lost. Use `edit`, or have that change undone first.",
-            )
+            # English names the other person even when it is the sender; Chinese says 你.
+            someone = actor or ctx.say("builds_on.someone")
+            who = ctx.say("builds_on.you") if later.member_id == event.member_id else someone
+            raise refuse_key(ctx, "builds_on.later_change", action=describe(ctx, event), who=who, actor=someone,
+                             when=later.created_at.astimezone(ctx.settings.tz), what=describe(ctx, later))
 
 
 async def _reverse(ctx: Context, event: Event, project: Project | None) -> str:
@@ -145,9 +139,9 @@ async def _reverse(ctx: Context, event: Event, project: Project | None) -> str:
     before = data.get("before")
     if event.kind == "create" and project is not None:
         if project.removed:
-            raise refuse(ctx, "该项目已移除。", "That project is already removed.")
+            raise refuse_key(ctx, "reverse.project_already_removed")
         project.removed = True
-        return ctx.t("新建项目（已移出项目库，历史保留）", "project creation (removed from the pools, history kept)")
+        return ctx.say("reverse.project_creation_removed_from")
     if event.kind in ("problem", "resolve"):
         problem = await ctx.session.get(Problem, data.get("problem_id"))
         if problem is not None:

@@ -33,29 +33,28 @@ def _apply_fields(ctx: Context, project: Project, cmd: Command) -> list[str]:
     if cmd.amount is not None:
         project.amount_yuan = cmd.amount.yuan
         project.amount_text = cmd.amount.text
-        changed.append(ctx.t("金额 ", "amount ") + format_amount(cmd.amount.yuan, ctx.lang)
+        changed.append(ctx.say("apply_fields.amount") + format_amount(cmd.amount.yuan, ctx.lang)
                        + (f"（{cmd.amount.text}）" if cmd.amount.currency != "CNY" else ""))
     if cmd.industry:
         project.industry = cmd.industry
         project.wheel = ctx.catalog.wheel_of(cmd.industry)
-        changed.append(ctx.t("行业 ", "industry ") + f"{cmd.industry}（{project.wheel}）")
+        changed.append(ctx.say("apply_fields.industry") + f"{cmd.industry}（{project.wheel}）")
     if cmd.zone:
         project.zone = cmd.zone
-        changed.append(ctx.t("区域 ", "zone ") + cmd.zone)
+        changed.append(ctx.say("apply_fields.zone") + cmd.zone)
     if cmd.place:
         project.place = cmd.place
-        changed.append(ctx.t("地点 ", "place ") + cmd.place)
+        changed.append(ctx.say("apply_fields.place") + cmd.place)
     if cmd.company:
         project.company = cmd.company
-        changed.append(ctx.t("对接企业 ", "company ") + cmd.company)
+        changed.append(ctx.say("apply_fields.company") + cmd.company)
     return changed
 
 
 def _verification_note(ctx: Context, project: Project, stage: str) -> list[str]:
     if not (ctx.settings.require_verification and stage in ("signed", "landed")):
         return []
-    return [ctx.t(f"⏳ 待核实：领导发送「核实 #{project.id}」后计入统计",
-                  f"⏳ Awaiting a leader's `verify #{project.id}` before it counts")]
+    return [ctx.say("verification_note.awaiting_leader_verify_before", id=project.id)]
 
 
 def dated(ctx: Context, cmd: Command, project: Project | None) -> datetime:
@@ -75,7 +74,7 @@ def dated(ctx: Context, cmd: Command, project: Project | None) -> datetime:
 def _date_line(ctx: Context, cmd: Command) -> str:
     if cmd.when is None or cmd.when >= ctx.today:
         return ""
-    return ctx.t(f"日期：{cmd.when:%Y-%m-%d}", f"Dated {cmd.when:%Y-%m-%d}")
+    return ctx.say("date_line.dated", when=cmd.when)
 
 
 def reach_stage(project: Project, stage: str, now: datetime) -> None:

@@ -7,7 +7,7 @@ from handlers.commands import Command
 from handlers.context import Context
 from handlers.format import format_amount, format_local, project_label, stage_name
 from handlers.messages import Reply
-from handlers.refusal import refuse
+from handlers.refusal import refuse_key
 from handlers.resolve import require_project
 from storage import queries
 from storage.models import STAGES, Project
@@ -24,40 +24,38 @@ async def handle_find(cmd: Command, ctx: Context) -> Reply:
     tz = ctx.settings.tz
     team = await queries.team_by_id(ctx.session, team_id=project.team_id)
     lines = [f"📁 {project_label(project.id, project.name)}"]
-    lines.append(ctx.t("阶段：", "Stage: ") + stage_name(project.stage, ctx.lang)
-                 + (ctx.t("（待核实）", " (awaiting verification)") if _unverified(ctx, project) else ""))
-    lines.append(ctx.t("金额：", "Amount: ") + format_amount(project.amount_yuan, ctx.lang)
+    lines.append(ctx.say("find.stage") + stage_name(project.stage, ctx.lang)
+                 + (ctx.say("find.awaiting_verification") if _unverified(ctx, project) else ""))
+    lines.append(ctx.say("find.amount") + format_amount(project.amount_yuan, ctx.lang)
                  + (f"（{project.amount_text}）" if project.amount_text else ""))
-    lines.append(ctx.t("责任单位：", "Squad: ") + (team.name if team else "-"))
+    lines.append(ctx.say("find.squad") + (team.name if team else "-"))
     facts = [
-        (ctx.t("行业", "Industry"), f"{project.industry}（{project.wheel}）" if project.industry else ""),
-        (ctx.t("区域", "Zone"), project.zone), (ctx.t("地点", "Place"), project.place),
-        (ctx.t("对接企业", "Company"), project.company),
+        (ctx.say("find.industry"), f"{project.industry}（{project.wheel}）" if project.industry else ""),
+        (ctx.say("find.zone"), project.zone), (ctx.say("find.place"), project.place),
+        (ctx.say("find.company"), project.company),
     ]
     lines += [f"{label}：{value}" for label, value in facts if value]
     reached = [f"{stage_name(s, ctx.lang)} {format_local(getattr(project, f'{s}_at'), tz, with_time=False)}"
                for s in STAGES if getattr(project, f"{s}_at")]
     if reached:
-        lines.append(ctx.t("进库时间：", "Reached: ") + "，".join(reached))
+        lines.append(ctx.say("find.reached") + "，".join(reached))
     if project.stage == "dropped":
-        lines.append(ctx.t("放弃原因：", "Dropped because: ") + project.drop_reason)
+        lines.append(ctx.say("find.dropped_because") + project.drop_reason)
     if project.expected_stage and project.expected_date:
-        lines.append(ctx.t("预计：", "Expected: ") + f"{project.expected_date:%Y-%m-%d} "
+        lines.append(ctx.say("find.expected") + f"{project.expected_date:%Y-%m-%d} "
                      + stage_name(project.expected_stage, ctx.lang))
     problems = await queries.open_problems(ctx.session, project_id=project.id or 0)
     may_read = access.may(ctx, "problem_texts", team_id=project.team_id)
     if may_read:
         for problem in problems:
             days = (ctx.now - problem.opened_at).days
-            lines.append(ctx.t(f"⚠️ 问题{problem.id}（{problem.category}，{days}天）：{problem.text}",
-                               f"⚠️ p{problem.id} ({problem.category}, {days} days): {problem.text}"))
+            lines.append(ctx.say("find.p_days", id=problem.id, category=problem.category, days=days, text=problem.text))
     elif problems:  # another squad's problems: how many and of what kind, the texts are theirs
         kinds = "、".join(dict.fromkeys(problem.category for problem in problems))
-        lines.append(ctx.t(f"⚠️ 未解决问题 {len(problems)} 个（{kinds}），详情限本队和领导查看",
-                           f"⚠️ {len(problems)} open problem(s) ({kinds}); details for the squad and leaders"))
+        lines.append(ctx.say("find.open_problem_details_squad", problems_count=len(problems), kinds=kinds))
     events = await queries.project_events(ctx.session, project_id=project.id or 0)
     if events:
-        lines.append(ctx.t("—— 最近记录 ——", "—— history ——"))
+        lines.append(ctx.say("find.history"))
     for event in events:
         what = EVENT_VERBS_ZH.get(event.kind, event.kind) if ctx.lang == "zh" else event.kind
         if event.kind in ("stage", "create", "drop") and event.to_stage:
@@ -66,7 +64,7 @@ async def handle_find(cmd: Command, ctx: Context) -> Reply:
         if event.text and (may_read or event.kind not in PROBLEM_EVENT_KINDS):  # a problem's words are its squad's
             text += f"：{event.text}"
         if event.undone:
-            text += ctx.t("（已撤销）", " (undone)")
+            text += ctx.say("find.undone")
         lines.append(text)
     return Reply(text="\n".join(lines))
 
@@ -83,14 +81,13 @@ async def handle_mine(cmd: Command, ctx: Context) -> Reply:
     if cmd.value:
         named = await queries.team_by_name(ctx.session, name=cmd.value)
         if named is None:
-            raise refuse(ctx, f"没有名为「{cmd.value}」的小分队。", f"No squad named \"{cmd.value}\".")
+            raise refuse_key(ctx, "mine.squad_named", value=cmd.value)
         access.require(ctx, "mine", team_id=named.id, target_zh=f"「{named.name}」", target_en=f'"{named.name}"', squad=True)
         team = named
     if team is None or team.id is None:
-        raise refuse(ctx, "你还没有加入小分队。领导可发送「我的 队名」。",
-                     "You are not in a squad. Leaders can send `mine <squad>`.")
+        raise refuse_key(ctx, "mine.squad_leaders_mine_squad")
     projects = await queries.team_projects(ctx.session, team_id=team.id)
-    lines = [ctx.t(f"📋 {team.name} 项目（{len(projects)}个）", f"📋 {team.name}: {len(projects)} projects")]
+    lines = [ctx.say("mine.projects", name=team.name, projects_count=len(projects))]
     for stage in (*STAGES, "dropped"):
         in_stage = [p for p in projects if p.stage == stage]
         if not in_stage:
@@ -98,10 +95,10 @@ async def handle_mine(cmd: Command, ctx: Context) -> Reply:
         total = sum(p.amount_yuan or 0 for p in in_stage)
         lines.append(f"【{stage_name(stage, ctx.lang)}】{len(in_stage)} · {format_amount(total, ctx.lang)}")
         for project in in_stage[:30]:
-            suffix = ctx.t("（待核实）", " (unverified)") if _unverified(ctx, project) else ""
+            suffix = ctx.say("mine.unverified") if _unverified(ctx, project) else ""
             lines.append(f"  #{project.id} {project.name} {format_amount(project.amount_yuan, ctx.lang)}{suffix}")
         if len(in_stage) > 30:
-            lines.append(ctx.t(f"  …另有{len(in_stage) - 30}个", f"  … {len(in_stage) - 30} more"))
+            lines.append(ctx.say("mine.more", more=len(in_stage) - 30))
     if not projects:
-        lines.append(ctx.t("还没有项目。发送「谋划 项目名」新建一个。", "No projects yet. Send `plan <name>` to add one."))
+        lines.append(ctx.say("mine.projects_yet_plan_name"))
     return Reply(text="\n".join(lines))

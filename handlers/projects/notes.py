@@ -9,7 +9,7 @@ from handlers.context import Context
 from handlers.messages import Button, Reply
 from handlers.projects.fields import _apply_fields, _date_line
 from handlers.records import card, headline_for, record_event, snapshot, undo_line
-from handlers.refusal import refuse
+from handlers.refusal import refuse_key
 from handlers.resolve import changeable_project, check_may_change, find_project, lock_project
 from storage.models import Project
 
@@ -18,12 +18,12 @@ async def handle_note(cmd: Command, ctx: Context) -> Reply:
     """note: a progress note on a project."""
     project = await changeable_project(ctx, cmd)
     if not cmd.note and not ctx.incoming.files:
-        raise refuse(ctx, "请写上进展内容。", "Write what happened.", cmd.verb)
+        raise refuse_key(ctx, "note.write_what_happened", cmd.verb)
     before = snapshot(project, ["amount_yuan", "amount_text"])
     changed = _apply_fields(ctx, project, replace(cmd, industry=None, zone=None, place=None, company=None))
     event_id = await record_event(ctx, project=project, kind="note", text=cmd.note,
                                   data={"before": before} if changed else None)
-    return await card(ctx, project, ctx.t("📝 已记录进展", "📝 Progress noted"), [cmd.note, *changed], event_id)
+    return await card(ctx, project, ctx.say("note.progress_noted"), [cmd.note, *changed], event_id)
 
 
 async def handle_visit(cmd: Command, ctx: Context) -> Reply:
@@ -37,20 +37,20 @@ async def handle_visit(cmd: Command, ctx: Context) -> Reply:
             check_may_change(ctx, project, cmd.verb)
     company = cmd.company or (cmd.project.name if cmd.project and project is None else "") or ""
     if project is None and not (cmd.place or company):
-        raise refuse(ctx, "请写明拜访的城市或企业。", "Say which city or company you visited.", cmd.verb)
+        raise refuse_key(ctx, "visit.say_which_city_company", cmd.verb)
     if ctx.member is None or (project is None and ctx.member.team_id is None):
-        raise refuse(ctx, "你还没有加入小分队。请先发送「加入 邀请码」。", "Join a squad first: `join <code>`.")
+        raise refuse_key(ctx, "visit.join_squad_first_join")
     where = " ".join(part for part in (cmd.place or "", company) if part)
     data = {"place": cmd.place or "", "company": company}
     if cmd.when is not None and cmd.when < ctx.today:
         data["date"] = cmd.when.isoformat()
     event_id = await record_event(ctx, project=project, kind="visit", text=cmd.note, data=data)
-    headline = headline_for(ctx, ctx.t(f"🚄 已记录外出拜访：{where}", f"🚄 Visit logged: {where}"))
+    headline = headline_for(ctx, ctx.say("visit.logged_alone", where=where))
     if project is None:
         lines = [headline, _date_line(ctx, cmd), cmd.note, *ctx.notes]
         if ctx.preview:
             return Reply(text="\n".join(filter(None, lines)))
         return Reply(text="\n".join(filter(None, [*lines, undo_line(ctx)])),
-                     buttons=[Button(ctx.t("撤销", "Undo"), f"撤销 event:{event_id}")])
-    return await card(ctx, project, ctx.t(f"🚄 已记录拜访：{where}", f"🚄 Visit logged: {where}"),
+                     buttons=[Button(ctx.say("visit.undo"), f"撤销 event:{event_id}")])
+    return await card(ctx, project, ctx.say("visit.logged_on_card", where=where),
                       [_date_line(ctx, cmd), cmd.note], event_id)

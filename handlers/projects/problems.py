@@ -10,7 +10,7 @@ from handlers.context import Context
 from handlers.messages import Reply
 from handlers.problem_match import pick_problem
 from handlers.records import card, record_event
-from handlers.refusal import refuse
+from handlers.refusal import refuse_key
 from handlers.resolve import changeable_project
 from storage import queries
 from storage.models import Problem
@@ -20,7 +20,7 @@ async def handle_problem(cmd: Command, ctx: Context) -> Reply:
     """problem: open a problem with a category on a project."""
     project = await changeable_project(ctx, cmd)
     if not cmd.note:
-        raise refuse(ctx, "请写上问题内容。", "Describe the problem.", cmd.verb)
+        raise refuse_key(ctx, "problem.describe_problem", cmd.verb)
     category = cmd.category or "其他"
     problem = Problem(project_id=project.id or 0, category=category, text=cmd.note, opened_at=ctx.now,
                       opened_by=ctx.member.id if ctx.member else None)
@@ -28,8 +28,8 @@ async def handle_problem(cmd: Command, ctx: Context) -> Reply:
     await ctx.session.flush()
     event_id = await record_event(ctx, project=project, kind="problem", text=cmd.note,
                                   data={"problem_id": problem.id, "category": category})
-    headline = ctx.t(f"⚠️ 已登记问题 问题{problem.id}（{category}）", f"⚠️ Problem p{problem.id} opened ({category})")
-    resolve_hint = ctx.t(f"解决后发送「解决 #{project.id}」", f"When solved, send `resolve #{project.id}`")
+    headline = ctx.say("problem.problem_p_opened", id=problem.id, category=category)
+    resolve_hint = ctx.say("problem.when_solved_resolve", id=project.id)
     return await card(ctx, project, headline, [cmd.note, resolve_hint], event_id)
 
 
@@ -39,15 +39,14 @@ async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
     if cmd.project is None and cmd.number is not None:
         problem = await ctx.session.get(Problem, cmd.number)
         if problem is None or problem.resolved_at is not None or problem.withdrawn:
-            raise refuse(ctx, f"没有未解决的问题{cmd.number}。", f"There is no open problem p{cmd.number}.", cmd.verb)
+            raise refuse_key(ctx, "resolve.there_open_problem_p", cmd.verb, number=cmd.number)
         cmd = replace(cmd, project=ProjectRef(id=problem.project_id))
     project = await changeable_project(ctx, cmd)
     problems = list(await queries.open_problems(ctx.session, project_id=project.id or 0))
     picked = pick_problem(problems, words=cmd.note, category=cmd.category, number=cmd.number)
     if isinstance(picked, list):
         if not picked:
-            raise refuse(ctx, f"#{project.id} 没有相应的未解决问题。", f"#{project.id} has no such open problem.",
-                         cmd.verb)
+            raise refuse_key(ctx, "resolve.has_such_open_problem", cmd.verb, id=project.id)
         choices = [Choice(f"问题{p.id}（{p.category}）：{p.text[:40]}", f"p{p.id} ({p.category}): {p.text[:40]}",
                           replace(cmd, project=ProjectRef(id=project.id), number=p.id)) for p in picked]
         raise NeedsChoice(f"#{project.id} 有 {len(picked)} 个未解决问题，解决的是哪一个？",
@@ -59,10 +58,9 @@ async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
     event_id = await record_event(ctx, project=project, kind="resolve", text=cmd.note,
                                   data={"problem_id": problem.id})
     days = (ctx.now - problem.opened_at).days
-    headline = ctx.t(f"✅ 问题{problem.id}（{problem.category}）已解决，历时{days}天",
-                     f"✅ Problem p{problem.id} ({problem.category}) resolved after {days} days")
+    headline = ctx.say("resolve.problem_p_resolved_after", id=problem.id, category=problem.category, days=days)
     remaining = len(problems) - 1
     details = [problem.text, cmd.note]
     if remaining:
-        details.append(ctx.t(f"该项目还有 {remaining} 个未解决问题", f"{remaining} more open problem(s)"))
+        details.append(ctx.say("resolve.more_open_problem", remaining=remaining))
     return await card(ctx, project, headline, details, event_id)

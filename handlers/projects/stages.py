@@ -16,7 +16,7 @@ from handlers.projects.fields import (
     with_project_id,
 )
 from handlers.records import card, check_fits, record_event, snapshot
-from handlers.refusal import refuse
+from handlers.refusal import refuse_key
 from handlers.resolve import CREATE, changeable_project, check_may_change, find_project, lock_project
 from handlers.understand.guards import bad_name
 from storage import name_lookup, queries
@@ -37,21 +37,16 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
               "signed_verified_at", "landed_verified_at", "expected_stage", "expected_date", "expected_slips"]
     before = snapshot(project, fields)
     if from_stage != "dropped" and STAGE_ORDER[to_stage] < STAGE_ORDER[from_stage]:
-        raise refuse(
-            ctx,
-            f"#{project.id} 已在{stage_name(from_stage)}库，不能退回{stage_name(to_stage)}。"
-            "如是误报，请用「撤销」；要更正其他信息请用「改」。",
-            f"#{project.id} is already {stage_name(from_stage, 'en')}; it cannot go back to "
-            f"{stage_name(to_stage, 'en')}. Use `undo` for a mistake or `edit` to correct details.",
-        )
+        raise refuse_key(ctx, "stage.already_go_back_undo", id=project.id, from_stage=stage_name(from_stage, ctx.lang),
+                         to_stage=stage_name(to_stage, ctx.lang))
     changed = _apply_fields(ctx, project, cmd)
     if from_stage == to_stage:
         if not changed and not cmd.note and not ctx.incoming.files:
-            raise refuse(ctx, f"#{project.id} 已在{stage_name(to_stage)}库，未做更改。",
-                         f"#{project.id} is already {stage_name(to_stage, 'en')}; nothing changed.", unchanged=True)
+            raise refuse_key(ctx, "stage.already_nothing_changed", unchanged=True, id=project.id,
+                             to_stage=stage_name(to_stage, ctx.lang))
         event_id = await record_event(ctx, project=project, kind="edit", text=cmd.note,
                                       data={"before": before, "fields": changed})
-        headline = ctx.t(f"✏️ 已更新（仍在{stage_name(to_stage)}库）", f"✏️ Updated (still {to_stage})")
+        headline = ctx.say("stage.updated_still", to_stage=stage_name(to_stage, ctx.lang))
         return await card(ctx, project, headline, [*changed, cmd.note], event_id)
     reach_stage(project, to_stage, dated(ctx, cmd, project))
     if project.expected_stage and STAGE_ORDER.get(project.expected_stage, 9) <= STAGE_ORDER[to_stage]:
@@ -63,7 +58,7 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
     event_id = await record_event(ctx, project=project, kind="stage", from_stage=from_stage, to_stage=to_stage,
                                   text=cmd.note, data={"before": before})
     arrow = f"{stage_name(from_stage, ctx.lang)} → {stage_name(to_stage, ctx.lang)}"
-    headline = ctx.t(f"✅ 已{stage_name(to_stage)}：{arrow}", f"✅ Moved to {to_stage}: {arrow}")
+    headline = ctx.say("stage.moved", to_stage=stage_name(to_stage, ctx.lang), arrow=arrow)
     details = [_date_line(ctx, cmd), *changed, cmd.note]
     details += _verification_note(ctx, project, to_stage)
     return await card(ctx, project, headline, details, event_id)
@@ -71,17 +66,13 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
 
 async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
     if ctx.member is None or ctx.member.team_id is None:
-        raise refuse(
-            ctx, "你还没有加入小分队，不能新建项目。请先发送「加入 邀请码」。",
-            "You are not in a squad yet, so you cannot create projects. Send `join <invite code>` first.",
-        )
+        raise refuse_key(ctx, "create_project.squad_yet_so_create")
     name = (cmd.project.name if cmd.project else "") or ""
     name = name.strip()
     if bad_name(name, ctx.today):  # the last word on it, whatever path led here (a confirmed reading too)
-        raise refuse(ctx, f"「{name}」不能作项目名称，请写项目的名字。", f'"{name}" cannot be a project name.', cmd.verb)
+        raise refuse_key(ctx, "create_project.project_name", cmd.verb, name=name)
     if len(name) > 100:
-        raise refuse(ctx, "项目名称太长（最多100字）。", "The project name is too long (100 characters at most).",
-                     cmd.verb)
+        raise refuse_key(ctx, "create_project.project_name_too_long", cmd.verb)
     # Two members reporting the same new project at once both found no match and both created it: hold the
     # squad and look again, so the later one reports on the earlier one's project, as if it came after.
     await queries.lock_team(ctx.session, team_id=ctx.member.team_id)
@@ -102,9 +93,9 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
         ctx.created.add(project.id)
     event_id = await record_event(ctx, project=project, kind="create", to_stage=stage, text=cmd.note,
                                   data={"fields": changed})
-    headline = ctx.t(f"🆕 已新建项目，进入{stage_name(stage)}库", f"🆕 New project, in the {stage} pool")
+    headline = ctx.say("create_project.new_project_pool", stage=stage_name(stage, ctx.lang))
     if STAGE_ORDER[stage] > 0:
-        headline += ctx.t("（同时计入此前各阶段）", " (also counted in the earlier stages)")
+        headline += ctx.say("create_project.also_counted_earlier_stages")
     details = [_date_line(ctx, cmd), *changed, cmd.note]
     details += _verification_note(ctx, project, stage)
     return await card(ctx, project, headline, details, event_id)
@@ -114,9 +105,9 @@ async def handle_drop(cmd: Command, ctx: Context) -> Reply:
     """drop: take a project out of the funnel, keeping its history and the reason."""
     project = await changeable_project(ctx, cmd)
     if project.stage == "dropped":
-        raise refuse(ctx, f"#{project.id} 已经放弃。", f"#{project.id} is already dropped.")
+        raise refuse_key(ctx, "drop.already_dropped", id=project.id)
     if not cmd.note:
-        raise refuse(ctx, "请写明放弃原因。", "Give the reason.", cmd.verb)
+        raise refuse_key(ctx, "drop.give_reason", cmd.verb)
     before = snapshot(project, _STAGE_FIELDS)
     from_stage = project.stage
     project.stage = "dropped"
@@ -124,4 +115,4 @@ async def handle_drop(cmd: Command, ctx: Context) -> Reply:
     project.drop_reason = cmd.note  # check_fits refuses one over its limit, never cuts it
     event_id = await record_event(ctx, project=project, kind="drop", from_stage=from_stage, to_stage="dropped",
                                   text=cmd.note, data={"before": before})
-    return await card(ctx, project, ctx.t("🛑 已放弃（保留历史）", "🛑 Dropped (history kept)"), [cmd.note], event_id)
+    return await card(ctx, project, ctx.say("drop.dropped_history_kept"), [cmd.note], event_id)

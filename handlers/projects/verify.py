@@ -13,7 +13,7 @@ from handlers.format import stage_name
 from handlers.messages import Reply
 from handlers.projects.fields import VERIFY_LIMIT
 from handlers.records import card, headline_for, record_event, snapshot, undo_line
-from handlers.refusal import refuse
+from handlers.refusal import refuse_key
 from handlers.resolve import check_may_change, lock_project, require_project
 from storage import queries, report_queries
 from storage.models import Project
@@ -51,34 +51,32 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
     await lock_project(ctx, project)
     check_may_change(ctx, project, "verify")
     if project.stage not in _VERIFIABLE:
-        raise refuse(ctx, f"#{project.id} 在{stage_name(project.stage)}库，只有签约、落地需要核实。",
-                     f"#{project.id} is {project.stage}; only signed and landed moves are verified.")
+        raise refuse_key(ctx, "verify.only_signed_landed_moves", id=project.id,
+                         stage=stage_name(project.stage, ctx.lang))
     before = snapshot(project, ["signed_verified_at", "landed_verified_at"])
     done = _verify(ctx, project)
     if not done:
-        raise refuse(ctx, f"#{project.id} 的{stage_name(project.stage)}已核实过。", f"#{project.id} is already verified.",
-                     unchanged=True)
+        raise refuse_key(ctx, "verify.already_verified", unchanged=True, id=project.id,
+                         stage=stage_name(project.stage, ctx.lang))
     event_id = await record_event(ctx, project=project, kind="verify", to_stage=project.stage,
                                   data={"before": before, "stages": done})
-    what = "、".join(stage_name(stage) for stage in done)
-    return await card(ctx, project, ctx.t(f"☑️ 已核实{what}", f"☑️ Verified: {', '.join(done)}"), [], event_id)
+    what = ctx.say("list.separator").join(stage_name(stage, ctx.lang) for stage in done)
+    return await card(ctx, project, ctx.say("verify.verified_stages", stages=what), [], event_id)
 
 
 async def _verify_list(cmd: Command, ctx: Context, *, team_id: int | None, scope: str) -> Reply:
     """核实 全部 / 核实 德化街: every unverified move in scope, shown first and confirmed."""
-    access.require(ctx, "verify", team_id=team_id, target_zh=f"「{scope}」" if scope else ctx.t("全区", "the district"),
+    access.require(ctx, "verify", team_id=team_id, target_zh=f"「{scope}」" if scope else ctx.say("verify_list.district"),
                    target_en=f'"{scope}"' if scope else "the district", squad=True)
     moves, total = await report_queries.pending_verifications(ctx.session, team_id=team_id, limit=VERIFY_LIMIT)
-    where = scope or ctx.t("全区", "the district")
+    where = scope or ctx.say("verify_list.district")
     if not moves:
-        raise refuse(ctx, f"{where}没有待核实的签约、落地。", f"Nothing awaits verification in {where}.",
-                     unchanged=True)
+        raise refuse_key(ctx, "verify_list.nothing_awaits_verification", unchanged=True, where=where)
     lines = [f"#{m.project_id} {m.name}（{m.team_name}，{stage_name(m.stage, ctx.lang)}）" for m in moves]
     if cmd.flag != "confirmed":
-        more = ctx.t(f"（另有 {total - len(moves)} 个，下次再核实）", f" (+{total - len(moves)} more next time)") \
-            if total > len(moves) else ""
+        more = ctx.say("verify_list.more_next_time", more=total - len(moves)) if total > len(moves) else ""
         raise NeedsChoice(
-            ctx.t(f"将核实{where}的 {len(moves)} 个签约/落地{more}：\n", f"This verifies {len(moves)} moves in {where}{more}:\n")
+            ctx.say("verify_list.verifies_moves", where=where, moves_count=len(moves), more=more)
             + "\n".join(lines),
             f"This verifies {len(moves)} moves in {where}{more}:\n" + "\n".join(lines),
             [Choice(f"核实这 {len(moves)} 个", f"verify these {len(moves)}", replace(cmd, flag="confirmed"))],
@@ -97,7 +95,7 @@ async def _verify_list(cmd: Command, ctx: Context, *, team_id: int | None, scope
             await record_event(ctx, project=project, kind="verify", to_stage=project.stage,
                                data={"before": before, "stages": done})
             verified.append(f"#{project.id} {project.name}（{'、'.join(stage_name(s, ctx.lang) for s in done)}）")
-    headline = headline_for(ctx, ctx.t(f"☑️ 已核实 {len(verified)} 个：", f"☑️ Verified {len(verified)}:"))
+    headline = headline_for(ctx, ctx.say("verify_list.verified", verified_count=len(verified)))
     lines = [headline, *verified]
     if not ctx.preview:
         lines.append(undo_line(ctx))

@@ -1,0 +1,26 @@
+"""Every reply's wording, one catalogue per language: handlers say a message by its key."""
+
+from __future__ import annotations
+
+from string import Formatter
+
+from handlers.commands import Lang
+from handlers.wording import en, zh
+
+CATALOGUES: dict[Lang, dict[str, str]] = {"zh": zh.MESSAGES, "en": en.MESSAGES}
+
+
+def placeholders(template: str) -> set[str]:
+    """The named values a template asks for (`{id}`, `{pool}`)."""
+    return {name for _, name, _, _ in Formatter().parse(template) if name}
+
+
+def say(lang: Lang, key: str, /, **values: object) -> str:
+    """The message `key` in `lang`, its placeholders filled; an unknown key or a wrong value is a bug (KeyError)."""
+    template = CATALOGUES[lang][key]
+    # A language may leave a detail out ("#{id} 的{stage}已核实过" / "#{id} is already verified"), so a value
+    # is checked against both languages: one neither shows is a typo or a message that lost a placeholder.
+    extra = values.keys() - {name for catalogue in CATALOGUES.values() for name in placeholders(catalogue[key])}
+    if extra:
+        raise KeyError(f"{key}: no placeholder for {sorted(extra)}")
+    return template.format(**values)

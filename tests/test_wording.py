@@ -1,0 +1,77 @@
+"""The message catalogues (handlers/wording): both languages say every message, and the code uses every one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from handlers.wording import en, placeholders, say, zh
+
+HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
+# A key's literal at a call: ctx.say("k", ...), say(lang, "k", ...), refuse_key(ctx, "k", ...).
+USED = re.compile(r"""\b(?:say\((?:[\w.]+,\s*)?|refuse_key\(\s*[\w.]+,\s*)"([\w.]+)\"""")
+# Messages where one language leaves a detail out, on purpose: key → (shown only in Chinese, only in English).
+ONE_SIDED = {
+    "verify.already_verified": ({"stage"}, set()),  # "#{id} 的{stage}已核实过" / "#{id} is already verified"
+    "newteam.created": ({"kind"}, set()),  # 小分队 or 领导组; English says "Squad" for both
+    "builds_on.later_change": ({"who"}, {"actor"}),  # 你 for the sender; English names the actor
+    "settings.no_such_post": ({"known"}, set()),  # the Chinese post words are listed in Chinese only
+}
+
+
+def keys_in_code() -> set[str]:
+    """Every literal key the handlers pass to say / refuse_key."""
+    return {key for path in HANDLERS.rglob("*.py") for key in USED.findall(path.read_text(encoding="utf-8"))}
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    assert sorted(zh.MESSAGES.keys() - en.MESSAGES.keys()) == []
+    assert sorted(en.MESSAGES.keys() - zh.MESSAGES.keys()) == []
+
+
+def test_both_languages_ask_for_the_same_values() -> None:
+    differ = {}
+    for key in zh.MESSAGES:
+        zh_only, en_only = ONE_SIDED.get(key, (set(), set()))
+        if placeholders(zh.MESSAGES[key]) - zh_only != placeholders(en.MESSAGES[key]) - en_only:
+            differ[key] = (placeholders(zh.MESSAGES[key]), placeholders(en.MESSAGES[key]))
+    assert differ == {}
+
+
+def test_every_key_the_code_says_exists() -> None:
+    assert sorted(keys_in_code() - zh.MESSAGES.keys()) == []
+
+
+def test_no_message_is_unused() -> None:
+    assert sorted(zh.MESSAGES.keys() - keys_in_code()) == []
+
+
+def test_the_scan_finds_the_call_forms() -> None:
+    found = USED.findall('ctx.say("a.b", x=1) say(lang, "c.d") refuse_key(ctx, "e.f", cmd.verb) say("g.h")')
+    assert found == ["a.b", "c.d", "e.f", "g.h"]
+
+
+def test_say_fills_the_language_template() -> None:
+    assert say("zh", "stage.already_nothing_changed", id=29, to_stage="签约") == "#29 已在签约库，未做更改。"
+    assert say("en", "stage.already_nothing_changed", id=29, to_stage="signed") == "#29 is already signed; nothing changed."
+
+
+def test_an_unknown_key_is_a_bug() -> None:
+    with pytest.raises(KeyError):
+        say("zh", "no.such.message")
+
+
+def test_a_missing_value_is_a_bug() -> None:
+    with pytest.raises(KeyError):
+        say("en", "stage.already_nothing_changed", id=29)
+
+
+def test_a_value_no_language_shows_is_a_bug() -> None:
+    with pytest.raises(KeyError):
+        say("en", "drop.give_reason", reason="x")
+
+
+def test_a_value_one_language_leaves_out_is_accepted() -> None:
+    assert say("en", "verify.already_verified", id=3, stage="signed") == "#3 is already verified."
