@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import uuid
@@ -27,15 +26,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import access, attachments, codes
+from handlers.asking import Asking
 from handlers.catalog import Catalog
 from handlers.choices import NeedsChoice
-from handlers.command_json import options_from_json, options_to_json
-from handlers.commands import Command, Lang, ParseError, ProjectRef
+from handlers.commands import Command, ProjectRef
 from handlers.context import Clock, Context, utc_now
 from handlers.messages import Incoming, IncomingFile, Reply
-from handlers.parse import parse, render
+from handlers.outcomes import SILENT, Ask, Previewed, Rollback, hint_reply, pick, refusal_reply
 from handlers.ports import Charts, Notifier
-from handlers.proposals import combined, proposal
+from handlers.proposals import combined
 from handlers.refusal import Refusal
 from handlers.routes import HANDLERS, policy_verb, reads_only, storable
 from handlers.understand.reader import Understanding, understand
@@ -50,62 +49,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHOICE_LIFETIME = timedelta(hours=24)
-# A bare 好/是/对 answers a question only soon after it was asked: later it is more likely said to someone
-# else in the group than meant for a question the sender has forgotten.
-WORD_ANSWER_LIFETIME = timedelta(minutes=30)
 # Messages handled at once. More only queue on the database and its connections (a burst of 40 webhooks
 # opened and closed overflow connections, each a new server process, and contended for row locks); the
 # work is CPU-bound on both sides, so a few at a time answer the burst sooner.
 MAX_CONCURRENT_MESSAGES = 8
-SILENT = Reply(text="", silent=True)
 _PROJECT_ID = re.compile(r"#\d")
 
 
-class _Rollback(Exception):
-    """Leave the transaction without committing, answering with `reply`."""
-
-    def __init__(self, reply: Reply, *, member_id: int | None = None, unchanged: bool = False,
-                 attempt: str | None = None) -> None:
-        super().__init__(reply.text)
-        self.reply = reply
-        self.member_id = member_id  # the sender, when known: a refused update "changed nothing"
-        self.unchanged = unchanged  # it is already so: the sender meant this (see Refusal)
-        self.attempt = attempt  # a wrong code (handlers.codes): counted after the rollback
-
-
-class _Ask(Exception):
-    """A handler needs the sender to choose (NeedsChoice) while running command `index` of the message."""
-
-    def __init__(self, index: int, question: NeedsChoice, lang: Lang) -> None:
-        super().__init__(question.zh)
-        self.index = index
-        self.question = question
-        self.lang = lang
-
-
-class _Previewed(Exception):
-    """The preview ran: leave its transaction without committing, with the cards it built."""
-
-    def __init__(self, replies: list[Reply]) -> None:
-        super().__init__("preview")
-        self.replies = replies
-
-
-def _refusal(text: str) -> Reply:
-    return Reply(text=text, ok=False)
-
-
-def _t(lang: Lang, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
-def _hint(lang: Lang) -> Reply:
-    return Reply(text=_t(lang, "🙂 收到。报项目直接说就行，例如「签约 #12」「网易签了」；发送「帮助」查看用法。",
-                         "🙂 Noted. To report, just say it, e.g. `sign #12`; send `help` for more."))
-
-
-class Core:
+class Core(Asking):
     """Understands, authorises, runs and stores one message at a time; safe to share between adapters."""
 
     def __init__(
@@ -145,7 +96,7 @@ class Core:
             log.exception("handling a %s message failed", incoming.platform)
             # Honest wording: a connection lost during COMMIT may still have stored it, and a resend is safe
             # (the inbox row makes a repeated message store nothing twice).
-            return _refusal("⚠️ 系统出错，本条可能没有保存，请稍后重发（重发不会重复记录）。\n"
+            return refusal_reply("⚠️ 系统出错，本条可能没有保存，请稍后重发（重发不会重复记录）。\n"
                             "⚠️ Internal error: this may not have been stored. Please resend; it will not be stored twice.")
 
     # --- one message -----------------------------------------------------------------------------------
@@ -164,11 +115,11 @@ class Core:
         addressed = (not group or incoming.addressed or starts_command(understood.text)
                      or _PROJECT_ID.search(understood.text) is not None)
         if understood.chatter:
-            return SILENT if group else _hint(understood.lang)
+            return SILENT if group else hint_reply(understood.lang)
         if incoming.forwarded:
             return await self._forwarded(understood, incoming, now, quiet=group and not incoming.addressed)
         if understood.error is not None:
-            return SILENT if group and not addressed else _refusal(understood.error.message())
+            return SILENT if group and not addressed else refusal_reply(understood.error.message())
         if understood.answer is not None:
             return await self._answer(understood, incoming, now, quiet=group and not addressed)
         commands = [reading.command for reading in understood.readings]
@@ -191,7 +142,7 @@ class Core:
             if understood.sure:
                 return await self._commit(commands, incoming, now, inbox_id)
             return await self._propose_reading(understood, commands, incoming, now, inbox_id)
-        except _Ask as ask:
+        except Ask as ask:
             asked = await self._propose_choice(commands, ask, incoming, now, inbox_id)
             assert asked is not None  # not quiet: a refusal or a question
             return asked
@@ -204,7 +155,7 @@ class Core:
         the question this message answered."""
         try:
             return await work
-        except _Rollback as rollback:
+        except Rollback as rollback:
             if settles:
                 async with transaction(self.sessions) as session:
                     await inbox.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
@@ -224,7 +175,7 @@ class Core:
                         return stored
             raise
 
-    async def _rolled_back(self, rollback: _Rollback, commands: Sequence[Command], incoming: Incoming,
+    async def _rolled_back(self, rollback: Rollback, commands: Sequence[Command], incoming: Incoming,
                            now: datetime, inbox_id: str | None) -> Reply:
         stored = await self._stored_reply(incoming) if inbox_id else None
         if stored is not None:
@@ -279,8 +230,8 @@ class Core:
         try:
             async with transaction(self.sessions) as session:
                 replies, _, _ = await self._run(commands, incoming, session, now, preview=True)
-                raise _Previewed(replies)
-        except _Previewed as previewed:
+                raise Previewed(replies)
+        except Previewed as previewed:
             return previewed.replies
 
     async def _run(self, commands: Sequence[Command], incoming: Incoming, session: AsyncSession, now: datetime,
@@ -312,14 +263,14 @@ class Core:
             except Refusal as refusal:
                 text = refusal.text
                 if len(commands) > 1:
-                    text = _t(command.lang, f"第{index + 1}项：", f"Part {index + 1}: ") + text + _t(
+                    text = pick(command.lang, f"第{index + 1}项：", f"Part {index + 1}: ") + text + pick(
                         command.lang, "\n整条消息都没有保存。", "\nNothing in this message was stored.")
-                raise _Rollback(_refusal(text), member_id=member.id if member else None,
+                raise Rollback(refusal_reply(text), member_id=member.id if member else None,
                                 unchanged=refusal.unchanged, attempt=refusal.attempt) from None
             except NeedsChoice as question:
-                raise _Ask(index, question, command.lang) from None
+                raise Ask(index, question, command.lang) from None
             if not reply.ok:
-                raise _Rollback(reply, member_id=member.id if member else None)
+                raise Rollback(reply, member_id=member.id if member else None)
             replies.append(reply)
         if held and member is not None and not preview:
             await attachments.release_held(session, incoming, member)
@@ -363,7 +314,7 @@ class Core:
             async with transaction(self.sessions) as session:
                 member, _ = await queries.member_and_team(session, identity=incoming.identity)
                 if member is None:  # (an admin becomes a member with the first command)
-                    return _refusal(attachments.STRANGER_FILE)
+                    return refusal_reply(attachments.STRANGER_FILE)
                 reply = await attachments.hold(session, incoming, member, now)
                 if incoming.message_id:
                     await inbox.add_inbox_row(session, platform=incoming.platform, message_id=incoming.message_id,
@@ -373,192 +324,6 @@ class Core:
                 return stored
             raise
         return reply
-
-    # --- questions -------------------------------------------------------------------------------------
-
-    async def _forwarded(self, understood: Understanding, incoming: Incoming, now: datetime, *,
-                         quiet: bool) -> Reply:
-        """Someone else's words passed on are never run as the sender's command (`放弃 项目甲` forwarded by a
-        colleague must not drop it). Updates in them are offered to the sender as a question, to store in
-        the sender's own name once confirmed; anything else (a question, an answer like `1`) is left alone."""
-        lang = understood.lang
-        commands = [reading.command for reading in understood.readings] if understood.answer is None else []
-        if quiet or not any(command.verb in UPDATE_VERBS for command in commands):
-            return SILENT if quiet else _refusal(_t(
-                lang, "转发的消息不会当作命令执行。要执行，请自己发送这条命令。",
-                "A forwarded message is never run as a command; send it yourself to run it."))
-        note = _t(lang, "这是转发的消息，不会直接执行。要以你的名义这样更新吗？",
-                  "This is a forwarded message and is not run as it is. Make this update in your own name?")
-        inbox_id = incoming.message_id
-        return await self._answered(self._propose_reading(understood, commands, incoming, now, inbox_id,
-                                                          first_doubt=note),
-                                    commands, incoming, now, inbox_id)
-
-    async def _propose_reading(self, understood: Understanding, commands: list[Command], incoming: Incoming,
-                               now: datetime, inbox_id: str | None, *, first_doubt: str = "") -> Reply:
-        """Ask about a reading in doubt: option 1 is it (its cards), then the other readings. A reading whose
-        store would be refused gives way to the next (`万达二期方案调整了 下周再对接`: a note, not a move)."""
-        lang = understood.lang
-        doubts = [first_doubt] if first_doubt else []
-        doubts += [doubt.text(lang) for reading in understood.readings for doubt in reading.doubts]
-        if understood.unread:
-            doubts.append(_t(lang, "这几句没看懂，不会保存：", "Not understood, will not be stored: ")
-                          + "；".join(f"「{part[:30]}」" for part in understood.unread))
-        readings: list[list[Command]] = [commands]
-        for index, reading in enumerate(understood.readings):
-            if reading.alternatives:
-                readings += [[*commands[:index], alternative, *commands[index + 1:]]
-                             for alternative in reading.alternatives]
-                break
-        refused: _Rollback | None = None
-        for position, candidate in enumerate(readings):
-            try:
-                previews = await self._preview(candidate, incoming, now)
-            except _Rollback as rollback:
-                refused = refused or rollback
-                continue
-            except _Ask as ask:
-                asked = await self._propose_choice(candidate, ask, incoming, now, inbox_id, doubts=doubts,
-                                                   quiet=position + 1 < len(readings))
-                if asked is None:
-                    continue  # every choice would be refused: the next reading
-                return asked
-            options = readings[position:]
-            labels = [_t(lang, "按原文：", "as written: ") + render(option[0]) for option in options[1:]]
-            reply = proposal(lang, doubts=doubts, previews=previews, first_label="", labels=labels)
-            await self._store_question(options, ["", *labels], reply, incoming, now, inbox_id)
-            return reply
-        assert refused is not None  # every reading was refused (or asked nothing that could be stored)
-        raise refused
-
-    async def _propose_choice(self, commands: list[Command], ask: _Ask, incoming: Incoming, now: datetime,
-                              inbox_id: str | None, *, doubts: Sequence[str] = (),
-                              quiet: bool = False) -> Reply | None:
-        """Ask a handler's question: each choice replaces the command that asked.
-
-        For a confirmation (万达 → #6), option 1 is previewed as its card; a part further on that needs a
-        confirmation too is confirmed in the same option 1 (签约 蜜雪 落地 瑞幸 asks once). A choice whose
-        store would be refused is dropped (万达广场三期 → #6, which cannot go back to 谋划: only "new
-        project" is left). With nothing left, the refusal is the answer (None when `quiet`).
-        """
-        question, lang = ask.question, ask.lang
-        options = [[*commands[:ask.index], choice.command, *commands[ask.index + 1:]] for choice in question.choices]
-        labels = [_t(lang, choice.label_zh, choice.label_en) for choice in question.choices]
-        said = [*doubts, _t(lang, question.zh, question.en)]
-        previews: list[Reply] | None = None
-        if question.confirm:
-            for _ in range(len(commands) + len(options)):
-                if not options:
-                    break
-                try:
-                    previews = await self._preview(options[0], incoming, now)
-                    break
-                except _Ask as further:
-                    if not further.question.confirm or further.index == ask.index:
-                        break  # a list to pick from: asked once this question is answered
-                    pinned = further.question.choices[0].command
-                    options[0] = [*options[0][:further.index], pinned, *options[0][further.index + 1:]]
-                    said.append(_t(lang, further.question.zh, further.question.en))
-                except _Rollback as rollback:
-                    if len(options) == 1 or rollback.unchanged:  # 网易签了, and #15 is signed already
-                        if quiet and not rollback.unchanged:
-                            return None
-                        return _refusal("\n".join([*said[len(doubts):], rollback.reply.text]))
-                    options.pop(0)
-                    said.append(_t(lang, "但它不能这样更新：", "But it cannot be updated so: ")
-                                + rollback.reply.text.splitlines()[0])
-                    labels.pop(0)
-        first = labels[0] if not previews or len(labels) > 1 else ""
-        reply = proposal(lang, doubts=said, previews=previews, first_label=first, labels=labels[1:])
-        await self._store_question(options, labels, reply, incoming, now, inbox_id)
-        return reply
-
-    async def _store_question(self, options: list[list[Command]], labels: list[str], reply: Reply,
-                              incoming: Incoming, now: datetime, inbox_id: str | None) -> None:
-        async with transaction(self.sessions) as session:
-            await inbox.ask_choice(session, identity=incoming.identity, chat_id=incoming.chat_id,
-                                     command_text=incoming.text, options=options_to_json(options, labels), now=now)
-            if incoming.files:
-                # The photo sent with a message in doubt is evidence of the update once it is confirmed.
-                member, _ = await queries.member_and_team(session, identity=incoming.identity)
-                if member is not None:
-                    await attachments.keep_for_next_update(session, incoming, member, now)
-            if inbox_id:
-                await inbox.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
-                                            identity=incoming.identity, reply=reply.to_json(), now=now)
-
-    async def _cancel_pending(self, incoming: Incoming) -> Reply | None:
-        async with transaction(self.sessions) as session:
-            pending = await inbox.pending_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
-            if pending is None or pending.created_at < self.clock() - CHOICE_LIFETIME:
-                return None
-            await inbox.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
-        return Reply(text="已取消刚才的问题，没有保存任何内容。\nThe open question is cancelled; nothing was stored.")
-
-    async def _answer(self, understood: Understanding, incoming: Incoming, now: datetime, *, quiet: bool) -> Reply:
-        """`1`, `2` …, 好/是 or 取消/0: the answer to the sender's open question in this chat."""
-        async with self.sessions() as session:
-            pending = await inbox.pending_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
-        lifetime = WORD_ANSWER_LIFETIME if understood.answer == "accept" else CHOICE_LIFETIME
-        lang = understood.lang
-        if pending is None and (stored := await self._stored_reply(incoming)) is not None:
-            return stored  # a redelivered answer: the question is gone because this answer settled it
-        if pending is not None and await self._moved_on(incoming, pending.created_at):
-            pending = None  # an update since the question settles it: 1 or 好 now means nothing old
-        if pending is None or pending.created_at < now - lifetime:
-            if understood.answer == "accept":
-                return SILENT if incoming.chat_kind == "group" else _hint(lang)  # 好 / 是 said in passing
-            if quiet:
-                return SILENT
-            return _refusal("没有等待你选择的问题。请直接发送命令，例如「签约 #12」。\n"
-                            "There is no open question to answer. Send a command, e.g. `sign #12`.")
-        if understood.answer == "cancel":
-            async with transaction(self.sessions) as session:
-                await inbox.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
-            return Reply(text="已取消，没有保存任何内容。\nCancelled; nothing was stored.")
-        options = self._options(pending.options, pending.command_text)
-        if options is None:  # the grammar changed since the question was asked
-            async with transaction(self.sessions) as session:
-                await inbox.drop_choice(session, identity=incoming.identity, chat_id=incoming.chat_id)
-            return _refusal("这个问题已失效，请重新发送原消息。\nThat question has expired; please send the message again.")
-        number = understood.number or 1
-        if not 1 <= number <= len(options):
-            return _refusal(f"请回复 1 到 {len(options)} 之间的序号，或 0 取消。\n"
-                            f"Reply with a number from 1 to {len(options)}, or 0 to cancel.")
-        chosen = options[number - 1]
-        return await self._answered(self._store_chosen(chosen, incoming, now), chosen, incoming, now,
-                                    incoming.message_id, settles=True)
-
-    async def _store_chosen(self, chosen: list[Command], incoming: Incoming, now: datetime) -> Reply:
-        try:
-            return await self._commit(chosen, incoming, now, incoming.message_id, answering=True)
-        except _Ask as ask:  # another part of the message needs a choice too
-            asked = await self._propose_choice(chosen, ask, incoming, now, incoming.message_id)
-            assert asked is not None
-            return asked
-
-    async def _moved_on(self, incoming: Incoming, asked_at: datetime) -> bool:
-        """Whether the sender stored an update after the question was asked (checked when an answer comes,
-        not on every update: the answer is the rare message)."""
-        async with self.sessions() as session:
-            member, _ = await queries.member_and_team(session, identity=incoming.identity)
-            if member is None or member.id is None:
-                return False
-            latest = await event_queries.last_undoable_event(session, member_id=member.id, since=asked_at)
-        return latest is not None and latest.created_at > asked_at
-
-    def _options(self, raw: str, command_text: str) -> list[list[Command]] | None:
-        """The stored options, also from questions asked before proposals existed (a list of project ids)."""
-        stored = options_from_json(raw)
-        if stored is not None:
-            return stored[0]
-        original = parse(command_text, catalog=self.catalog, usd_rate=self.settings.usd_cny_rate,
-                         bot_names=self.bot_names)
-        if isinstance(original, ParseError) or original.project is None:
-            return None
-        ids: list[int] = json.loads(raw)
-        name = original.project.name or ""
-        return [[replace(original, project=ProjectRef(id=i) if i else ProjectRef(name=name, new=True))] for i in ids]
 
     async def _stored_reply(self, incoming: Incoming) -> Reply | None:
         """The answer already given to this platform message, if it was handled before."""
