@@ -62,13 +62,13 @@ class ChartDrawer:
 
 def _render(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes | None:
     """Draw in the worker thread; a name with a character the font lacks is drawn with "?" instead."""
-    from bot import charts  # matplotlib loads here, on the first chart, off the event loop
+    from bot import chart_fonts, charts  # matplotlib loads here, on the first chart, off the event loop
 
     render: Callable[..., bytes] = getattr(charts, name)
     try:
         return render(*args, strict=True, **kwargs)
-    except charts.MissingGlyphError:
-        if charts.find_cjk_font() is None:
+    except chart_fonts.MissingGlyphError:
+        if chart_fonts.find_cjk_font() is None:
             log.warning("no CJK font installed: replies go out without charts")
             return None
         return render(*args, strict=False, **kwargs)

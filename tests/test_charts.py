@@ -12,7 +12,7 @@ from matplotlib import font_manager
 from matplotlib.text import Text
 from PIL import Image
 
-from bot import charts
+from bot import chart_fonts, charts
 from bot.charts import (
     LIGHT_COLOURS,
     MAX_HEIGHT_PX,
@@ -85,7 +85,7 @@ def test_find_cjk_font_finds_a_registered_font_with_chinese(font: str) -> None:
 def test_missing_glyphs_reports_exactly_the_absent_characters(font: str) -> None:
     assert missing_glyphs("比亚迪 #12 ↑2 ↓1 (90.0%)\n", font) == set()
     assert missing_glyphs("仲景𠀀医药😀", font) == {"𠀀", "😀"}
-    dejavu = charts._fallback_font()
+    dejavu = chart_fonts._fallback_font()
     assert missing_glyphs("Tesla 2b", dejavu) == set()
     assert missing_glyphs("签约", dejavu) == {"签", "约"}
 
@@ -118,8 +118,8 @@ def test_every_text_drawn_in_the_ranking_is_in_the_font(font: str) -> None:
 
 
 def test_rank_arrows_fall_back_to_signs_when_the_font_lacks_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = charts._codepoints
-    monkeypatch.setattr(charts, "_codepoints", lambda path: real(path) - {ord("↑"), ord("↓")})
+    real = chart_fonts._codepoints
+    monkeypatch.setattr(chart_fonts, "_codepoints", lambda path: real(path) - {ord("↑"), ord("↓")})
     texts = "\n".join(_texts(charts._ranking_canvas(_rows(TEAMS_20[:4]), title="排名", schedule_pct=None)))
     assert "↑" not in texts and "↓" not in texts
     assert "+2" in texts and "-1" in texts
@@ -139,13 +139,13 @@ def test_a_character_the_font_lacks_is_refused_not_drawn_as_a_box() -> None:
 
 
 def test_without_a_cjk_font_every_chart_is_refused_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(charts, "find_cjk_font", lambda: None)
+    monkeypatch.setattr(chart_fonts, "find_cjk_font", lambda: None)
     with pytest.raises(MissingGlyphError, match="fonts-wqy-microhei"):
         ranking_chart([RankBar("Team A", 50.0, "green", 1)], title="Ranking", schedule_pct=None)
     # Lenient mode draws with the bundled DejaVu Sans and "?" for what it lacks: no empty boxes.
     canvas = charts._ranking_canvas([RankBar("Team A", 50.0, "green", 1)], title="Ranking",
                                     schedule_pct=None, strict=False)
-    assert canvas.g.font_path == charts._fallback_font()
+    assert canvas.g.font_path == chart_fonts._fallback_font()
     assert "??????" in _texts(canvas)  # 达到序时进度
     assert _count_near(_image(canvas.png()), LIGHT_COLOURS["green"]) > 5_000
 
