@@ -9,18 +9,24 @@ scanned once; alternatives are ordered longest first, which is how "longest matc
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import Literal, TypeVar
 
-import cn2an
-
 from handlers import holidays
+from handlers.calendar_math import (
+    add_months,
+    make_date,
+    monday_of,
+    month_end,
+    month_part,
+    next_occurrence,
+    read_number,
+    week_shift,
+)
 
 Relation = Literal["on", "by", "until", "after"]
 Granularity = Literal["day", "week", "month", "year"]
@@ -41,23 +47,12 @@ class DateReading:
     past: bool
 
 
-@dataclass(frozen=True)
-class TimeReading:
-    """A time of day found in text."""
-
-    hour: int
-    minute: int
-    text: str
-    start: int
-    end: int
-
-
-_CN = "〇零一二两三四五六七八九十百"
-_NUM = rf"(?:[0-9]{{1,3}}|[{_CN}]{{1,5}})"
+CN_DIGITS = "〇零一二两三四五六七八九十百"
+_NUM = rf"(?:[0-9]{{1,3}}|[{CN_DIGITS}]{{1,5}})"
 _MON = r"(?:[0-9]{1,2}|十[一二]?|[一二三四五六七八九])"
 _DAY = r"(?:[0-9]{1,2}|三十一?|二十[一二三四五六七八九]?|十[一二三四五六七八九]?|[一二三四五六七八九])"
 _PART = r"(?:上旬|中旬|下旬|初|中(?![国心央关方间部层标期介])|底|末)"
-_NOT_AFTER_NUM = rf"(?<![0-9{_CN}千万亿个第每#.:/\-])"
+_NOT_AFTER_NUM = rf"(?<![0-9{CN_DIGITS}千万亿个第每#.:/\-])"
 _WEEK_MOD = r"(?:下下个?|下个?|上上个?|(?<!马)上个?|本|这个?)"  # 马上周末 is "soon the weekend"
 _WEEKDAY = "一二三四五六日天"
 # A numeral after 周 that counts something (本周三期, 周一起, 这周一直) is not a weekday.
@@ -79,7 +74,7 @@ _CORES = {
     "ymd": r"(?<![0-9.\-/])(?P<ymd_y>(?:19|20)[0-9]{2})(?P<ymd_s>[-/.])(?P<ymd_m>[0-9]{1,2})(?P=ymd_s)(?P<ymd_d>[0-9]{1,2})(?![0-9]|\.[0-9])",
     "compact": r"(?<![0-9])(?P<compact_y>(?:19|20)[0-9]{2})(?P<compact_m>[01][0-9])(?P<compact_d>[0-3][0-9])(?![0-9])",
     "ym": r"(?<![0-9.\-/])(?P<ym_y>(?:19|20)[0-9]{2})[-/.](?P<ym_m>[0-9]{1,2})(?![0-9]|[-/.][0-9]|[亿万元%])",
-    "year": rf"(?:(?<![0-9])(?P<year_n>(?:19|20)[0-9]{{2}})年|(?<![{_CN}])(?P<year_c>[〇零一二三四五六七八九]{{4}})年"
+    "year": rf"(?:(?<![0-9])(?P<year_n>(?:19|20)[0-9]{{2}})年|(?<![{CN_DIGITS}])(?P<year_c>[〇零一二三四五六七八九]{{4}})年"
             rf"|(?P<year_r>今年|明年|后年|去年|前年))(?:(?P<year_m>{_MON})月份?(?:(?P<year_d>{_DAY})[日号]|(?P<year_p>{_PART}))?"
             r"|年?(?P<year_e>[底末初])|(?P<year_h>[上下]半年))?",
     "en": r"(?<![a-z])(?:(?P<en_rel>today|tonight|tomorrow|tmr|yesterday)"
@@ -89,19 +84,19 @@ _CORES = {
           r"|(?P<en_mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<en_d>[0-9]{1,2})(?:st|nd|rd|th)?"
           r"(?:,?\s+(?P<en_y>(?:19|20)[0-9]{2}))?)(?![a-z])",
     "relday": r"(?P<relday>大前天|大后天|前天|后天|今天|今日|当天|明天|明日|昨天|昨日)",
-    "weekday": rf"(?<![每隔{_CN}0-9个])(?P<weekday_m>{_WEEK_MOD})?(?:周|星期|礼拜)(?P<weekday_d>[{_WEEKDAY}1-7]){_NOT_WEEKDAY}",
+    "weekday": rf"(?<![每隔{CN_DIGITS}0-9个])(?P<weekday_m>{_WEEK_MOD})?(?:周|星期|礼拜)(?P<weekday_d>[{_WEEKDAY}1-7]){_NOT_WEEKDAY}",
     "weekend": rf"(?<![每隔])(?P<weekend_m>{_WEEK_MOD})?周末",
     "week": rf"(?P<week_m>{_WEEK_MOD})(?:周|星期|礼拜)(?![边围期转年])",
     "month": rf"{_NOT_AFTER_NUM}(?P<month_n>{_MON})月份?(?:(?P<month_d>{_DAY})[日号]|(?P<month_p>{_PART}))?",
     "monthrel": r"(?P<monthrel_m>本月|这个?月|下下个?月|下个?月|(?<!马)上个?月)(?P<monthrel_p>" + _PART + ")?",
-    "monthpart": rf"(?<![{_CN}0-9个每本这下])(?<!(?<!马)上)(?:月(?P<monthpart_p>初|中(?![国心央关方间部层标期介])|底|末|内)|(?P<monthpart_x>[上中下])旬)",
-    "yearpart": rf"(?<![{_CN}0-9今明去后前每当多几近千万])(?:年(?P<yearpart_p>底|末|初|内)|(?P<yearpart_h>[上下])半年)",
+    "monthpart": rf"(?<![{CN_DIGITS}0-9个每本这下])(?<!(?<!马)上)(?:月(?P<monthpart_p>初|中(?![国心央关方间部层标期介])|底|末|内)|(?P<monthpart_x>[上中下])旬)",
+    "yearpart": rf"(?<![{CN_DIGITS}0-9今明去后前每当多几近千万])(?:年(?P<yearpart_p>底|末|初|内)|(?P<yearpart_h>[上下])半年)",
     "holiday": rf"(?P<holiday>春节|元旦|清明节?|五一(?![路广大街村公小])|劳动节|端午节?|中秋节?|国庆节?"
-               rf"|(?<![{_CN}0-9今明去后前每当多几近千万])年(?=[以之]?[前后])|(?<![环季章关细情礼调音小时中春庆秋午明动旦])节(?=[以之]?[前后]))",
-    "dayonly": rf"(?<![0-9{_CN}#第月.:/\-])(?P<dayonly>{_DAY})[号日](?!楼|院|线|地块|厅|门|文件|令|工程|仓|库|馆|站|机|车|口|位|店|铺|室|坑|桩|台|栋|游|子)",
+               rf"|(?<![{CN_DIGITS}0-9今明去后前每当多几近千万])年(?=[以之]?[前后])|(?<![环季章关细情礼调音小时中春庆秋午明动旦])节(?=[以之]?[前后]))",
+    "dayonly": rf"(?<![0-9{CN_DIGITS}#第月.:/\-])(?P<dayonly>{_DAY})[号日](?!楼|院|线|地块|厅|门|文件|令|工程|仓|库|馆|站|机|车|口|位|店|铺|室|坑|桩|台|栋|游|子)",
     "md": r"(?<![0-9.\-/:#])(?P<md_m>[0-9]{1,2})(?P<md_s>[./-])(?P<md_d>[0-9]{1,2})(?![0-9]|[./-][0-9]|[亿万千百元%个天周月年人家倍次号栋层])",
 }
-_OFFSET = (rf"(?<![0-9{_CN}几多])(?P<off_n>{_NUM}|半)(?P<off_u>个?工作日|天|日(?=[以之]?内)|个?星期|个?礼拜|周|个月|年)"
+_OFFSET = (rf"(?<![0-9{CN_DIGITS}几多])(?P<off_n>{_NUM}|半)(?P<off_u>个?工作日|天|日(?=[以之]?内)|个?星期|个?礼拜|周|个月|年)"
            r"(?P<off_s>以后|之后|后|以内|之内|内|以前|之前|前)")
 _PREFIX = (r"(?:(?P<pre>一直到|截止到|截止至|截止|截至|直到|直至|(?<![收得达做想提遇见报来签拿看听找回走迟感受赶办])到"
            r"|(?<![甚以乃直])至|(?<![由关对属等位基处终至用在便善鉴])于|(?<![现正存实所好])在|(?<![a-z])(?:until|till|by|before|after)\s+)\s*)?")
@@ -115,78 +110,17 @@ _KINDS = tuple((_DATE.groupindex[f"k_{k}"], k) for k in _CORES)
 _UNTIL_WORDS = frozenset({"一直到", "截止到", "截止至", "截止", "截至", "直到", "直至", "到", "至", "until", "till"})
 
 
-@lru_cache(maxsize=512)
-def _number(text: str) -> int | None:
-    """A count or calendar number in digits or Chinese numerals (三, 十二, 两, 二〇二七), or None."""
-    if text.isascii():
-        return int(text) if text.isdigit() else None
-    try:
-        return int(cn2an.cn2an(text, "normal"))
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-
-
-def _make(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except (ValueError, OverflowError):
-        return None
-
-
-def _month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
-
-
-def _add_months(day: date, months: int) -> date | None:
-    """The same day `months` calendar months later, clamped to the month's end (31 Jan + 1 → 28 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    if not 1 <= year <= 9999:
-        return None
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def _next_occurrence(month: int, day: int, today: date) -> date | None:
-    """The first date on or after today with this month and day (29 Feb waits for a leap year)."""
-    for year in range(today.year, today.year + 9):
-        found = _make(year, month, day)
-        if found is not None and found >= today:
-            return found
-    return None
-
-
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def _week_shift(modifier: str | None) -> int:
-    """Weeks from this one a 下/上/本 modifier names."""
-    if not modifier:
-        return 0
-    modifier = modifier.rstrip("个")
-    return {"下下": 2, "下": 1, "上上": -2, "上": -1}.get(modifier, 0)
-
-
-def _month_part(year: int, month: int, part: str) -> tuple[date, bool]:
-    """The day a part of a month names (初 → 1st …) and whether it is a guess."""
-    if part in ("底", "末"):
-        return _month_end(year, month), False
-    first = {"初": 1, "上旬": 1, "中": 15, "中旬": 11, "下旬": 21}[part]
-    return date(year, month, first), True
-
-
-# Returned by the form readers: the day, its granularity, whether it is a guess, a relation it forces.
 _Core = tuple[date, Granularity, bool, Relation | None]
 
 
 def _bare_month_part(m: re.Match[str], today: date) -> _Core | None:
     """月底 / 月初 / 月中 / 上旬 … without a month: this month, or next once that part is over."""
     part, xun = m.group("monthpart_p"), m.group("monthpart_x")
-    nxt = _add_months(today.replace(day=1), 1) or today
+    nxt = add_months(today.replace(day=1), 1) or today
     if part in ("底", "末"):
-        return _month_end(today.year, today.month), "day", False, None
+        return month_end(today.year, today.month), "day", False, None
     if part == "内":
-        return _month_end(today.year, today.month), "month", False, "by"
+        return month_end(today.year, today.month), "month", False, "by"
     if part == "初":
         return (nxt if today.day > 5 else today.replace(day=1)), "day", True, None
     if part == "中":
@@ -204,19 +138,19 @@ def _year_form(m: re.Match[str], today: date, suffix: str | None) -> _Core | Non
     if rel:
         year = today.year + {"今年": 0, "明年": 1, "后年": 2, "去年": -1, "前年": -2}[rel]
     else:
-        year = _number(m.group("year_n") or m.group("year_c")) or 0
+        year = read_number(m.group("year_n") or m.group("year_c")) or 0
     if not 1900 <= year <= 2200:
         return None
     month_text, end, half = m.group("year_m"), m.group("year_e"), m.group("year_h")
     if month_text:
-        month = _number(month_text) or 0
+        month = read_number(month_text) or 0
         if not 1 <= month <= 12:
             return None
         if m.group("year_d"):
-            found = _make(year, month, _number(m.group("year_d")) or 0)
+            found = make_date(year, month, read_number(m.group("year_d")) or 0)
             return (found, "day", False, None) if found else None
         if m.group("year_p"):
-            day, guess = _month_part(year, month, m.group("year_p"))
+            day, guess = month_part(year, month, m.group("year_p"))
             return day, "day", guess, None
         return date(year, month, 1), "month", False, None
     if end:
@@ -231,7 +165,7 @@ def _year_form(m: re.Match[str], today: date, suffix: str | None) -> _Core | Non
 def _english(m: re.Match[str], today: date) -> _Core | None:
     """A few English forms: today, next monday, next week, end of month, in 3 days, Dec 5."""
     g = m.group
-    monday = _monday(today)
+    monday = monday_of(today)
     if g("en_rel"):
         shift = {"yesterday": -1, "tomorrow": 1, "tmr": 1}.get(g("en_rel").lower(), 0)
         return today + timedelta(days=shift), "day", False, None
@@ -252,25 +186,25 @@ def _english(m: re.Match[str], today: date) -> _Core | None:
         if unit == "week":
             return (today if shift == 0 else monday + timedelta(days=7 * shift)), "week", False, None
         if unit == "month":
-            first = _add_months(today.replace(day=1), shift)
+            first = add_months(today.replace(day=1), shift)
             return ((today if shift == 0 else first), "month", False, None) if first else None
         return (None if shift == 0 else (date(today.year + shift, 1, 1), "year", False, None))
     if g("en_end") or g("en_eo"):
         unit = (g("en_end") or g("en_eo")[2]).lower()[0]
-        ends = {"w": monday + timedelta(days=6), "m": _month_end(today.year, today.month), "y": date(today.year, 12, 31)}
+        ends = {"w": monday + timedelta(days=6), "m": month_end(today.year, today.month), "y": date(today.year, 12, 31)}
         return ends[unit], "day", False, None
     if g("en_n"):
         count, unit = int(g("en_n")), g("en_u").lower()
-        found = _add_months(today, count) if unit == "month" else today + timedelta(days=count * (7 if unit == "week" else 1))
+        found = add_months(today, count) if unit == "month" else today + timedelta(days=count * (7 if unit == "week" else 1))
         return (found, "day", False, None) if found else None
     word = m.group("k_en").split()[0].lower().rstrip(".")
     month = next((i for i, name in enumerate(_EN_MONTHS, 1) if name.startswith(word)), 0)
     if not month or len(word) < 3:
         return None
     if g("en_y"):
-        found = _make(int(g("en_y")), month, int(g("en_d")))
+        found = make_date(int(g("en_y")), month, int(g("en_d")))
     else:
-        found = _next_occurrence(month, int(g("en_d")), today)
+        found = next_occurrence(month, int(g("en_d")), today)
     return (found, "day", False, None) if found else None
 
 
@@ -284,7 +218,7 @@ def _offset(m: re.Match[str], today: date) -> _Core | None:
             return None
         count, unit = (15, "天") if unit == "个月" else (6, "个月")
     else:
-        number = _number(count_text)
+        number = read_number(count_text)
         if number is None or number > 999:
             return None
         count = number
@@ -297,7 +231,7 @@ def _offset(m: re.Match[str], today: date) -> _Core | None:
             return today + timedelta(days=sign * 7 * count), "day", False, relation
     except OverflowError:
         return None
-    found = _add_months(today, sign * count * (12 if unit == "年" else 1))
+    found = add_months(today, sign * count * (12 if unit == "年" else 1))
     return (found, "day", False, relation) if found else None
 
 
@@ -307,12 +241,12 @@ _RELATIVE_DAYS = {"大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "�
 def _core(kind: str, m: re.Match[str], today: date, suffix: str | None) -> _Core | None:
     """The day a matched form names, before the prefix and suffix are applied."""
     g = m.group
-    monday = _monday(today)
+    monday = monday_of(today)
     if kind in ("ymd", "compact"):
-        found = _make(int(g(f"{kind}_y")), int(g(f"{kind}_m")), int(g(f"{kind}_d")))
+        found = make_date(int(g(f"{kind}_y")), int(g(f"{kind}_m")), int(g(f"{kind}_d")))
         return (found, "day", False, None) if found else None
     if kind == "ym":
-        found = _make(int(g("ym_y")), int(g("ym_m")), 1)
+        found = make_date(int(g("ym_y")), int(g("ym_m")), 1)
         return (found, "month", False, None) if found else None
     if kind == "year":
         return _year_form(m, today, suffix)
@@ -324,37 +258,37 @@ def _core(kind: str, m: re.Match[str], today: date, suffix: str | None) -> _Core
         weekday = min(_WEEKDAY.find(g("weekday_d")), 6) if not g("weekday_d").isdigit() else int(g("weekday_d")) - 1
         if g("weekday_m") is None:
             return today + timedelta(days=(weekday - today.weekday()) % 7), "day", False, None
-        return monday + timedelta(days=7 * _week_shift(g("weekday_m")) + weekday), "day", False, None
+        return monday + timedelta(days=7 * week_shift(g("weekday_m")) + weekday), "day", False, None
     if kind == "weekend":
-        week = monday + timedelta(days=7 * _week_shift(g("weekend_m")))
+        week = monday + timedelta(days=7 * week_shift(g("weekend_m")))
         if suffix in ("前", "之前", "以前"):
             return week + timedelta(days=6), "day", False, "by"
         if g("weekend_m") is None and today.weekday() == 6:
             return today, "day", False, None
         return week + timedelta(days=5), "day", False, None
     if kind == "week":
-        shift = _week_shift(g("week_m"))
+        shift = week_shift(g("week_m"))
         return (today if shift == 0 else monday + timedelta(days=7 * shift)), "week", False, None
     if kind == "month":
-        month = _number(g("month_n")) or 0
+        month = read_number(g("month_n")) or 0
         if not 1 <= month <= 12:
             return None
         if g("month_d"):
-            found = _next_occurrence(month, _number(g("month_d")) or 0, today)
+            found = next_occurrence(month, read_number(g("month_d")) or 0, today)
             return (found, "day", False, None) if found else None
         year = today.year if month >= today.month else today.year + 1
         if g("month_p"):
-            day, guess = _month_part(year, month, g("month_p"))
+            day, guess = month_part(year, month, g("month_p"))
             return day, "day", guess, None
         return date(year, month, 1), "month", False, None
     if kind == "monthrel":
         word = g("monthrel_m")
-        shift = 0 if word[0] in "本这" else _week_shift(word[:-1])
-        first = _add_months(today.replace(day=1), shift)
+        shift = 0 if word[0] in "本这" else week_shift(word[:-1])
+        first = add_months(today.replace(day=1), shift)
         if first is None:
             return None
         if g("monthrel_p"):
-            day, guess = _month_part(first.year, first.month, g("monthrel_p"))
+            day, guess = month_part(first.year, first.month, g("monthrel_p"))
             return day, "day", guess, None
         return (today if shift == 0 else first), "month", False, None
     if kind == "monthpart":
@@ -370,15 +304,15 @@ def _core(kind: str, m: re.Match[str], today: date, suffix: str | None) -> _Core
         return max(date(today.year, 7, 1), today), "day", True, None  # 下半年 runs to 31 Dec: inside it, today
     if kind == "dayonly":
         # This month if still to come, else the next month that has that day (30号 on 31 Jan → 30 Mar).
-        number = _number(g("dayonly")) or 0
+        number = read_number(g("dayonly")) or 0
         for shift in range(3):
-            first = _add_months(today.replace(day=1), shift)
-            found = _make(first.year, first.month, number) if first else None
+            first = add_months(today.replace(day=1), shift)
+            found = make_date(first.year, first.month, number) if first else None
             if found is not None and found >= today:
                 return found, "day", False, None
         return None
     if kind == "md":
-        found = _next_occurrence(int(g("md_m")), int(g("md_d")), today)
+        found = next_occurrence(int(g("md_m")), int(g("md_d")), today)
         return (found, "day", False, None) if found else None
     return None  # the holiday kind is read by _holiday
 
@@ -421,7 +355,7 @@ def _reading(m: re.Match[str], text: str, today: date, free_text: bool) -> DateR
             word = prefix.strip().lower()
             relation = "until" if word in _UNTIL_WORDS else "by" if word in ("by", "before") else "after" if word == "after" else "on"
         if suffix in ("内", "以内", "之内"):
-            day = {"week": _monday(day) + timedelta(days=6), "month": _month_end(day.year, day.month),
+            day = {"week": monday_of(day) + timedelta(days=6), "month": month_end(day.year, day.month),
                    "year": date(day.year, 12, 31)}.get(granularity, day)
     approximate = approximate or suffix in ("前后", "左右")
     if prefix and prefix.strip() == "在" and relation not in ("by", "after"):
@@ -432,7 +366,7 @@ def _reading(m: re.Match[str], text: str, today: date, free_text: bool) -> DateR
     return DateReading(day, text[start:end], start, end, granularity, relation, approximate, day < today)
 
 
-def _scan(pattern: re.Pattern[str], text: str, interpret: Callable[[re.Match[str]], _T | None]) -> list[_T]:
+def scan_matches(pattern: re.Pattern[str], text: str, interpret: Callable[[re.Match[str]], _T | None]) -> list[_T]:
     """Left to right, non-overlapping; a match that reads as nothing is retried one character later."""
     found: list[_T] = []
     pos = 0
@@ -466,7 +400,7 @@ def read_date(text: str, today: date) -> DateReading | None:
 
 def find_dates(text: str, today: date) -> list[DateReading]:
     """Every date expression inside free text, non-overlapping, left to right, longest match first."""
-    return _scan(_DATE, text, lambda m: _safe_reading(m, text, today, free_text=True))
+    return scan_matches(_DATE, text, lambda m: _safe_reading(m, text, today, free_text=True))
 
 
 def date_words() -> frozenset[str]:
@@ -482,63 +416,3 @@ _DATE_WORDS = frozenset((
 ))
 
 
-# ---------------------------------------------------------------------------------------------- times
-
-_HOUR = r"(?:[0-9]{1,2}|二十[一二三四]?|十[一二三四五六七八九]?|[零〇一二两三四五六七八九])"
-_CN_MINUTE = r"(?:[二三四五]十[一二三四五六七八九]?|十[一二三四五六七八九]?|零[一二三四五六七八九])"
-_PERIODS = r"凌晨|清晨|早上|早晨|上午|今早|明早|中午|下午|午后|傍晚|晚上|夜里|夜间|今晚|明晚|昨晚|(?<![最太很更较稍提趁尽])[早晚]"
-_PM_PERIODS = frozenset({"下午", "午后", "傍晚", "晚上", "夜里", "夜间", "今晚", "明晚", "昨晚", "晚"})
-_TIME = re.compile(
-    rf"(?:(?P<per>{_PERIODS})\s*)?(?:(?<![0-9:.])(?P<h>[0-9]{{1,2}}):(?P<m>[0-9]{{2}})(?::[0-9]{{2}})?(?![0-9:])"
-    rf"|(?<![0-9{_CN}.])(?P<ch>{_HOUR})[点时](?:钟)?(?P<rest>半|一刻|三刻|整|(?P<cm>[0-9]{{1,2}})分|(?P<cm2>[0-9]{{2}})(?![0-9])"
-    rf"|(?P<cm3>[{_CN}]{{1,3}})分|(?P<cm4>{_CN_MINUTE}))?|(?<![0-9:.])(?P<eh>[0-9]{{1,2}})(?=\s*[ap]\.?m))"
-    r"(?:\s*(?P<ampm>[ap]\.?m\.?))?"
-    r"(?![0-9〇零一二两三四五六七八九十亿万元%倍多a-z])",
-    re.ASCII | re.IGNORECASE,
-)
-
-
-def _time(m: re.Match[str], free_text: bool) -> TimeReading | None:
-    """Interpret one time match, or None when the hour or minute is impossible."""
-    period, ampm = m.group("per"), (m.group("ampm") or "").lower().replace(".", "")
-    if m.group("h") is not None or m.group("eh") is not None:
-        hour, minute = int(m.group("h") or m.group("eh")), int(m.group("m") or 0)
-    else:
-        hour_text, rest = m.group("ch"), m.group("rest")
-        # 一点 / 两点 / 三点 are "a little", "two points" in a sentence; a time needs more than that there.
-        if free_text and not hour_text.isdigit() and not (period or rest or ampm or "钟" in m.group(0)):
-            return None
-        minute_text = m.group("cm") or m.group("cm2") or m.group("cm3") or m.group("cm4")
-        read_hour = _number(hour_text)
-        read_minute = _number(minute_text) if minute_text else {"半": 30, "一刻": 15, "三刻": 45}.get(rest or "", 0)
-        if read_hour is None or read_minute is None:
-            return None
-        hour, minute = read_hour, read_minute
-    if ampm and not 1 <= hour <= 12:
-        return None  # 13pm, 0am
-    if period in _PM_PERIODS or ampm == "pm":
-        hour += 12 if hour < 12 else 0
-    elif period == "中午" and hour < 11:
-        hour += 12
-    elif ampm == "am" and hour == 12:
-        hour = 0
-    if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        return None
-    start = m.start()
-    return TimeReading(hour, minute, m.group(0), start, m.end())
-
-
-def read_time(text: str) -> TimeReading | None:
-    """The time of day a whole word names (8点半, 下午3点, 14:30), or None."""
-    stripped = text.strip()
-    m = _TIME.fullmatch(stripped) if stripped else None
-    reading = _time(m, free_text=False) if m else None
-    if reading is None:
-        return None
-    offset = text.find(stripped)
-    return dataclasses.replace(reading, start=reading.start + offset, end=reading.end + offset)
-
-
-def find_times(text: str) -> list[TimeReading]:
-    """Every time of day inside free text, left to right."""
-    return _scan(_TIME, text, lambda m: _time(m, free_text=True))

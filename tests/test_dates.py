@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers import holidays
-from handlers.dates import DateReading, date_words, find_dates, find_times, read_date, read_time
+from handlers.dates import DateReading, date_words, find_dates, read_date
+from handlers.times import find_times, read_time
 
 TODAY = date(2026, 11, 24)  # a Tuesday; chinese_calendar knows 2026 but not 2027
 YEAR_END = date(2026, 12, 30)  # a Wednesday, for year roll-over

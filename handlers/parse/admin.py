@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers.commands import Command, ParseError
-from handlers.dates import find_dates, read_date, read_time
+from handlers.dates import find_dates, read_date
 from handlers.normalize import Token
 from handlers.parse.common import (
     _EDGE_CHARS,
@@ -19,6 +19,7 @@ from handlers.parse.common import (
     _lookup,
 )
 from handlers.parse.verbs import match_verb
+from handlers.times import read_time
 from handlers.vocabulary import (
     CANCEL_WORDS,
     KIND_WORDS,
