@@ -18,6 +18,7 @@ import math
 import unicodedata
 from collections.abc import Sequence
 
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -249,10 +250,15 @@ def _draw_ranking(
             Line2D([], [], color=_SCHEDULE_COLOUR, linestyle="--", linewidth=2.2,
                    label=canvas.say("schedule", pct=schedule_pct))
         )
+    _legend(canvas, handles, top, spacing=1.2)
+
+
+def _legend(canvas: _Canvas, handles: Sequence[Artist], top: float, *, spacing: float) -> None:
+    """The legend in its band under the title, its words never read as mathtext."""
     legend = canvas.fig.legend(
         handles=handles, loc="center", ncol=len(handles), frameon=False, prop=canvas.font(24),
         bbox_to_anchor=(0.5, 1 - (top + _TITLE_BAND + _LEGEND_BAND / 2) / canvas.height),
-        handlelength=1.2, columnspacing=1.2, handletextpad=0.4,
+        handlelength=spacing, columnspacing=spacing, handletextpad=0.4,
     )
     for text_artist in legend.get_texts():
         text_artist.set_parse_math(False)
@@ -362,13 +368,7 @@ def _draw_funnel(
     if schedule_pct is not None:
         handles.append(Line2D([], [], color=_SCHEDULE_COLOUR, linewidth=2.6,
                               label=canvas.say("due", pct=schedule_pct)))
-    legend = canvas.fig.legend(
-        handles=handles, loc="center", ncol=len(handles), frameon=False, prop=canvas.font(24),
-        bbox_to_anchor=(0.5, 1 - (top + _TITLE_BAND + _LEGEND_BAND / 2) / canvas.height),
-        handlelength=1.4, columnspacing=1.4, handletextpad=0.4,
-    )
-    for text_artist in legend.get_texts():
-        text_artist.set_parse_math(False)
+    _legend(canvas, handles, top, spacing=1.4)
 
 
 def funnel_chart(stages: Sequence[FunnelStage], *, title: str, schedule_pct: float | None,

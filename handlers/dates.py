@@ -1,4 +1,4 @@
-"""Dates and times as squad members write them (下周三, 12月5号, 到下周五, 月底前, 明年3月, 春节后, 8点半).
+"""Dates as squad members write them (下周三, 12月5号, 到下周五, 月底前, 明年3月, 春节后); times of day are handlers.times.
 
 Hand-written on purpose: jionlp (the one library covering these forms) was measured and rejected for this
 issue (wrong or raising results, a GPL segmenter, 0.6 s import), and dateparser/arrow do not know the

@@ -62,13 +62,19 @@ async def _team_label(ctx: Context, team_id: int | None) -> str:
     return team.name if team else ctx.say("team_label.squad")
 
 
-async def handle_appoint(cmd: Command, ctx: Context) -> Reply:
-    """appoint: make someone a captain of their squad (leaders, admins) or a district leader (admins)."""
+async def _role_change(ctx: Context, cmd: Command) -> tuple[str, Member, str]:
+    """The role (captain or leader), the person and their squad's name, once the policy allows the change."""
     kind = cmd.kind or "captain"
     person = await _person(ctx, cmd)
     squad = await _team_label(ctx, person.team_id)
     access.require(ctx, "appoint_leader" if kind == "leader" else "appoint_captain", team_id=person.team_id,
                    target_zh=f"「{squad}」", target_en=f'"{squad}"', squad=True)
+    return kind, person, squad
+
+
+async def handle_appoint(cmd: Command, ctx: Context) -> Reply:
+    """appoint: make someone a captain of their squad (leaders, admins) or a district leader (admins)."""
+    kind, person, squad = await _role_change(ctx, cmd)
     zh, en = ROLE_WORDS[kind]
     if kind == "captain" and person.team_id is None:
         raise refuse_key(ctx, "appoint.squad_yet", name=person.name)
@@ -90,11 +96,7 @@ async def handle_appoint(cmd: Command, ctx: Context) -> Reply:
 
 async def handle_dismiss(cmd: Command, ctx: Context) -> Reply:
     """dismiss: take back a captain's (or, for admins, a leader's) role; they stay in their squad."""
-    kind = cmd.kind or "captain"
-    person = await _person(ctx, cmd)
-    squad = await _team_label(ctx, person.team_id)
-    access.require(ctx, "appoint_leader" if kind == "leader" else "appoint_captain", team_id=person.team_id,
-                   target_zh=f"「{squad}」", target_en=f'"{squad}"', squad=True)
+    kind, person, squad = await _role_change(ctx, cmd)
     zh, en = ROLE_WORDS[kind]
     if person.role != kind:
         if kind == "leader" and person.id is not None:
