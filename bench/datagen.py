@@ -405,7 +405,8 @@ async def roster(url: str) -> tuple[list[tuple[int, int]], dict[int, list[int]]]
     by_team: dict[int, list[int]] = {}
     for row in projects:
         by_team.setdefault(int(row[1]), []).append(int(row[0]))
-    return [(TELEGRAM_UID_BASE + int(row[0]), int(row[1])) for row in members], by_team
+    # Members of a squad only: a leader or admin named in the settings has no squad to report for.
+    return [(TELEGRAM_UID_BASE + int(row[0]), int(row[1])) for row in members if row[1] is not None], by_team
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -76,8 +76,15 @@ async def time_rank(backend: str, size: str, asks: int) -> dict[str, Any]:
     """A leader's 排行 with its chart: cached after the first draw, against drawing every time."""
     squads, projects = SIZES[size]
     data = await ensure(backend, Spec(squads, projects))
-    settings = Settings(_env_file=None, database_url=data.url, leaders=[LEADER])  # type: ignore[call-arg]
-    async with ZsBot(settings, clock=lambda: data.now) as bot:
+    # A private copy: the leader's first message adds them as a member, and the cached district stays as made.
+    async with common.scratch_copy(backend, data.name, f"{data.name}_startup") as url:
+        settings = Settings(_env_file=None, database_url=url, leaders=[LEADER])  # type: ignore[call-arg]
+        return await _time_asks(settings, data.now, asks, backend, squads, projects)
+
+
+async def _time_asks(settings: Settings, now: Any, asks: int, backend: str, squads: int,
+                     projects: int) -> dict[str, Any]:
+    async with ZsBot(settings, clock=lambda: now) as bot:
         first = await _ask(bot)  # the day's first draw (and warm connections)
         cached = [await _ask(bot) for _ in range(asks)]
         bot.core.charts = ChartDrawer(cache_size=0)  # the baseline: every answer draws its chart
