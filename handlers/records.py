@@ -13,7 +13,7 @@ from handlers.format import format_amount, project_label, stage_name, undo_hint
 from handlers.messages import Button, Reply
 from handlers.refusal import refuse_key
 from storage import event_queries, queries
-from storage.limits import limits, violations
+from storage.limits import table_limits, violations
 from storage.models import Evidence, Project
 
 # --- snapshots for undo ---------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def check_fits(ctx: Context, project: Project) -> None:
     answer, and resending would fail again); SQLite stores it whole, which would break a later move to
     PostgreSQL by backup and restore. The same limit on both, refused with the field and its limit.
     """
-    row = {column: getattr(project, column, None) for (table, column) in limits() if table == "project"}
+    row = {column: getattr(project, column, None) for column in table_limits("project")}
     for found in violations("project", [row]):
         zh, en = _FIELD_LABELS.get(found.column, (found.column, found.column))
         raise refuse_key(ctx, "check_fits.too_long_characters_most", field=ctx.t(zh, en), length=found.length,
