@@ -18,6 +18,7 @@ from handlers.messages import Reply
 from handlers.records import headline_for, record_event, restore
 from handlers.refusal import refuse_key
 from handlers.resolve import lock_project
+from handlers.wording import both
 from storage import event_queries, queries
 from storage.models import Event, Problem, Project
 
@@ -63,11 +64,8 @@ async def _target(ctx: Context, cmd: Command) -> Event:
         ago = max(1, int((ctx.now - found.created_at).total_seconds() // 60))
         what = f"{label}{describe(ctx, found)}"
         raise NeedsChoice(
-            f"你上一条「{ctx.member.last_unchanged_text}」没有做任何更改，没有可撤销的内容。\n"
-            f"更早的一条是：{what}（{ago}分钟前）。要撤销它吗？",
-            f"Your last message ({ctx.member.last_unchanged_text!r}) changed nothing, so there is nothing to undo "
-            f"from it.\nThe change before it: {what} ({ago} min ago). Undo that?",
-            [Choice(f"撤销它：{what}", f"undo it: {what}", Command(verb="undo", lang=ctx.lang, number=found.id))],
+            *both("undo.earlier_change", text=ctx.member.last_unchanged_text, what=what, ago=ago),
+            [Choice(*both("undo.undo_it", what=what), Command(verb="undo", lang=ctx.lang, number=found.id))],
             confirm=True,
         )
     return found

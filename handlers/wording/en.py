@@ -250,4 +250,40 @@ MESSAGES: dict[str, str] = {
     "access.only_roles_for": "Only {roles} can {action} for {target}.",
     "access.not_your_squad": "{target} is not your squad: you may {action} of your own squad only.",
     "access.not_your_squads": "{target} is not your squad's: only its members, captains or a leader may do that.",
+    # questions (handlers/choices.py NeedsChoice, Choice): handlers/projects/verify.py
+    "verify_list.verify_these": "verify these {count}",
+    # handlers/projects/problems.py
+    "resolve.which_problem": "#{id} has {count} open problems; which one is solved?",
+    "resolve.problem_choice": "p{id} ({category}): {text}",
+    # handlers/roster.py
+    "person.which_member": "{count} members are called \"{value}\"; which one?",
+    "person.member_choice": "{name} ({squad})",
+    "roster.confirm": "confirm",
+    "appoint.confirm": "This makes {name} ({squad}) a {role}:",
+    "dismiss.confirm": "This takes back {name}'s {role} role:",
+    "remove.confirm": "This takes {name} out of \"{squad}\" (their reports stay):",
+    "rename.confirm": "This renames \"{old}\" to \"{new}\":",
+    "unbind.which": "Unbind which?",
+    "unbind.confirm": "This unbinds {label}:",
+    # handlers/undo.py
+    "undo.earlier_change": (
+        "Your last message ({text!r}) changed nothing, so there is nothing to undo from it.\n"
+        "The change before it: {what} ({ago} min ago). Undo that?"
+    ),
+    "undo.undo_it": "undo it: {what}",
+    # handlers/resolve.py
+    "find_project.new_project": "create a new project \"{name}\"",
+    "find_project.project_choice": "{label} ({team}, {stage})",
+    "find_project.which": "Several projects match; reply with a number:",
+    "find_project.other_squads": (
+        "\"{name}\" is #{id} of {whose}; only its members or a leader may update it. "
+        "Create a project \"{name}\" of your own squad?"
+    ),
+    "find_project.yes_that_one": "yes, #{id} {project}",
+    "find_project.company_of": "\"{name}\" is the company of #{id} {project}; I read it as that project:",
+    "find_project.one_character": "The project name \"{name}\" is a single character. Create it anyway?",
+    "find_project.read_as": "No project is called \"{name}\"; I read it as #{id} {project}:",
+    # handlers/people.py
+    "join.move_squad": "You are in \"{old}\". Move to \"{new}\"? (your reports stay where they are)",
+    "join.move_to": "move to \"{new}\"",
 }
