@@ -57,7 +57,7 @@ async def handle_invite(cmd: Command, ctx: Context) -> Reply:
         team = ctx.team
     else:
         raise refuse_key(ctx, "invite.name_squad", 'invite')
-    access.require(ctx, "invite", team_id=team.id, target_zh=f"「{team.name}」", target_en=f'"{team.name}"', squad=True)
+    access.require(ctx, "invite", team_id=team.id, target=ctx.say("access.squad", name=team.name), squad=True)
     if cmd.flag == "rotate":
         code = await codes.fresh_invite_code(ctx.session)
         team.invite_code = code

@@ -220,4 +220,4 @@ async def changeable_project(ctx: Context, cmd: Command) -> Project:
 
 def check_may_change(ctx: Context, project: Project, verb: str) -> None:
     """The access policy on the project's squad: members change their own squad's projects, leaders any."""
-    access.require(ctx, verb, team_id=project.team_id, target_zh=f"#{project.id}", target_en=f"#{project.id}")
+    access.require(ctx, verb, team_id=project.team_id, target=f"#{project.id}")

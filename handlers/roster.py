@@ -71,7 +71,7 @@ async def _role_change(ctx: Context, cmd: Command) -> tuple[str, Member, str]:
     person = await _person(ctx, cmd)
     squad = await _team_label(ctx, person.team_id)
     access.require(ctx, "appoint_leader" if kind == "leader" else "appoint_captain", team_id=person.team_id,
-                   target_zh=f"「{squad}」", target_en=f'"{squad}"', squad=True)
+                   target=ctx.say("access.squad", name=squad), squad=True)
     return kind, person, squad
 
 
@@ -123,7 +123,7 @@ async def handle_remove(cmd: Command, ctx: Context) -> Reply:
     if person.team_id is None:
         raise refuse_key(ctx, "remove.squad", unchanged=True, name=person.name)
     squad = await _team_label(ctx, person.team_id)
-    access.require(ctx, "remove", team_id=person.team_id, target_zh=f"「{squad}」", target_en=f'"{squad}"', squad=True)
+    access.require(ctx, "remove", team_id=person.team_id, target=ctx.say("access.squad", name=squad), squad=True)
     _confirm(ctx, cmd, person, both("remove.confirm", name=person.name, squad=squad))
     before_team, before_role = person.team_id, person.role
     # A captain taken out is no longer one; a leader (a district role, an admin's to take back) stays one.

@@ -67,8 +67,8 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
 
 async def _verify_list(cmd: Command, ctx: Context, *, team_id: int | None, scope: str) -> Reply:
     """核实 全部 / 核实 德化街: every unverified move in scope, shown first and confirmed."""
-    access.require(ctx, "verify", team_id=team_id, target_zh=f"「{scope}」" if scope else ctx.say("verify_list.district"),
-                   target_en=f'"{scope}"' if scope else "the district", squad=True)
+    access.require(ctx, "verify", team_id=team_id, squad=True,
+                   target=ctx.say("access.squad", name=scope) if scope else ctx.say("verify_list.district"))
     moves, total = await report_queries.pending_verifications(ctx.session, team_id=team_id, limit=VERIFY_LIMIT)
     where = scope or ctx.say("verify_list.district")
     if not moves:

@@ -216,7 +216,6 @@ MESSAGES: dict[str, str] = {
     # handlers/questions.py
     "rank.number": "📍 {team_name} is number {rank} of {rows_count}",
     "problems.squad_named": "No squad named \"{value}\".",
-    "problems.district": "the district",
     "export.ledger_exported_one_sheet": "📊 Ledger exported: {name} (one sheet per pool plus a summary)",
     # handlers/resolve.py
     "find_project.name_project_id_name": "Name the project: #id or its name.",
@@ -286,4 +285,10 @@ MESSAGES: dict[str, str] = {
     # handlers/people.py
     "join.move_squad": "You are in \"{old}\". Move to \"{new}\"? (your reports stay where they are)",
     "join.move_to": "move to \"{new}\"",
+    # handlers/access.py: what a refusal names (access.require's target), and the stranger's answer (both languages)
+    "access.squad": "\"{name}\"",
+    "access.district": "The district",
+    "access.ledger": "The ledger",
+    "access.this_group": "This group",
+    "access.stranger": "You are not a squad member yet. Ask your leader for the invite code and send `join <code>`.",
 }

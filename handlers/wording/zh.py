@@ -183,7 +183,6 @@ MESSAGES: dict[str, str] = {
     # handlers/questions.py
     "rank.number": "📍 {team_name} 现在排第 {rank} 名（共 {rows_count} 队）",
     "problems.squad_named": "没有名为「{value}」的小分队。",
-    "problems.district": "全区",
     "export.ledger_exported_one_sheet": "📊 台账已导出：{name}（每个项目库一张表，另有汇总表）",
     # handlers/resolve.py
     "find_project.name_project_id_name": "请写明项目：#编号 或 项目名称。",
@@ -244,4 +243,10 @@ MESSAGES: dict[str, str] = {
     # handlers/people.py
     "join.move_squad": "你现在在「{old}」，要转到「{new}」吗？（原队的项目和报送记录不动）",
     "join.move_to": "转到「{new}」",
+    # handlers/access.py: what a refusal names (access.require's target), and the stranger's answer (both languages)
+    "access.squad": "「{name}」",
+    "access.district": "全区",
+    "access.ledger": "台账",
+    "access.this_group": "本群",
+    "access.stranger": "你还不是小分队成员，暂时不能使用。请向队长索取邀请码，然后发送「加入 邀请码」。",
 }
