@@ -17,11 +17,11 @@ from handlers.context import Context
 from handlers.messages import Reply
 from handlers.records import headline_for, record_event
 from handlers.refusal import refuse_key
-from handlers.wording import PerLang, both
+from handlers.wording import PerLang, both, key
 from storage import bindings, queries, roster_queries
 from storage.models import ChatBinding, Member
 
-ROLE_WORDS = {"captain": ("队长", "captain"), "leader": ("领导", "leader")}
+ROLE_WORDS = {"captain": key("role.captain"), "leader": key("role.leader")}
 
 
 async def _person(ctx: Context, cmd: Command, *, prefer_team: int | None = None) -> Member:
@@ -78,11 +78,11 @@ async def _role_change(ctx: Context, cmd: Command) -> tuple[str, Member, str]:
 async def handle_appoint(cmd: Command, ctx: Context) -> Reply:
     """appoint: make someone a captain of their squad (leaders, admins) or a district leader (admins)."""
     kind, person, squad = await _role_change(ctx, cmd)
-    zh, en = ROLE_WORDS[kind]
+    zh, en = both(ROLE_WORDS[kind])
     if kind == "captain" and person.team_id is None:
         raise refuse_key(ctx, "appoint.squad_yet", name=person.name)
     if person.role == kind:
-        raise refuse_key(ctx, "appoint.already", unchanged=True, name=person.name, role=ctx.t(zh, en))
+        raise refuse_key(ctx, "appoint.already", unchanged=True, name=person.name, role=ctx.say(ROLE_WORDS[kind]))
     if kind == "captain" and person.role == "leader":
         # Making a leader a captain would take their leader role away: that is 取消领导, an admin's alone.
         raise refuse_key(ctx, "appoint.leader_already_do_what", unchanged=True, name=person.name)
@@ -94,27 +94,27 @@ async def handle_appoint(cmd: Command, ctx: Context) -> Reply:
                        data={"member_id": person.id, "before": before, "after": kind})
     where = f"「{squad}」的" if kind == "captain" else "全区"
     ctx.tell(person.id, f"👑 {ctx.member.name if ctx.member else '管理员'} 已设你为{where}{zh}。发送「帮助」看你现在能做的事。")
-    return Reply(text=headline_for(ctx, ctx.say("appoint.now", name=person.name, squad=squad, role=ctx.t(zh, en))))
+    return Reply(text=headline_for(ctx, ctx.say("appoint.now", name=person.name, squad=squad, role=ctx.say(ROLE_WORDS[kind]))))
 
 
 async def handle_dismiss(cmd: Command, ctx: Context) -> Reply:
     """dismiss: take back a captain's (or, for admins, a leader's) role; they stay in their squad."""
     kind, person, squad = await _role_change(ctx, cmd)
-    zh, en = ROLE_WORDS[kind]
+    zh, en = both(ROLE_WORDS[kind])
     if person.role != kind:
         if kind == "leader" and person.id is not None:
             setting = set(await roster_queries.identities_of(ctx.session, member_id=person.id)) & {
                 *ctx.settings.leaders, *ctx.settings.admins}
             if setting:  # a role from the settings is not the chat's to take back
                 raise refuse_key(ctx, "dismiss.leader_server_settings_zsbot", unchanged=True, name=person.name)
-        raise refuse_key(ctx, "dismiss.text", unchanged=True, name=person.name, role=ctx.t(zh, en))
+        raise refuse_key(ctx, "dismiss.text", unchanged=True, name=person.name, role=ctx.say(ROLE_WORDS[kind]))
     _confirm(ctx, cmd, person, both("dismiss.confirm", name=person.name, squad=squad, role=PerLang(zh, en)))
     person.role = "member"
     ctx.session.add(person)
     await record_event(ctx, project=None, kind="role", team_id=person.team_id, text=f"{person.name}: {kind} → member",
                        data={"member_id": person.id, "before": kind, "after": "member"})
     ctx.tell(person.id, f"你已不再担任{zh}（{ctx.member.name if ctx.member else '管理员'} 取消）。")
-    return Reply(text=headline_for(ctx, ctx.say("dismiss.longer", name=person.name, role=ctx.t(zh, en))))
+    return Reply(text=headline_for(ctx, ctx.say("dismiss.longer", name=person.name, role=ctx.say(ROLE_WORDS[kind]))))
 
 
 async def handle_remove(cmd: Command, ctx: Context) -> Reply:

@@ -291,4 +291,17 @@ MESSAGES: dict[str, str] = {
     "access.ledger": "The ledger",
     "access.this_group": "This group",
     "access.stranger": "You are not a squad member yet. Ask your leader for the invite code and send `join <code>`.",
+    # labels, said by a table's row: handlers/roster.py ROLE_WORDS, handlers/codes.py _NAMES, handlers/records.py
+    "role.captain": "captain",
+    "role.leader": "leader",
+    "code.invite": "invite code",
+    "code.link": "link code",
+    "field.name": "name",
+    "field.place": "place",
+    "field.company": "company",
+    "field.amount": "amount",
+    "field.industry": "industry",
+    "field.zone": "zone",
+    "field.reason": "reason",
+    "field.aliases": "aliases",
 }

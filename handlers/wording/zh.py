@@ -249,4 +249,17 @@ MESSAGES: dict[str, str] = {
     "access.ledger": "台账",
     "access.this_group": "本群",
     "access.stranger": "你还不是小分队成员，暂时不能使用。请向队长索取邀请码，然后发送「加入 邀请码」。",
+    # labels, said by a table's row: handlers/roster.py ROLE_WORDS, handlers/codes.py _NAMES, handlers/records.py
+    "role.captain": "队长",
+    "role.leader": "领导",
+    "code.invite": "邀请码",
+    "code.link": "关联码",
+    "field.name": "名称",
+    "field.place": "地点",
+    "field.company": "公司",
+    "field.amount": "金额",
+    "field.industry": "行业",
+    "field.zone": "区域",
+    "field.reason": "原因",
+    "field.aliases": "别名",
 }
