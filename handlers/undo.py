@@ -18,23 +18,24 @@ from handlers.messages import Reply
 from handlers.records import headline_for, record_event, restore
 from handlers.refusal import refuse_key
 from handlers.resolve import lock_project
-from handlers.wording import both
+from handlers.wording import both, key
 from storage import event_queries, queries
 from storage.models import Event, Problem, Project
 
-_KIND_NAMES = {"stage": ("阶段变更", "stage move"), "note": ("进展记录", "note"), "visit": ("拜访记录", "visit"),
-               "problem": ("问题登记", "problem"), "resolve": ("问题解决", "resolution"), "drop": ("放弃", "drop"),
-               "edit": ("修改", "edit"), "verify": ("核实", "verification"), "expect": ("预计时间", "expected date"),
-               "create": ("新建", "creation")}
+_KIND_NAMES = {"stage": key("event_kind.stage"), "note": key("event_kind.note"), "visit": key("event_kind.visit"),
+               "problem": key("event_kind.problem"), "resolve": key("event_kind.resolve"),
+               "drop": key("event_kind.drop"), "edit": key("event_kind.edit"), "verify": key("event_kind.verify"),
+               "expect": key("event_kind.expect"), "create": key("event_kind.create")}
 
 
 def describe(ctx: Context, event: Event) -> str:
     """What an event changed, in a few words: `阶段变更 招引→签约`."""
-    zh, en = _KIND_NAMES.get(event.kind, (event.kind, event.kind))
-    if event.kind == "stage":
-        zh += f" {stage_name(event.from_stage)}→{stage_name(event.to_stage)}"
-        en += f" {event.from_stage}→{event.to_stage}"
-    return ctx.t(zh, en)
+    name = ctx.say(_KIND_NAMES[event.kind]) if event.kind in _KIND_NAMES else event.kind
+    if event.kind != "stage":
+        return name
+    if ctx.lang == "en":  # English names a stage by its key (pursue→sign), Chinese by its word (招引→签约)
+        return f"{name} {event.from_stage}→{event.to_stage}"
+    return f"{name} {stage_name(event.from_stage)}→{stage_name(event.to_stage)}"
 
 
 def _batch(event: Event) -> str:

@@ -304,4 +304,15 @@ MESSAGES: dict[str, str] = {
     "field.zone": "zone",
     "field.reason": "reason",
     "field.aliases": "aliases",
+    # handlers/undo.py _KIND_NAMES: what an event was
+    "event_kind.stage": "stage move",
+    "event_kind.note": "note",
+    "event_kind.visit": "visit",
+    "event_kind.problem": "problem",
+    "event_kind.resolve": "resolution",
+    "event_kind.drop": "drop",
+    "event_kind.edit": "edit",
+    "event_kind.verify": "verification",
+    "event_kind.expect": "expected date",
+    "event_kind.create": "creation",
 }

@@ -262,4 +262,15 @@ MESSAGES: dict[str, str] = {
     "field.zone": "区域",
     "field.reason": "原因",
     "field.aliases": "别名",
+    # handlers/undo.py _KIND_NAMES: what an event was
+    "event_kind.stage": "阶段变更",
+    "event_kind.note": "进展记录",
+    "event_kind.visit": "拜访记录",
+    "event_kind.problem": "问题登记",
+    "event_kind.resolve": "问题解决",
+    "event_kind.drop": "放弃",
+    "event_kind.edit": "修改",
+    "event_kind.verify": "核实",
+    "event_kind.expect": "预计时间",
+    "event_kind.create": "新建",
 }
