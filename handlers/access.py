@@ -21,6 +21,7 @@ from typing import Literal
 
 from handlers.context import Context
 from handlers.refusal import Refusal
+from handlers.wording import both
 
 Role = Literal["stranger", "member", "captain", "leader", "admin"]
 Scope = Literal["none", "self", "own", "any"]
@@ -126,8 +127,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "bind_list_all": ("查看所有绑定（在群里发送「绑定」查看本群的）", "see every binding (send `bind` in a group for its own)"),
 }
 
-STRANGER = ("你还不是小分队成员，暂时不能使用。请向队长索取邀请码，然后发送「加入 邀请码」。\n"
-            "You are not a squad member yet. Ask your leader for the invite code and send `join <code>`.")
+# A stranger's language is not known yet: they are told in both.
+STRANGER = "\n".join(both("access.stranger"))
 
 
 def check_verb(ctx: Context, verb: str) -> None:
@@ -139,15 +140,16 @@ def check_verb(ctx: Context, verb: str) -> None:
     raise Refusal(ctx.say("access.only_roles", roles=who_may(verb, ctx.lang, ctx.settings), action=_action(ctx, verb)))
 
 
-def require(ctx: Context, verb: str, *, team_id: int | None, target_zh: str, target_en: str,
-            squad: bool = False) -> None:
+def require(ctx: Context, verb: str, *, team_id: int | None, target: str, squad: bool = False) -> None:
     """Refuse `verb` on a target outside the sender's scope: another squad's project, a squad not theirs
-    (`squad=True`: the target names a squad), or the whole district (`team_id` None) for an own-squad scope."""
+    (`squad=True`: the target names a squad), or the whole district (`team_id` None) for an own-squad scope.
+
+    `target` names it in the sender's language (`ctx.say("access.squad", name=...)`).
+    """
     own = ctx.member.team_id if ctx.member else None
     if allowed(verb, ctx.role, own_team=own, team_id=team_id, settings=ctx.settings):
         return
     check_verb(ctx, verb)
-    target = target_en if ctx.lang == "en" else target_zh
     if team_id is None:  # the district, to a role limited to its own squad
         wider = [role for role in ROLES if scope_of(verb, role, ctx.settings) == "any"]
         roles = ctx.say("access.and").join(ROLE_NAMES[role][1 if ctx.lang == "en" else 0] for role in wider)

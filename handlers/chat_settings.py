@@ -69,7 +69,7 @@ async def handle_settings(cmd: Command, ctx: Context) -> Reply:
     if binding is None:
         raise refuse_key(ctx, "settings.group_bound_yet_admin")
     # A squad's group: its captains, leaders and admins; the leaders' group: leaders and admins.
-    access.require(ctx, "settings", team_id=binding.team_id, target_zh="本群", target_en="This group")
+    access.require(ctx, "settings", team_id=binding.team_id, target=ctx.say("access.this_group"))
     word, flag = (cmd.value or "").strip(), (cmd.flag or "").strip()
     if not word:
         header = ctx.say("settings.group_posts")

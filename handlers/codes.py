@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.context import Context
 from handlers.refusal import Refusal
+from handlers.wording import key
 from storage import queries, roster_queries
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes are read aloud and typed on phones
@@ -24,7 +25,7 @@ LINK_CODE_LENGTH = 10  # 31^10 ≈ 8 × 10^14: with the limits below, out of rea
 ATTEMPT_WINDOW = timedelta(minutes=10)
 PER_IDENTITY = 5
 DISTRICT_WIDE = {"invite": 100, "link": 30}  # wrong tries in ATTEMPT_WINDOW: link codes voided; admins told (invite)
-_NAMES = {"invite": ("邀请码", "invite code"), "link": ("关联码", "link code")}
+_NAMES = {"invite": key("code.invite"), "link": key("code.link")}
 
 
 INVITE_CODE_LENGTH = 6  # a squad's invite code: kept short to read out; rotated with 「邀请码 队名 换」
@@ -53,9 +54,8 @@ async def check_not_locked(ctx: Context, kind: str) -> None:
     since = ctx.now - ATTEMPT_WINDOW
     tries = await roster_queries.code_attempts(ctx.session, kind=kind, since=since, identity=ctx.incoming.identity)
     if tries >= PER_IDENTITY:
-        zh, en = _NAMES[kind]
         minutes = int(ATTEMPT_WINDOW.total_seconds() // 60)
-        raise Refusal(ctx.say("check_not_locked.too_many_wrong_try", code=ctx.t(zh, en), minutes=minutes))
+        raise Refusal(ctx.say("check_not_locked.too_many_wrong_try", code=ctx.say(_NAMES[kind]), minutes=minutes))
 
 
 def wrong_code(ctx: Context, kind: str) -> Refusal:

@@ -16,6 +16,7 @@ from handlers.messages import Reply
 from handlers.records import headline_for, record_event
 from handlers.refusal import refuse_key
 from handlers.vocabulary import VERB_NAMES, describe, usage
+from handlers.wording import both
 from storage import bindings, queries, roster_queries
 from storage.models import STAGES, ChatBinding, Member, Target, Team
 
@@ -56,7 +57,7 @@ async def handle_invite(cmd: Command, ctx: Context) -> Reply:
         team = ctx.team
     else:
         raise refuse_key(ctx, "invite.name_squad", 'invite')
-    access.require(ctx, "invite", team_id=team.id, target_zh=f"「{team.name}」", target_en=f'"{team.name}"', squad=True)
+    access.require(ctx, "invite", team_id=team.id, target=ctx.say("access.squad", name=team.name), squad=True)
     if cmd.flag == "rotate":
         code = await codes.fresh_invite_code(ctx.session)
         team.invite_code = code
@@ -91,9 +92,8 @@ async def handle_join(cmd: Command, ctx: Context) -> Reply:
         if old_team is not None and old_team.id is not None:
             if cmd.flag != "confirmed":
                 raise NeedsChoice(
-                    f"你现在在「{old_team.name}」，要转到「{team.name}」吗？（原队的项目和报送记录不动）",
-                    f'You are in "{old_team.name}". Move to "{team.name}"? (your reports stay where they are)',
-                    [Choice(f"转到「{team.name}」", f'move to "{team.name}"', replace(cmd, flag="confirmed"))],
+                    *both("join.move_squad", old=old_team.name, new=team.name),
+                    [Choice(*both("join.move_to", new=team.name), replace(cmd, flag="confirmed"))],
                     confirm=True,
                 )
             for captain in await roster_queries.captains_of(ctx.session, team_id=old_team.id):

@@ -59,7 +59,7 @@ async def handle_status(cmd: Command, ctx: Context) -> Reply:
             team_name = None  # a member naming their own squad gets their usual view: district and squad
         elif found is not None:
             name = (await rq.team_names(ctx.session))[found]
-            access.require(ctx, "status_detail", team_id=found, target_zh=f"「{name}」", target_en=f'"{name}"',
+            access.require(ctx, "status_detail", team_id=found, target=ctx.say("access.squad", name=name),
                            squad=True)
     return await reports.status_report(
         ctx.session, settings=ctx.settings, now=ctx.now, viewer_team_id=own, is_leader=ctx.is_leader,
@@ -89,9 +89,8 @@ async def handle_problems(cmd: Command, ctx: Context) -> Reply:
             raise refuse_key(ctx, "problems.squad_named", value=cmd.value)
         team_id = team.id
     if team_id is not None or not ctx.is_leader:
-        named = f"「{cmd.value}」" if cmd.value else ctx.say("problems.district")
-        access.require(ctx, "problems", team_id=team_id, target_zh=named,
-                       target_en=f'"{cmd.value}"' if cmd.value else "The district", squad=True)
+        named = ctx.say("access.squad", name=cmd.value) if cmd.value else ctx.say("access.district")
+        access.require(ctx, "problems", team_id=team_id, target=named, squad=True)
     return await reports.problem_list(ctx.session, settings=ctx.settings, now=ctx.now, team_id=team_id,
                                       lang=ctx.lang)
 
@@ -99,7 +98,7 @@ async def handle_problems(cmd: Command, ctx: Context) -> Reply:
 async def handle_export(cmd: Command, ctx: Context) -> Reply:
     """export: the ledger (台账) as an Excel file, for leaders and admins."""
     team_id = None if ctx.is_leader else (ctx.team.id if ctx.team else None)
-    access.require(ctx, "export", team_id=team_id, target_zh="台账", target_en="The ledger")
+    access.require(ctx, "export", team_id=team_id, target=ctx.say("access.ledger"))
     ledger = await reports.ledger_export(ctx.session, settings=ctx.settings, now=ctx.now, team_id=team_id)
     return Reply(text=ctx.say("export.ledger_exported_one_sheet", name=ledger.name),
                  file=ledger)

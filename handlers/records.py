@@ -12,6 +12,7 @@ from handlers.context import Context
 from handlers.format import format_amount, project_label, stage_name, undo_hint
 from handlers.messages import Button, Reply
 from handlers.refusal import refuse_key
+from handlers.wording import key
 from storage import event_queries, queries
 from storage.limits import table_limits, violations
 from storage.models import Evidence, Project
@@ -43,9 +44,9 @@ def restore(project: Project, before: dict[str, Any]) -> None:
 # --- events ---------------------------------------------------------------------------------------
 
 _FIELD_LABELS = {
-    "name": ("名称", "name"), "name_key": ("名称", "name"), "place": ("地点", "place"), "company": ("公司", "company"),
-    "amount_text": ("金额", "amount"), "industry": ("行业", "industry"), "zone": ("区域", "zone"),
-    "drop_reason": ("原因", "reason"), "aliases": ("别名", "aliases"),
+    "name": key("field.name"), "name_key": key("field.name"), "place": key("field.place"),
+    "company": key("field.company"), "amount_text": key("field.amount"), "industry": key("field.industry"),
+    "zone": key("field.zone"), "drop_reason": key("field.reason"), "aliases": key("field.aliases"),
 }
 
 
@@ -58,8 +59,8 @@ def check_fits(ctx: Context, project: Project) -> None:
     """
     row = {column: getattr(project, column, None) for column in table_limits("project")}
     for found in violations("project", [row]):
-        zh, en = _FIELD_LABELS.get(found.column, (found.column, found.column))
-        raise refuse_key(ctx, "check_fits.too_long_characters_most", field=ctx.t(zh, en), length=found.length,
+        label = ctx.say(_FIELD_LABELS[found.column]) if found.column in _FIELD_LABELS else found.column
+        raise refuse_key(ctx, "check_fits.too_long_characters_most", field=label, length=found.length,
                          limit=found.limit)
 
 

@@ -19,6 +19,7 @@ from handlers.format import project_label, stage_name
 from handlers.refusal import refuse_key
 from handlers.understand.guards import bad_name
 from handlers.understand.words import COMPANY_SUFFIXES, strip_edges
+from handlers.wording import PerLang, both
 from storage import name_lookup, queries
 from storage.models import Project
 
@@ -53,13 +54,12 @@ def _new(cmd: Command, name: str) -> Command:
 
 
 def _new_choice(cmd: Command, name: str) -> Choice:
-    return Choice(f"新建项目「{name}」", f'create a new project "{name}"', _new(cmd, name))
+    return Choice(*both("find_project.new_project", name=name), _new(cmd, name))
 
 
 async def _label(ctx: Context, project: Project | name_lookup.Candidate, teams: dict[int, str]) -> tuple[str, str]:
-    zh = f"{project_label(project.id, project.name)}（{teams.get(project.team_id, '')}，{stage_name(project.stage)}）"
-    en = f"{project_label(project.id, project.name)} ({teams.get(project.team_id, '')}, {project.stage})"
-    return zh, en
+    return both("find_project.project_choice", label=project_label(project.id, project.name),
+                team=teams.get(project.team_id, ""), stage=PerLang(stage_name(project.stage), project.stage))
 
 
 async def _which(ctx: Context, cmd: Command, candidates: list[Project] | list[name_lookup.Candidate], *,
@@ -71,8 +71,7 @@ async def _which(ctx: Context, cmd: Command, candidates: list[Project] | list[na
         choices.append(Choice(zh, en, _pinned(cmd, project.id or 0)))
     if offer_new:
         choices.append(_new_choice(cmd, offer_new))
-    return NeedsChoice("找到几个相近的项目，请回复序号选择：", "Several projects match; reply with a number:",
-                       choices, confirm=False)
+    return NeedsChoice(*both("find_project.which"), choices, confirm=False)
 
 
 async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bool = False,
@@ -126,18 +125,15 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
             team = await queries.team_by_id(ctx.session, team_id=project.team_id)
             whose = team.name if team else ""
             raise NeedsChoice(
-                f"「{name}」是{whose}的项目 #{project.id}，只有{whose}的成员或领导可以更新。要新建本队的项目「{name}」吗？",
-                f'"{name}" is #{project.id} of {whose}; only its members or a leader may update it. '
-                f'Create a project "{name}" of your own squad?',
+                *both("find_project.other_squads", name=name, whose=whose, id=project.id),
                 [_new_choice(cmd, name)], confirm=True,
             )
         if loose and writes:
-            choices = [Choice(f"是，就是 #{project.id} {project.name}", f"yes, #{project.id} {project.name}",
+            choices = [Choice(*both("find_project.yes_that_one", id=project.id, project=project.name),
                               _pinned(cmd, project.id or 0))]
             if may_create:
                 choices.append(_new_choice(cmd, name))
-            raise NeedsChoice(f"「{name}」是 #{project.id} {project.name} 的对接企业，我理解为这个项目：",
-                              f'"{name}" is the company of #{project.id} {project.name}; I read it as that project:',
+            raise NeedsChoice(*both("find_project.company_of", name=name, id=project.id, project=project.name),
                               choices, confirm=True)
         return project
     if may_create and bad_name(name, ctx.today):  # 了, 签约, 明天, 2亿: never a project's name, even if confirmed
@@ -145,8 +141,7 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
     if len(key) < 2:  # one character matches half the district: never guessed, at most created on request
         if may_create:
             raise NeedsChoice(
-                f"项目名「{name}」只有一个字，确定要新建这个项目吗？",
-                f'The project name "{name}" is a single character. Create it anyway?',
+                *both("find_project.one_character", name=name),
                 [_new_choice(cmd, name)], confirm=True,
             )
         raise refuse_key(ctx, "find_project.too_short_full_name", verb, name=name)
@@ -179,12 +174,10 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
             hit = await ctx.session.get(Project, only.id)
             assert hit is not None
             return hit
-        choices = [Choice(f"是，就是 #{only.id} {only.name}", f"yes, #{only.id} {only.name}",
-                          _pinned(cmd, only.id))]
+        choices = [Choice(*both("find_project.yes_that_one", id=only.id, project=only.name), _pinned(cmd, only.id))]
         if offer_new:
             choices.append(_new_choice(cmd, name))
-        raise NeedsChoice(f"没有叫「{name}」的项目，我理解为 #{only.id} {only.name}：",
-                          f'No project is called "{name}"; I read it as #{only.id} {only.name}:',
+        raise NeedsChoice(*both("find_project.read_as", name=name, id=only.id, project=only.name),
                           choices, confirm=True)
     if close:
         raise await _which(ctx, cmd, close, offer_new=offer_new)
@@ -227,4 +220,4 @@ async def changeable_project(ctx: Context, cmd: Command) -> Project:
 
 def check_may_change(ctx: Context, project: Project, verb: str) -> None:
     """The access policy on the project's squad: members change their own squad's projects, leaders any."""
-    access.require(ctx, verb, team_id=project.team_id, target_zh=f"#{project.id}", target_en=f"#{project.id}")
+    access.require(ctx, verb, team_id=project.team_id, target=f"#{project.id}")

@@ -17,10 +17,11 @@ from handlers.context import Context
 from handlers.messages import Reply
 from handlers.records import headline_for, record_event
 from handlers.refusal import refuse_key
+from handlers.wording import PerLang, both, key
 from storage import bindings, queries, roster_queries
 from storage.models import ChatBinding, Member
 
-ROLE_WORDS = {"captain": ("队长", "captain"), "leader": ("领导", "leader")}
+ROLE_WORDS = {"captain": key("role.captain"), "leader": key("role.leader")}
 
 
 async def _person(ctx: Context, cmd: Command, *, prefer_team: int | None = None) -> Member:
@@ -41,20 +42,22 @@ async def _person(ctx: Context, cmd: Command, *, prefer_team: int | None = None)
     if len(found) > 1:
         teams = await queries.team_names_by_id(ctx.session, team_ids={m.team_id for m in found if m.team_id})
         raise NeedsChoice(
-            f"有 {len(found)} 位叫「{value}」的队员，是哪一位？", f'{len(found)} members are called "{value}"; which one?',
-            [Choice(f"{m.name}（{teams.get(m.team_id or 0, '未入队')}）", f"{m.name} ({teams.get(m.team_id or 0, '-')})",
+            *both("person.which_member", count=len(found), value=value),
+            [Choice(*both("person.member_choice", name=m.name,
+                          squad=PerLang(teams.get(m.team_id or 0, "未入队"), teams.get(m.team_id or 0, "-"))),
                     replace(cmd, value=f"#{m.id}")) for m in found],
             confirm=False,
         )
     return found[0]
 
 
-def _confirm(ctx: Context, cmd: Command, member: Member | None, zh: str, en: str) -> None:
-    """Ask before applying (the confirmed command names the person by id, so the answer is exact)."""
+def _confirm(ctx: Context, cmd: Command, member: Member | None, question: tuple[str, str]) -> None:
+    """Ask `question` (zh, en) before applying (the confirmed command names the person by id, so the answer is exact)."""
     if cmd.flag == "confirmed":
         return
     value = f"#{member.id}" if member is not None else cmd.value
-    raise NeedsChoice(zh, en, [Choice("确认", "confirm", replace(cmd, value=value, flag="confirmed"))], confirm=True)
+    raise NeedsChoice(*question, [Choice(*both("roster.confirm"), replace(cmd, value=value, flag="confirmed"))],
+                      confirm=True)
 
 
 async def _team_label(ctx: Context, team_id: int | None) -> str:
@@ -68,22 +71,22 @@ async def _role_change(ctx: Context, cmd: Command) -> tuple[str, Member, str]:
     person = await _person(ctx, cmd)
     squad = await _team_label(ctx, person.team_id)
     access.require(ctx, "appoint_leader" if kind == "leader" else "appoint_captain", team_id=person.team_id,
-                   target_zh=f"「{squad}」", target_en=f'"{squad}"', squad=True)
+                   target=ctx.say("access.squad", name=squad), squad=True)
     return kind, person, squad
 
 
 async def handle_appoint(cmd: Command, ctx: Context) -> Reply:
     """appoint: make someone a captain of their squad (leaders, admins) or a district leader (admins)."""
     kind, person, squad = await _role_change(ctx, cmd)
-    zh, en = ROLE_WORDS[kind]
+    zh, en = both(ROLE_WORDS[kind])
     if kind == "captain" and person.team_id is None:
         raise refuse_key(ctx, "appoint.squad_yet", name=person.name)
     if person.role == kind:
-        raise refuse_key(ctx, "appoint.already", unchanged=True, name=person.name, role=ctx.t(zh, en))
+        raise refuse_key(ctx, "appoint.already", unchanged=True, name=person.name, role=ctx.say(ROLE_WORDS[kind]))
     if kind == "captain" and person.role == "leader":
         # Making a leader a captain would take their leader role away: that is 取消领导, an admin's alone.
         raise refuse_key(ctx, "appoint.leader_already_do_what", unchanged=True, name=person.name)
-    _confirm(ctx, cmd, person, f"将设 {person.name}（{squad}）为{zh}：", f"This makes {person.name} ({squad}) a {en}:")
+    _confirm(ctx, cmd, person, both("appoint.confirm", name=person.name, squad=squad, role=PerLang(zh, en)))
     before = person.role
     person.role = kind
     ctx.session.add(person)
@@ -91,27 +94,27 @@ async def handle_appoint(cmd: Command, ctx: Context) -> Reply:
                        data={"member_id": person.id, "before": before, "after": kind})
     where = f"「{squad}」的" if kind == "captain" else "全区"
     ctx.tell(person.id, f"👑 {ctx.member.name if ctx.member else '管理员'} 已设你为{where}{zh}。发送「帮助」看你现在能做的事。")
-    return Reply(text=headline_for(ctx, ctx.say("appoint.now", name=person.name, squad=squad, role=ctx.t(zh, en))))
+    return Reply(text=headline_for(ctx, ctx.say("appoint.now", name=person.name, squad=squad, role=ctx.say(ROLE_WORDS[kind]))))
 
 
 async def handle_dismiss(cmd: Command, ctx: Context) -> Reply:
     """dismiss: take back a captain's (or, for admins, a leader's) role; they stay in their squad."""
     kind, person, squad = await _role_change(ctx, cmd)
-    zh, en = ROLE_WORDS[kind]
+    zh, en = both(ROLE_WORDS[kind])
     if person.role != kind:
         if kind == "leader" and person.id is not None:
             setting = set(await roster_queries.identities_of(ctx.session, member_id=person.id)) & {
                 *ctx.settings.leaders, *ctx.settings.admins}
             if setting:  # a role from the settings is not the chat's to take back
                 raise refuse_key(ctx, "dismiss.leader_server_settings_zsbot", unchanged=True, name=person.name)
-        raise refuse_key(ctx, "dismiss.text", unchanged=True, name=person.name, role=ctx.t(zh, en))
-    _confirm(ctx, cmd, person, f"将取消 {person.name}（{squad}）的{zh}：", f"This takes back {person.name}'s {en} role:")
+        raise refuse_key(ctx, "dismiss.text", unchanged=True, name=person.name, role=ctx.say(ROLE_WORDS[kind]))
+    _confirm(ctx, cmd, person, both("dismiss.confirm", name=person.name, squad=squad, role=PerLang(zh, en)))
     person.role = "member"
     ctx.session.add(person)
     await record_event(ctx, project=None, kind="role", team_id=person.team_id, text=f"{person.name}: {kind} → member",
                        data={"member_id": person.id, "before": kind, "after": "member"})
     ctx.tell(person.id, f"你已不再担任{zh}（{ctx.member.name if ctx.member else '管理员'} 取消）。")
-    return Reply(text=headline_for(ctx, ctx.say("dismiss.longer", name=person.name, role=ctx.t(zh, en))))
+    return Reply(text=headline_for(ctx, ctx.say("dismiss.longer", name=person.name, role=ctx.say(ROLE_WORDS[kind]))))
 
 
 async def handle_remove(cmd: Command, ctx: Context) -> Reply:
@@ -120,9 +123,8 @@ async def handle_remove(cmd: Command, ctx: Context) -> Reply:
     if person.team_id is None:
         raise refuse_key(ctx, "remove.squad", unchanged=True, name=person.name)
     squad = await _team_label(ctx, person.team_id)
-    access.require(ctx, "remove", team_id=person.team_id, target_zh=f"「{squad}」", target_en=f'"{squad}"', squad=True)
-    _confirm(ctx, cmd, person, f"将把 {person.name} 移出「{squad}」（历史报送保留）：",
-             f"This takes {person.name} out of \"{squad}\" (their reports stay):")
+    access.require(ctx, "remove", team_id=person.team_id, target=ctx.say("access.squad", name=squad), squad=True)
+    _confirm(ctx, cmd, person, both("remove.confirm", name=person.name, squad=squad))
     before_team, before_role = person.team_id, person.role
     # A captain taken out is no longer one; a leader (a district role, an admin's to take back) stays one.
     person.team_id, person.role = None, "member" if person.role == "captain" else person.role
@@ -143,7 +145,7 @@ async def handle_rename(cmd: Command, ctx: Context) -> Reply:
         raise refuse_key(ctx, "rename.new_name_must_characters", 'rename')
     if await queries.team_by_name(ctx.session, name=new):
         raise refuse_key(ctx, "rename.squad_named_already_exists", new=new)
-    _confirm(ctx, cmd, None, f"将把「{team.name}」改名为「{new}」：", f'This renames "{team.name}" to "{new}":')
+    _confirm(ctx, cmd, None, both("rename.confirm", old=team.name, new=new))
     old = team.name
     await roster_queries.rename_team(ctx.session, team=team, name=new)
     await record_event(ctx, project=None, kind="team", team_id=team.id, text=f"{old} → {new}",
@@ -194,7 +196,7 @@ async def handle_unbind(cmd: Command, ctx: Context) -> Reply:
         if not choices:
             raise refuse_key(ctx, "unbind.nothing_bound", unchanged=True)
         if len(choices) > 1:
-            raise NeedsChoice("解绑哪一个？", "Unbind which?", [
+            raise NeedsChoice(*both("unbind.which"), [
                 Choice(_binding_label(ctx, b, teams), _binding_label(ctx, b, teams),
                        replace(cmd, value=f"binding:{b.id}")) for b in choices], confirm=False)
         binding = choices[0]
@@ -206,7 +208,7 @@ async def handle_unbind(cmd: Command, ctx: Context) -> Reply:
     if binding is None or binding.id is None:
         raise refuse_key(ctx, "unbind.such_binding", unchanged=True)
     label = _binding_label(ctx, binding, teams)
-    _confirm(ctx, replace(cmd, value=f"binding:{binding.id}", secret=None), None, f"将解除绑定：{label}", f"This unbinds {label}:")
+    _confirm(ctx, replace(cmd, value=f"binding:{binding.id}", secret=None), None, both("unbind.confirm", label=label))
     await roster_queries.delete_binding(ctx.session, binding_id=binding.id)
     await record_event(ctx, project=None, kind="binding", team_id=binding.team_id, text=f"✕ {label}",
                        data={"platform": binding.platform, "team_id": binding.team_id, "leaders": binding.is_leaders})

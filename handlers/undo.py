@@ -18,22 +18,24 @@ from handlers.messages import Reply
 from handlers.records import headline_for, record_event, restore
 from handlers.refusal import refuse_key
 from handlers.resolve import lock_project
+from handlers.wording import both, key
 from storage import event_queries, queries
 from storage.models import Event, Problem, Project
 
-_KIND_NAMES = {"stage": ("阶段变更", "stage move"), "note": ("进展记录", "note"), "visit": ("拜访记录", "visit"),
-               "problem": ("问题登记", "problem"), "resolve": ("问题解决", "resolution"), "drop": ("放弃", "drop"),
-               "edit": ("修改", "edit"), "verify": ("核实", "verification"), "expect": ("预计时间", "expected date"),
-               "create": ("新建", "creation")}
+_KIND_NAMES = {"stage": key("event_kind.stage"), "note": key("event_kind.note"), "visit": key("event_kind.visit"),
+               "problem": key("event_kind.problem"), "resolve": key("event_kind.resolve"),
+               "drop": key("event_kind.drop"), "edit": key("event_kind.edit"), "verify": key("event_kind.verify"),
+               "expect": key("event_kind.expect"), "create": key("event_kind.create")}
 
 
 def describe(ctx: Context, event: Event) -> str:
     """What an event changed, in a few words: `阶段变更 招引→签约`."""
-    zh, en = _KIND_NAMES.get(event.kind, (event.kind, event.kind))
-    if event.kind == "stage":
-        zh += f" {stage_name(event.from_stage)}→{stage_name(event.to_stage)}"
-        en += f" {event.from_stage}→{event.to_stage}"
-    return ctx.t(zh, en)
+    name = ctx.say(_KIND_NAMES[event.kind]) if event.kind in _KIND_NAMES else event.kind
+    if event.kind != "stage":
+        return name
+    if ctx.lang == "en":  # English names a stage by its key (pursue→sign), Chinese by its word (招引→签约)
+        return f"{name} {event.from_stage}→{event.to_stage}"
+    return f"{name} {stage_name(event.from_stage)}→{stage_name(event.to_stage)}"
 
 
 def _batch(event: Event) -> str:
@@ -63,11 +65,8 @@ async def _target(ctx: Context, cmd: Command) -> Event:
         ago = max(1, int((ctx.now - found.created_at).total_seconds() // 60))
         what = f"{label}{describe(ctx, found)}"
         raise NeedsChoice(
-            f"你上一条「{ctx.member.last_unchanged_text}」没有做任何更改，没有可撤销的内容。\n"
-            f"更早的一条是：{what}（{ago}分钟前）。要撤销它吗？",
-            f"Your last message ({ctx.member.last_unchanged_text!r}) changed nothing, so there is nothing to undo "
-            f"from it.\nThe change before it: {what} ({ago} min ago). Undo that?",
-            [Choice(f"撤销它：{what}", f"undo it: {what}", Command(verb="undo", lang=ctx.lang, number=found.id))],
+            *both("undo.earlier_change", text=ctx.member.last_unchanged_text, what=what, ago=ago),
+            [Choice(*both("undo.undo_it", what=what), Command(verb="undo", lang=ctx.lang, number=found.id))],
             confirm=True,
         )
     return found

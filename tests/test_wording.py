@@ -7,17 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from handlers.wording import en, placeholders, say, zh
+from handlers.wording import PerLang, both, en, placeholders, say, zh
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
-# A key's literal at a call: ctx.say("k", ...), say(lang, "k", ...), refuse_key(ctx, "k", ...).
-USED = re.compile(r"""\b(?:say\((?:[\w.]+,\s*)?|refuse_key\(\s*[\w.]+,\s*)"([\w.]+)\"""")
+# A key's literal at a call: ctx.say("k", ...), say(lang, "k", ...), refuse_key(ctx, "k", ...), both("k", ...),
+# key("k") (a table's label, said by its row).
+USED = re.compile(r"""\b(?:say\((?:[\w.]+,\s*)?|both\(\s*|key\(|refuse_key\(\s*[\w.]+,\s*)"([\w.]+)\"""")
 # Messages where one language leaves a detail out, on purpose: key → (shown only in Chinese, only in English).
 ONE_SIDED = {
     "verify.already_verified": ({"stage"}, set()),  # "#{id} 的{stage}已核实过" / "#{id} is already verified"
     "newteam.created": ({"kind"}, set()),  # 小分队 or 领导组; English says "Squad" for both
     "builds_on.later_change": ({"who"}, {"actor"}),  # 你 for the sender; English names the actor
     "settings.no_such_post": ({"known"}, set()),  # the Chinese post words are listed in Chinese only
+    "dismiss.confirm": ({"squad"}, set()),  # "将取消 {name}（{squad}）的{role}" / "This takes back {name}'s {role} role"
 }
 
 
@@ -49,8 +51,9 @@ def test_no_message_is_unused() -> None:
 
 
 def test_the_scan_finds_the_call_forms() -> None:
-    found = USED.findall('ctx.say("a.b", x=1) say(lang, "c.d") refuse_key(ctx, "e.f", cmd.verb) say("g.h")')
-    assert found == ["a.b", "c.d", "e.f", "g.h"]
+    found = USED.findall('ctx.say("a.b", x=1) say(lang, "c.d") refuse_key(ctx, "e.f", cmd.verb) say("g.h") '
+                         '*both("i.j", id=1) both(\n  "k.l") {"x": key("m.n")}')
+    assert found == ["a.b", "c.d", "e.f", "g.h", "i.j", "k.l", "m.n"]
 
 
 def test_say_fills_the_language_template() -> None:
@@ -75,3 +78,12 @@ def test_a_value_no_language_shows_is_a_bug() -> None:
 
 def test_a_value_one_language_leaves_out_is_accepted() -> None:
     assert say("en", "verify.already_verified", id=3, stage="signed") == "#3 is already verified."
+
+
+def test_both_says_a_question_in_each_language() -> None:
+    assert both("rename.confirm", old="一队", new="二队") == ("将把「一队」改名为「二队」：", 'This renames "一队" to "二队":')
+
+
+def test_both_gives_each_language_its_own_value() -> None:
+    zh_text, en_text = both("appoint.confirm", name="王芳", squad="一队", role=PerLang("队长", "captain"))
+    assert (zh_text, en_text) == ("将设 王芳（一队）为队长：", "This makes 王芳 (一队) a captain:")

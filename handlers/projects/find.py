@@ -82,7 +82,7 @@ async def handle_mine(cmd: Command, ctx: Context) -> Reply:
         named = await queries.team_by_name(ctx.session, name=cmd.value)
         if named is None:
             raise refuse_key(ctx, "mine.squad_named", value=cmd.value)
-        access.require(ctx, "mine", team_id=named.id, target_zh=f"「{named.name}」", target_en=f'"{named.name}"', squad=True)
+        access.require(ctx, "mine", team_id=named.id, target=ctx.say("access.squad", name=named.name), squad=True)
         team = named
     if team is None or team.id is None:
         raise refuse_key(ctx, "mine.squad_leaders_mine_squad")

@@ -12,6 +12,7 @@ from handlers.problem_match import pick_problem
 from handlers.records import card, record_event
 from handlers.refusal import refuse_key
 from handlers.resolve import changeable_project
+from handlers.wording import both
 from storage import queries
 from storage.models import Problem
 
@@ -47,10 +48,9 @@ async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
     if isinstance(picked, list):
         if not picked:
             raise refuse_key(ctx, "resolve.has_such_open_problem", cmd.verb, id=project.id)
-        choices = [Choice(f"问题{p.id}（{p.category}）：{p.text[:40]}", f"p{p.id} ({p.category}): {p.text[:40]}",
+        choices = [Choice(*both("resolve.problem_choice", id=p.id, category=p.category, text=p.text[:40]),
                           replace(cmd, project=ProjectRef(id=project.id), number=p.id)) for p in picked]
-        raise NeedsChoice(f"#{project.id} 有 {len(picked)} 个未解决问题，解决的是哪一个？",
-                          f"#{project.id} has {len(picked)} open problems; which one is solved?", choices, confirm=False)
+        raise NeedsChoice(*both("resolve.which_problem", id=project.id, count=len(picked)), choices, confirm=False)
     problem = picked
     problem.resolved_at = ctx.now
     problem.resolved_by = ctx.member.id if ctx.member else None

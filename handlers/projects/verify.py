@@ -15,6 +15,7 @@ from handlers.projects.fields import VERIFY_LIMIT
 from handlers.records import card, headline_for, record_event, snapshot, undo_line
 from handlers.refusal import refuse_key
 from handlers.resolve import check_may_change, lock_project, require_project
+from handlers.wording import both
 from storage import queries, report_queries
 from storage.models import Project
 
@@ -66,8 +67,8 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
 
 async def _verify_list(cmd: Command, ctx: Context, *, team_id: int | None, scope: str) -> Reply:
     """核实 全部 / 核实 德化街: every unverified move in scope, shown first and confirmed."""
-    access.require(ctx, "verify", team_id=team_id, target_zh=f"「{scope}」" if scope else ctx.say("verify_list.district"),
-                   target_en=f'"{scope}"' if scope else "the district", squad=True)
+    access.require(ctx, "verify", team_id=team_id, squad=True,
+                   target=ctx.say("access.squad", name=scope) if scope else ctx.say("verify_list.district"))
     moves, total = await report_queries.pending_verifications(ctx.session, team_id=team_id, limit=VERIFY_LIMIT)
     where = scope or ctx.say("verify_list.district")
     if not moves:
@@ -75,11 +76,10 @@ async def _verify_list(cmd: Command, ctx: Context, *, team_id: int | None, scope
     lines = [f"#{m.project_id} {m.name}（{m.team_name}，{stage_name(m.stage, ctx.lang)}）" for m in moves]
     if cmd.flag != "confirmed":
         more = ctx.say("verify_list.more_next_time", more=total - len(moves)) if total > len(moves) else ""
+        zh, en = both("verify_list.verifies_moves", where=where, moves_count=len(moves), more=more)
         raise NeedsChoice(
-            ctx.say("verify_list.verifies_moves", where=where, moves_count=len(moves), more=more)
-            + "\n".join(lines),
-            f"This verifies {len(moves)} moves in {where}{more}:\n" + "\n".join(lines),
-            [Choice(f"核实这 {len(moves)} 个", f"verify these {len(moves)}", replace(cmd, flag="confirmed"))],
+            zh + "\n".join(lines), en + "\n".join(lines),
+            [Choice(*both("verify_list.verify_these", count=len(moves)), replace(cmd, flag="confirmed"))],
             confirm=True,
         )
     verified = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from string import Formatter
 
 from handlers.commands import Lang
@@ -24,3 +25,28 @@ def say(lang: Lang, key: str, /, **values: object) -> str:
     if extra:
         raise KeyError(f"{key}: no placeholder for {sorted(extra)}")
     return template.format(**values)
+
+
+@dataclass(frozen=True)
+class PerLang:
+    """A value that reads differently in each language (a stage: 签约 / signed), for `both`."""
+
+    zh: object
+    en: object
+
+
+def key(name: str, /) -> str:
+    """Name a message for later (a table of labels says it by its row), so the wording test finds the key."""
+    return name
+
+
+def _value_in(lang: Lang, value: object) -> object:
+    return (value.en if lang == "en" else value.zh) if isinstance(value, PerLang) else value
+
+
+def both(key: str, /, **values: object) -> tuple[str, str]:
+    """The message `key` in Chinese and in English: a question (NeedsChoice, Choice) carries both texts."""
+    langs: tuple[Lang, Lang] = ("zh", "en")
+    zh_text, en_text = (say(lang, key, **{name: _value_in(lang, value) for name, value in values.items()})
+                        for lang in langs)
+    return zh_text, en_text

@@ -216,7 +216,6 @@ MESSAGES: dict[str, str] = {
     # handlers/questions.py
     "rank.number": "📍 {team_name} is number {rank} of {rows_count}",
     "problems.squad_named": "No squad named \"{value}\".",
-    "problems.district": "the district",
     "export.ledger_exported_one_sheet": "📊 Ledger exported: {name} (one sheet per pool plus a summary)",
     # handlers/resolve.py
     "find_project.name_project_id_name": "Name the project: #id or its name.",
@@ -250,4 +249,70 @@ MESSAGES: dict[str, str] = {
     "access.only_roles_for": "Only {roles} can {action} for {target}.",
     "access.not_your_squad": "{target} is not your squad: you may {action} of your own squad only.",
     "access.not_your_squads": "{target} is not your squad's: only its members, captains or a leader may do that.",
+    # questions (handlers/choices.py NeedsChoice, Choice): handlers/projects/verify.py
+    "verify_list.verify_these": "verify these {count}",
+    # handlers/projects/problems.py
+    "resolve.which_problem": "#{id} has {count} open problems; which one is solved?",
+    "resolve.problem_choice": "p{id} ({category}): {text}",
+    # handlers/roster.py
+    "person.which_member": "{count} members are called \"{value}\"; which one?",
+    "person.member_choice": "{name} ({squad})",
+    "roster.confirm": "confirm",
+    "appoint.confirm": "This makes {name} ({squad}) a {role}:",
+    "dismiss.confirm": "This takes back {name}'s {role} role:",
+    "remove.confirm": "This takes {name} out of \"{squad}\" (their reports stay):",
+    "rename.confirm": "This renames \"{old}\" to \"{new}\":",
+    "unbind.which": "Unbind which?",
+    "unbind.confirm": "This unbinds {label}:",
+    # handlers/undo.py
+    "undo.earlier_change": (
+        "Your last message ({text!r}) changed nothing, so there is nothing to undo from it.\n"
+        "The change before it: {what} ({ago} min ago). Undo that?"
+    ),
+    "undo.undo_it": "undo it: {what}",
+    # handlers/resolve.py
+    "find_project.new_project": "create a new project \"{name}\"",
+    "find_project.project_choice": "{label} ({team}, {stage})",
+    "find_project.which": "Several projects match; reply with a number:",
+    "find_project.other_squads": (
+        "\"{name}\" is #{id} of {whose}; only its members or a leader may update it. "
+        "Create a project \"{name}\" of your own squad?"
+    ),
+    "find_project.yes_that_one": "yes, #{id} {project}",
+    "find_project.company_of": "\"{name}\" is the company of #{id} {project}; I read it as that project:",
+    "find_project.one_character": "The project name \"{name}\" is a single character. Create it anyway?",
+    "find_project.read_as": "No project is called \"{name}\"; I read it as #{id} {project}:",
+    # handlers/people.py
+    "join.move_squad": "You are in \"{old}\". Move to \"{new}\"? (your reports stay where they are)",
+    "join.move_to": "move to \"{new}\"",
+    # handlers/access.py: what a refusal names (access.require's target), and the stranger's answer (both languages)
+    "access.squad": "\"{name}\"",
+    "access.district": "The district",
+    "access.ledger": "The ledger",
+    "access.this_group": "This group",
+    "access.stranger": "You are not a squad member yet. Ask your leader for the invite code and send `join <code>`.",
+    # labels, said by a table's row: handlers/roster.py ROLE_WORDS, handlers/codes.py _NAMES, handlers/records.py
+    "role.captain": "captain",
+    "role.leader": "leader",
+    "code.invite": "invite code",
+    "code.link": "link code",
+    "field.name": "name",
+    "field.place": "place",
+    "field.company": "company",
+    "field.amount": "amount",
+    "field.industry": "industry",
+    "field.zone": "zone",
+    "field.reason": "reason",
+    "field.aliases": "aliases",
+    # handlers/undo.py _KIND_NAMES: what an event was
+    "event_kind.stage": "stage move",
+    "event_kind.note": "note",
+    "event_kind.visit": "visit",
+    "event_kind.problem": "problem",
+    "event_kind.resolve": "resolution",
+    "event_kind.drop": "drop",
+    "event_kind.edit": "edit",
+    "event_kind.verify": "verification",
+    "event_kind.expect": "expected date",
+    "event_kind.create": "creation",
 }

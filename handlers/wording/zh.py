@@ -183,7 +183,6 @@ MESSAGES: dict[str, str] = {
     # handlers/questions.py
     "rank.number": "📍 {team_name} 现在排第 {rank} 名（共 {rows_count} 队）",
     "problems.squad_named": "没有名为「{value}」的小分队。",
-    "problems.district": "全区",
     "export.ledger_exported_one_sheet": "📊 台账已导出：{name}（每个项目库一张表，另有汇总表）",
     # handlers/resolve.py
     "find_project.name_project_id_name": "请写明项目：#编号 或 项目名称。",
@@ -211,4 +210,67 @@ MESSAGES: dict[str, str] = {
     "access.only_roles_for": "{target}只有{roles}可以{action}。",
     "access.not_your_squad": "{target}不是你的小分队：{action}只限本队。",
     "access.not_your_squads": "{target}不属于你的小分队：只有本队成员、队长或领导可以这样做。",
+    # questions (handlers/choices.py NeedsChoice, Choice): handlers/projects/verify.py
+    "verify_list.verify_these": "核实这 {count} 个",
+    # handlers/projects/problems.py
+    "resolve.which_problem": "#{id} 有 {count} 个未解决问题，解决的是哪一个？",
+    "resolve.problem_choice": "问题{id}（{category}）：{text}",
+    # handlers/roster.py
+    "person.which_member": "有 {count} 位叫「{value}」的队员，是哪一位？",
+    "person.member_choice": "{name}（{squad}）",
+    "roster.confirm": "确认",
+    "appoint.confirm": "将设 {name}（{squad}）为{role}：",
+    "dismiss.confirm": "将取消 {name}（{squad}）的{role}：",
+    "remove.confirm": "将把 {name} 移出「{squad}」（历史报送保留）：",
+    "rename.confirm": "将把「{old}」改名为「{new}」：",
+    "unbind.which": "解绑哪一个？",
+    "unbind.confirm": "将解除绑定：{label}",
+    # handlers/undo.py
+    "undo.earlier_change": (
+        "你上一条「{text}」没有做任何更改，没有可撤销的内容。\n"
+        "更早的一条是：{what}（{ago}分钟前）。要撤销它吗？"
+    ),
+    "undo.undo_it": "撤销它：{what}",
+    # handlers/resolve.py
+    "find_project.new_project": "新建项目「{name}」",
+    "find_project.project_choice": "{label}（{team}，{stage}）",
+    "find_project.which": "找到几个相近的项目，请回复序号选择：",
+    "find_project.other_squads": "「{name}」是{whose}的项目 #{id}，只有{whose}的成员或领导可以更新。要新建本队的项目「{name}」吗？",
+    "find_project.yes_that_one": "是，就是 #{id} {project}",
+    "find_project.company_of": "「{name}」是 #{id} {project} 的对接企业，我理解为这个项目：",
+    "find_project.one_character": "项目名「{name}」只有一个字，确定要新建这个项目吗？",
+    "find_project.read_as": "没有叫「{name}」的项目，我理解为 #{id} {project}：",
+    # handlers/people.py
+    "join.move_squad": "你现在在「{old}」，要转到「{new}」吗？（原队的项目和报送记录不动）",
+    "join.move_to": "转到「{new}」",
+    # handlers/access.py: what a refusal names (access.require's target), and the stranger's answer (both languages)
+    "access.squad": "「{name}」",
+    "access.district": "全区",
+    "access.ledger": "台账",
+    "access.this_group": "本群",
+    "access.stranger": "你还不是小分队成员，暂时不能使用。请向队长索取邀请码，然后发送「加入 邀请码」。",
+    # labels, said by a table's row: handlers/roster.py ROLE_WORDS, handlers/codes.py _NAMES, handlers/records.py
+    "role.captain": "队长",
+    "role.leader": "领导",
+    "code.invite": "邀请码",
+    "code.link": "关联码",
+    "field.name": "名称",
+    "field.place": "地点",
+    "field.company": "公司",
+    "field.amount": "金额",
+    "field.industry": "行业",
+    "field.zone": "区域",
+    "field.reason": "原因",
+    "field.aliases": "别名",
+    # handlers/undo.py _KIND_NAMES: what an event was
+    "event_kind.stage": "阶段变更",
+    "event_kind.note": "进展记录",
+    "event_kind.visit": "拜访记录",
+    "event_kind.problem": "问题登记",
+    "event_kind.resolve": "问题解决",
+    "event_kind.drop": "放弃",
+    "event_kind.edit": "修改",
+    "event_kind.verify": "核实",
+    "event_kind.expect": "预计时间",
+    "event_kind.create": "新建",
 }
