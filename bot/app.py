@@ -133,6 +133,13 @@ class ZsBot:
                                        retention_days=self.settings.files_retention_days, clock=self.clock)
         self._replays = DatabaseReplayGuard(self._sessions)
 
+    def platform_started(self, name: str, messenger: Messenger, *, username: str = "") -> None:
+        """A platform is up: notices and scheduled posts reach its chats through `messenger`, and its bot's
+        `username` (Telegram's, known once it started) is one more name people @ in a group."""
+        self.messengers[name] = messenger
+        if username:
+            self.core.bot_names.add(username)
+
     async def notify(self, identity: str, reply: Reply) -> bool:
         """Tell one identity something in a private chat, through its platform's messenger (the Notifier
         port): False when that platform is not running here or refused it."""

@@ -54,7 +54,7 @@ async def _console(settings: Settings, user: str | None) -> int:
     if user is None and f"console:{name}" not in settings.admins:
         settings.admins.append(f"console:{name}")  # without --user the console user is an admin
     async with ZsBot(settings) as bot:
-        await run_console(bot.core.handle, user=name, messengers=bot.messengers)
+        await run_console(bot.core.handle, user=name, started=bot.platform_started)
     return 0
 
 
@@ -83,7 +83,7 @@ async def _demo(settings: Settings, *, fresh: bool = False) -> int:
         else:
             print("继续上次的演示数据（zsbot demo --fresh 重新开始）/ reopening the demo (zsbot demo --fresh starts over)")
         print(await demo_summary(bot))
-        await run_console(bot.core.handle, user=DEMO_ADMIN, messengers=bot.messengers)
+        await run_console(bot.core.handle, user=DEMO_ADMIN, started=bot.platform_started)
     return 0
 
 

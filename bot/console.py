@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -106,13 +106,13 @@ def enable_line_editing() -> bool:
 
 async def run_console(handle: MessageHandler, *, user: str, stdin: TextIO | None = None,
                       out: TextIO | None = None, files_dir: Path | None = None,
-                      messengers: MutableMapping[str, Messenger] | None = None) -> None:
+                      started: Callable[[str, Messenger], None] | None = None) -> None:
     """Read lines until EOF or `:quit`; interactive prompts only when stdin is a terminal. With
-    `messengers`, the console registers itself, so notices for console users are printed."""
+    `started` (ZsBot.platform_started), the console registers itself, so notices for console users are printed."""
     source = stdin or sys.stdin
     session = ConsoleSession(handle, user=user, out=out or sys.stdout, files_dir=files_dir or Path.cwd())
-    if messengers is not None:
-        messengers["console"] = session
+    if started is not None:
+        started("console", session)
     interactive = source.isatty()
     if interactive:
         enable_line_editing()

@@ -123,7 +123,7 @@ def print_outcome(outcome: Outcome, *, out: Out = print) -> None:
 @contextlib.asynccontextmanager
 async def _messengers(bot: ZsBot) -> AsyncIterator[dict[str, Messenger]]:
     """The platforms' messengers for sending only: no polling, no webhook changes."""
-    from bot.runner import open_platforms
+    from bot.platforms import open_platforms
 
     async with (
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,

@@ -20,15 +20,14 @@ from aiohttp import web
 
 from bot import workers
 from bot.app import ZsBot
+from bot.platforms import open_platforms
 from bot.settings import Settings
 from bot.web_guard import GuardedServer, runner_for
 from bot.wecom_adapter import WeComAdapter
-from bot.wecom_api import WeComClient
-from bot.wecom_messengers import RobotMessenger, WeComAppMessenger
 from handlers.context import Clock, utc_now
 
 if TYPE_CHECKING:
-    from bot.telegram_adapter import TelegramAdapter
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -87,47 +86,6 @@ def build_web_app(bot: ZsBot, *, start_scheduler: bool = True, worker: int = 0) 
 
     app.cleanup_ctx.extend([client_session, platforms, scheduler])
     return app
-
-
-@contextlib.asynccontextmanager
-async def open_platforms(
-    bot: ZsBot, http: aiohttp.ClientSession, *, receive: bool, telegram: TelegramAdapter | None = None,
-    register: bool = True,
-) -> AsyncIterator[WeComAdapter | None]:
-    """Start every configured platform and register its messenger in `bot.messengers`.
-
-    With `receive=False` the platforms only send (`zsbot jobs run` beside a running `zsbot run`: Telegram
-    allows one getUpdates consumer and the webhook belongs to the server). With `register=False` they
-    receive on routes another process registered (a secondary worker). Yields the WeCom adapter when
-    receiving on WeCom, for the callback route.
-    """
-    settings = bot.settings
-    bot.messengers["wecom-robot"] = RobotMessenger(http, api_url=settings.wecom_api_url)
-    wecom_adapter: WeComAdapter | None = None
-    if settings.wecom_enabled:
-        client = WeComClient(http, api_url=settings.wecom_api_url, corp_id=settings.wecom_corp_id,
-                             secret=settings.wecom_secret.get_secret_value(), agent_id=settings.wecom_agent_id)
-        bot.messengers["wecom"] = WeComAppMessenger(client)
-        if receive:
-            wecom_adapter = WeComAdapter(settings, bot.core.handle, client, replays=bot.replays, files=bot.evidence)
-            if register:  # the primary: what a restart left undownloaded
-                wecom_adapter.start()
-    if settings.telegram_enabled and telegram is None:
-        from bot.telegram_adapter import TelegramAdapter
-
-        telegram = TelegramAdapter(settings, bot.core.handle, events=bot.chat_events, files=bot.evidence)
-    if telegram is not None:
-        await telegram.start(receive=receive, register=register)
-        bot.messengers["telegram"] = telegram
-        if telegram.username:  # so "@zs_bot 签约 #12" parses in groups
-            bot.core.bot_names.add(telegram.username)
-    try:
-        yield wecom_adapter
-    finally:
-        if telegram is not None:
-            await telegram.stop()
-        if wecom_adapter is not None:
-            await wecom_adapter.aclose()
 
 
 @contextlib.asynccontextmanager

@@ -47,6 +47,7 @@ from telegram.request import HTTPXRequest
 from bot.evidence import Download, EvidenceFiles, FetchError
 from bot.settings import Settings
 from bot.telegram_albums import AlbumGatherer
+from bot.telegram_inbound import incoming_from_message
 from bot.telegram_outbound import BodyAnswer, TelegramOutbound
 from bot.telegram_pacing import GroupBudgets, GroupPacedRateLimiter
 from bot.telegram_processing import PerChatUpdateProcessor, TelegramLimits, chat_kind, command_menu
@@ -55,17 +56,14 @@ from bot.telegram_updates import (
     ROUTED,
     TolerantBot,
     files_of,
-    is_forward,
     kinds,
     membership_change,
     migration,
-    slash_text,
-    start_text,
     topic_of,
     unused,
     worth_refusing,
 )
-from handlers.messages import ChatKind, Incoming, Reply
+from handlers.messages import Incoming, Reply
 from handlers.ports import ChatEvents, DeliveryError, MessageHandler
 
 log = logging.getLogger(__name__)
@@ -299,66 +297,6 @@ class TelegramAdapter:
         except Exception:
             log.exception("telegram: update %s failed", update.update_id)
 
-    def addressed_text(self, message: Message, kind: ChatKind, has_files: bool) -> tuple[str, bool] | None:
-        """The text to give the core and whether it was addressed to the bot, or None when it is not for us
-        (see the module doc)."""
-        reply_to = message.reply_to_message
-        replied_to_bot = (reply_to is not None and reply_to.from_user is not None
-                          and reply_to.from_user.id == self.bot_id)
-        language = message.from_user.language_code if message.from_user is not None else None
-        return self._addressed(message.text or message.caption or "", kind, has_files,
-                               replied_to_bot=replied_to_bot,
-                               language_code=language)
-
-    def _addressed(self, text: str, kind: ChatKind, has_files: bool, *,
-                   replied_to_bot: bool, language_code: str | None = None) -> tuple[str, bool] | None:
-        text = text.strip()
-        if not text:
-            # A bare file (or album, gathered into one message) in a private chat goes to the core, which
-            # holds it for the member's next update.
-            return ("", True) if kind == "private" and has_files else None
-        mention = re.compile(rf"@{re.escape(self.username)}\b", re.IGNORECASE) if self.username else None
-        command = re.match(r"/(\S+)\s*(.*)", text, re.DOTALL)
-        if command is not None:
-            name, _, target = command[1].partition("@")
-            if target and target.lower() != self.username.lower():
-                return None  # a command for another bot
-            if name.lower() == "start":  # /start <invite code> from a deep link, in the user's language
-                return start_text(command[2], language_code), True
-            return slash_text(name, command[2], language_code), True
-        addressed = kind == "private" or replied_to_bot
-        if mention is not None and mention.search(text):
-            text = re.sub(r"[ \t]+", " ", mention.sub(" ", text)).strip()
-            addressed = True
-        # Everything else in a group goes to the core too: it answers a report however it is worded
-        # (网易签了) and stays silent on chatter, so the group never hears "I did not understand".
-        return text, addressed
-
-    def incoming_from_message(self, message: Message) -> Incoming | None:
-        """The Incoming for a PTB Message, without its files (None when it is not for us)."""
-        user, chat = message.from_user, message.chat
-        kind = chat_kind(chat.type)
-        if user is None or user.is_bot or kind is None:
-            return None
-        addressed = self.addressed_text(message, kind, bool(message.photo or message.document))
-        if addressed is None:
-            return None
-        text, to_bot = addressed
-        return Incoming(
-            platform=self.platform,
-            user_id=str(user.id),
-            text=text,
-            chat_id=str(chat.id),
-            chat_kind=kind,
-            display_name=user.full_name or "",  # None when a malformed update has no first_name
-            message_id=f"{chat.id}:{message.message_id}",
-            sent_at=message.date,
-            addressed=to_bot,
-            forwarded=is_forward(message),
-            thread_id=topic_of(message),
-            files=files_of(message),  # handles only: downloaded once the core stored them (bot.evidence)
-        )
-
     async def _on_message(self, message: Message, body: BodyAnswer | None = None) -> None:
         moved = migration(message)
         if moved is not None:  # the service message of a group upgraded to a supergroup
@@ -368,7 +306,7 @@ class TelegramAdapter:
         if message.media_group_id and (message.photo or message.document):
             self._albums.add(message)  # answered once the whole album is here (bot.telegram_albums)
             return
-        incoming = self.incoming_from_message(message)
+        incoming = incoming_from_message(message, username=self.username, bot_id=self.bot_id)
         if incoming is None:
             return
         reply = await self._handle_safely(incoming)
@@ -381,7 +319,7 @@ class TelegramAdapter:
         """An album as one message: the caption's words with every part's files, keyed by its first part."""
         first = parts[0]
         captioned = next((part for part in parts if part.caption or part.text), first)
-        incoming = self.incoming_from_message(captioned)
+        incoming = incoming_from_message(captioned, username=self.username, bot_id=self.bot_id)
         if incoming is None:
             return
         incoming = replace(incoming, message_id=f"{first.chat.id}:{first.message_id}",

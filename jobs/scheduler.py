@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from handlers.chat_settings import job_setting
 from handlers.context import Clock
-from handlers.messages import Reply
 from handlers.ports import Charts, ChatEvents, DeliveryError, Messenger
 from handlers.schedule import local_day
+from jobs.failures import report_failures, safe_error
 from jobs.posts import (
     JOBS,
     Card,
@@ -61,8 +61,6 @@ NO_MESSENGER = "no-messenger"  # the chat's platform is not running in this proc
 PAUSED = "paused"  # the bot lost the chat (removed, key revoked): its binding is paused, the admins told
 DRY_RUN = "dry-run"
 ERROR = "error"  # the ledger itself failed (database unavailable): retried after the lease
-# The messengers that reach one person by an identity of each kind, in order of preference.
-_PERSON_MESSENGERS = {"telegram": ("telegram",), "wecom": ("wecom", "wecom-bot")}
 
 CardTasks = dict[tuple[Any, ...], "asyncio.Task[Card | None]"]
 
@@ -232,7 +230,9 @@ class JobScheduler:
         outcomes += delivered
         failed = [o for o in delivered if o.status == runs.FAILED]
         if failed:
-            await self._report_failures(spec, period, failed, leaders)
+            await report_failures(spec, period, [(o.target, o.error) for o in failed], leaders,
+                                  messengers=self.messengers, admins=self.settings.admins,
+                                  send_timeout=self.send_timeout)
         return outcomes
 
     async def _deliver(
@@ -247,7 +247,7 @@ class JobScheduler:
                 # The database failed under us (a claim, a finish): the row stays claimed, so a later
                 # tick takes it over after the lease. The other chats go on.
                 log.exception("scheduled posts: %s to %s broke off", spec.key, target.label)
-                return Outcome(spec.key, target, ERROR, self._safe(repr(exc), target))
+                return Outcome(spec.key, target, ERROR, safe_error(repr(exc), target))
 
     async def _deliver_one(
         self, spec: JobSpec, target: Target, period: str, now: datetime, existing: JobRun | None,
@@ -282,15 +282,15 @@ class JobScheduler:
                     await messenger.send(target.chat_id, card.reply)
         except DeliveryError as exc:
             if exc.gone:
-                return await self._lost(claimed, spec, target, now, self._safe(str(exc), target))
-            return await self._failed(claimed, spec, target, now, self._safe(str(exc), target),
+                return await self._lost(claimed, spec, target, now, safe_error(str(exc), target))
+            return await self._failed(claimed, spec, target, now, safe_error(str(exc), target),
                                       permanent=exc.permanent)
         except TimeoutError:
             return await self._failed(claimed, spec, target, now, "发送超时 / send timed out",
                                       permanent=False)
         except Exception as exc:  # an adapter bug must not stop the other chats
             log.exception("scheduled posts: sending %s to %s failed", spec.key, target.label)
-            return await self._failed(claimed, spec, target, now, self._safe(repr(exc), target),
+            return await self._failed(claimed, spec, target, now, safe_error(repr(exc), target),
                                       permanent=False)
         if card.problem_ids:
             async with transaction(self.sessions) as session:
@@ -336,49 +336,6 @@ class JobScheduler:
         if self.chat_events is not None:
             await self.chat_events.chat_lost(target.platform, target.chat_id, error)
         return Outcome(spec.key, target, PAUSED, error)
-
-    @staticmethod
-    def _safe(error: str, target: Target) -> str:
-        """An error text fit for logs and the leaders' group: never a robot key."""
-        if target.platform == "wecom-robot" and target.chat_id:
-            error = error.replace(target.chat_id, target.chat_id[:4] + "****")
-        return error
-
-    async def _report_failures(
-        self, spec: JobSpec, period: str, failed: Sequence[Outcome], leaders: Sequence[Target]
-    ) -> None:
-        """Tell the leaders' group and the admins, once, which chats did not get a post after every retry."""
-        lines = [f"⚠️ 定时推送失败 · {spec.title}（{period}）",
-                 f"以下 {len(failed)} 个群没有收到，已停止重试："]
-        for outcome in failed[:30]:
-            where = outcome.target
-            lines.append(f"· {where.audience}（{where.platform} 绑定#{where.binding_id}）："
-                         f"{outcome.error[:120]}")
-        if len(failed) > 30:
-            lines.append(f"…… 另有 {len(failed) - 30} 个")
-        lines.append("请检查机器人是否仍在群里、群机器人 key 是否有效；修复后可运行 "
-                     f"zsbot jobs run {spec.key} --chat 绑定号 补发。")
-        notice = Reply(text="\n".join(lines))
-        failed_keys = {o.target.chat_key for o in failed}
-        recipients: list[tuple[str, str, str, Target | None]] = [(t.platform, t.chat_id, t.label, t) for t in leaders
-                      if t.chat_key not in failed_keys and t.platform in self.messengers]
-        # The admins (ZSBOT_ADMINS) hear it directly too, on every platform that can reach a person.
-        for identity in self.settings.admins:
-            kind, _, user = identity.partition(":")
-            # A WeCom member is reached by the app, or else by the AI bot's direct chat.
-            platform = next((p for p in _PERSON_MESSENGERS.get(kind, ()) if p in self.messengers), None)
-            if platform is not None and user:
-                recipients.append((platform, user, f"admin {identity}", None))
-        if not recipients:
-            log.error("scheduled posts: %d chats missed %s %s and neither the leaders nor an admin can be told",
-                      len(failed), spec.key, period)
-        for platform, chat_id, label, target in recipients:
-            try:
-                async with asyncio.timeout(self.send_timeout):
-                    await self.messengers[platform].send(chat_id, notice)
-            except Exception as exc:  # a notice is best effort: the failures stay in the ledger
-                error = self._safe(str(exc), target) if target is not None else str(exc)
-                log.error("scheduled posts: failure notice to %s not delivered: %s", label, error)
 
     # -- manual runs (zsbot jobs run) ------------------------------------------------------------------
 

@@ -82,27 +82,27 @@ async def open_wecom_bot(bot: ZsBot, http: aiohttp.ClientSession, *, receive: bo
         if callback is not None:
             stack.push_async_callback(callback.aclose)
         if not settings.wecom_bot_enabled:
-            bot.messengers[PLATFORM] = CallbackOnlyMessenger()
+            bot.platform_started(PLATFORM, CallbackOnlyMessenger())
         elif receive and register and await relay.answering(relay.socket_path(settings)):
             # Another `zsbot run` on this host holds the bot already: a second connection would only take
             # it over (and back, and over). This one posts through it, as `zsbot jobs run` does.
             log.error("WeCom AI bot: another zsbot run holds this bot's connection on this host; this one "
                       "will not connect (run one zsbot run per bot)")
-            bot.messengers[PLATFORM] = relay.RelayMessenger(relay.socket_path(settings),
-                                                            _own_connection(bot, http, adapter, stack))
+            bot.platform_started(PLATFORM, relay.RelayMessenger(relay.socket_path(settings),
+                                                                _own_connection(bot, http, adapter, stack)))
         elif receive and register:
             connection = _connection(bot, http, adapter)
             await connection.start()
             stack.push_async_callback(connection.stop)
             assert adapter.sender is not None
             messenger = BotMessenger(adapter.sender)
-            bot.messengers[PLATFORM] = messenger
+            bot.platform_started(PLATFORM, messenger)
             runner = await relay.serve(relay.socket_path(settings), messenger)
             if runner is not None:
                 stack.push_async_callback(runner.cleanup)
         elif not receive:
-            bot.messengers[PLATFORM] = relay.RelayMessenger(relay.socket_path(settings),
-                                                            _own_connection(bot, http, adapter, stack))
+            bot.platform_started(PLATFORM, relay.RelayMessenger(relay.socket_path(settings),
+                                                                _own_connection(bot, http, adapter, stack)))
         yield callback
 
 
