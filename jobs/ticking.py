@@ -25,7 +25,8 @@ class SchedulerHandle:
         self.aps = aps
         self._ticks: set[asyncio.Task[None]] = set()
 
-    async def _tick(self) -> None:
+    async def tick(self) -> None:
+        """One minute's tick, remembered so that shutdown can cancel it."""
         task = asyncio.current_task()
         if task is not None:
             self._ticks.add(task)
@@ -60,7 +61,7 @@ async def start_scheduler(jobs: JobScheduler) -> SchedulerHandle:
     handle = SchedulerHandle(jobs, aps)
     # A tick that outlasts its minute makes APScheduler skip the next one (max_instances=1): the
     # running fan-out already covers whatever that tick would have found.
-    aps.add_job(handle._tick, CronTrigger(second=0, timezone=tz), id="zsbot-posts",
+    aps.add_job(handle.tick, CronTrigger(second=0, timezone=tz), id="zsbot-posts",
                 name="scheduled posts", max_instances=1, coalesce=True, misfire_grace_time=50,
                 next_run_time=datetime.now(tz))
     # APScheduler logs every run at INFO: once a minute is noise in `zsbot run`'s log.

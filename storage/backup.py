@@ -57,7 +57,8 @@ async def dump(connection: AsyncConnection) -> dict[str, Any]:
     tables: dict[str, list[dict[str, Any]]] = {}
     for table in _ledger_tables():
         result = await connection.execute(select(table).order_by(*table.primary_key.columns))
-        tables[table.name] = [{key: _encode(value) for key, value in row._mapping.items()} for row in result]
+        tables[table.name] = [{key: _encode(value) for key, value in row.items()}
+                              for row in result.mappings()]
     revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     return {"format": FORMAT, "revision": revision, "tables": tables}
 

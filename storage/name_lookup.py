@@ -158,7 +158,7 @@ async def fuzzy_candidates(
     statement = _candidates_statement(scan=hits is None, by_id=bool(hits), by_team=team_id is not None)
     # Columns, not entities: on the connection the ORM's execution path adds nothing but cost.
     connection = await session.connection()
-    return [Candidate._make(row) for row in (await connection.execute(statement, params)).all()]
+    return [Candidate(*row) for row in (await connection.execute(statement, params)).all()]
 
 
 # Built once per shape, with bound parameters (pattern, hits, team, limit): building the conditions on

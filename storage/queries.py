@@ -227,7 +227,8 @@ async def project_events(session: AsyncSession, *, project_id: int, limit: int =
     """A project's latest events, newest first, with the actor's name and whether it was undone."""
     connection = await session.connection()
     rows = await connection.execute(_PROJECT_EVENTS, {"project_id": project_id, "limit": limit})
-    return [HistoryLine._make((*row[:7], bool(row[7]))) for row in rows]
+    return [HistoryLine(id=row[0], member_id=row[1], kind=row[2], to_stage=row[3], text=row[4], created_at=row[5],
+                        actor=row[6], undone=bool(row[7])) for row in rows]
 
 
 async def later_events(session: AsyncSession, *, project_id: int, after_id: int) -> list[tuple[Event, str]]:

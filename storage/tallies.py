@@ -213,7 +213,7 @@ def rebuild(connection: Connection, tz: tzinfo) -> None:
         .where(col(Project.removed).is_not(True), col(Project.stage) != "dropped")
         .execution_options(yield_per=5000)
     )
-    deltas = tally_rows((dict(row._mapping) for row in result), tz)
+    deltas = tally_rows((dict(row) for row in result.mappings()), tz)
     deltas.apply(connection)
     if connection.dialect.name == "postgresql":
         connection.execute(text("ANALYZE team_year_tally, breakdown_year_tally"))  # fresh rows, no statistics
