@@ -227,7 +227,7 @@ async def project_events(session: AsyncSession, *, project_id: int, limit: int =
     """A project's latest events, newest first, with the actor's name and whether it was undone."""
     connection = await session.connection()
     rows = await connection.execute(_PROJECT_EVENTS, {"project_id": project_id, "limit": limit})
-    return [HistoryLine(id=row[0], member_id=row[1], kind=row[2], to_stage=row[3], text=row[4], created_at=row[5],
+    return [HistoryLine(id=int(row[0] or 0), member_id=row[1], kind=row[2], to_stage=row[3], text=row[4], created_at=row[5],
                         actor=row[6], undone=bool(row[7])) for row in rows]
 
 
