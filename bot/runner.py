@@ -129,8 +129,8 @@ async def run_forever(settings: Settings, *, clock: Clock = utc_now, stop: async
                   "consumer, so several workers can only share a webhook", settings.workers)
         return 2
     if settings.workers > 1 and settings.is_sqlite and not worker:
-        # Measured (bench.ingest): two processes on one SQLite file gained 11% throughput and doubled the
-        # closed-loop p99, waiting for each other's write lock.
+        # Several processes on one SQLite file wait for each other's write lock: little more throughput and
+        # a worse p99 (bench/README.md, ingest).
         log.warning("ZSBOT_WORKERS=%s on SQLite: the processes take turns at the database's single write "
                     "lock; PostgreSQL is the backend for several workers", settings.workers)
     stop = stop or asyncio.Event()

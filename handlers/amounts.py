@@ -4,8 +4,8 @@
 Everything becomes integer yuan with Decimal arithmetic (round half up); dollars are converted with the
 configured rate and the original words are kept. The rules are hand-written on purpose: jionlp's money
 parser (the only library that knows 两个亿 or 3000w) reads 1.5个亿 and 10个亿 wrongly, brings a GPL-3.0
-segmenter and costs 0.6 s to import (measured for issue 13). Chinese numerals go through cn2an, cached
-because one call costs about 25 µs.
+segmenter and is slow to import (bench/README.md, understanding). Chinese numerals go through cn2an,
+cached because it is called for every number word.
 
 One grammar (`_PHRASE`) serves a single word (`parse_amount`, which must match it whole) and free text
 (`scan_amounts`, which adds the checks that keep 十万火急, 一万个理由 or 5000万人 from reading as money);

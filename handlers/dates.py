@@ -1,7 +1,7 @@
 """Dates as squad members write them (下周三, 12月5号, 到下周五, 月底前, 明年3月, 春节后); times of day are handlers.times.
 
 Hand-written on purpose: jionlp (the one library covering these forms) was measured and rejected for this
-issue (wrong or raising results, a GPL segmenter, 0.6 s import), and dateparser/arrow do not know the
+issue (wrong or raising results, a GPL segmenter, a slow import: bench/README.md), and dateparser/arrow do not know the
 Chinese relative forms. Chinese numerals go through cn2an, holidays through handlers.holidays
 (chinese_calendar). Every form is one alternative of a single regex compiled at import, so a sentence is
 scanned once; alternatives are ordered longest first, which is how "longest match first" is kept.

@@ -1,7 +1,7 @@
 """The words around the command language: particles, adverbs, verb phrases of free sentences, chatter.
 
 Written by hand: these are the few hundred words squads actually use around their reports; a general
-segmenter (jionlp's, measured for issue 13: 0.6 s to import, GPL-3.0, wrong on 1.5个亿 and 月底) would
+segmenter (jionlp's, measured and rejected in bench/README.md: slow to import, GPL-3.0, wrong on 1.5个亿 and 月底) would
 still need exactly these lists to know which words are reports.
 """
 

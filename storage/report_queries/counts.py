@@ -58,7 +58,7 @@ class StageTally:
 
     def add(self, other: StageTally) -> None:
         """Add another tally into this one."""
-        # Spelled out: reports add up thousands of tallies, and a getattr/setattr loop is 5× slower.
+        # Spelled out: reports add up thousands of tallies, and a getattr/setattr loop is several times slower.
         self.planned += other.planned
         self.attracting += other.attracting
         self.signed += other.signed
