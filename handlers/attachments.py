@@ -14,24 +14,23 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.commands import Lang
 from handlers.messages import Incoming, IncomingFile, Reply
+from handlers.wording import bilingual
 from storage import evidence
 from storage.models import Member
 
 ATTACH_WINDOW = timedelta(minutes=30)
 
 
-STRANGER_FILE = ("你还不是小分队成员，附件不会保存。请先发送「加入 邀请码」。\n"
-                 "You are not a squad member yet; the file was not kept. Send `join <code>` first.")
+def stranger_file() -> str:
+    """The answer to a file from someone who has not joined a squad (no words: both languages)."""
+    return bilingual("attachments.stranger_file")
 
 
 async def hold(session: AsyncSession, incoming: Incoming, member: Member, now: datetime) -> Reply:
     """Keep a member's bare files for their next update in this chat; the answer says so."""
     await keep_for_next_update(session, incoming, member, now)
     minutes = int(ATTACH_WINDOW.total_seconds() // 60)
-    return Reply(text=f"📎 收到附件 {len(incoming.files)} 个。请在{minutes}分钟内发送它对应的更新，例如「签约 #12」，"
-                      f"附件会作为佐证保存到那个项目。\n"
-                      f"📎 File received. Send the update it belongs to within {minutes} minutes, e.g. `sign #12`, "
-                      f"and it is kept as evidence on that project.")
+    return Reply(text=bilingual("attachments.held", count=len(incoming.files), minutes=minutes))
 
 
 async def keep_for_next_update(session: AsyncSession, incoming: Incoming, member: Member, now: datetime) -> None:

@@ -314,7 +314,7 @@ class Core(Asking):
             async with transaction(self.sessions) as session:
                 member, _ = await queries.member_and_team(session, identity=incoming.identity)
                 if member is None:  # (an admin becomes a member with the first command)
-                    return refusal_reply(attachments.STRANGER_FILE)
+                    return refusal_reply(attachments.stranger_file())
                 reply = await attachments.hold(session, incoming, member, now)
                 if incoming.message_id:
                     await inbox.add_inbox_row(session, platform=incoming.platform, message_id=incoming.message_id,

@@ -17,7 +17,7 @@ from handlers.context import Context
 from handlers.messages import Reply
 from handlers.records import headline_for, record_event
 from handlers.refusal import refuse_key
-from handlers.wording import PerLang, both, key
+from handlers.wording import PerLang, both, key, say
 from storage import bindings, queries, roster_queries
 from storage.models import ChatBinding, Member
 
@@ -92,8 +92,10 @@ async def handle_appoint(cmd: Command, ctx: Context) -> Reply:
     ctx.session.add(person)
     await record_event(ctx, project=None, kind="role", team_id=person.team_id, text=f"{person.name}: {before} → {kind}",
                        data={"member_id": person.id, "before": before, "after": kind})
-    where = f"「{squad}」的" if kind == "captain" else "全区"
-    ctx.tell(person.id, f"👑 {ctx.member.name if ctx.member else '管理员'} 已设你为{where}{zh}。发送「帮助」看你现在能做的事。")
+    by = ctx.member.name if ctx.member else say("zh", "roster.an_admin")
+    told = say("zh", "roster.told_captain", by=by, squad=squad) if kind == "captain" else say(
+        "zh", "roster.told_leader", by=by)
+    ctx.tell(person.id, told)
     return Reply(text=headline_for(ctx, ctx.say("appoint.now", name=person.name, squad=squad, role=ctx.say(ROLE_WORDS[kind]))))
 
 
@@ -113,7 +115,8 @@ async def handle_dismiss(cmd: Command, ctx: Context) -> Reply:
     ctx.session.add(person)
     await record_event(ctx, project=None, kind="role", team_id=person.team_id, text=f"{person.name}: {kind} → member",
                        data={"member_id": person.id, "before": kind, "after": "member"})
-    ctx.tell(person.id, f"你已不再担任{zh}（{ctx.member.name if ctx.member else '管理员'} 取消）。")
+    ctx.tell(person.id, say("zh", "roster.told_dismissed", role=zh,
+                            by=ctx.member.name if ctx.member else say("zh", "roster.an_admin")))
     return Reply(text=headline_for(ctx, ctx.say("dismiss.longer", name=person.name, role=ctx.say(ROLE_WORDS[kind]))))
 
 
@@ -131,7 +134,7 @@ async def handle_remove(cmd: Command, ctx: Context) -> Reply:
     ctx.session.add(person)
     await record_event(ctx, project=None, kind="roster", team_id=before_team, text=f"{person.name} ✕ {squad}",
                        data={"member_id": person.id, "team_id": before_team, "role": before_role})
-    ctx.tell(person.id, f"你已被移出「{squad}」。如需加入其他小分队，请向队长索取邀请码后发送「加入 邀请码」。")
+    ctx.tell(person.id, say("zh", "roster.told_removed", squad=squad))
     return Reply(text=headline_for(ctx, ctx.say("remove.left", name=person.name, squad=squad)))
 
 

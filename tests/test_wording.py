@@ -10,9 +10,9 @@ import pytest
 from handlers.wording import PerLang, both, en, placeholders, say, zh
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
-# A key's literal at a call: ctx.say("k", ...), say(lang, "k", ...), refuse_key(ctx, "k", ...), both("k", ...),
-# key("k") (a table's label, said by its row).
-USED = re.compile(r"""\b(?:say\((?:[\w.]+,\s*)?|both\(\s*|key\(|refuse_key\(\s*[\w.]+,\s*)"([\w.]+)\"""")
+# A key's literal at a call: ctx.say("k", ...), say(lang, "k", ...), say("zh", "k", ...), refuse_key(ctx, "k", ...),
+# both("k", ...), bilingual("k", ...), key("k") (a table's label, said by its row).
+USED = re.compile(r"""\b(?:say\(\s*(?:[\w.]+,\s*|"(?:zh|en)",\s*)?|both\(\s*|bilingual\(\s*|key\(|refuse_key\(\s*[\w.]+,\s*)"([\w.]+)\"""")
 # Messages where one language leaves a detail out, on purpose: key → (shown only in Chinese, only in English).
 ONE_SIDED = {
     "verify.already_verified": ({"stage"}, set()),  # "#{id} 的{stage}已核实过" / "#{id} is already verified"
@@ -52,8 +52,8 @@ def test_no_message_is_unused() -> None:
 
 def test_the_scan_finds_the_call_forms() -> None:
     found = USED.findall('ctx.say("a.b", x=1) say(lang, "c.d") refuse_key(ctx, "e.f", cmd.verb) say("g.h") '
-                         '*both("i.j", id=1) both(\n  "k.l") {"x": key("m.n")}')
-    assert found == ["a.b", "c.d", "e.f", "g.h", "i.j", "k.l", "m.n"]
+                         '*both("i.j", id=1) both(\n  "k.l") {"x": key("m.n")} say(\n "zh", "o.p") bilingual("q.r")')
+    assert found == ["a.b", "c.d", "e.f", "g.h", "i.j", "k.l", "m.n", "o.p", "q.r"]
 
 
 def test_say_fills_the_language_template() -> None:

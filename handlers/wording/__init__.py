@@ -44,6 +44,13 @@ def _value_in(lang: Lang, value: object) -> object:
     return (value.en if lang == "en" else value.zh) if isinstance(value, PerLang) else value
 
 
+def bilingual(key: str, /, **values: object) -> str:
+    """The message `key` in Chinese, then in English on the next line: for an answer to a message with no
+    words to tell its writer's language (a bare file)."""
+    zh_text, en_text = both(key, **values)
+    return f"{zh_text}\n{en_text}"
+
+
 def both(key: str, /, **values: object) -> tuple[str, str]:
     """The message `key` in Chinese and in English: a question (NeedsChoice, Choice) carries both texts."""
     langs: tuple[Lang, Lang] = ("zh", "en")

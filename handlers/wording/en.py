@@ -167,6 +167,15 @@ MESSAGES: dict[str, str] = {
     "dismiss.longer": "✅ {name} is no longer a {role}",
     "remove.squad": "{name} is in no squad.",
     "remove.left": "✅ {name} left \"{squad}\"",
+    # notices to the person concerned (their language is not the sender's: Chinese first)
+    "roster.an_admin": "an admin",
+    "roster.told_captain": "👑 {by} made you captain of {squad}. Send `help` to see what you can do now.",
+    "roster.told_leader": "👑 {by} made you a district leader. Send `help` to see what you can do now.",
+    "roster.told_dismissed": "You are no longer {role} (taken back by {by}).",
+    "roster.told_removed": "You were taken out of {squad}. To join another squad, ask its captain for an invite code and send `join <code>`.",
+    # handlers/attachments.py (a bare file: answered in both languages)
+    "attachments.stranger_file": "You are not a squad member yet; the file was not kept. Send `join <code>` first.",
+    "attachments.held": "📎 File received ({count}). Send the update it belongs to within {minutes} minutes, e.g. `sign #12`, and it is kept as evidence on that project.",
     "rename.squad_named": "No squad named \"{value}\".",
     "rename.new_name_must_characters": "The new name must be 1 to 50 characters.",
     "rename.squad_named_already_exists": "A squad named \"{new}\" already exists.",

@@ -139,6 +139,15 @@ MESSAGES: dict[str, str] = {
     "dismiss.longer": "✅ 已取消 {name} 的{role}",
     "remove.squad": "{name} 不在任何小分队里。",
     "remove.left": "✅ 已将 {name} 移出「{squad}」",
+    # notices to the person concerned (their language is not the sender's: Chinese first)
+    "roster.an_admin": "管理员",
+    "roster.told_captain": "👑 {by} 已设你为「{squad}」的队长。发送「帮助」看你现在能做的事。",
+    "roster.told_leader": "👑 {by} 已设你为全区领导。发送「帮助」看你现在能做的事。",
+    "roster.told_dismissed": "你已不再担任{role}（{by} 取消）。",
+    "roster.told_removed": "你已被移出「{squad}」。如需加入其他小分队，请向队长索取邀请码后发送「加入 邀请码」。",
+    # handlers/attachments.py (a bare file: answered in both languages)
+    "attachments.stranger_file": "你还不是小分队成员，附件不会保存。请先发送「加入 邀请码」。",
+    "attachments.held": "📎 收到附件 {count} 个。请在{minutes}分钟内发送它对应的更新，例如「签约 #12」，附件会作为佐证保存到那个项目。",
     "rename.squad_named": "没有名为「{value}」的小分队。",
     "rename.new_name_must_characters": "新队名不能为空，最多50字。",
     "rename.squad_named_already_exists": "已有名为「{new}」的小分队。",
