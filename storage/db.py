@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import name_index, tallies
+from storage import company_names, name_index, tallies  # noqa: F401  (company_names: its flush hook)
 from storage.tallies import LedgerSession
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
