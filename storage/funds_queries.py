@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import NamedTuple
 
-from sqlalchemy import false, func
+from sqlalchemy import false, func, true, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import FundsArrival
+from storage.models import FundsArrival, Project, Target
 
 
 async def funds_in_place_by_team(session: AsyncSession, *, since: date, until: date) -> dict[int, int]:
@@ -64,3 +65,59 @@ async def arrival_of_event(session: AsyncSession, *, event_id: int) -> FundsArri
     """The arrival a 'funds' event recorded (undo marks it removed)."""
     statement = select(FundsArrival).where(col(FundsArrival.event_id) == event_id)
     return (await session.exec(statement)).first()
+
+
+async def move_arrivals(session: AsyncSession, *, project_id: int, team_id: int) -> int:
+    """Give a project's arrivals to the squad it now belongs to (转交, or its undo); returns how many."""
+    statement = (
+        update(FundsArrival).where(col(FundsArrival.project_id) == project_id).values(team_id=team_id)
+    )
+    result = await session.exec(statement)
+    return int(result.rowcount or 0)
+
+
+class FundsRate(NamedTuple):
+    """The squad's (or district's) signed projects: yuan in place for them, all time, and their signed amount."""
+
+    in_place: int
+    signed: int
+
+
+_SIGNED_LIVE = (col(Project.stage).in_(("signed", "landed")), col(Project.removed).is_not(true()),
+                col(Project.amount_yuan).is_not(None))
+
+
+async def funds_rate_by_team(session: AsyncSession) -> dict[int, FundsRate]:
+    """到位率's two sides per team: the live signed and landed projects with an amount, their signed amount
+    and the funds in place for them (all time, not undone). Teams without such projects are absent."""
+    per_project = (
+        select(col(FundsArrival.project_id).label("project_id"),
+               func.sum(col(FundsArrival.amount_yuan)).label("in_place"))
+        .where(col(FundsArrival.removed) == false())
+        .group_by(col(FundsArrival.project_id))
+        .subquery()
+    )
+    statement = (
+        select(col(Project.team_id), func.sum(func.coalesce(per_project.c.in_place, 0)),
+               func.sum(col(Project.amount_yuan)))
+        .select_from(Project)
+        .outerjoin(per_project, per_project.c.project_id == col(Project.id))
+        .where(*_SIGNED_LIVE)
+        .group_by(col(Project.team_id))
+    )
+    return {int(team_id): FundsRate(int(in_place or 0), int(signed or 0))
+            for team_id, in_place, signed in (await session.exec(statement)).all()}
+
+
+async def funds_targets(session: AsyncSession, *, year: int) -> tuple[int | None, dict[int, int]]:
+    """The year's funds-in-place targets (目标 到位 20亿), in yuan: the district's (None: not set) and per team."""
+    statement = select(col(Target.team_id), col(Target.number)).where(
+        col(Target.year) == year, col(Target.stage) == "funds")
+    district: int | None = None
+    teams: dict[int, int] = {}
+    for team_id, number in (await session.exec(statement)).all():
+        if team_id is None:
+            district = int(number)
+        else:
+            teams[int(team_id)] = int(number)
+    return district, teams

@@ -59,7 +59,7 @@ def upgrade() -> None:
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('resolved_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('resolved_by', sa.Integer(), nullable=True),
-    sa.Column('resolution', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('resolution', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], ),
     sa.ForeignKeyConstraint(['first_project_id'], ['project.id'], ),
     sa.ForeignKeyConstraint(['first_team_id'], ['team.id'], ),
