@@ -18,17 +18,22 @@ from datetime import datetime
 from rapidfuzz import fuzz
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.commands import Command
+from handlers.commands import Command, Lang
 from handlers.context import Context
 from handlers.format import format_local
 from handlers.messages import Reply
-from handlers.wording import say
+from handlers.wording import key, say
 from storage import ownership_queries, queries, roster_queries
 from storage.company_names import company_key
 from storage.models import OwnershipClash
 from storage.name_lookup import name_key
 from storage.ownership_queries import Courted
 
+# What the second squad reported, as the notices and the 撞单 list name it (reception and lead: the activity
+# records call first_contact with those subjects).
+SUBJECT_KEYS = {"project": key("ownership.subject_project"), "visit": key("ownership.subject_visit"),
+                "reception": key("ownership.subject_reception"), "lead": key("ownership.subject_lead")}
+NOTICE_LANG: Lang = "zh"  # a notice's reader did not write in a language: the district's
 NAME_SIMILARITY = 85  # two project names this close (rapidfuzz ratio, 0-100) name the same venture
 COMPANY_SIMILARITY = 88  # two company keys this close are one company written two ways
 
@@ -126,15 +131,16 @@ async def first_contact(
     row = OwnershipClash(
         company=owner.company[:200], first_team_id=owner.team_id, first_project_id=owner.project_id,
         first_seen_at=owner.since, second_team_id=team_id, second_project_id=project_id, subject=subject,
-        subject_text=(company or project_name)[:200], member_id=ctx.member.id if ctx.member else None,
+        subject_text=(project_name or company)[:200], member_id=ctx.member.id if ctx.member else None,
         event_id=event_id, created_at=ctx.now,
     )
     ctx.session.add(row)
     await ctx.session.flush()
+    shown = f"{project_name}（{company}）" if project_name and company else (project_name or company)
     second = await queries.team_by_id(ctx.session, team_id=team_id)
     who = ctx.member.name if ctx.member else ""
-    text = say("zh", "ownership.captain", team=second.name if second else "", who=who,
-               what=say("zh", f"ownership.subject_{subject}"), name=(company or project_name),
+    text = say(NOTICE_LANG, "ownership.captain", team=second.name if second else "", who=who,
+               what=say(NOTICE_LANG, SUBJECT_KEYS.get(subject, SUBJECT_KEYS["project"])), name=shown,
                id=owner.project_id, project=owner.project_name)
     for captain in await roster_queries.captains_of(ctx.session, team_id=owner.team_id):
         ctx.tell(captain.id, text)
@@ -160,17 +166,17 @@ async def handle_clashes(cmd: Command, ctx: Context) -> Reply:
         own = ctx.member.team_id if ctx.member else None
         rows = [r for r in rows if own is not None and own in (r.first_team_id, r.second_team_id)]
     if not rows:
-        return Reply(text=ctx.say("clashes.none_all" if include_resolved else "clashes.none"))
+        return Reply(text=ctx.say(key("clashes.none_all") if include_resolved else key("clashes.none")))
     names = await queries.team_names_by_id(ctx.session, team_ids={i for r in rows for i in (r.first_team_id, r.second_team_id)})
     tz = ctx.settings.tz
     lines = [ctx.say("clashes.title", count=len(rows))]
     for r in rows[:50]:
-        second = f"#{r.second_project_id}" if r.second_project_id else ctx.say(f"ownership.subject_{r.subject}")
+        second = (f"#{r.second_project_id}" if r.second_project_id
+                  else ctx.say(SUBJECT_KEYS.get(r.subject, SUBJECT_KEYS["project"])))
         state = ""
         if r.resolved_at is not None:
             state = ctx.say("clashes.resolved", when=format_local(r.resolved_at, tz, with_time=False))
-        lines.append(ctx.say(
-            "clashes.line", company=r.company, first=names.get(r.first_team_id, "?"), first_id=r.first_project_id,
+        lines.append(ctx.say("clashes.line", company=r.company, first=names.get(r.first_team_id, "?"), first_id=r.first_project_id,
             since=format_local(r.first_seen_at, tz, with_time=False), second=names.get(r.second_team_id, "?"),
             what=second, when=format_local(r.created_at, tz, with_time=False), state=state))
     if len(rows) > 50:

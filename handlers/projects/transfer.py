@@ -8,10 +8,11 @@ from handlers import ownership
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.messages import Reply
+from handlers.ownership import NOTICE_LANG
 from handlers.records import card, record_event, snapshot
 from handlers.refusal import refuse_key
 from handlers.resolve import check_may_change, lock_project, require_project
-from handlers.wording import say
+from handlers.wording import key, say
 from storage import funds_queries, queries, roster_queries
 
 
@@ -37,8 +38,8 @@ async def handle_transfer(cmd: Command, ctx: Context) -> Reply:
                                   data={"before": before, "to_team": team.id})
     settled = await ownership.settle(ctx, project_id=project.id or 0, resolution=f"transfer:{event_id}")
     who = ctx.member.name if ctx.member else ""
-    for team_id, key in ((before["team_id"], "transfer.told_old"), (team.id, "transfer.told_new")):
-        text = say("zh", key, who=who, id=project.id, project=project.name, old=old_name, new=team.name)
+    for team_id, told in ((before["team_id"], key("transfer.told_old")), (team.id, key("transfer.told_new"))):
+        text = say(NOTICE_LANG, told, who=who, id=project.id, project=project.name, old=old_name, new=team.name)
         for captain in await roster_queries.captains_of(ctx.session, team_id=team_id):
             ctx.tell(captain.id, text)
     details = [ctx.say("transfer.settled", count=settled)] if settled else []

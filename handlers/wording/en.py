@@ -337,7 +337,7 @@ MESSAGES: dict[str, str] = {
     "transfer.told_old": "🔀 {who} moved #{id} {project} from {old} to {new}.",
     "transfer.told_new": "🔀 {who} moved #{id} {project} from {old} to your squad {new}; please follow it up.",
     # handlers/ownership.py
-    "ownership.sender": "⚠️ Clash: {company} has been courted by {team} since {since} (#{id} {project}). Under first-contact ownership it stays with {team}; their captain and the leaders are told. A leader can `transfer` it.",
+    "ownership.sender": "⚠️ Clash: {company} has been courted by {team} since {since} (#{id} {project}). Under first-contact ownership it stays with {team}; their captain is told and it is on the leaders' clashes list. A leader can `transfer` it.",
     "ownership.captain": "⚠️ Clash: {who} of {team} just recorded a {what} {name!r}, the same company as your #{id} {project}. It stays with your squad; the leaders handle it in `clashes`.",
     "ownership.subject_project": "new project",
     "ownership.subject_visit": "visit",

@@ -295,7 +295,7 @@ MESSAGES: dict[str, str] = {
     "transfer.told_old": "🔀 {who} 已把 #{id} {project} 从「{old}」转交给「{new}」。",
     "transfer.told_new": "🔀 {who} 已把 #{id} {project} 从「{old}」转交给你们「{new}」，请跟进。",
     # handlers/ownership.py
-    "ownership.sender": "⚠️ 撞单：「{company}」已由{team}于 {since} 首谈（#{id} {project}）。按首谈负责制仍归{team}，已告知该队队长和领导；如需调整请找领导「转交」。",
+    "ownership.sender": "⚠️ 撞单：「{company}」已由{team}于 {since} 首谈（#{id} {project}）。按首谈负责制仍归{team}，已告知该队队长并列入领导的撞单清单；如需调整请找领导「转交」。",
     "ownership.captain": "⚠️ 撞单提醒：{team}的{who}刚登记了{what}「{name}」，与你队的 #{id} {project} 是同一家企业。按首谈负责制仍归你队；领导可在「撞单」清单里处理。",
     "ownership.subject_project": "新项目",
     "ownership.subject_visit": "拜访",
