@@ -111,3 +111,24 @@ async def test_admin_console_may_report_funds(sessions, clock) -> None:
     async with sessions() as session:
         rows = (await session.exec(select(TeamYearTally).where(TeamYearTally.stage == "landed"))).all()
     assert [(r.projects, r.amount_yuan) for r in rows] == [(1, 1_200_000_000)]  # funds leave the tallies alone
+
+
+async def test_the_ledger_exports_funds_and_its_import_ignores_them(sessions, clock) -> None:
+    from handlers.ledger import read_ledger, write_csv, write_json
+    from storage.ledger_queries import ledger_rows
+    from tests.helpers import DISTRICT_TZ
+
+    chat = leader_chat(sessions, clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    await chat.ok("张伟", "签约 京东结算中心 2亿")
+    await chat.ok("张伟", "洽谈 美团区域总部 3亿")
+    await chat.ok("张伟", "到位 #1 5000万")
+    async with sessions() as session:
+        rows = await ledger_rows(session, tz=DISTRICT_TZ)
+    assert [(r.funds_yuan, r.funds_rate) for r in rows] == [(50_000_000, 0.25), (0, None)]
+    csv_bytes = write_csv(rows, tz=DISTRICT_TZ)
+    assert "funds_yuan,funds_rate" in csv_bytes.decode("utf-8-sig").splitlines()[0]
+    assert ",50000000,0.25" in csv_bytes.decode("utf-8-sig")
+    for content, name in ((csv_bytes, "l.csv"), (write_json(rows, tz=DISTRICT_TZ), "l.json")):
+        back = read_ledger(content, name, tz=DISTRICT_TZ)
+        assert [(r.name, r.funds_yuan, r.funds_rate) for r in back] == [("京东结算中心", 0, None), ("美团区域总部", 0, None)]
