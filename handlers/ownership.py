@@ -86,8 +86,12 @@ def matches(*, company: str, project_name: str, other: Courted) -> bool:
     return False
 
 
-async def find_owner(session: AsyncSession, *, company: str, project_name: str, team_id: int) -> Owner | None:
-    """The squad other than `team_id` that courted this company first, or None (reads only, stores nothing)."""
+async def find_owner(session: AsyncSession, *, company: str, project_name: str, team_id: int,
+                     before: datetime | None = None) -> Owner | None:
+    """The squad other than `team_id` that courted this company first, or None (reads only, stores nothing).
+
+    `before`: only projects created before it count (a project whose company is corrected later is
+    second only to those that were there before it)."""
     mine_company, mine_name = company_key(company), name_key(project_name)
     if len(mine_company) < 2 and len(mine_name) < 2:
         return None
@@ -96,7 +100,8 @@ async def find_owner(session: AsyncSession, *, company: str, project_name: str, 
         keys.add(mine_name[:3])  # 比亚迪品牌形象河南体验中心 is found from 比亚迪河南体验中心 by its start
     candidates = await ownership_queries.courted_elsewhere(
         session, company_key=mine_company, name_keys=keys, team_id=team_id)
-    hits = [c for c in candidates if matches(company=company, project_name=project_name, other=c)]
+    hits = [c for c in candidates if matches(company=company, project_name=project_name, other=c)
+            and (before is None or c.created_at < before)]
     if not hits:
         return None
     first = min(hits, key=lambda c: (c.created_at, c.id))
@@ -107,18 +112,20 @@ async def find_owner(session: AsyncSession, *, company: str, project_name: str, 
 
 async def first_contact(
     ctx: Context, *, company: str, project_name: str = "", subject: str, project_id: int | None = None,
-    event_id: int | None = None, team_id: int | None = None,
+    event_id: int | None = None, team_id: int | None = None, before: datetime | None = None,
 ) -> Clash | None:
     """Check a report (subject: project, visit, reception or lead) against the other squads' companies; on a
     clash store it, tell the sender (a line on the reply) and, once per clash, the first squad's captains.
 
-    `team_id`: the reporting squad (default the sender's); `project_id`/`event_id`: what the report stored.
+    `team_id`: the reporting squad (default the sender's); `project_id`/`event_id`: what the report stored;
+    `before`: only companies courted before it (a corrected company of an existing project).
     Call it after the report's own rows are written, in the same transaction.
     """
     team_id = team_id if team_id is not None else (ctx.member.team_id if ctx.member else None)
     if team_id is None:
         return None
-    owner = await find_owner(ctx.session, company=company, project_name=project_name, team_id=team_id)
+    owner = await find_owner(ctx.session, company=company, project_name=project_name, team_id=team_id,
+                             before=before)
     if owner is None:
         return None
     since = format_local(owner.since, ctx.settings.tz, with_time=False)

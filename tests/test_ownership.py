@@ -150,3 +150,17 @@ async def test_undoing_the_second_report_withdraws_its_clash(sessions, clock) ->
     await chat.ok("刘洋", "撤销")
     assert [r.resolution for r in await clashes(sessions)] == ["undone"]
     assert "没有撞单" in (await chat.ok(LEADER, "撞单")).text
+
+
+async def test_a_company_named_later_is_checked_against_older_projects_only(sessions, clock) -> None:
+    chat = leader_chat(sessions, clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    await squad_with_members(chat, "长江路", "刘洋")
+    await chat.ok("张伟", "洽谈 宁德时代储能基地 30亿 对接:宁德时代新能源科技股份有限公司")
+    clock.advance(days=1)
+    await chat.ok("刘洋", "谋划 新能源电池项目 10亿")
+    edited = await chat.ok("刘洋", "改 #2 公司 宁德时代")
+    assert "撞单" in edited.text and "德化街" in edited.text
+    # The older project's company corrected to match a younger one: it was first, so no clash for it.
+    await chat.ok("刘洋", "谋划 海底捞中央厨房 2亿")
+    assert "撞单" not in (await chat.ok("张伟", "改 #1 公司 海底捞")).text
