@@ -44,8 +44,10 @@ async def handle_funds(cmd: Command, ctx: Context) -> Reply:
     total = earlier.get(project.id or 0, 0) + cmd.amount.yuan
     shown = format_amount(cmd.amount.yuan, ctx.lang) + (
         f"（{cmd.amount.text}）" if cmd.amount.currency != "CNY" else "")
+    # The history line says what arrived and when (查 shows it), the note after it.
+    text = " ".join(part for part in (f"{format_amount(cmd.amount.yuan, ctx.lang)} {day:%Y-%m-%d}", cmd.note) if part)
     event_id = await record_event(
-        ctx, project=project, kind="funds", text=cmd.note,
+        ctx, project=project, kind="funds", text=text,
         data={"amount_yuan": cmd.amount.yuan, "amount_text": cmd.amount.text, "arrived_on": day.isoformat()},
     )
     ctx.session.add(FundsArrival(
