@@ -7,13 +7,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import String, bindparam, func, or_, true
+from sqlalchemy import String, and_, bindparam, func, or_, true
 from sqlalchemy import select as columns_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OwnershipClash, Project
-from storage.name_lookup import escape_like, fuzzy_candidates
+from storage.name_lookup import fuzzy_candidates
 
 
 class Courted(NamedTuple):
@@ -31,10 +31,14 @@ class Courted(NamedTuple):
 _COLUMNS = (col(Project.id), col(Project.name), col(Project.name_key), col(Project.company),
             col(Project.company_key), col(Project.team_id), col(Project.created_at))
 _LIVE = (col(Project.removed).is_not(true()), col(Project.stage) != "dropped")
+# Keys equal to one of the key's prefixes (比亚迪 for 比亚迪汽车), or starting with its first two characters
+# (比亚迪汽车 for 比亚迪): index probes and one index range on either backend, where a LIKE would scan. The range
+# is by code point (SQLite's BINARY, PostgreSQL's C-like order of Han characters); the caller confirms.
 _BY_COMPANY = (
     columns_select(*_COLUMNS)
-    .where(or_(col(Project.company_key) == bindparam("key"),
-               col(Project.company_key).like(bindparam("prefix", type_=String), escape="\\")),
+    .where(or_(col(Project.company_key).in_(bindparam("prefixes", expanding=True)),
+               and_(col(Project.company_key) >= bindparam("low", type_=String),
+                    col(Project.company_key) < bindparam("high", type_=String))),
            col(Project.team_id) != bindparam("team"), *_LIVE)
     .order_by(col(Project.created_at)).limit(bindparam("limit"))
 )
@@ -53,7 +57,10 @@ async def courted_elsewhere(
     found: dict[int, Courted] = {}
     connection = await session.connection()
     if len(company_key) >= 2:
-        params = {"key": company_key, "prefix": escape_like(company_key[:2]) + "%", "team": team_id, "limit": limit}
+        low = company_key[:2]
+        high = low[:-1] + chr(ord(low[-1]) + 1)
+        prefixes = [company_key[:n] for n in range(2, len(company_key) + 1)]
+        params = {"prefixes": prefixes, "low": low, "high": high, "team": team_id, "limit": limit}
         for courted in map(Courted._make, (await connection.execute(_BY_COMPANY, params)).all()):
             found[courted.id] = courted
     ids: set[int] = set()
