@@ -2,7 +2,8 @@
 
 When a new project, a visit (and, from the activity records, a reception or a lead) names a company that
 another squad already courts, the same company or a close match on the company or project name, the
-sender is told which squad has it and since when, that squad's captains are told once, and the clash is
+sender is told which squad has it and since when, that squad's captains (without one, whoever reported its
+project) are told once, and the clash is
 stored for the leaders' 撞单 list. Nothing is refused: the report is real and is kept; the company stays
 with the first squad unless a leader reassigns a project with `转交` (handlers.projects.transfer).
 
@@ -25,7 +26,7 @@ from handlers.messages import Reply
 from handlers.wording import key, say
 from storage import ownership_queries, queries, roster_queries
 from storage.company_names import company_key
-from storage.models import OwnershipClash
+from storage.models import OwnershipClash, Project
 from storage.name_lookup import name_key
 from storage.ownership_queries import Courted
 
@@ -149,8 +150,12 @@ async def first_contact(
     text = say(NOTICE_LANG, "ownership.captain", team=second.name if second else "", who=who,
                what=say(NOTICE_LANG, SUBJECT_KEYS.get(subject, SUBJECT_KEYS["project"])), name=shown,
                id=owner.project_id, project=owner.project_name)
-    for captain in await roster_queries.captains_of(ctx.session, team_id=owner.team_id):
-        ctx.tell(captain.id, text)
+    captains = [captain.id for captain in await roster_queries.captains_of(ctx.session, team_id=owner.team_id)]
+    if not captains:  # a squad without a captain: whoever reported the first project hears it
+        first = await ctx.session.get(Project, owner.project_id)
+        captains = [first.created_by] if first is not None and first.created_by is not None else []
+    for member_id in captains:
+        ctx.tell(member_id, text)
     assert row.id is not None
     return Clash(owner=owner, clash_id=row.id, new=True)
 

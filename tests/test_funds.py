@@ -99,7 +99,7 @@ async def test_funds_targets_and_status(sessions, clock) -> None:
     status = await chat.ok(LEADER, "进度")
     assert "到位资金 1.5亿元" in status.text and "20亿元" in status.text
     squad = await chat.ok("张伟", "进度")
-    assert "到位资金 1.5亿元" in squad.text
+    assert "到位资金 1.5亿元/3亿元 50.0%" in squad.text and "到位率 37.5%" in squad.text
 
 
 async def test_admin_console_may_report_funds(sessions, clock) -> None:

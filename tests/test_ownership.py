@@ -98,6 +98,7 @@ async def test_own_squad_and_unrelated_companies_are_no_clash(sessions, clock) -
     await squad_with_members(chat, "长江路", "刘洋")
     await chat.ok("张伟", "洽谈 比亚迪河南体验中心 2亿 对接:比亚迪集团")
     assert "撞单" not in (await chat.ok("王芳", "拜访 @深圳 公司:比亚迪集团")).text  # same squad
+    assert notices.sent == []
     assert "撞单" not in (await chat.ok("刘洋", "洽谈 美团区域总部 3亿 对接:美团")).text
     assert await clashes(sessions) == []
     assert "目前没有撞单" in (await chat.ok(LEADER, "撞单")).text
@@ -164,3 +165,14 @@ async def test_a_company_named_later_is_checked_against_older_projects_only(sess
     # The older project's company corrected to match a younger one: it was first, so no clash for it.
     await chat.ok("刘洋", "谋划 海底捞中央厨房 2亿")
     assert "撞单" not in (await chat.ok("张伟", "改 #1 公司 海底捞")).text
+
+
+async def test_a_squad_without_captain_hears_it_through_the_first_reporter(sessions, clock) -> None:
+    notices = Notices()
+    chat = leader_chat(sessions, clock, notices)
+    await squad_with_members(chat, "德化街", "张伟")
+    await squad_with_members(chat, "长江路", "刘洋")
+    await chat.ok("张伟", "洽谈 胖东来商场 5亿 对接:胖东来商贸集团有限公司")
+    await chat.ok("刘洋", "拜访 @许昌 公司:胖东来")
+    told = notices.to("console:张伟")
+    assert len(told) == 1 and "长江路的刘洋刚登记了拜访「胖东来」" in told[0]
