@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import event
-from sqlmodel import Session
+from sqlalchemy import event, select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, col
 
 from storage.models import Project
 from storage.name_lookup import name_key
@@ -38,6 +39,14 @@ def company_key(company: str) -> str:
                 key, stripped = key[: -len(suffix)], True
                 break
     return key[:200]
+
+
+def rebuild(connection: Connection) -> None:
+    """Recompute every project's company key (sync: run it via run_sync), after writes that bypassed the
+    ORM: a bulk load, a restore of a backup made before the key existed."""
+    names = connection.execute(select(col(Project.company)).distinct()).scalars().all()
+    for name in names:
+        connection.execute(update(Project).where(col(Project.company) == name).values(company_key=company_key(name)))
 
 
 @event.listens_for(LedgerSession, "before_flush")

@@ -65,8 +65,8 @@ async def courted_elsewhere(
             found[courted.id] = courted
     ids: set[int] = set()
     for key in {k for k in name_keys if len(k) >= 2}:
-        ids |= {c.id for c in await fuzzy_candidates(session, key=key, team_id=None, limit=limit)
-                if c.team_id != team_id}
+        found_by_name = await fuzzy_candidates(session, key=key, team_id=None, limit=limit, scan_common=False)
+        ids |= {c.id for c in found_by_name if c.team_id != team_id}
     ids -= found.keys()
     if ids:
         rows = (await connection.execute(_BY_IDS, {"ids": sorted(ids), "team": team_id})).all()

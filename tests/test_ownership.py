@@ -176,3 +176,19 @@ async def test_a_squad_without_captain_hears_it_through_the_first_reporter(sessi
     await chat.ok("刘洋", "拜访 @许昌 公司:胖东来")
     told = notices.to("console:张伟")
     assert len(told) == 1 and "长江路的刘洋刚登记了拜访「胖东来」" in told[0]
+
+
+async def test_company_keys_are_rebuilt_after_writes_that_bypass_the_orm(sessions, engine, clock) -> None:
+    from sqlalchemy import update
+
+    from storage.db import ensure_derived
+    from tests.helpers import DISTRICT_TZ
+
+    chat = leader_chat(sessions, clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    await chat.ok("张伟", "洽谈 储能基地 30亿 对接:宁德时代新能源科技股份有限公司")
+    async with engine.begin() as connection:  # as a bulk load leaves it
+        await connection.execute(update(Project).values(company_key=""))
+    await ensure_derived(engine, tz=DISTRICT_TZ, force=True)
+    async with sessions() as session:
+        assert (await session.get(Project, 1)).company_key == "宁德时代新能源科技"  # type: ignore[union-attr]
