@@ -45,7 +45,9 @@ _ADMINS = _scopes(admin="any")
 POLICY: dict[str, dict[str, Scope]] = {
     # project updates: one's own squad's projects; leaders and admins any
     **{verb: _UPDATE for verb in (
-        "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "edit", "expect")},
+        "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "edit", "expect",
+        "funds")},
+    "transfer": _LEADERS,  # 转交: only a leader reassigns a project between squads (首谈负责制)
     "undo": _ONESELF,  # one's own changes (the handler checks whose)
     "verify": _LEADERS,
     # reading
@@ -56,6 +58,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "status_district": _LEADERS,  # 进度 按产业 / 按小分队 / 详细: the district's breakdowns
     "problem_texts": _OWN_DETAIL,  # a card's problems spelled out (others see categories and counts)
     "export": _CAPTAINS_UP,
+    "clashes": _CAPTAINS_UP,  # 撞单: leaders all; captains the clashes their squad is in
     # oneself
     "away": _ONESELF,
     "join": _ANYONE, "link": _ANYONE, "start": _ANYONE, "help": _ANYONE, "choose": _ANYONE,
@@ -110,6 +113,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "problem": ("登记问题", "record problems"), "resolve": ("销号问题", "resolve problems"),
     "drop": ("放弃项目", "drop projects"), "edit": ("修改项目", "edit projects"),
     "expect": ("填写预计时间", "set expected dates"), "undo": ("撤销", "undo"),
+    "funds": ("登记到位资金", "record funds in place"), "transfer": ("转交项目", "move projects between squads"),
+    "clashes": ("看撞单清单", "see the first-contact clashes"),
     "verify": ("核实签约和落地", "verify signings and landings"),
     "find": ("查项目", "look up projects"), "rank": ("看排行", "see the ranking"),
     "mine": ("看小分队的项目", "list a squad's projects"), "problems": ("看问题清单", "see the problem list"),

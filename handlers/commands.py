@@ -13,9 +13,9 @@ from typing import Literal
 Verb = Literal[
     # project updates
     "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
-    "verify", "expect",
+    "verify", "expect", "funds", "transfer",
     # questions
-    "find", "mine", "rank", "status", "problems", "export",
+    "find", "mine", "rank", "status", "problems", "export", "clashes",
     # people and squads
     "away", "newteam", "invite", "join", "link", "bind", "target", "settings", "help", "start",
     # running the district from the chat
@@ -46,6 +46,10 @@ VERB_FIELDS: dict[str, tuple[str, ...]] = {
     "edit": ("project", "field_name", "value", "amount"),  # amount filled when field_name == "amount"
     "verify": ("project",),
     "expect": ("project", "stage", "when"),
+    # funds: amount arrived (到位), the day it arrived (default today; never in the future), note
+    "funds": ("project", "amount", "when", "note"),
+    "transfer": ("project", "value"),  # value: the squad the project moves to (转交)
+    "clashes": ("flag",),  # 撞单: open first-contact clashes; flag "all" lists the resolved ones too
     "find": ("project",),
     "mine": ("value",),  # value: optional team name (leaders)
     "rank": (),

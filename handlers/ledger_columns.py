@@ -14,6 +14,8 @@ LEDGER_COLUMNS: tuple[str, ...] = (
     "created_at", "updated_at", "planned_at", "attracting_at", "signed_at", "landed_at", "open_problems",
     # Appended by issue 14 (the office's columns); the order above is the public contract.
     "latest_note", "problems", "expected_stage", "expected_date",
+    # Appended by issue 20 (funds in place); exported, ignored by an import.
+    "funds_yuan", "funds_rate",
 )
 LEDGER_HEADERS_ZH: dict[str, str] = {
     "id": "编号",
@@ -37,6 +39,8 @@ LEDGER_HEADERS_ZH: dict[str, str] = {
     "problems": "存在问题",
     "expected_stage": "预计阶段",
     "expected_date": "预计时间",
+    "funds_yuan": "到位资金(元)",
+    "funds_rate": "到位率",
 }
 AMOUNT_WAN_HEADER = "投资额(万元)"
 SUMMARY_SHEET = "汇总"

@@ -142,6 +142,10 @@ def _write_pool(sheet: _Sheet, rows: Sequence[LedgerRow], tz: tzinfo) -> None:
                 sheet.put(r, c, _local(getattr(row, column), tz), number_format=_DATETIME_FORMAT)
             elif column == "expected_date":
                 sheet.put(r, c, row.expected_date, number_format="yyyy-mm-dd")
+            elif column == "funds_yuan":
+                sheet.put(r, c, row.funds_yuan or None, number_format="#,##0")
+            elif column == "funds_rate":
+                sheet.put(r, c, row.funds_rate, number_format="0.0%")
             elif column in _LONG_TEXT:
                 sheet.put(r, c, getattr(row, column) or None).alignment = wrap
             else:
@@ -154,6 +158,7 @@ def _write_pool(sheet: _Sheet, rows: Sequence[LedgerRow], tz: tzinfo) -> None:
     sheet.put(total, 5, sum(amounts), number_format="#,##0")
     sheet.put(total, 6, sum(amounts) / 10_000, number_format="#,##0.00")
     sheet.put(total, _XLSX_COLUMNS.index("open_problems") + 1, sum(row.open_problems for row in rows))
+    sheet.put(total, _XLSX_COLUMNS.index("funds_yuan") + 1, sum(row.funds_yuan for row in rows), number_format="#,##0")
     sheet.bold_row(total, len(headers))
     sheet.ws.freeze_panes = "C2"  # header row and 编号/项目名称 stay in view when scrolling
     sheet.ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(last, 1)}"  # the 合计 row stays put

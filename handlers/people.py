@@ -11,7 +11,7 @@ from handlers import access, codes, roster
 from handlers.choices import Choice, NeedsChoice
 from handlers.commands import Command
 from handlers.context import Context
-from handlers.format import stage_name
+from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
 from handlers.records import headline_for, record_event
 from handlers.refusal import refuse_key
@@ -206,6 +206,9 @@ async def handle_bind(cmd: Command, ctx: Context) -> Reply:
     return Reply(text=ctx.say("bind.bound", where=where, who=who, again=again, posts=posts))
 
 
+FUNDS_TARGET_MAX = 10**14  # 100万亿元: past any district's, under BIGINT by far
+
+
 async def handle_target(cmd: Command, ctx: Context) -> Reply:
     """target: leaders and admins set yearly targets for the district or a squad."""
 
@@ -215,7 +218,9 @@ async def handle_target(cmd: Command, ctx: Context) -> Reply:
     team = await _named_team(ctx, cmd.value) if cmd.value else None
     scope = f"team:{team.id}" if team else "district"
     for stage, number in cmd.targets:
-        if number < 0 or number > 1_000_000:
+        if stage == "funds" and not 0 <= number <= FUNDS_TARGET_MAX:  # yuan: 到位 20亿
+            raise refuse_key(ctx, "target.unreasonable_target", 'target', number=format_amount(number, ctx.lang))
+        if stage != "funds" and (number < 0 or number > 1_000_000):
             raise refuse_key(ctx, "target.unreasonable_target", 'target', number=number)
         row = await queries.target_row(ctx.session, year=year, scope=scope, stage=stage)
         if row is None:
@@ -224,7 +229,10 @@ async def handle_target(cmd: Command, ctx: Context) -> Reply:
         ctx.session.add(row)
     await ctx.session.flush()
     who = team.name if team else ctx.say("target.district")
-    parts = "，".join(f"{stage_name(s, ctx.lang)} {n}" for s, n in sorted(cmd.targets, key=lambda t: STAGES.index(t[0])))
+    order = (*STAGES, "funds")
+    parts = "，".join(
+        ctx.say("target.funds", amount=format_amount(n, ctx.lang)) if s == "funds" else f"{stage_name(s, ctx.lang)} {n}"
+        for s, n in sorted(cmd.targets, key=lambda t: order.index(t[0])))
     return Reply(text=ctx.say("target.targets", who=who, year=year, parts=parts))
 
 

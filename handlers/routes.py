@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from handlers import chat_settings, people, projects, questions, roster, undo
+from handlers import chat_settings, ownership, people, projects, questions, roster, undo
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.messages import Incoming, Reply
@@ -32,6 +32,9 @@ HANDLERS: dict[str, Handler] = {
     "edit": projects.handle_edit,
     "verify": projects.handle_verify,
     "expect": projects.handle_expect,
+    "funds": projects.handle_funds,
+    "transfer": projects.handle_transfer,
+    "clashes": ownership.handle_clashes,
     "find": projects.handle_find,
     "mine": projects.handle_mine,
     "rank": questions.handle_rank,
@@ -54,7 +57,7 @@ HANDLERS: dict[str, Handler] = {
     "rename": roster.handle_rename,
     "unbind": roster.handle_unbind,
 }
-READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help"})
+READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help", "clashes"})
 
 
 def lists(command: Command) -> bool:

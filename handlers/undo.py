@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from handlers import ownership
 from handlers.choices import Choice, NeedsChoice
 from handlers.commands import Command
 from handlers.context import Context
@@ -19,13 +20,14 @@ from handlers.records import headline_for, record_event, restore
 from handlers.refusal import refuse_key
 from handlers.resolve import lock_project
 from handlers.wording import both, key
-from storage import event_queries, queries
+from storage import event_queries, funds_queries, ownership_queries, queries
 from storage.models import Event, Problem, Project
 
 _KIND_NAMES = {"stage": key("event_kind.stage"), "note": key("event_kind.note"), "visit": key("event_kind.visit"),
                "problem": key("event_kind.problem"), "resolve": key("event_kind.resolve"),
                "drop": key("event_kind.drop"), "edit": key("event_kind.edit"), "verify": key("event_kind.verify"),
-               "expect": key("event_kind.expect"), "create": key("event_kind.create")}
+               "expect": key("event_kind.expect"), "create": key("event_kind.create"),
+               "funds": key("event_kind.funds"), "transfer": key("event_kind.transfer")}
 
 
 def describe(ctx: Context, event: Event) -> str:
@@ -36,6 +38,14 @@ def describe(ctx: Context, event: Event) -> str:
     if ctx.lang == "en":  # English names a stage by its key (pursue→sign), Chinese by its word (招引→签约)
         return f"{name} {event.from_stage}→{event.to_stage}"
     return f"{name} {stage_name(event.from_stage)}→{stage_name(event.to_stage)}"
+
+
+async def _withdraw_clashes(ctx: Context, event: Event) -> None:
+    """A report undone takes back the clashes it recorded (撞单): they were never real."""
+    for clash in await ownership_queries.clashes_of_event(ctx.session, event_id=event.id or 0):
+        clash.resolved_at, clash.resolution = ctx.now, "undone"
+        clash.resolved_by = ctx.member.id if ctx.member else None
+        ctx.session.add(clash)
 
 
 def _batch(event: Event) -> str:
@@ -113,6 +123,8 @@ def _builds_on(earlier: Event, later: Event) -> bool:
     a field both changed (a move after a move, an amount edited twice), a problem later resolved."""
     if earlier.kind == "create":
         return True
+    if later.kind == "funds" and earlier.kind in _MOVES:  # funds in place stand on the 签约/落地 before them
+        return True
     if earlier.kind == "problem" and later.kind == "resolve":
         return json.loads(earlier.data or "{}").get("problem_id") == json.loads(later.data or "{}").get("problem_id")
     return bool(_changed(earlier) & _changed(later))
@@ -136,11 +148,26 @@ async def _check_nothing_builds_on(ctx: Context, event: Event, batch: str) -> No
 async def _reverse(ctx: Context, event: Event, project: Project | None) -> str:
     data = json.loads(event.data or "{}")
     before = data.get("before")
+    await _withdraw_clashes(ctx, event)
     if event.kind == "create" and project is not None:
         if project.removed:
             raise refuse_key(ctx, "reverse.project_already_removed")
         project.removed = True
+        await ownership.settle(ctx, project_id=project.id or 0, resolution="undone")
         return ctx.say("reverse.project_creation_removed_from")
+    if event.kind == "funds":
+        arrival = await funds_queries.arrival_of_event(ctx.session, event_id=event.id or 0)
+        if arrival is not None:
+            arrival.removed = True
+            ctx.session.add(arrival)
+    if event.kind == "transfer" and project is not None and before:
+        restore(project, before)
+        project.updated_at = ctx.now
+        await funds_queries.move_arrivals(ctx.session, project_id=project.id or 0, team_id=project.team_id)
+        for clash in await ownership_queries.clashes_resolved_by(ctx.session, event_id=event.id or 0):
+            clash.resolved_at, clash.resolved_by, clash.resolution = None, None, ""
+            ctx.session.add(clash)
+        return describe(ctx, event)
     if event.kind in ("problem", "resolve"):
         problem = await ctx.session.get(Problem, data.get("problem_id"))
         if problem is not None:

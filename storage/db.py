@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import name_index, tallies
+from storage import company_names, name_index, tallies  # company_names also registers its flush hook
 from storage.tallies import LedgerSession
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -93,7 +93,8 @@ def _ensure_derived(connection: Connection, tz: tzinfo, force: bool) -> list[str
     if force:
         tallies.rebuild(connection, tz)
         name_index.rebuild(connection)
-        return ["tallies", "name_index"]
+        company_names.rebuild(connection)
+        return ["tallies", "name_index", "company_keys"]
     if tallies.ensure_zone(connection, tz):
         rebuilt.append("tallies")
     if name_index.ensure_current(connection):

@@ -13,6 +13,7 @@ from sqlmodel import col
 from sqlmodel import select as sqlmodel_select  # ORM entities back (sqlalchemy's select gives rows)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.funds_queries import funds_in_place_by_project
 from storage.ledger_rows import LedgerRow
 from storage.models import Event, Problem, Project, Team
 
@@ -98,6 +99,7 @@ async def ledger_rows(session: AsyncSession, *, tz: tzinfo, team_id: int | None 
     if team_id is not None:
         query = query.where(col(Project.team_id) == team_id)
     notes = await last_notes(session, team_id=team_id)
+    funds = await funds_in_place_by_project(session)
     problems = await open_problem_texts(session, team_id=team_id)
 
     def local(moment: datetime | None) -> datetime | None:
@@ -110,9 +112,17 @@ async def ledger_rows(session: AsyncSession, *, tz: tzinfo, team_id: int | None 
             planned_at=local(r[12]), attracting_at=local(r[13]), signed_at=local(r[14]),
             landed_at=local(r[15]), open_problems=int(r[16]), latest_note=notes.get(r[0], ""),
             problems=problems.get(r[0], ""), expected_stage=r[17] or "", expected_date=r[18],
+            funds_yuan=funds.get(r[0], 0), funds_rate=_rate(funds.get(r[0], 0), r[4], r[3]),
         )
         for r in (await _exec(session, query)).all()
     ]
+
+
+def _rate(funds: int, amount: int | None, stage: str) -> float | None:
+    """到位率 as a fraction, where it means something: an amount, and funds or a signed/landed stage."""
+    if not amount or amount <= 0 or not (funds or stage in ("signed", "landed")):
+        return None
+    return round(funds / amount, 4)
 
 
 async def project_count(session: AsyncSession) -> int:

@@ -35,6 +35,11 @@ class LedgerRow:
     problems: str = ""  # the open problems' texts (存在问题), one per line; not imported
     expected_stage: str = ""  # a key of STAGES or "": the next stage expected (预计/计划…时间)
     expected_date: date | None = None
+    # Funds in place (到位资金, issue 20): all arrivals not undone, and their share of the amount (0.625 for
+    # 62.5%; None without an amount, or before 签约 with nothing in place). Exported only: an import ignores
+    # them (an arrival needs its day and evidence: `到位`).
+    funds_yuan: int = 0
+    funds_rate: float | None = None
     # Where the row came from ("工作表「签约」第5行"), for messages only: never written, never compared.
     source: str = field(default="", compare=False, repr=False)
 

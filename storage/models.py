@@ -21,7 +21,7 @@ ALL_STAGES: tuple[str, ...] = (*STAGES, "dropped")
 ROLES: tuple[str, ...] = ("member", "captain", "leader")
 EVENT_KINDS: tuple[str, ...] = (
     "create", "stage", "note", "visit", "problem", "resolve", "edit", "drop", "undo",
-    "verify", "expect", "evidence",
+    "verify", "expect", "evidence", "funds", "transfer",
     *("role", "roster", "team", "binding"),  # administration from the chat (not undone by 撤销)
 )
 ADMIN_EVENT_KINDS: tuple[str, ...] = ("role", "roster", "team", "binding")
@@ -111,6 +111,9 @@ class Project(SQLModel, table=True):
     expected_date: date | None = None
     expected_slips: int = 0
     removed: bool = Field(default=False, index=True)  # its creation was undone: out of the pools
+    # The counterparty company as first-contact ownership (首谈负责制) compares it: storage.company_names
+    # keeps it from `company` in every flush.
+    company_key: str = Field(default="", max_length=200, index=True, sa_column_kwargs={"server_default": ""})
 
 
 class Event(SQLModel, table=True):
@@ -167,8 +170,8 @@ class Target(SQLModel, table=True):
     year: int
     scope: str = Field(max_length=30)  # "district" or "team:<id>" (NULL-free, so the unique key holds)
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
-    stage: str = Field(max_length=12)
-    number: int
+    stage: str = Field(max_length=12)  # a stage, or "funds" (到位资金, in yuan)
+    number: int = Field(sa_column=Column(BigInteger, nullable=False))  # yuan for "funds": past 2^31
 
 
 class ChatBinding(SQLModel, table=True):
@@ -368,3 +371,52 @@ class ProjectGram(SQLModel, table=True):
 
     gram: str = Field(primary_key=True, max_length=2)
     project_id: int = Field(primary_key=True, foreign_key="project.id")
+
+
+class FundsArrival(SQLModel, table=True):
+    """Money that actually arrived for a signed project (到位资金), dated, attributed, with its event."""
+
+    __tablename__ = "funds_arrival"
+    __table_args__ = (
+        # The reports sum a period per squad (and per district) without reading the wide rows.
+        Index("ix_funds_arrival_team_day", "team_id", "arrived_on", "removed", "amount_yuan"),
+        Index("ix_funds_arrival_day", "arrived_on", "removed", "team_id", "amount_yuan"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    team_id: int = Field(foreign_key="team.id")  # the project's team when recorded (转交 moves them)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    event_id: int | None = Field(default=None, foreign_key="event.id", index=True)  # the "funds" event
+    amount_yuan: int = Field(sa_column=Column(BigInteger, nullable=False))
+    arrived_on: date
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime
+    removed: bool = False  # the report was undone (撤销)
+
+
+class OwnershipClash(SQLModel, table=True):
+    """Two squads courting the same company (撞单, 首谈负责制): who had it first, who came second, when."""
+
+    __tablename__ = "ownership_clash"
+    __table_args__ = (
+        Index("ix_ownership_clash_open", "resolved_at", "created_at"),
+        Index("ix_ownership_clash_first_project", "first_project_id"),
+        Index("ix_ownership_clash_second_project", "second_project_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    company: str = Field(max_length=200)  # the company (or project name) both named, as first recorded
+    first_team_id: int = Field(foreign_key="team.id")
+    first_project_id: int | None = Field(default=None, foreign_key="project.id")
+    first_seen_at: datetime  # when the first squad started courting it
+    second_team_id: int = Field(foreign_key="team.id")
+    second_project_id: int | None = Field(default=None, foreign_key="project.id")
+    subject: str = Field(max_length=12)  # what the second squad reported: project, visit, reception, lead
+    subject_text: str = Field(default="", max_length=200)  # the name the second squad wrote
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    event_id: int | None = Field(default=None, foreign_key="event.id")
+    created_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: int | None = Field(default=None, foreign_key="member.id")
+    resolution: str = Field(default="", max_length=30)  # "transfer:<event id>" (转交), "dropped", "undone"

@@ -138,20 +138,21 @@ def _gram_hits_statement(grams: int) -> Any:
 
 
 async def fuzzy_candidates(
-    session: AsyncSession, *, key: str, team_id: int | None, limit: int = 200
+    session: AsyncSession, *, key: str, team_id: int | None, limit: int = 200, scan_common: bool = True,
 ) -> list[Candidate]:
     """Projects worth scoring against a name: the team's own pool plus any whose name contains the key.
 
     Scoring every project of a province against each message would not scale; a squad's own projects
     plus substring hits keep the candidate set small while still catching "仲景" → "仲景医药健康产业园".
+    `scan_common=False` (with no team): nothing for a key the index cannot narrow down, instead of a scan.
     The substring hits come from the name index (storage.name_index) as a list of ids, so the planner
     looks those projects up instead of guessing how many there are and scanning. Only the columns
     scoring needs are read: a squad's hundred projects as whole ORM objects were most of a new project's
     time.
     """
     hits = await _substring_hits(session, key)
-    if hits == [] and team_id is None:
-        return []
+    if (hits == [] or (hits is None and not scan_common)) and team_id is None:
+        return []  # scan_common=False: a key too common for the index is not worth a scan of every name
     params: dict[str, Any] = {"pattern": f"%{escape_like(key)}%", "team": team_id, "limit": limit}
     if hits:
         params["hits"] = hits

@@ -91,6 +91,7 @@ def test_columns_are_the_public_contract() -> None:
         "id", "name", "team", "stage", "amount_yuan", "industry", "wheel", "zone", "place", "company",
         "created_at", "updated_at", "planned_at", "attracting_at", "signed_at", "landed_at", "open_problems",
         "latest_note", "problems", "expected_stage", "expected_date",  # issue 14: appended, order kept
+        "funds_yuan", "funds_rate",  # issue 20: funds in place, exported only
     )
     assert tuple(f.name for f in fields(LedgerRow) if f.name != "source") == LEDGER_COLUMNS
     assert tuple(LEDGER_HEADERS_ZH) == LEDGER_COLUMNS

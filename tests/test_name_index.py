@@ -138,7 +138,7 @@ async def test_a_project_is_found_by_its_alias_and_by_a_piece_of_its_name(sessio
     table: Table = SQLModel.metadata.tables["project_key"]
     async with engine.begin() as connection:
         await connection.execute(delete(table))
-    assert await ensure_derived(engine, tz=DISTRICT_TZ, force=True) == ["tallies", "name_index"]
+    assert await ensure_derived(engine, tz=DISTRICT_TZ, force=True) == ["tallies", "name_index", "company_keys"]
     reply = await chat.ok("刘洋", "查 仲景药业")
     assert "仲景医药健康产业园" in reply.text
     assert name_index.bigrams("仲景") == {"仲景"} and name_index.bigrams("仲") == set()

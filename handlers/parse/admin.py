@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from handlers.amounts import amount_at
 from handlers.commands import Command, ParseError
 from handlers.dates import find_dates, read_date
 from handlers.normalize import Token
@@ -56,8 +57,11 @@ def _parse_away(ctx: _Ctx) -> Command | ParseError:
                        note=last.text if approximate else "")
 
 
+FUNDS_TARGET_WORDS = frozenset({"到位", "到位资金", "资金到位", "funds", "inplace"})
+
+
 def _parse_target(ctx: _Ctx) -> Command | ParseError:
-    """target: [team] [year] then stage/number pairs."""
+    """target: [team] [year] then stage/number pairs, and `到位 20亿` (funds in place, in yuan)."""
     tokens = ctx.tokens
     pairs: dict[str, int] = {}
     year: int | None = None
@@ -65,6 +69,15 @@ def _parse_target(ctx: _Ctx) -> Command | ParseError:
     i = 0
     while i < len(tokens):
         token = tokens[i]
+        if not token.quoted and token.text.lower() in FUNDS_TARGET_WORDS:
+            texts = [t.text if not t.quoted else "\0" for t in tokens]
+            found = amount_at(texts, i + 1, usd_rate=ctx.usd_rate) if i + 1 < len(tokens) else None
+            if found is None or found[0].vague:
+                return ctx.error(f"“{token.text}”后面缺少金额，如 到位 20亿。",
+                                 f"How much for {token.text!r}? Put an amount after it, e.g. funds 2b.")
+            pairs["funds"] = found[0].yuan
+            i += 1 + found[1]
+            continue
         stage = _lookup(token, STAGE_WORDS)
         glued = None if token.quoted else _STAGE_NUMBER.fullmatch(token.text)
         if stage is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import ownership
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.format import format_amount, stage_name
@@ -63,6 +64,10 @@ async def handle_edit(cmd: Command, ctx: Context) -> Reply:
         shown = value
     event_id = await record_event(ctx, project=project, kind="edit", text=f"{label}: {shown}",
                                   data={"before": before, "field": field})
+    if field in ("company", "name"):  # 首谈负责制: a company named now may be another squad's
+        await ownership.first_contact(ctx, company=project.company, project_name=project.name, subject="project",
+                                      project_id=project.id, event_id=event_id, team_id=project.team_id,
+                                      before=project.created_at)
     return await card(ctx, project, ctx.say("edit.set", label=label, shown=shown), [], event_id)
 
 

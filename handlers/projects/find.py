@@ -7,6 +7,7 @@ from handlers.commands import Command
 from handlers.context import Context
 from handlers.format import format_amount, format_local, project_label, stage_name
 from handlers.messages import Reply
+from handlers.projects.funds import card_lines as funds_card_lines
 from handlers.refusal import refuse_key
 from handlers.resolve import require_project
 from storage import queries
@@ -14,7 +15,7 @@ from storage.models import STAGES, Project
 
 EVENT_VERBS_ZH = {"create": "新建", "stage": "阶段", "note": "进展", "visit": "拜访", "problem": "问题",
                   "resolve": "解决", "edit": "修改", "drop": "放弃", "verify": "核实", "expect": "预计",
-                  "evidence": "附件"}
+                  "evidence": "附件", "funds": "到位", "transfer": "转交"}
 PROBLEM_EVENT_KINDS = frozenset({"problem", "resolve"})  # their words are the problem's: shown as problems are
 
 
@@ -39,6 +40,7 @@ async def handle_find(cmd: Command, ctx: Context) -> Reply:
                for s in STAGES if getattr(project, f"{s}_at")]
     if reached:
         lines.append(ctx.say("find.reached") + "，".join(reached))
+    lines += await funds_card_lines(ctx, project)
     if project.stage == "dropped":
         lines.append(ctx.say("find.dropped_because") + project.drop_reason)
     if project.expected_stage and project.expected_date:

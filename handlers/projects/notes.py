@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from handlers import ownership
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.messages import Button, Reply
@@ -45,6 +46,10 @@ async def handle_visit(cmd: Command, ctx: Context) -> Reply:
     if cmd.when is not None and cmd.when < ctx.today:
         data["date"] = cmd.when.isoformat()
     event_id = await record_event(ctx, project=project, kind="visit", text=cmd.note, data=data)
+    if company:  # 首谈负责制: a visit to a company another squad courts
+        await ownership.first_contact(ctx, company=company, project_name=project.name if project else "",
+                                      subject="visit", project_id=project.id if project else None,
+                                      event_id=event_id, team_id=project.team_id if project else None)
     headline = headline_for(ctx, ctx.say("visit.logged_alone", where=where))
     if project is None:
         lines = [headline, _date_line(ctx, cmd), cmd.note, *ctx.notes]

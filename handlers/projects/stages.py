@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import ownership
 from handlers.commands import STAGE_VERBS, Command
 from handlers.context import Context
 from handlers.format import stage_name
@@ -93,6 +94,9 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
         ctx.created.add(project.id)
     event_id = await record_event(ctx, project=project, kind="create", to_stage=stage, text=cmd.note,
                                   data={"fields": changed})
+    # 首谈负责制: another squad already courting this company is told, and the sender hears whose it is.
+    await ownership.first_contact(ctx, company=project.company, project_name=project.name, subject="project",
+                                  project_id=project.id, event_id=event_id)
     headline = ctx.say("create_project.new_project_pool", stage=stage_name(stage, ctx.lang))
     if STAGE_ORDER[stage] > 0:
         headline += ctx.say("create_project.also_counted_earlier_stages")
@@ -115,4 +119,5 @@ async def handle_drop(cmd: Command, ctx: Context) -> Reply:
     project.drop_reason = cmd.note  # check_fits refuses one over its limit, never cuts it
     event_id = await record_event(ctx, project=project, kind="drop", from_stage=from_stage, to_stage="dropped",
                                   text=cmd.note, data={"before": before})
+    await ownership.settle(ctx, project_id=project.id or 0, resolution="dropped")
     return await card(ctx, project, ctx.say("drop.dropped_history_kept"), [cmd.note], event_id)

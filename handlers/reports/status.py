@@ -26,6 +26,7 @@ from handlers.reports.common import (
     _period,
     _t,
 )
+from handlers.reports.funds import FundsFigures, funds_figures, funds_line
 from handlers.reports.ranking import (
     RankRow,
     _delta_text,
@@ -163,13 +164,14 @@ async def status_report(
     by_team = {row.team_id: row for row in rows}
     district_targets, summed = _district_targets(targets)
     district = _sum_tallies([row.tally for row in rows])
+    funds = await funds_figures(session, year=period.year)
 
     doc = _Doc()
     if focus is not None:
         row = by_team[focus]
         doc.title(_t(lang, "📊 ", "📊 ") + f"{row.team_name} · {_day_text(period.today, lang)}")
         doc.line(_t(lang, "序时进度 ", "Schedule ") + _pct(period.pct))
-        await _team_section(doc, session, row, len(rows), period, settings, lang, now)
+        await _team_section(doc, session, row, len(rows), period, settings, lang, now, funds)
         image = await charts.funnel(
             _funnel(row.tally, row.targets, lang),
             title=f"{row.team_name} {period.year}", schedule_pct=period.pct if row.targets else None, lang=lang,
@@ -181,6 +183,8 @@ async def status_report(
     if summed:
         doc.line(_t(lang, "（全区目标按各队目标合计）", "(district targets: sum of squad targets)"))
     _stage_lines(doc, district, district_targets, period, settings, lang)
+    if line := funds_line(funds, None, period, settings, lang):
+        doc.line(line)
 
     if is_leader:
         views = {"wheel", "industry", "zone", "squads"} if view == "all" else {view}
@@ -217,7 +221,7 @@ async def status_report(
         doc.blank()
         row = by_team[viewer_team_id]
         doc.title(_t(lang, f"🚩 本队：{row.team_name}", f"🚩 Your squad: {row.team_name}"))
-        await _team_section(doc, session, row, len(rows), period, settings, lang, now)
+        await _team_section(doc, session, row, len(rows), period, settings, lang, now, funds)
 
     image = await charts.funnel(
         _funnel(district, district_targets, lang),
@@ -253,7 +257,7 @@ def _squad_status_line(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
 
 async def _team_section(
     doc: _Doc, session: AsyncSession, row: RankRow, team_count: int, period: _Period, settings: Rules,
-    lang: Lang, now: datetime,
+    lang: Lang, now: datetime, funds: FundsFigures,
 ) -> None:
     if row.completion_pct is not None and row.light is not None:
         doc.line(_t(lang, f"排名 {row.rank}/{team_count} · 完成率 ", f"Rank {row.rank}/{team_count} · ")
@@ -262,6 +266,8 @@ async def _team_section(
         doc.line(_t(lang, f"排名 {row.rank}/{team_count} · 积分 {row.score:g}（未设目标）",
                     f"Rank {row.rank}/{team_count} · score {row.score:g} (no targets)"))
     _stage_lines(doc, row.tally, row.targets, period, settings, lang)
+    if line := funds_line(funds, row.team_id, period, settings, lang):
+        doc.line(line)
     older = now - timedelta(days=settings.problem_escalation_days)
     problems = await rq.open_problem_counts(session, older_than=older, team_id=row.team_id)
     open_total = sum(total for total, _ in problems.values())

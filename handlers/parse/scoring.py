@@ -1,0 +1,96 @@
+"""What districts score: 到位 (funds in place), 转交 (a leader moves a project to another squad), 撞单 (the
+first-contact clashes list)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from handlers.amounts import amount_at
+from handlers.calendar_math import add_months
+from handlers.commands import Amount, Command, ParseError
+from handlers.dates import read_date
+from handlers.normalize import Token
+from handlers.parse.common import (
+    _Ctx,
+    _is_empty_keyword,
+    _is_filler,
+    _joined,
+    _missing_project,
+    _pick_project,
+    _ref,
+    id_of,
+)
+
+_ALL_WORDS = frozenset({"全部", "所有", "含已处理", "all"})
+
+
+_MONTH_DAY = re.compile(r"^\D*\d{1,2}\s*[月/.-]\s*\d{1,2}")  # 11月28日, 11-28: no year written
+
+
+def _arrived_on(day: date, text: str, today: date) -> date:
+    """Money arrives in the past: a month and day without a year read as next year's (the date reader
+    looks ahead, for expected dates) is meant this year."""
+    if day > today and _MONTH_DAY.match(text) and not re.search(r"\d{4}", text):
+        earlier = add_months(day, -12)
+        if earlier is not None and earlier <= today:
+            return earlier
+    return day
+
+
+def _parse_funds(ctx: _Ctx) -> Command | ParseError:
+    """funds: project, amount (exact), optional day it arrived (never in the future), note."""
+    tokens = ctx.tokens
+    texts = [t.text if not t.quoted else "\0" for t in tokens]
+    amount: Amount | None = None
+    when: date | None = None
+    others: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token.quoted and id_of(token) is None and amount is None and (
+                found := amount_at(texts, i, usd_rate=ctx.usd_rate)) is not None:
+            amount, span = found
+            i += span
+            continue
+        if not token.quoted and when is None and id_of(token) is None and (
+                day := read_date(token.text, ctx.today)) is not None:
+            when = _arrived_on(day.day, token.text, ctx.today)
+        elif not _is_filler(token) and not _is_empty_keyword(token):
+            others.append(token)
+        i += 1
+    pick = _pick_project(others)
+    if pick is None:
+        return _missing_project(ctx)
+    if amount is None:
+        return ctx.error("缺少到位金额，如 5000万、2亿。", "How much arrived? e.g. 50m, 2b.")
+    if amount.vague:
+        return ctx.error(f"到位资金要写确切金额，“{amount.text}”是估计。",
+                         f"Funds in place need an exact amount; {amount.text!r} is an estimate.")
+    if amount.yuan <= 0:
+        return ctx.error("到位金额要大于零。", "The amount must be more than zero.")
+    if when is not None and when > ctx.today:
+        return ctx.error(f"{when.isoformat()} 还没到：到位资金登记已经到账的钱，请到账后再报。",
+                         f"{when.isoformat()} is in the future: record funds once they have arrived.")
+    note = _joined(ctx.rest, [t for k, t in enumerate(others) if k != pick])
+    return ctx.command(project=_ref(others[pick]), amount=amount, when=when, note=note)
+
+
+def _parse_transfer(ctx: _Ctx) -> Command | ParseError:
+    """transfer: project (first word or #id), then the squad it moves to (the rest)."""
+    tokens = [t for t in ctx.tokens if not _is_filler(t) and t.text not in ("给", "到", "至", "to")]
+    if not tokens:
+        return _missing_project(ctx)
+    pick = next((k for k, t in enumerate(tokens) if id_of(t) is not None), 0)
+    squad = " ".join(t.text for k, t in enumerate(tokens) if k != pick).strip()
+    if not squad:
+        return ctx.error("转交给哪个小分队？请写队名。", "To which squad? Give its name.")
+    return ctx.command(project=_ref(tokens[pick]), value=squad[:100])
+
+
+def _parse_clashes(ctx: _Ctx) -> Command | ParseError:
+    """clashes: alone, the open ones; `全部`/`all`, with the settled ones."""
+    words = {t.text.lower() for t in ctx.tokens}
+    if words - _ALL_WORDS:
+        return ctx.error("撞单后面只能写“全部”。", "clashes takes nothing, or `all`.")
+    return ctx.command(flag="all" if words else None)
