@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from handlers import access
-from tests.dashboard_world import LEADER, MARKUP_PROBLEM, DashWorld, dash_world
+from tests.dashboard_world import LEADER, DashWorld, dash_world
 from tests.helpers import ADMIN, Chat, MovableClock, make_core
 
 PAGES = {"overview": "/dash/", "rank": "/dash/rank", "problems": "/dash/problems", "forecast": "/dash/forecast",
