@@ -247,7 +247,9 @@ async def squad(session: AsyncSession, *, settings: Rules, now: datetime, team_i
             (today - local_day(p.last_event_at, settings.tz)).days, p.light))
     problems = await rq.open_problems(session, team_id=team_id, limit=LIST_LIMIT)
     start, end = range_bounds_utc(today - timedelta(days=TREND_DAYS), today, settings.tz)
-    moves = await rq.stage_moves(session, start=start, end=end, team_id=team_id, limit=LIST_LIMIT)
+    # The largest moves of the 30 days (the query's order, as in 学), shown newest first.
+    moves = sorted(await rq.stage_moves(session, start=start, end=end, team_id=team_id, limit=LIST_LIMIT),
+                   key=lambda move: move.at, reverse=True)
     return Squad(_header(period), team_id, row.team_name, _rank_line(row), len(rows),
                  _pools(row.tally, row.targets, period, settings), projects,
                  _problem_lines(problems, settings, now), _move_lines(moves, settings))
