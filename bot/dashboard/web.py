@@ -189,7 +189,5 @@ class DashboardWeb:
 
     async def _screen(self, session: AsyncSession, viewer: Viewer, request: web.Request,
                       now: datetime) -> tuple[str, dict[str, Any]]:
-        overview = await pages.overview(session, settings=self._rules, now=now, own_team=None)
-        ranking = await pages.ranking(session, settings=self._rules, now=now, own_team=None)
-        movers = await pages.movers(session, settings=self._rules, now=now)
+        overview, ranking, movers = await pages.screen(session, settings=self._rules, now=now)
         return "screen.html", {"data": overview, "ranking": ranking, "movers": movers}

@@ -119,6 +119,11 @@ async def overview(session: AsyncSession, *, settings: Rules, now: datetime, own
     """全区进度: what `进度` says of the district, with the squads' lights (and the viewer's squad's place)."""
     period = _period(settings, now)
     rows, targets = await _ranking(session, settings, period)
+    return _overview(rows, targets, period, settings, own_team)
+
+
+def _overview(rows: list[RankRow], targets: rq.Targets, period: _Period, settings: Rules,
+              own_team: int | None) -> Overview:
     district_targets, summed = _district_targets(targets)
     district = _sum_tallies([row.tally for row in rows])
     lit = [row for row in rows if row.light is not None]
@@ -149,6 +154,10 @@ async def ranking(session: AsyncSession, *, settings: Rules, now: datetime, own_
     else:
         shown = rows[:RANK_TOP] + [row for row in rows[RANK_TOP:-RANK_BOTTOM] if row.team_id == own_team] \
             + rows[-RANK_BOTTOM:]
+    return await _ranking_page(session, rows, shown, period)
+
+
+async def _ranking_page(session: AsyncSession, rows: list[RankRow], shown: list[RankRow], period: _Period) -> Ranking:
     history = await rq.rank_history(session, start=period.today - timedelta(days=TREND_DAYS),
                                     end=period.today, team_ids=[row.team_id for row in shown])
     lines = []
@@ -157,6 +166,17 @@ async def ranking(session: AsyncSession, *, settings: Rules, now: datetime, own_
         lines.append(RankLine(line.team_id, line.rank, line.name, line.completion, line.light, line.delta,
                               line.counts, history.get(row.team_id, [])))
     return Ranking(_header(period), lines, len(rows) - len(shown), len(rows), any(r.has_targets for r in rows))
+
+
+SCREEN_ROWS = 10
+
+
+async def screen(session: AsyncSession, *, settings: Rules, now: datetime) -> tuple[Overview, Ranking, Movers]:
+    """The big screen: the overview, the top of the ranking and the movers, from one ranking of the squads."""
+    period = _period(settings, now)
+    rows, targets = await _ranking(session, settings, period)
+    return (_overview(rows, targets, period, settings, None), await _ranking_page(session, rows, rows[:SCREEN_ROWS], period),
+            await movers(session, settings=settings, now=now))
 
 
 @dataclass(frozen=True)
