@@ -87,6 +87,7 @@ class DashLink:
 
     url: str
     expires_at: datetime
+    web_app_url: str = ""  # the Telegram Mini App's address ("" when it cannot be one: not https, no Telegram)
 
 
 class DashLinks(Protocol):

@@ -22,6 +22,7 @@ from tests.helpers import MovableClock
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).with_name("screenshots")
 SIZES = {"phone": {"width": 375, "height": 812}, "screen": {"width": 1920, "height": 1080}}
+BOT_TOKEN = "123456:ABC-def"
 STAGES = {"谋划": "planned", "招引": "attracting", "签约": "signed", "落地": "landed"}
 
 pytestmark = [
@@ -41,7 +42,7 @@ async def served(db_url: str, clock: MovableClock) -> AsyncIterator[tuple[DashWo
     """The district's bot serving its web app on 127.0.0.1, its links pointing there."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    async with dash_world(db_url, clock, public_url=base) as world:
+    async with dash_world(db_url, clock, public_url=base, telegram_token=BOT_TOKEN) as world:
         server = TestServer(world.bot.web_app(), host="127.0.0.1", port=port)
         await server.start_server()
         try:
@@ -158,5 +159,35 @@ async def test_expired_forged_and_other_squad_links_show_nothing(served, browser
     world.clock.now += timedelta(hours=13)
     response = await page.goto(f"{base}/dash/")
     assert response.status == 403 and "发送「看板」" in await page.inner_text("body") and not await _figures(page)
+    await context.close()  # type: ignore[attr-defined]
+    assert all(urlsplit(url).hostname == "127.0.0.1" for url in requests), requests
+
+
+async def test_telegram_opens_the_mini_app(served, browser) -> None:
+    """Telegram puts its signed launch data in the address's fragment; the served script trades it for the
+    cookie and the overview opens, with nothing loaded from elsewhere."""
+    from urllib.parse import quote
+
+    from tests.test_dashboard_tokens import signed_init_data
+
+    world, base = served
+    SHOTS.mkdir(exist_ok=True)
+    code = re.search(r"[2-9A-Z]{6}", (await world.chat.ok("admin", "邀请码 甲队")).text.split("邀请码")[-1])
+    assert code
+    await world.chat.ok("4242", f"加入 {code.group(0)}", platform="telegram")
+    requests: list[str] = []
+    context = await _context(browser, "phone", requests)
+    page = await context.new_page()  # type: ignore[attr-defined]
+    await page.goto(f"{base}/dash/tg#tgWebAppData={quote(signed_init_data(BOT_TOKEN, 4242, world.clock.now))}")
+    await page.wait_for_url(f"{base}/dash/")
+    shown = await _figures(page)
+    assert shown["district-signed-count"] and shown["own-rank"]
+    await page.screenshot(path=str(SHOTS / "phone-mini-app.png"), full_page=True)
+
+    forged = signed_init_data("999:other", 4242, world.clock.now)
+    await context.clear_cookies()  # type: ignore[attr-defined]
+    await page.goto(f"{base}/dash/tg#tgWebAppData={quote(forged)}")
+    await page.wait_for_url(f"{base}/dash/")
+    assert "链接无效或已过期" in await page.inner_text("body") and not await _figures(page)
     await context.close()  # type: ignore[attr-defined]
     assert all(urlsplit(url).hostname == "127.0.0.1" for url in requests), requests

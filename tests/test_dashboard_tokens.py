@@ -76,3 +76,34 @@ def test_the_pages_follow_the_chat_scopes() -> None:
         assert not access.dash_allowed(page, "captain", own_team=1, team_id=None)
         assert access.dash_allowed(page, "admin", own_team=None, team_id=None)
     assert not any(access.dash_allowed(page, "stranger", own_team=None, team_id=None) for page in access.DASH_PAGES)
+
+
+def signed_init_data(bot_token: str, user_id: int, auth_date: datetime, **extra: str) -> str:
+    """Launch data as Telegram signs it (core.telegram.org/bots/webapps): fields sorted into key=value lines,
+    HMAC-SHA256 keyed with HMAC-SHA256("WebAppData", token)."""
+    import hashlib
+    import hmac
+    from urllib.parse import urlencode
+
+    fields = {"auth_date": str(int(auth_date.timestamp())), "query_id": "AAF1",
+              "user": json.dumps({"id": user_id, "first_name": "张伟", "language_code": "zh-hans"},
+                                 ensure_ascii=False, separators=(",", ":")), **extra}
+    check = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    key = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
+    fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
+    return urlencode(fields)
+
+
+def test_mini_app_launch_data_is_checked_as_the_bot_api_says() -> None:
+    from bot.dashboard.telegram_app import telegram_user_id
+
+    token, age = "123456:ABC-def", timedelta(hours=12)
+    data = signed_init_data(token, 4242, NOW - timedelta(minutes=1))
+    assert telegram_user_id(token, data, now=NOW, max_age=age) == 4242
+    for bad, reason in ((signed_init_data("999:other", 4242, NOW), "forged"),
+                        (data.replace("4242", "4243"), "forged"),
+                        (signed_init_data(token, 4242, NOW - timedelta(hours=13)), "expired"),
+                        (data + "&hash=00", "malformed"), ("", "malformed"), ("a=b&&", "malformed")):
+        with pytest.raises(TokenError) as error:
+            telegram_user_id(token, bad, now=NOW, max_age=age)
+        assert error.value.reason == reason, bad

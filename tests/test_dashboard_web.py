@@ -222,3 +222,36 @@ async def test_not_served_without_its_settings(db_url: str, clock: MovableClock)
             assert (await http.get("/dash/")).status == 404
         finally:
             await http.close()
+
+
+async def test_telegram_opens_it_as_a_mini_app(db_url: str, clock: MovableClock) -> None:
+    """The Mini App's launch data, signed with the bot's token, gives the same cookie; forged data nothing."""
+    from tests.test_dashboard_tokens import signed_init_data
+
+    token = "123456:ABC-def"
+    async with dash_world(db_url, clock, telegram_token=token, public_url="https://zsbot.example.cn") as world:
+        code = (await world.chat.ok(ADMIN, "邀请码 甲队")).text.split("邀请码")[-1]
+        code = re.search(r"[2-9A-Z]{6}", code).group(0)  # type: ignore[union-attr]
+        await world.chat.ok("4242", f"加入 {code}", platform="telegram")
+        reply = await world.chat.ok("4242", "看板", platform="telegram")
+        assert reply.link is not None and reply.link.web_app_url == "https://zsbot.example.cn/dash/tg"
+        http = TestClient(TestServer(world.bot.web_app(), host="127.0.0.1"))
+        await http.start_server()
+        try:
+            page = await http.get("/dash/tg")
+            assert page.status == 200 and '<script src="/dash/static/tg.js"></script>' in await page.text()
+            forged = signed_init_data("999:other", 4242, clock.now)
+            assert (await http.post("/dash/tg/open", data=forged)).status == 403
+            assert (await http.get("/dash/")).status == 403
+            stranger = signed_init_data(token, 777, clock.now)
+            assert (await http.post("/dash/tg/open", data=stranger)).status == 403
+            good = signed_init_data(token, 4242, clock.now)
+            assert (await http.post("/dash/tg/open", data=good, headers={"Origin": "https://evil.example"})).status == 403
+            opened = await http.post("/dash/tg/open", data=good)
+            assert opened.status == 204 and "Secure" in opened.headers["Set-Cookie"]  # https: Secure
+            cookie = {"Cookie": f"zsdash={opened.cookies['zsdash'].value}"}  # this test client speaks http
+            overview = await http.get("/dash/", headers=cookie)
+            assert overview.status == 200 and "data-figure" in await overview.text()
+            assert (await http.get(f"/dash/squad/{world.teams['乙队']}", headers=cookie)).status == 403
+        finally:
+            await http.close()

@@ -9,6 +9,7 @@ from handlers.dashboard.tokens import sign_token
 from handlers.ports import DashLink
 
 OPEN_PATH = "/dash/open"  # the link's page: it trades the token for a cookie and redirects (bot.dashboard.web)
+MINI_APP_PATH = "/dash/tg"  # the Telegram Mini App's page: it trades Telegram's initData for the same cookie
 
 
 class SignedLinks:
@@ -18,6 +19,9 @@ class SignedLinks:
         self._secret = settings.dash_secret.get_secret_value()
         self._base = settings.public_url.rstrip("/")
         self._ttl = int(settings.dash_ttl_hours * 3600)
+        # Telegram opens Mini Apps from https addresses only; it hands them who is asking (bot.dashboard.web).
+        https = self._base.startswith("https://")
+        self._web_app = f"{self._base}{MINI_APP_PATH}" if https and settings.telegram_enabled else ""
 
     @property
     def missing(self) -> str:
@@ -29,4 +33,4 @@ class SignedLinks:
     def issue(self, *, member_id: int, identity: str, now: datetime) -> DashLink:
         """A link valid from `now` for ZSBOT_DASH_TTL_HOURS."""
         token = sign_token(self._secret, member_id=member_id, identity=identity, now=now, ttl_seconds=self._ttl)
-        return DashLink(f"{self._base}{OPEN_PATH}?t={token}", now + timedelta(seconds=self._ttl))
+        return DashLink(f"{self._base}{OPEN_PATH}?t={token}", now + timedelta(seconds=self._ttl), self._web_app)

@@ -7,6 +7,9 @@ no-referrer, so no address is ever sent on to anyone. Each request reads the vie
 database (handlers.dashboard.viewer): a revoked link, a member who left, a demoted captain lose what they
 no longer may see at once. A missing, wrong or expired token gets one plain Chinese page saying how to get
 a new link, and nothing else.
+
+Inside Telegram the same pages open as a Mini App (/dash/tg): Telegram hands the page its signed launch
+data, checked with the bot's token (bot.dashboard.telegram_app) and traded for the same cookie.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +25,14 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dashboard.render import Renderer
+from bot.dashboard.telegram_app import telegram_user_id
 from bot.settings import Settings
 from handlers.context import Clock
 from handlers.dashboard import pages
-from handlers.dashboard.tokens import MAX_TOKEN_LENGTH, TokenError
+from handlers.dashboard.tokens import MAX_TOKEN_LENGTH, TokenError, sign_token
 from handlers.dashboard.viewer import Viewer, viewer_for
 from handlers.rules import Rules
+from storage import queries
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,9 @@ class DashboardWeb:
     def __init__(self, *, settings: Settings, rules: Rules, sessions: SessionFactory, clock: Clock) -> None:
         self._secret = settings.dash_secret.get_secret_value()
         self._secure = settings.public_url.startswith("https://")
+        self._origin = "/".join(settings.public_url.split("/")[:3])  # scheme://host[:port]
+        self._telegram_token = settings.telegram_token.get_secret_value()
+        self._ttl = int(settings.dash_ttl_hours * 3600)
         self._refresh = settings.dash_screen_refresh_seconds
         self._rules = rules
         self._sessions = sessions
@@ -67,6 +75,9 @@ class DashboardWeb:
         return [
             web.get("/dash/open", self._open),
             web.get("/dash/static/dash.css", self._css),
+            web.get("/dash/static/tg.js", self._js),
+            web.get("/dash/tg", self._mini_app),
+            web.post("/dash/tg/open", self._mini_app_open),
             web.get("/dash/", page("overview", self._overview)),
             web.get("/dash/rank", page("rank", self._ranking)),
             web.get("/dash/squad/{team_id:\\d{1,9}}", page("squad", self._squad)),
@@ -137,9 +148,48 @@ class DashboardWeb:
         return self._html(self._render.page("forbidden.html", viewer=viewer, page=""), status=403)
 
     async def _css(self, request: web.Request) -> web.StreamResponse:
-        response = web.Response(body=(STATIC / "dash.css").read_bytes(), content_type="text/css", charset="utf-8")
+        return self._static("dash.css", "text/css")
+
+    async def _js(self, request: web.Request) -> web.StreamResponse:
+        return self._static("tg.js", "text/javascript")
+
+    def _static(self, name: str, content_type: str) -> web.Response:
+        response = web.Response(body=(STATIC / name).read_bytes(), content_type=content_type, charset="utf-8")
         response.headers.update(SECURITY_HEADERS)
         response.headers["Cache-Control"] = "max-age=3600"
+        return response
+
+    # --- the Telegram Mini App ------------------------------------------------------------------------
+
+    async def _mini_app(self, request: web.Request) -> web.StreamResponse:
+        """The Mini App's first page: its script sends Telegram's launch data to _mini_app_open."""
+        if not self._telegram_token:
+            raise web.HTTPNotFound()
+        return self._html(self._render.page("tg.html"))
+
+    async def _mini_app_open(self, request: web.Request) -> web.StreamResponse:
+        """Telegram's signed launch data for the same cookie a link gives (204), or 403."""
+        origin = request.headers.get("Origin")
+        if not self._telegram_token or (origin is not None and origin != self._origin):
+            return web.Response(status=403, headers=SECURITY_HEADERS)
+        now = self._clock()
+        try:
+            user_id = telegram_user_id(self._telegram_token, await request.text(), now=now,
+                                       max_age=timedelta(seconds=self._ttl))
+        except TokenError as error:
+            log.info("dashboard: a %s Mini App launch was refused", error.reason)
+            return web.Response(status=403, headers=SECURITY_HEADERS)
+        identity = f"telegram:{user_id}"
+        async with self._sessions() as session:
+            member, _, _, _ = await queries.member_team_roles(session, identity=identity, admins=self._rules.admins,
+                                                             leaders=self._rules.leaders)
+            token = "" if member is None or member.id is None else sign_token(
+                self._secret, member_id=member.id, identity=identity, now=now, ttl_seconds=self._ttl)
+            viewer = await self._viewer(session, token, now)
+        if viewer is None:
+            return web.Response(status=403, headers=SECURITY_HEADERS)
+        response = web.Response(status=204, headers=SECURITY_HEADERS)
+        response.set_cookie(COOKIE, token, path="/dash/", httponly=True, samesite="Lax", secure=self._secure)
         return response
 
     # --- the pages ------------------------------------------------------------------------------------

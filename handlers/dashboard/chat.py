@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.commands import Command
 from handlers.context import Context
-from handlers.messages import Reply
+from handlers.messages import LinkButton, Reply
 from storage import report_queries as rq
 
 
@@ -29,4 +29,5 @@ async def handle_dashboard(cmd: Command, ctx: Context) -> Reply:
     scope = ctx.say("dashboard.scope_district") if ctx.is_leader else ctx.say(
         "dashboard.scope_squad", team=ctx.team.name if ctx.team else "")
     until = link.expires_at.astimezone(ctx.settings.tz)
-    return Reply(text=ctx.say("dashboard.link", url=link.url, scope=scope, until=until))
+    return Reply(text=ctx.say("dashboard.link", url=link.url, scope=scope, until=until),
+                 link=LinkButton(ctx.say("dashboard.button"), link.url, link.web_app_url if ctx.incoming.platform == "telegram" else ""))

@@ -317,6 +317,7 @@ MESSAGES: dict[str, str] = {
     "event_kind.create": "creation",
     # handlers/dashboard/chat.py
     "dashboard.link": "📊 Dashboard ({scope}):\n{url}\nValid until {until:%Y-%m-%d %H:%M}, for you only: please do not forward it. To void your links: dashboard revoke",
+    "dashboard.button": "Open the dashboard",
     "dashboard.scope_district": "the district",
     "dashboard.scope_squad": "district overview and your squad: {team}",
     "dashboard.revoked": "✅ Every dashboard link you were given is now void. Send `dashboard` for a new one.",

@@ -275,6 +275,7 @@ MESSAGES: dict[str, str] = {
     "event_kind.create": "新建",
     # handlers/dashboard/chat.py
     "dashboard.link": "📊 驾驶舱（{scope}）：\n{url}\n链接 {until:%m月%d日 %H:%M} 前有效，仅限本人使用，请勿转发。作废已发的链接：看板 作废",
+    "dashboard.button": "打开驾驶舱",
     "dashboard.scope_district": "全区",
     "dashboard.scope_squad": "全区概况和本队：{team}",
     "dashboard.revoked": "✅ 你之前领取的驾驶舱链接已全部作废。需要时再发送「看板」领取新链接。",
