@@ -85,6 +85,15 @@ ROLE_NAMES = {"stranger": ("未加入的人", "people who have not joined"), "me
               "captain": ("队长", "captains"), "leader": ("领导", "leaders"), "admin": ("管理员", "admins")}
 
 
+def role_of(stored_role: str, *, admin: bool, leader: bool) -> Role:
+    """A member's role: admin or leader from the settings (any of their identities listed), else as stored."""
+    if admin:
+        return "admin"
+    if leader or stored_role == "leader":
+        return "leader"
+    return "captain" if stored_role == "captain" else "member"
+
+
 def scope_of(verb: str, role: str, settings: object = None) -> Scope:
     """What a role may do with a verb: none, self, own or any (with the grants `settings` switch on)."""
     for name, grants in BY_SETTING.items():

@@ -292,11 +292,7 @@ class Core(Asking):
             admin, leader = identity in self.settings.admins, identity in self.settings.leaders
         if member is None:
             return None, None, "stranger"
-        if admin:
-            return member, team, "admin"
-        if leader or member.role == "leader":
-            return member, team, "leader"
-        return member, team, "captain" if member.role == "captain" else "member"
+        return member, team, access.role_of(member.role, admin=admin, leader=leader)
 
     async def _correction_target(self, command: Command, ctx: Context) -> Command:
         """A correction in words edits the sender's last updated project (within the undo window)."""

@@ -176,6 +176,16 @@ async def test_no_forged_expired_or_revoked_link_shows_anything(world: DashWorld
     finally:
         await fresh.close()
 
+    removed = await client_for(world, "队员乙")  # a member taken out of their squad loses the pages at once
+    try:
+        assert (await removed.get("/dash/")).status == 200
+        await world.chat.ok(LEADER, "移出 队员乙")
+        await world.chat.ok(LEADER, "1")
+        response = await removed.get("/dash/")
+        assert response.status == 403 and DENIED in await response.text()
+    finally:
+        await removed.close()
+
 
 async def test_the_token_leaves_the_address_bar_and_every_page_is_locked_down(world: DashWorld) -> None:
     http = TestClient(TestServer(world.bot.web_app(), host="127.0.0.1"))

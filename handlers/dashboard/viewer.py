@@ -50,12 +50,7 @@ async def viewer_for(
         session, identity=claims.identity, admins=settings.admins, leaders=settings.leaders)
     if member is None or member.id != claims.member_id:
         raise TokenError("identity moved")  # the identity was unlinked or now belongs to someone else
-    if admin:
-        role = "admin"
-    elif leader or member.role == "leader":
-        role = "leader"
-    elif member.team_id is None:
+    role = access.role_of(member.role, admin=admin, leader=leader)
+    if role in ("member", "captain") and member.team_id is None:
         raise TokenError("no squad")  # left their squad: nothing of the district is theirs to see
-    else:
-        role = "captain" if member.role == "captain" else "member"
     return Viewer(claims.member_id, member.name, role, member.team_id, team.name if team else None)
