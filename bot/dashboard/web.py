@@ -239,5 +239,5 @@ class DashboardWeb:
 
     async def _screen(self, session: AsyncSession, viewer: Viewer, request: web.Request,
                       now: datetime) -> tuple[str, dict[str, Any]]:
-        overview, ranking, movers = await pages.screen(session, settings=self._rules, now=now)
-        return "screen.html", {"data": overview, "ranking": ranking, "movers": movers}
+        overview, ranking, moves = await pages.screen(session, settings=self._rules, now=now)
+        return "screen.html", {"data": overview, "ranking": ranking, "moves": moves}

@@ -168,15 +168,21 @@ async def _ranking_page(session: AsyncSession, rows: list[RankRow], shown: list[
     return Ranking(_header(period), lines, len(rows) - len(shown), len(rows), any(r.has_targets for r in rows))
 
 
-SCREEN_ROWS = 10
+SCREEN_ROWS, SCREEN_MOVES = 10, 8
 
 
-async def screen(session: AsyncSession, *, settings: Rules, now: datetime) -> tuple[Overview, Ranking, Movers]:
-    """The big screen: the overview, the top of the ranking and the movers, from one ranking of the squads."""
+async def screen(session: AsyncSession, *, settings: Rules,
+                 now: datetime) -> tuple[Overview, Ranking, list[MoveLine]]:
+    """The big screen: the overview, the top of the ranking and yesterday's 签约/落地 (as 学 lists them), from
+    one ranking of the squads; what it does not show (reporters, the largest new) is not read."""
     period = _period(settings, now)
     rows, targets = await _ranking(session, settings, period)
-    return (_overview(rows, targets, period, settings, None), await _ranking_page(session, rows, rows[:SCREEN_ROWS], period),
-            await movers(session, settings=settings, now=now))
+    yesterday = period.today - timedelta(days=1)
+    start, end = range_bounds_utc(yesterday, yesterday, settings.tz)
+    moves = _furthest(await rq.stage_moves(session, start=start, end=end, stages=("signed", "landed"),
+                                           limit=60))  # as 学 reads them (handlers.reports.ranking)
+    return (_overview(rows, targets, period, settings, None),
+            await _ranking_page(session, rows, rows[:SCREEN_ROWS], period), _move_lines(moves[:SCREEN_MOVES], settings))
 
 
 @dataclass(frozen=True)
