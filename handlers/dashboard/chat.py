@@ -21,13 +21,16 @@ async def handle_dashboard(cmd: Command, ctx: Context) -> Reply:
         return Reply(text=ctx.say("dashboard.in_private"), ok=False)
     if ctx.dash is None or ctx.dash.missing:
         missing = ctx.dash.missing if ctx.dash is not None else "secret"
-        key = "dashboard.no_public_url" if missing == "public_url" else "dashboard.not_configured"
-        return Reply(text=ctx.say(key), ok=False)
+        if missing == "public_url":
+            return Reply(text=ctx.say("dashboard.no_public_url"), ok=False)
+        return Reply(text=ctx.say("dashboard.not_configured"), ok=False)
     if not ctx.is_leader and ctx.team is None:
         return Reply(text=ctx.say("dashboard.no_squad"), ok=False)
     link = ctx.dash.issue(member_id=member.id, identity=ctx.incoming.identity, now=ctx.now)
-    scope = ctx.say("dashboard.scope_district") if ctx.is_leader else ctx.say(
-        "dashboard.scope_squad", team=ctx.team.name if ctx.team else "")
+    if ctx.is_leader:
+        scope = ctx.say("dashboard.scope_district")
+    else:
+        scope = ctx.say("dashboard.scope_squad", team=ctx.team.name if ctx.team else "")
     until = link.expires_at.astimezone(ctx.settings.tz)
     return Reply(text=ctx.say("dashboard.link", url=link.url, scope=scope, until=until),
                  link=LinkButton(ctx.say("dashboard.button"), link.url, link.web_app_url if ctx.incoming.platform == "telegram" else ""))
