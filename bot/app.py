@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.chart_drawer import ChartDrawer
+from bot.dashboard.links import SignedLinks
 from bot.evidence import EvidenceFiles
 from bot.replays import DatabaseReplayGuard
 from bot.settings import Settings
@@ -125,7 +126,7 @@ class ZsBot:
         self._sessions = session_factory(self._engine, tz=self.settings.tz)
         self._charts = ChartDrawer()
         self._core = Core(settings=self.rules, sessions=self._sessions, catalog=self.catalog, clock=self.clock,
-                          notifier=self.notify, charts=self._charts)
+                          notifier=self.notify, charts=self._charts, dash=SignedLinks(self.settings))
         self._chat_events = ChatLifecycle(settings=self.rules, sessions=self._sessions, messengers=self.messengers,
                                           clock=self.clock)
         self._evidence = EvidenceFiles(self._sessions, files_dir=self.settings.files_dir,
@@ -170,7 +171,8 @@ class ZsBot:
         await self.stop()
 
     def web_app(self, *, worker: int = 0) -> web.Application:
-        """The aiohttp application: health check, platform webhooks; adapters live in its cleanup_ctx.
+        """The aiohttp application: health check, the dashboard (when configured), platform webhooks; adapters
+        live in its cleanup_ctx.
 
         `worker` is the process's number under ZSBOT_WORKERS (0: the primary), shown by /healthz.
         """
@@ -188,4 +190,9 @@ class ZsBot:
             return web.json_response({"ok": True, "worker": worker})
 
         app.router.add_get("/healthz", healthz)
+        if self.settings.dash_enabled:  # the 驾驶舱 (bot/dashboard): read-only pages for valid links only
+            from bot.dashboard.web import DashboardWeb
+
+            app.router.add_routes(DashboardWeb(settings=self.settings, rules=self.rules, sessions=self.sessions,
+                                               clock=self.clock).routes())
         return app

@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     wecom_bot_token: str = ""
     wecom_bot_aes_key: str = ""
 
+    # The 驾驶舱 (bot/dashboard): `看板` answers with a link on `public_url` (the address people reach
+    # `zsbot run` at, e.g. https://zsbot.example.gov.cn), signed with `dash_secret` and valid for
+    # `dash_ttl_hours`. Without both, `看板` says the dashboard is not set up and /dash/ serves nothing.
+    dash_secret: SecretStr = SecretStr("")
+    public_url: str = ""
+    dash_ttl_hours: float = Field(default=12.0, gt=0, le=24 * 31)
+    dash_screen_refresh_seconds: int = Field(default=60, ge=10, le=3600)  # the big screen reloads itself
+
     files_dir: str = "zsbot_files"  # evidence files (contracts, licences) downloaded from platforms
     # Evidence files larger than this are recorded (name, size) but not downloaded. Telegram's getFile
     # serves at most 20 MB; a scanned contract or a licence photo is well under 10.
@@ -130,6 +138,11 @@ class Settings(BaseSettings):
         """WeCom starts when the app's credentials are configured."""
         return bool(self.wecom_corp_id and self.wecom_secret.get_secret_value()
                     and self.wecom_token.get_secret_value() and self.wecom_aes_key.get_secret_value())
+
+    @property
+    def dash_enabled(self) -> bool:
+        """The dashboard is served and `看板` issues links when its secret and public address are set."""
+        return bool(self.dash_secret.get_secret_value() and self.public_url)
 
     @property
     def files_max_bytes(self) -> int:

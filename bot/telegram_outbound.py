@@ -124,7 +124,7 @@ class TelegramOutbound:
         """
         if reply.silent:  # chatter in a group: the core has nothing to say
             return
-        parts = plan_parts(reply, keyboard(reply.buttons, owner, self._codec))
+        parts = plan_parts(reply, keyboard(reply.buttons, owner, self._codec, reply.link))
         if body is not None and len(parts) == 1 and parts[0].kind == "text" and await self.body_slot(chat_id):
             body.method = self.send_message_method(chat_id, parts[0], reply_to, thread_id)
             return

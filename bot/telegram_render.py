@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
-from handlers.messages import Button, Reply
+from handlers.messages import Button, LinkButton, Reply
 
 # Bot API limits, counted by Telegram after entity parsing (in UTF-16 code units).
 MESSAGE_LIMIT = 4096
@@ -182,13 +182,16 @@ class CallbackCodec:
         return owner, command
 
 
-def keyboard(buttons: Sequence[Button], owner: str, codec: CallbackCodec) -> InlineKeyboardMarkup | None:
-    """An inline keyboard with one button per row (choices read best stacked), or None for none."""
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=codec.encode(owner, b.command))] for b in buttons]
-    )
+def keyboard(buttons: Sequence[Button], owner: str, codec: CallbackCodec,
+             link: LinkButton | None = None) -> InlineKeyboardMarkup | None:
+    """An inline keyboard with one button per row (choices read best stacked), or None for none; a link goes
+    last, as a Mini App button when it has a Mini App address (Telegram allows those in private chats, the
+    only place the bot gives a 驾驶舱 link), else as a URL button."""
+    rows = [[InlineKeyboardButton(b.label, callback_data=codec.encode(owner, b.command))] for b in buttons]
+    if link is not None:
+        rows.append([InlineKeyboardButton(link.label, web_app=WebAppInfo(link.web_app_url)) if link.web_app_url
+                     else InlineKeyboardButton(link.label, url=link.url)])
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 @dataclass(frozen=True)

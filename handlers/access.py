@@ -69,6 +69,16 @@ POLICY: dict[str, dict[str, Scope]] = {
     "newteam": _ADMINS, "rename": _ADMINS, "bind": _ADMINS, "unbind": _ADMINS,
     "bind_list": _ONESELF,  # 绑定 alone in a group: what this group is bound to
     "bind_list_all": _ADMINS,  # 绑定 alone in private: every binding
+    "dashboard": _ONESELF,  # 看板: a link to the 驾驶舱 for oneself (what it shows: DASH_PAGES); 看板 作废
+}
+# The 驾驶舱's pages (bot/dashboard), page → role → scope, by the same rules as the chat: everyone reads the
+# district overview, the ranking and the movers (信息共享); a squad's page and its problems are for its own
+# members and captains, and leaders and admins see any; the forecast, the breakdowns and the big screen
+# are the leaders'. `own` on the problem board means the viewer's squad's problems only.
+DASH_PAGES: dict[str, dict[str, Scope]] = {
+    "overview": _READ_ALL, "rank": _READ_ALL, "movers": _READ_ALL,
+    "squad": _OWN_DETAIL, "problems": _OWN_DETAIL,
+    "forecast": _LEADERS, "breakdowns": _LEADERS, "screen": _LEADERS,
 }
 # Grants a setting adds to the table (setting → verb → role → scope); off by default.
 BY_SETTING: dict[str, dict[str, dict[str, Scope]]] = {
@@ -76,6 +86,15 @@ BY_SETTING: dict[str, dict[str, dict[str, Scope]]] = {
 }
 ROLE_NAMES = {"stranger": ("未加入的人", "people who have not joined"), "member": ("队员", "members"),
               "captain": ("队长", "captains"), "leader": ("领导", "leaders"), "admin": ("管理员", "admins")}
+
+
+def role_of(stored_role: str, *, admin: bool, leader: bool) -> Role:
+    """A member's role: admin or leader from the settings (any of their identities listed), else as stored."""
+    if admin:
+        return "admin"
+    if leader or stored_role == "leader":
+        return "leader"
+    return "captain" if stored_role == "captain" else "member"
 
 
 def scope_of(verb: str, role: str, settings: object = None) -> Scope:
@@ -90,6 +109,21 @@ def allowed(verb: str, role: str, *, own_team: int | None, team_id: int | None, 
     """Whether `role` may use `verb` on squad `team_id` (None: district-wide or no squad in particular)."""
     scope = scope_of(verb, role, settings)
     if scope == "any" or scope == "self":
+        return True
+    if scope == "own":
+        return team_id is not None and own_team is not None and team_id == own_team
+    return False
+
+
+def dash_scope(page: str, role: str) -> Scope:
+    """What a role may see of a dashboard page: none, own (its squad) or any."""
+    return DASH_PAGES.get(page, {}).get(role, "none")
+
+
+def dash_allowed(page: str, role: str, *, own_team: int | None, team_id: int | None) -> bool:
+    """Whether `role` may open dashboard `page` about squad `team_id` (None: the district)."""
+    scope = dash_scope(page, role)
+    if scope == "any":
         return True
     if scope == "own":
         return team_id is not None and own_team is not None and team_id == own_team
@@ -130,6 +164,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "rename": ("给小分队改名", "rename squads"), "bind": ("绑定群", "bind groups"), "unbind": ("解绑群", "unbind groups"),
     "bind_list": ("查看本群绑定", "see this group's binding"),
     "bind_list_all": ("查看所有绑定（在群里发送「绑定」查看本群的）", "see every binding (send `bind` in a group for its own)"),
+    "dashboard": ("打开驾驶舱", "open the dashboard"),
 }
 
 # A stranger's language is not known yet: they are told in both.

@@ -20,6 +20,8 @@ Verb = Literal[
     "away", "newteam", "invite", "join", "link", "bind", "target", "settings", "help", "start",
     # running the district from the chat
     "appoint", "dismiss", "remove", "rename", "unbind",
+    # the leaders' 驾驶舱: a signed link to the dashboard pages (看板), or 看板 作废
+    "dashboard",
     # the answer to a numbered question ("1", "2" …)
     "choose",
 ]
@@ -72,6 +74,7 @@ VERB_FIELDS: dict[str, tuple[str, ...]] = {
     "unbind": ("value", "secret", "flag"),  # value: a squad (lists its bindings); secret: a WeCom robot key
     "start": ("value",),  # value: Telegram deep-link payload (an invite code)
     "choose": ("number",),
+    "dashboard": ("flag",),  # flag "revoke": 看板 作废 voids the sender's links
 }
 
 

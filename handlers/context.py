@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.catalog import Catalog
 from handlers.commands import Lang
 from handlers.messages import Incoming
-from handlers.ports import Charts
+from handlers.ports import Charts, DashLinks
 from handlers.wording import say
 from storage.models import Member, Team
 
@@ -51,6 +51,7 @@ class Context:
     # captain, a move between squads tells the old squad's captains, a used link code tells its owner.
     notices: list[tuple[int, str]] = field(default_factory=list)
     charts: Charts | None = None  # draws report charts (handlers.ports); None: replies without them
+    dash: DashLinks | None = None  # issues 驾驶舱 links (handlers.ports); None: the dashboard is not served here
 
     def tell(self, member_id: int | None, text: str) -> None:
         """Let someone know, after the message is stored (nothing is said for a preview)."""

@@ -33,7 +33,7 @@ from handlers.commands import Command, ProjectRef
 from handlers.context import Clock, Context, utc_now
 from handlers.messages import Incoming, IncomingFile, Reply
 from handlers.outcomes import SILENT, Ask, Previewed, Rollback, hint_reply, pick, refusal_reply
-from handlers.ports import Charts, Notifier
+from handlers.ports import Charts, DashLinks, Notifier
 from handlers.proposals import combined
 from handlers.refusal import Refusal
 from handlers.routes import HANDLERS, policy_verb, reads_only, storable
@@ -62,6 +62,7 @@ class Core(Asking):
     def __init__(
         self, *, settings: Rules, sessions: SessionFactory, catalog: Catalog, clock: Clock = utc_now,
         bot_names: Collection[str] = (), notifier: Notifier | None = None, charts: Charts | None = None,
+        dash: DashLinks | None = None,
     ) -> None:
         # The year counters (storage.tallies) are bucketed in the sessions' zone; reports read them by the
         # settings' zone, so the two must agree.
@@ -75,6 +76,7 @@ class Core(Asking):
         self.bot_names = {*settings.bot_names, *bot_names}
         self.notifier = notifier  # None: notices are dropped (a test or a CLI run without platforms)
         self.charts = charts  # None: reports answer without their charts
+        self.dash = dash  # None: `看板` says the dashboard is not served here
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_MESSAGES)
 
     async def handle(self, incoming: Incoming) -> Reply:
@@ -252,7 +254,7 @@ class Core(Asking):
             part = (replace(incoming, files=held) if held else incoming) if index == 0 else replace(incoming, files=())
             ctx = Context(incoming=part, session=session, settings=self.settings, catalog=self.catalog, now=now,
                           lang=command.lang, member=member, team=team, role=role, preview=preview,
-                          batch=batch, locked=locked, created=created, charts=self.charts,
+                          batch=batch, locked=locked, created=created, charts=self.charts, dash=self.dash,
                           notices=notices if notices is not None else [])
             try:
                 # The access policy first: a verb the sender's role may not use is refused before its handler.
@@ -290,11 +292,7 @@ class Core(Asking):
             admin, leader = identity in self.settings.admins, identity in self.settings.leaders
         if member is None:
             return None, None, "stranger"
-        if admin:
-            return member, team, "admin"
-        if leader or member.role == "leader":
-            return member, team, "leader"
-        return member, team, "captain" if member.role == "captain" else "member"
+        return member, team, access.role_of(member.role, admin=admin, leader=leader)
 
     async def _correction_target(self, command: Command, ctx: Context) -> Command:
         """A correction in words edits the sender's last updated project (within the undo window)."""

@@ -71,6 +71,16 @@ class Button:
 
 
 @dataclass(frozen=True)
+class LinkButton:
+    """A web link under a reply (the 驾驶舱): a URL button where the platform has them, and on Telegram a Mini
+    App button when `web_app_url` is set; the URL is in the reply's text too, so nothing is lost without it."""
+
+    label: str
+    url: str
+    web_app_url: str = ""
+
+
+@dataclass(frozen=True)
 class OutgoingFile:
     """A file attached to a reply (the Excel ledger)."""
 
@@ -97,6 +107,7 @@ class Reply:
     mentions: list[str] = field(default_factory=list)  # platform user ids to @-mention (reminders)
     ok: bool = True  # False for refusals and errors: adapters may style them differently
     silent: bool = False  # nothing to send (chatter in a group): adapters send nothing
+    link: LinkButton | None = None  # a web link button (not replayed: the replies carrying one store nothing)
     # The message's files were stored as evidence (rows awaiting their copy): the adapter downloads them now
     # (bot.evidence). Not replayed to a redelivery: the first delivery fetched them.
     evidence: bool = False

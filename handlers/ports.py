@@ -4,6 +4,8 @@ bound chat moved or went away, and drawing a report's chart."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from handlers.chart_data import FunnelStage, RankBar
@@ -76,4 +78,27 @@ class Charts(Protocol):
     async def funnel(self, stages: Sequence[FunnelStage], *, title: str, schedule_pct: float | None,
                      lang: Lang) -> bytes | None:
         """One four-pool funnel (进度, the weekly summary)."""
+        ...
+
+
+@dataclass(frozen=True)
+class DashLink:
+    """A signed link to the 驾驶舱 and the moment it stops working."""
+
+    url: str
+    expires_at: datetime
+    web_app_url: str = ""  # the Telegram Mini App's address ("" when it cannot be one: not https, no Telegram)
+
+
+class DashLinks(Protocol):
+    """Issues dashboard links (bot/dashboard/links.py holds the secret and the public address; the core never
+    sees either)."""
+
+    @property
+    def missing(self) -> str:
+        """"" when links can be issued, else the setting lacking: "secret" or "public_url"."""
+        ...
+
+    def issue(self, *, member_id: int, identity: str, now: datetime) -> DashLink:
+        """A link for the member asking as `identity`, valid from `now` for the configured time."""
         ...

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from handlers import chat_settings, ownership, people, projects, questions, roster, undo
 from handlers.commands import Command
 from handlers.context import Context
+from handlers.dashboard.chat import handle_dashboard
 from handlers.messages import Incoming, Reply
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ HANDLERS: dict[str, Handler] = {
     "remove": roster.handle_remove,
     "rename": roster.handle_rename,
     "unbind": roster.handle_unbind,
+    "dashboard": handle_dashboard,
 }
 READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help", "clashes"})
 
@@ -77,7 +79,8 @@ def policy_verb(command: Command) -> str:
 def reads_only(command: Command) -> bool:
     """Questions store nothing, so they need no inbox row (bare 核实/预计 and a bare /start are questions too)."""
     return (command.verb in READ_ONLY_VERBS or (command.verb in ("verify", "expect") and command.project is None)
-            or (command.verb == "start" and not command.value) or lists(command))
+            or (command.verb == "start" and not command.value) or lists(command)
+            or (command.verb == "dashboard" and command.flag is None))
 
 
 # NUL and lone surrogates cannot be stored (PostgreSQL refuses NUL in text; neither backend can encode a

@@ -46,6 +46,7 @@ ZH_VERBS: dict[str, Verb] = {
     "移出": "remove", "移除": "remove", "踢出": "remove",
     "改名": "rename", "队伍改名": "rename",
     "解绑": "unbind", "解除绑定": "unbind",
+    "看板": "dashboard", "驾驶舱": "dashboard",
 }
 EN_VERBS: dict[str, Verb] = {
     "plan": "plan", "pursue": "pursue", "sign": "sign", "land": "land", "note": "note", "visit": "visit",
@@ -56,6 +57,7 @@ EN_VERBS: dict[str, Verb] = {
     "invite": "invite", "join": "join", "link": "link", "bind": "bind", "target": "target", "settings": "settings",
     "help": "help", "start": "start",
     "appoint": "appoint", "dismiss": "dismiss", "remove": "remove", "rename": "rename", "unbind": "unbind",
+    "dashboard": "dashboard",
 }
 
 # Main Chinese word and English word per verb (help menus, render). `choose` is the answer to a numbered
@@ -73,14 +75,14 @@ VERB_NAMES: dict[Verb, tuple[str, str]] = {
     "target": ("目标", "target"), "settings": ("设置", "settings"), "help": ("帮助", "help"),
     "start": ("start", "start"), "choose": ("序号", "number"),
     "appoint": ("设为队长", "appoint"), "dismiss": ("取消队长", "dismiss"), "remove": ("移出", "remove"),
-    "rename": ("改名", "rename"), "unbind": ("解绑", "unbind"),
+    "rename": ("改名", "rename"), "unbind": ("解绑", "unbind"), "dashboard": ("看板", "dashboard"),
 }
 # The order verbs appear in help menus (`choose` and `start` are not typed by people on purpose).
 HELP_ORDER: tuple[Verb, ...] = (
     "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
     "verify", "expect", "funds", "transfer", "find", "mine", "rank", "status", "problems", "export", "clashes",
     "target", "away",
-    "newteam", "invite", "join", "link", "bind", "settings", "help",
+    "newteam", "invite", "join", "link", "bind", "settings", "help", "dashboard",
     "appoint", "dismiss", "remove", "rename", "unbind",
 )
 # A few verbs worth listing when someone types something unknown.
@@ -267,6 +269,7 @@ _USAGE: dict[str, tuple[str, str]] = {
                "unbind (in the group), or unbind robot:KEY, or unbind SQUAD (lists, then choose)"),
     "start": ("/start [邀请码]，例：/start K7P2QX", "/start [invite code], e.g. /start K7P2QX"),
     "choose": ("回复序号选择，例：1", "reply with a number to choose, e.g. 1"),
+    "dashboard": ("看板（驾驶舱链接）或 看板 作废（作废我的链接）", "dashboard (a link to the web dashboard) or dashboard revoke"),
 }
 
 _DESCRIBE: dict[str, tuple[str, str]] = {
@@ -308,6 +311,7 @@ _DESCRIBE: dict[str, tuple[str, str]] = {
     "rename": ("小分队改名", "rename a squad"),
     "unbind": ("解除群或群机器人的绑定", "unbind a group or a WeCom group robot"),
     "choose": ("回复序号进行选择", "answer a numbered question"),
+    "dashboard": ("打开驾驶舱（网页看板）的链接；看板 作废：作废已发的链接", "a link to the web dashboard; revoke: void my links"),
 }
 
 ALL_VERBS: tuple[Verb, ...] = get_args(Verb)

@@ -14,6 +14,17 @@ if ! fc-list 2>/dev/null | grep -qiE "wenquanyi|noto sans cjk|noto serif cjk|dro
   fi
 fi
 
+# The dashboard's browser tests (tests/test_dashboard_browser.py) drive Debian's chromium through Playwright
+# (the pip package only: its own browser download is never used).
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "warning: no chromium found; the dashboard's browser tests will be skipped" >&2
+  fi
+fi
+
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 # PostgreSQL tests run against the local server unless ZSBOT_TEST_POSTGRES_URL is set (empty skips them).

@@ -57,6 +57,8 @@ class Member(SQLModel, table=True):
     # When the member last sent a photo or file without a command (handlers.attachments): only then does
     # an update look for held files, so the other updates cost no query.
     files_held_at: datetime | None = None
+    # `看板 作废`: dashboard links (handlers.dashboard.tokens) issued to this member before this moment are void.
+    dash_revoked_at: datetime | None = None
     created_at: datetime
 
 

@@ -12,7 +12,7 @@ from handlers.catalog import load_catalog
 from handlers.commands import Command
 from handlers.dispatch import Core
 from handlers.messages import Incoming, IncomingFile, Reply
-from handlers.ports import Notifier
+from handlers.ports import DashLinks, Notifier
 from storage.db import SessionFactory
 
 ADMIN = "admin"
@@ -67,12 +67,12 @@ class Chat:
 
 
 def make_core(sessions: SessionFactory, clock: MovableClock, *, notifier: Notifier | None = None,
-              **overrides: object) -> Core:
-    """A core with the console admin, default catalog and the given settings overrides."""
+              dash: DashLinks | None = None, **overrides: object) -> Core:
+    """A core with the console admin, default catalog and the given settings overrides (and dashboard links)."""
     overrides.setdefault("admins", [f"console:{ADMIN}"])
     settings = Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
     return Core(settings=settings.rules(), sessions=sessions, catalog=load_catalog(None), clock=clock,
-                notifier=notifier)
+                notifier=notifier, dash=dash)
 
 
 @dataclass

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bot.dashboard.links import SignedLinks
+from bot.settings import Settings
 from handlers import access
 from handlers.catalog import load_catalog
 from handlers.messages import Reply
@@ -52,7 +54,8 @@ class World:
 
 
 async def make_world(sessions, clock: MovableClock) -> World:
-    chat = Chat(make_core(sessions, clock, leaders=["console:领导"]), clock)
+    links = SignedLinks(Settings(_env_file=None, dash_secret="matrix", public_url="http://127.0.0.1"))  # type: ignore[call-arg]
+    chat = Chat(make_core(sessions, clock, leaders=["console:领导"], dash=links), clock)
     codes = {"甲队": await squad_with_members(chat, "甲队", "队员甲", "队长甲"),
              "乙队": await squad_with_members(chat, "乙队", "队员乙")}
     await chat.ok(ADMIN, "设为队长 队长甲")
@@ -158,6 +161,7 @@ CASES: dict[str, dict[str, Send]] = {
     "unbind": {"none": _text("解绑", group="群乙")},
     "bind_list": {"none": _text("绑定", group="群甲")},
     "bind_list_all": {"none": _text("绑定")},
+    "dashboard": {"none": _text("看板")},
 }
 
 # Outcomes the table alone does not say: a member naming their own squad in 进度 gets their usual view (the

@@ -204,6 +204,20 @@ def _parse_start(ctx: _Ctx) -> Command | ParseError:
     return ctx.command(value=ctx.tokens[0].text if ctx.tokens else None)
 
 
+_REVOKE_WORDS = frozenset({"作废", "撤销", "注销", "revoke"})
+
+
+def _parse_dashboard(ctx: _Ctx) -> Command | ParseError:
+    """dashboard: nothing (a link), or 作废 / revoke (void the sender's links); anything else is asked again."""
+    words = [token.text.lower() for token in ctx.tokens]
+    if not words:
+        return ctx.command()
+    if len(words) == 1 and words[0] in _REVOKE_WORDS:
+        return ctx.command(flag="revoke")
+    return ctx.error(f"看板后面只能跟「作废」，没看懂「{ctx.rest.strip()}」。",
+                     f"dashboard takes only `revoke`, not {ctx.rest.strip()!r}.")
+
+
 def _person(token: Token) -> str:
     return token.text.lstrip("@").strip()
 

@@ -12,6 +12,7 @@ from handlers.normalize import normalize, scan
 from handlers.parse.admin import (
     _parse_away,
     _parse_bind,
+    _parse_dashboard,
     _parse_help,
     _parse_invite,
     _parse_join,
@@ -54,7 +55,7 @@ _PARSERS: dict[str, Callable[[_Ctx], Command | ParseError]] = {
     "bind": _parse_bind, "target": _parse_target, "settings": _parse_settings, "help": _parse_help,
     "start": _parse_start,
     "appoint": _parse_role_change, "dismiss": _parse_role_change, "remove": _parse_remove,
-    "rename": _parse_rename, "unbind": _parse_unbind,
+    "rename": _parse_rename, "unbind": _parse_unbind, "dashboard": _parse_dashboard,
 }
 
 logger = logging.getLogger(__name__)

@@ -360,4 +360,14 @@ MESSAGES: dict[str, str] = {
     "clashes.more": "… {more} more",
     "clashes.how": "To settle: transfer #ID SQUAD (the project moves), or drop the duplicate project.",
     "target.funds": "funds in place {amount}",
+    # handlers/dashboard/chat.py
+    "dashboard.link": "📊 Dashboard ({scope}):\n{url}\nValid until {until:%Y-%m-%d %H:%M}, for you only: please do not forward it. To void your links: dashboard revoke",
+    "dashboard.button": "Open the dashboard",
+    "dashboard.scope_district": "the district",
+    "dashboard.scope_squad": "district overview and your squad: {team}",
+    "dashboard.revoked": "✅ Every dashboard link you were given is now void. Send `dashboard` for a new one.",
+    "dashboard.in_private": "Dashboard links are personal: send `dashboard` to me in a private chat.",
+    "dashboard.not_configured": "The dashboard is not set up: an admin must set ZSBOT_DASH_SECRET (the signing key) and restart.",
+    "dashboard.no_public_url": "The dashboard is not set up: an admin must set ZSBOT_PUBLIC_URL (the address people reach this service at) and restart.",
+    "dashboard.no_squad": "You have not joined a squad, so the dashboard has nothing for you yet. To join: join CODE",
 }

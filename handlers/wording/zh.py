@@ -318,4 +318,14 @@ MESSAGES: dict[str, str] = {
     "clashes.more": "……还有 {more} 条",
     "clashes.how": "处理：转交 #编号 队名（项目改归另一队）；或放弃重复的项目。",
     "target.funds": "到位资金 {amount}",
+    # handlers/dashboard/chat.py
+    "dashboard.link": "📊 驾驶舱（{scope}）：\n{url}\n链接 {until:%m月%d日 %H:%M} 前有效，仅限本人使用，请勿转发。作废已发的链接：看板 作废",
+    "dashboard.button": "打开驾驶舱",
+    "dashboard.scope_district": "全区",
+    "dashboard.scope_squad": "全区概况和本队：{team}",
+    "dashboard.revoked": "✅ 你之前领取的驾驶舱链接已全部作废。需要时再发送「看板」领取新链接。",
+    "dashboard.in_private": "驾驶舱链接只发给本人：请私聊我发送「看板」。",
+    "dashboard.not_configured": "驾驶舱还没有开通：管理员需设置 ZSBOT_DASH_SECRET（签名密钥）后重启。",
+    "dashboard.no_public_url": "驾驶舱还没有开通：管理员需设置 ZSBOT_PUBLIC_URL（大家访问本服务的地址）后重启。",
+    "dashboard.no_squad": "你还没有加入小分队，驾驶舱暂时没有你可看的内容。加入小分队：加入 邀请码",
 }

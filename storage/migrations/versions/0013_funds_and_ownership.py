@@ -15,7 +15,7 @@ from alembic import op
 from storage.company_names import company_key
 
 revision: str = '0013_funds_and_ownership'
-down_revision: str | None = '0011'
+down_revision: str | None = '0012_dash_revocation'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
