@@ -89,7 +89,16 @@ def render(command: Command) -> str:
     elif verb == "target":
         parts += [_word_or_quoted(c.value) if c.value else "", str(c.year) if c.year else ""]
         for stage_key, number in c.targets:
-            parts += [STAGE_NAMES[stage_key][1 if en else 0], str(number)]
+            if stage_key == "funds":  # yuan: `到位 2000000000元`
+                parts += ["funds" if en else "到位", f"CNY {number}" if en else f"{number}元"]
+            else:
+                parts += [STAGE_NAMES[stage_key][1 if en else 0], str(number)]
+    elif verb == "funds":
+        parts += [_project_text(c.project), c.amount.text if c.amount else "", _date_iso(c.when), c.note]
+    elif verb == "transfer":
+        parts += [_project_text(c.project), _word_or_quoted(c.value or "")]
+    elif verb == "clashes":
+        parts.append(("all" if en else "全部") if c.flag == "all" else "")
     elif verb == "newteam":
         parts += [
             _word_or_quoted(c.value) if c.value else "",
