@@ -130,6 +130,21 @@ async def test_squad_problems_and_forecast_figures_are_the_chats(world: DashWorl
         await http.close()
 
 
+async def test_funds_in_place_are_the_chats(world: DashWorld) -> None:
+    """到位资金 and 到位率 (issue 20) on the overview and the squad page read as 进度 says them."""
+    await world.chat.ok("队员甲", "到位 宁德时代基地 5亿")
+    await world.chat.ok(LEADER, "目标 到位 20亿")
+    http = await client_for(world, LEADER)
+    try:
+        district = figures(await (await http.get("/dash/")).text())["district-funds"]
+        assert district.startswith("到位资金 5亿元/20亿元") and "到位率" in district
+        assert district in await world.text(LEADER, "进度")
+        squad = figures(await (await http.get(f"/dash/squad/{world.teams['甲队']}")).text())["squad-funds"]
+        assert squad.startswith("到位资金 5亿元") and squad in await world.text(LEADER, "进度 甲队")
+    finally:
+        await http.close()
+
+
 async def test_a_member_sees_the_district_and_their_squad_only(world: DashWorld) -> None:
     http = await client_for(world, "队员甲")
     try:

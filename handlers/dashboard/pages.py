@@ -7,7 +7,7 @@ figures already formatted the way the chat writes them (percentages, amounts); b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.format import format_amount, stage_name
 from handlers.reports.common import _light, _pct, _Period, _period
+from handlers.reports.funds import funds_figures, funds_line
 from handlers.reports.ranking import RankRow, _district_targets, _ranking, _sum_tallies, stage_lacks
 from handlers.reports.stale import _stale_cutoffs
 from handlers.schedule import local_day, range_bounds_utc
@@ -52,6 +53,7 @@ class Pools:
     lines: list[PoolLine]
     signed_amount: str
     landed_amount: str
+    funds: str = ""  # 到位资金 and 到位率, worded as 进度 words them ("" before any target or arrival)
 
 
 def _pools(tally: rq.StageTally, targets: dict[str, int], period: _Period, settings: Rules) -> Pools:
@@ -119,7 +121,9 @@ async def overview(session: AsyncSession, *, settings: Rules, now: datetime, own
     """全区进度: what `进度` says of the district, with the squads' lights (and the viewer's squad's place)."""
     period = _period(settings, now)
     rows, targets = await _ranking(session, settings, period)
-    return _overview(rows, targets, period, settings, own_team)
+    page = _overview(rows, targets, period, settings, own_team)
+    figures = await funds_figures(session, year=period.year)
+    return replace(page, pools=replace(page.pools, funds=funds_line(figures, None, period, settings, "zh")))
 
 
 def _overview(rows: list[RankRow], targets: rq.Targets, period: _Period, settings: Rules,
@@ -276,8 +280,10 @@ async def squad(session: AsyncSession, *, settings: Rules, now: datetime, team_i
     # The largest moves of the 30 days (the query's order, as in 学), shown newest first.
     moves = sorted(await rq.stage_moves(session, start=start, end=end, team_id=team_id, limit=LIST_LIMIT),
                    key=lambda move: move.at, reverse=True)
-    return Squad(_header(period), team_id, row.team_name, _rank_line(row), len(rows),
-                 _pools(row.tally, row.targets, period, settings), projects,
+    figures = await funds_figures(session, year=period.year)
+    pools = replace(_pools(row.tally, row.targets, period, settings),
+                    funds=funds_line(figures, team_id, period, settings, "zh"))
+    return Squad(_header(period), team_id, row.team_name, _rank_line(row), len(rows), pools, projects,
                  _problem_lines(problems, settings, now), _move_lines(moves, settings))
 
 
