@@ -30,12 +30,15 @@ from handlers.outcomes import (
 )
 from handlers.parse import parse, render
 from handlers.proposals import proposal
+from handlers.routes import reads_only
 from handlers.understand.reader import Understanding
 from handlers.understand.segments import UPDATE_VERBS
 from storage import event_queries, inbox, queries
 from storage.db import SessionFactory, transaction
 
 if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
     from handlers.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,10 @@ class Asking(abc.ABC):
                     continue  # every choice would be refused: the next reading
                 return asked
             options = readings[position:]
+            if len(options) == 1 and all(reads_only(command) for command in candidate):
+                # Questions store nothing, so there is nothing to confirm: answered now, the doubts above.
+                lines = [f"🤔 {doubt}" for doubt in dict.fromkeys(doubts) if doubt]
+                return replace(previews[0], text="\n".join([*lines, *(preview.text for preview in previews)]))
             labels = [pick(lang, "按原文：", "as written: ") + render(option[0]) for option in options[1:]]
             reply = proposal(lang, doubts=doubts, previews=previews, first_label="", labels=labels)
             await self._store_question(options, ["", *labels], reply, incoming, now, inbox_id)
@@ -169,6 +176,9 @@ class Asking(abc.ABC):
     async def _store_question(self, options: list[list[Command]], labels: list[str], reply: Reply,
                               incoming: Incoming, now: datetime, inbox_id: str | None) -> None:
         async with transaction(self.sessions) as session:
+            if not await self._known(session, incoming.identity):
+                # Someone who has not joined leaves nothing behind: they are shown the reading, to send as is.
+                raise Rollback(refusal_reply(_stranger_question(reply, options)))
             await inbox.ask_choice(session, identity=incoming.identity, chat_id=incoming.chat_id,
                                      command_text=incoming.text, options=options_to_json(options, labels), now=now)
             if incoming.files:
@@ -179,6 +189,13 @@ class Asking(abc.ABC):
             if inbox_id:
                 await inbox.add_inbox_row(session, platform=incoming.platform, message_id=inbox_id,
                                             identity=incoming.identity, reply=reply.to_json(), now=now)
+
+    async def _known(self, session: AsyncSession, identity: str) -> bool:
+        """Whether the sender may leave a question behind: a member, or an admin or leader by the settings."""
+        if identity in self.settings.admins or identity in self.settings.leaders:
+            return True
+        member, _ = await queries.member_and_team(session, identity=identity)
+        return member is not None
 
     async def _cancel_pending(self, incoming: Incoming) -> Reply | None:
         async with transaction(self.sessions) as session:
@@ -252,3 +269,11 @@ class Asking(abc.ABC):
         ids: list[int] = json.loads(raw)
         name = original.project.name or ""
         return [[replace(original, project=ProjectRef(id=i) if i else ProjectRef(name=name, new=True))] for i in ids]
+
+
+def _stranger_question(reply: Reply, options: list[list[Command]]) -> str:
+    """The question asked of someone who has not joined, as a refusal: the reading, and what to send."""
+    question = [line for line in reply.text.splitlines() if not line.startswith(("0. ", "回复", "Reply"))]
+    written = "；".join(render(command) for command in options[0])
+    return "\n".join([*question, f"你还没有加入，问题不会保留；如果是这个意思，请直接发送：{written}",
+                      f"You have not joined, so nothing is kept; if that is what you meant, send: {written}"])

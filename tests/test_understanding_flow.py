@@ -176,3 +176,19 @@ async def test_groups_hear_reports_and_questions_but_not_chatter(chat, sessions,
     assert ASKED in asked.text
     assert "已签约" in (await chat.ok("张伟", "1", group=True)).text
     assert not (await chat.say("张伟", "签越 #2", group=True)).silent  # a #id: meant for the bot
+
+
+async def test_a_question_with_words_not_understood_is_answered_without_a_confirmation(chat, sessions, squad) -> None:
+    """`帮助` with a line the bot could not read: the help comes at once, the unread line named; nothing waits."""
+    reply = await chat.ok("张伟", "帮助\n问题，深圳")
+    assert "没看懂" in reply.text and "「问题,深圳」" in reply.text and "全部指令" in reply.text
+    assert ASKED not in reply.text and not any(b.command == "1" for b in reply.buttons)
+    assert await count(sessions, PendingChoice) == 0
+
+
+async def test_someone_who_has_not_joined_is_shown_a_reading_but_nothing_is_kept(chat, sessions, squad) -> None:
+    """A stranger's message in doubt: the reading is shown with what to send, and no question is stored."""
+    events, questions = await count(sessions, Event), await count(sessions, PendingChoice)
+    reply = await chat.refused("路人甲", "签约 万达 5000万")
+    assert await count(sessions, PendingChoice) == questions and await count(sessions, Event) == events
+    assert "加入" in reply.text
