@@ -22,9 +22,20 @@ if TYPE_CHECKING:
 
 
 def _settings() -> Settings:
+    """The settings from the environment, checked before any command runs: a bad value (ZSBOT_RANKING_BY)
+    or an unusable ZSBOT_ASSESSMENT_FILE is one line (ValueError), never a traceback."""
+    from pydantic import ValidationError
+
     from bot.settings import Settings
 
-    return Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "ZSBOT_" + "_".join(str(part) for part in first["loc"]).upper()
+        raise ValueError(f"设置 {name} 无效 / invalid setting {name}: {first['msg']}") from None
+    settings.rules()  # loads and checks the assessment scheme
+    return settings
 
 
 async def _migrate(settings: Settings) -> int:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handlers.assessment_scheme import load_scheme
 from handlers.rules import Rules
 
 
@@ -98,6 +99,12 @@ class Settings(BaseSettings):
     require_verification: bool = False  # 签约/落地 moves need a leader's 核实 before they count
     captains_verify: bool = False  # captains may also 核实 their own squad's 签约/落地 (handlers.access)
     fuzzy_threshold: float = 72.0  # rapidfuzz score (0-100) a name must reach to be offered
+    # A TOML file replacing the default assessment scheme (handlers/assessment_default.toml): points per
+    # item for 考核, and the activity index's weights for 活跃 and the weekly 赛马榜. Checked at start-up.
+    assessment_file: str = ""
+    # What the morning 比学赶超 ranks squads by: pools (composite completion, today's weighting), assessment
+    # (考核 points for the year so far) or activity (活跃指数 for the year so far).
+    ranking_by: Literal["pools", "assessment", "activity"] = "pools"
 
     @field_validator("admins", "leaders", "bot_names", mode="before")
     @classmethod
@@ -168,8 +175,13 @@ class Settings(BaseSettings):
             usd_cny_rate=self.usd_cny_rate, stage_weights=dict(self.stage_weights), stale_months=self.stale_months,
             schedule_yellow_points=self.schedule_yellow_points, schedule_red_points=self.schedule_red_points,
             problem_escalation_days=self.problem_escalation_days, job_grace_minutes=self.job_grace_minutes,
-            files_max_mb=self.files_max_mb,
+            files_max_mb=self.files_max_mb, scheme=load_scheme(self.assessment_path()),
+            ranking_by=self.ranking_by,
         )
+
+    def assessment_path(self) -> Path | None:
+        """The configured assessment scheme file, if any."""
+        return Path(self.assessment_file) if self.assessment_file else None
 
     def industries_path(self) -> Path | None:
         """The configured industries file, if any."""

@@ -59,6 +59,9 @@ POLICY: dict[str, dict[str, Scope]] = {
     "problem_texts": _OWN_DETAIL,  # a card's problems spelled out (others see categories and counts)
     "export": _CAPTAINS_UP,
     "clashes": _CAPTAINS_UP,  # 撞单: leaders all; captains the clashes their squad is in
+    "assess": _OWN_DETAIL,  # 考核 队名: one squad's points explained (members and captains: their own)
+    "assess_rank": _READ_ALL,  # 考核 排行: every squad's total, like 排行
+    "activity": _READ_ALL,  # 活跃: the activity index ranking (赛马榜)
     # oneself
     "away": _ONESELF,
     "join": _ANYONE, "link": _ANYONE, "start": _ANYONE, "help": _ANYONE, "choose": _ANYONE,
@@ -149,6 +152,9 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "expect": ("填写预计时间", "set expected dates"), "undo": ("撤销", "undo"),
     "funds": ("登记到位资金", "record funds in place"), "transfer": ("转交项目", "move projects between squads"),
     "clashes": ("看撞单清单", "see the first-contact clashes"),
+    "assess": ("看小分队的考核明细", "see a squad's assessment"),
+    "assess_rank": ("看考核排行", "see the assessment ranking"),
+    "activity": ("看活跃指数", "see the activity index"),
     "verify": ("核实签约和落地", "verify signings and landings"),
     "find": ("查项目", "look up projects"), "rank": ("看排行", "see the ranking"),
     "mine": ("看小分队的项目", "list a squad's projects"), "problems": ("看问题清单", "see the problem list"),

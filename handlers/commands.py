@@ -15,7 +15,7 @@ Verb = Literal[
     "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
     "verify", "expect", "funds", "transfer",
     # questions
-    "find", "mine", "rank", "status", "problems", "export", "clashes",
+    "find", "mine", "rank", "status", "problems", "export", "clashes", "assess", "activity",
     # people and squads
     "away", "newteam", "invite", "join", "link", "bind", "target", "settings", "help", "start",
     # running the district from the chat
@@ -52,6 +52,10 @@ VERB_FIELDS: dict[str, tuple[str, ...]] = {
     "funds": ("project", "amount", "when", "note"),
     "transfer": ("project", "value"),  # value: the squad the project moves to (转交)
     "clashes": ("flag",),  # 撞单: open first-contact clashes; flag "all" lists the resolved ones too
+    # assess (考核): value the squad (None: one's own, or the ranking for someone without a squad); flag
+    # "rank" for 考核 排行 (every squad); kind the period key (handlers.score_periods, None: this quarter)
+    "assess": ("value", "flag", "kind"),
+    "activity": ("kind",),  # 活跃: the activity index ranking; kind the period key (None: this week)
     "find": ("project",),
     "mine": ("value",),  # value: optional team name (leaders)
     "rank": (),

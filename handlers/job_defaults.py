@@ -28,6 +28,8 @@ JOB_DEFAULTS: dict[str, JobDefault] = {
         JobDefault("stale_projects", time(9, 0), "项目亮灯预警", ("预警", "亮灯", "超期", "stale")),
         JobDefault("problem_escalation", time(9, 0), "问题督办", ("问题", "督办", "problems", "escalation")),
         JobDefault("weekly_summary", time(9, 0), "每周小结", ("周报", "小结", "weekly"), weekday=0),
+        # 赛马榜: last week's 招商活跃指数 ranking for the leaders (handlers.reports.activity_index).
+        JobDefault("weekly_race", time(9, 0), "赛马榜", ("赛马榜", "赛马", "race"), weekday=0),
     )
 }
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from handlers import chat_settings, ownership, people, projects, questions, roster, undo
+from handlers import assessing, chat_settings, ownership, people, projects, questions, roster, undo
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.dashboard.chat import handle_dashboard
@@ -36,6 +36,8 @@ HANDLERS: dict[str, Handler] = {
     "funds": projects.handle_funds,
     "transfer": projects.handle_transfer,
     "clashes": ownership.handle_clashes,
+    "assess": assessing.handle_assess,
+    "activity": assessing.handle_activity,
     "find": projects.handle_find,
     "mine": projects.handle_mine,
     "rank": questions.handle_rank,
@@ -59,7 +61,8 @@ HANDLERS: dict[str, Handler] = {
     "unbind": roster.handle_unbind,
     "dashboard": handle_dashboard,
 }
-READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help", "clashes"})
+READ_ONLY_VERBS = frozenset({"find", "mine", "rank", "status", "problems", "export", "help", "clashes",
+                             "assess", "activity"})
 
 
 def lists(command: Command) -> bool:

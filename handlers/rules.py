@@ -7,7 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from typing import Literal
 from zoneinfo import ZoneInfo
+
+from handlers.assessment_scheme import Scheme, default_scheme
+
+RankingBy = Literal["pools", "assessment", "activity"]
+RANKING_BY: tuple[RankingBy, ...] = ("pools", "assessment", "activity")
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,10 @@ class Rules:
     problem_escalation_days: int = 14
     job_grace_minutes: int = 180
     files_max_mb: float = 10.0
+    # The assessment scheme (考核) and activity-index weights (活跃, 赛马榜): ZSBOT_ASSESSMENT_FILE or the default.
+    scheme: Scheme = field(default_factory=default_scheme)
+    # What the morning 比学赶超 ranks by (ZSBOT_RANKING_BY): pool completion, assessment points or activity index.
+    ranking_by: RankingBy = "pools"
 
     @property
     def files_max_bytes(self) -> int:

@@ -26,6 +26,8 @@ ZH_VERBS: dict[str, Verb] = {
     "到位": "funds", "资金到位": "funds", "到账": "funds",
     "转交": "transfer", "移交": "transfer",
     "撞单": "clashes", "撞单清单": "clashes",
+    "考核": "assess", "考核积分": "assess",
+    "活跃": "activity", "活跃指数": "activity", "活跃度": "activity", "赛马榜": "activity",
     "查": "find", "查询": "find", "项目": "find",
     "我的": "mine", "本队": "mine",
     "排行": "rank", "排名": "rank", "比学赶超": "rank",
@@ -52,6 +54,7 @@ EN_VERBS: dict[str, Verb] = {
     "plan": "plan", "pursue": "pursue", "sign": "sign", "land": "land", "note": "note", "visit": "visit",
     "problem": "problem", "resolve": "resolve", "drop": "drop", "undo": "undo", "edit": "edit",
     "verify": "verify", "expect": "expect", "funds": "funds", "transfer": "transfer", "clashes": "clashes",
+    "assess": "assess", "activity": "activity",
     "find": "find", "mine": "mine", "rank": "rank",
     "status": "status", "problems": "problems", "export": "export", "away": "away", "newteam": "newteam",
     "invite": "invite", "join": "join", "link": "link", "bind": "bind", "target": "target", "settings": "settings",
@@ -68,7 +71,8 @@ VERB_NAMES: dict[Verb, tuple[str, str]] = {
     "problem": ("问题", "problem"), "resolve": ("解决", "resolve"), "drop": ("放弃", "drop"),
     "undo": ("撤销", "undo"), "edit": ("改", "edit"), "verify": ("核实", "verify"),
     "expect": ("预计", "expect"), "funds": ("到位", "funds"), "transfer": ("转交", "transfer"),
-    "clashes": ("撞单", "clashes"), "find": ("查", "find"), "mine": ("我的", "mine"),
+    "clashes": ("撞单", "clashes"), "assess": ("考核", "assess"), "activity": ("活跃", "activity"),
+    "find": ("查", "find"), "mine": ("我的", "mine"),
     "rank": ("排行", "rank"), "status": ("进度", "status"), "problems": ("问题清单", "problems"),
     "export": ("导出", "export"), "away": ("请假", "away"), "newteam": ("建队", "newteam"),
     "invite": ("邀请码", "invite"), "join": ("加入", "join"), "link": ("关联", "link"), "bind": ("绑定", "bind"),
@@ -81,7 +85,7 @@ VERB_NAMES: dict[Verb, tuple[str, str]] = {
 HELP_ORDER: tuple[Verb, ...] = (
     "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
     "verify", "expect", "funds", "transfer", "find", "mine", "rank", "status", "problems", "export", "clashes",
-    "target", "away",
+    "assess", "activity", "target", "away",
     "newteam", "invite", "join", "link", "bind", "settings", "help", "dashboard",
     "appoint", "dismiss", "remove", "rename", "unbind",
 )
@@ -158,11 +162,12 @@ SETTING_JOBS: dict[str, str] = {
     "点名": "点名", "mention": "点名", "mentions": "点名",
     "预警": "预警", "亮灯": "预警", "alert": "预警", "alerts": "预警", "lights": "预警",
     "周报": "周报", "weekly": "周报",
+    "赛马榜": "赛马榜", "赛马": "赛马榜", "race": "赛马榜",
     "问题": "问题", "升级": "问题", "problems": "问题", "escalation": "问题",
     "核实": "核实", "verify": "核实", "verification": "核实",
 }
 SETTING_NAMES_EN: dict[str, str] = {
-    "排行": "rank", "提醒": "reminders", "点名": "mentions", "预警": "alerts", "周报": "weekly",
+    "排行": "rank", "提醒": "reminders", "点名": "mentions", "预警": "alerts", "周报": "weekly", "赛马榜": "race",
     "问题": "escalation", "核实": "verify",
 }
 
@@ -226,6 +231,11 @@ _USAGE: dict[str, tuple[str, str]] = {
                  "transfer #ID|NAME SQUAD (leaders, admins: the project moves to that squad), e.g. transfer #12 Dehua"),
     "clashes": ("撞单（两个小分队在对接同一家企业的清单；撞单 全部 含已处理的）",
                 "clashes (companies two squads court at once; clashes all: with the settled ones)"),
+    "assess": ("考核 [队名] [本周|上周|本月|上月|本季度|上季度|本年|去年]，或 考核 排行 [期间]，例：考核 德化街 本季度",
+               "assess [squad] [this week|last week|this month|last month|this quarter|last quarter|this year|"
+               "last year], or assess rank [period], e.g. assess Dehua this quarter"),
+    "activity": ("活跃 [本周|上周|本月|上月|本季度|上季度|本年|去年]，例：活跃 本月",
+                 "activity [period], e.g. activity last week"),
     "find": ("查 #编号或项目名，例：查 #12 或 查 比亚迪", "find #ID|NAME, e.g. find #12"),
     "mine": ("我的 [队名]，例：我的", "mine [team], e.g. mine"),
     "rank": ("排行，例：排行", "rank, e.g. rank"),
@@ -289,6 +299,8 @@ _DESCRIBE: dict[str, tuple[str, str]] = {
     "funds": ("登记到位资金（签约、落地项目）", "record funds that arrived for a signed or landed project"),
     "transfer": ("领导把项目转交给另一个小分队", "a leader moves a project to another squad"),
     "clashes": ("撞单清单（首谈负责制）", "first-contact clashes: two squads courting one company"),
+    "assess": ("考核积分：逐项说明每一分的来源；考核 排行 看各队排名", "assessment points explained line by line; assess rank: every squad"),
+    "activity": ("招商活跃指数排行（赛马榜）", "the activity index ranking (赛马榜)"),
     "find": ("查看项目卡片和历史", "project card with its history"),
     "mine": ("本队项目（按阶段）", "my squad's projects by stage"),
     "rank": ("比学赶超排行榜", "the leaderboard"),

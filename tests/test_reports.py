@@ -54,7 +54,22 @@ def test_composite_completion_weights_the_stages() -> None:
     weights = {"planned": 1.0, "attracting": 2.0, "signed": 3.0, "landed": 4.0}
     # (1 × 10/20 + 3 × 10/10) / (1 + 3) = 87.5 %
     assert composite_completion(tally, {"planned": 20, "signed": 10}, weights) == pytest.approx(87.5)
-    assert composite_completion(rq.StageTally(signed=15), {"signed": 10}, weights) == pytest.approx(150.0)
+    assert composite_completion(rq.StageTally(signed=15), {"signed": 10}, weights) == pytest.approx(100.0)
+
+
+def test_each_pool_is_capped_at_its_target_in_the_composite() -> None:
+    weights = {"planned": 1.0, "attracting": 2.0, "signed": 3.0, "landed": 4.0}
+    targets = {"planned": 10, "attracting": 10, "signed": 10, "landed": 10}
+    # 400 junk 谋划 entries and nothing else: (1 × 1 + 0) / 10 = 10 %, not (1 × 40) / 10 = 400 %.
+    junk = rq.StageTally(planned=400)
+    assert composite_completion(junk, targets, weights) == pytest.approx(10.0)
+    # Every pool exactly on target: 100 %; a squad at 100 % in every pool is not beaten by the junk.
+    full = rq.StageTally(planned=10, attracting=10, signed=10, landed=10)
+    assert composite_completion(full, targets, weights) == pytest.approx(100.0)
+    assert composite_completion(junk, targets, weights) < composite_completion(full, targets, weights)
+    # Over target in one pool, short in another: the surplus does not fill the gap.
+    mixed = rq.StageTally(planned=30, attracting=10, signed=5, landed=10)
+    assert composite_completion(mixed, targets, weights) == pytest.approx((1 + 2 + 1.5 + 4) / 10 * 100)
 
 
 def test_catch_up_numbers_round_up() -> None:

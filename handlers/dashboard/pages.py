@@ -99,7 +99,12 @@ class RankLine:
 
 
 def _rank_line(row: RankRow) -> RankLine:
-    value = _pct(row.completion_pct) if row.completion_pct is not None else f"{row.score:g}分"
+    if row.by == "assessment":  # ZSBOT_RANKING_BY: the value the ranking is ordered by
+        value = f"{round(row.score, 2):g}分"
+    elif row.by == "activity":
+        value = f"{row.score:.1f}"
+    else:
+        value = _pct(row.completion_pct) if row.completion_pct is not None else f"{row.score:g}分"
     return RankLine(row.team_id, row.rank, row.team_name, value, row.light, row.delta,
                     {stage: row.tally.count(stage) for stage in STAGES})
 

@@ -25,6 +25,7 @@ from handlers.parse.admin import (
     _parse_target,
     _parse_unbind,
 )
+from handlers.parse.assess import _parse_activity, _parse_assess
 from handlers.parse.common import _CHOICE, MAX_LENGTH, _Ctx
 from handlers.parse.reads import _parse_bare, _parse_find, _parse_team_value
 from handlers.parse.scoring import _parse_clashes, _parse_funds, _parse_transfer
@@ -48,6 +49,7 @@ _PARSERS: dict[str, Callable[[_Ctx], Command | ParseError]] = {
     "note": _parse_note, "visit": _parse_visit, "problem": _parse_problem, "resolve": _parse_resolve,
     "drop": _parse_drop, "undo": _parse_undo, "edit": _parse_edit, "verify": _parse_verify,
     "expect": _parse_expect, "funds": _parse_funds, "transfer": _parse_transfer, "clashes": _parse_clashes,
+    "assess": _parse_assess, "activity": _parse_activity,
     "find": _parse_find, "mine": _parse_team_value, "rank": _parse_bare,
     "status": _parse_team_value, "problems": _parse_team_value, "export": _parse_bare,
     "away": _parse_away, "newteam": _parse_newteam, "invite": _parse_invite, "join": _parse_join,

@@ -6,7 +6,9 @@ from datetime import date
 
 from handlers.commands import Command, ProjectRef
 from handlers.normalize import scan
+from handlers.parse.assess import RANK_WORDS
 from handlers.parse.common import VERB_KEYS
+from handlers.score_periods import period_word, split_period
 from handlers.vocabulary import (
     CATEGORY_NAMES_EN,
     FIELD_NAMES,
@@ -97,6 +99,13 @@ def render(command: Command) -> str:
         parts += [_project_text(c.project), c.amount.text if c.amount else "", _date_iso(c.when), c.note]
     elif verb == "transfer":
         parts += [_project_text(c.project), _word_or_quoted(c.value or "")]
+    elif verb in ("assess", "activity"):
+        rank = ("rank" if en else "排行") if c.flag == "rank" else ""
+        value = ""
+        if c.value:  # a squad named like a period or 排行 is quoted, so it is read back as a name
+            plain = split_period(c.value)[0] is None and c.value.lower() not in RANK_WORDS
+            value = _word_or_quoted(c.value) if plain else _quote(c.value)
+        parts += [rank, value, period_word(c.kind, c.lang) if c.kind else ""]
     elif verb == "clashes":
         parts.append(("all" if en else "全部") if c.flag == "all" else "")
     elif verb == "newteam":

@@ -14,6 +14,8 @@ from handlers.commands import Lang
 from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
 from handlers.ports import Charts
+from handlers.reports.activity_index import activity_ranking
+from handlers.reports.assessment import assess_all, points_text
 from handlers.reports.common import (
     CATCH_UP_LIMIT,
     LIGHT_EMOJI,
@@ -37,6 +39,7 @@ from handlers.schedule import (
     ceil_share,
     range_bounds_utc,
 )
+from handlers.score_periods import period_of
 from storage import report_queries as rq
 from storage.models import STAGES
 
@@ -65,6 +68,9 @@ class RankRow:
     targets: dict[str, int]
     amount_yuan: int  # signed + landed investment counted this year (the tie-breaker)
     prev_rank: int | None = None  # rank in yesterday's snapshot
+    # What `score` is and the ranking orders by (ZSBOT_RANKING_BY): pools (completion, or the weighted stage
+    # score without targets), assessment (考核 points for the year so far) or activity (活跃指数, the year so far).
+    by: str = "pools"
 
     @property
     def has_targets(self) -> bool:
@@ -77,12 +83,18 @@ class RankRow:
         return None if self.prev_rank is None else self.prev_rank - self.rank
 
 
+def pool_completion(tally: rq.StageTally, stage: str, target: int) -> float:
+    """One pool's completion as a share of its target, capped at 1 (DESIGN §5d): entries beyond the target
+    in one pool (junk 谋划 entries, say) cannot make up for another pool that lags."""
+    return min(tally.count(stage) / target, 1.0)
+
+
 def composite_completion(tally: rq.StageTally, targets: dict[str, int], weights: dict[str, float]) -> float:
-    """Weighted mean of count/target over the stages with a target, in percent (may exceed 100)."""
+    """Weighted mean of each pool's capped completion over the stages with a target, in percent (≤ 100)."""
     total_weight = sum(weights[stage] for stage in targets)
     if total_weight <= 0:  # every targeted stage weighs 0: fall back to an unweighted mean
-        return sum(tally.count(s) / n for s, n in targets.items()) / len(targets) * 100
-    return sum(weights[s] * tally.count(s) / n for s, n in targets.items()) / total_weight * 100
+        return sum(pool_completion(tally, s, n) for s, n in targets.items()) / len(targets) * 100
+    return sum(weights[s] * pool_completion(tally, s, n) for s, n in targets.items()) / total_weight * 100
 
 
 def weighted_score(tally: rq.StageTally, weights: dict[str, float]) -> float:
@@ -92,8 +104,21 @@ def weighted_score(tally: rq.StageTally, weights: dict[str, float]) -> float:
 
 def _rank_key(row: RankRow) -> tuple[int, float, int]:
     # Teams with targets first (by completion), then those without (by weighted score); ties on the
-    # score go to the larger signed + landed investment (DESIGN §5).
-    return (0 if row.has_targets else 1, -round(row.score, 6), -row.amount_yuan)
+    # score go to the larger signed + landed investment (DESIGN §5). Ranked by assessment points or the
+    # activity index, every squad is on one scale.
+    first = 0 if row.has_targets or row.by != "pools" else 1
+    return (first, -round(row.score, 6), -row.amount_yuan)
+
+
+async def _other_scores(session: AsyncSession, settings: Rules, period: _Period) -> dict[int, float] | None:
+    """Per team, the assessment points or activity index for the year so far (None: ranking by pools)."""
+    if settings.ranking_by == "pools":
+        return None
+    year = period_of("year", period.today)
+    if settings.ranking_by == "assessment":
+        scores = await assess_all(session, settings=settings, period=year, today=period.today)
+        return {score.team_id: score.total for score in scores}
+    return {row.team_id: row.index for row in await activity_ranking(session, settings=settings, period=year)}
 
 
 async def compute_ranking(session: AsyncSession, *, settings: Rules, now: datetime) -> list[RankRow]:
@@ -116,6 +141,7 @@ async def _ranking(session: AsyncSession, settings: Rules, period: _Period) -> t
     )
     targets = await rq.targets_for_year(session, year=period.year)
     previous = await rq.rank_snapshot(session, day=period.today - timedelta(days=1))
+    other = await _other_scores(session, settings, period)
 
     unranked: list[RankRow] = []
     for team_id, name in names.items():
@@ -127,7 +153,10 @@ async def _ranking(session: AsyncSession, settings: Rules, period: _Period) -> t
             score, light = completion, _light(settings, completion, period.pct)
         else:
             completion, light, score = None, None, weighted_score(tally, weights)
-        unranked.append(RankRow(team_id, name, 0, score, completion, light, tally, own, amount))
+        if other is not None:
+            score = other.get(team_id, 0.0)
+        unranked.append(RankRow(team_id, name, 0, score, completion, light, tally, own, amount,
+                                by=settings.ranking_by))
     unranked.sort(key=lambda r: (*_rank_key(r), r.team_name))
 
     ranked: list[RankRow] = []
@@ -136,7 +165,7 @@ async def _ranking(session: AsyncSession, settings: Rules, period: _Period) -> t
         prev = previous.get(row.team_id)
         ranked.append(
             RankRow(row.team_id, row.team_name, rank, row.score, row.completion_pct, row.light, row.tally,
-                    row.targets, row.amount_yuan, prev[0] if prev else None)
+                    row.targets, row.amount_yuan, prev[0] if prev else None, row.by)
         )
     return ranked, targets
 
@@ -155,7 +184,11 @@ def _delta_text(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
 
 def _rank_line(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
     delta = _delta_text(row, has_snapshot, lang)
-    if row.completion_pct is not None and row.light is not None:
+    if row.by == "assessment":
+        body = f"{row.rank}. {row.team_name} {points_text(row.score)}{_t(lang, '分', ' pts')}"
+    elif row.by == "activity":
+        body = f"{row.rank}. {row.team_name} {row.score:.1f}"
+    elif row.completion_pct is not None and row.light is not None:
         body = f"{row.rank}. {row.team_name} {LIGHT_EMOJI[row.light]} {_pct(row.completion_pct)}"
     else:
         points = _t(lang, "分", " pts") + _paren(_counts_line(row.tally, lang), lang)
@@ -243,7 +276,11 @@ async def leaderboard(
     # 比
     doc.blank()
     targeted = [row for row in rows if row.has_targets]
-    if targeted:
+    if settings.ranking_by == "assessment":
+        doc.title(_t(lang, "【比】考核积分排名（本年）", "Compare: assessment points (this year)"))
+    elif settings.ranking_by == "activity":
+        doc.title(_t(lang, "【比】招商活跃指数排名（本年）", "Compare: activity index (this year)"))
+    elif targeted:
         doc.title(_t(lang, "【比】目标完成率排名", "Compare: completion of targets"))
     else:
         doc.title(_t(lang, "【比】加权积分排名", "Compare: weighted stage score"))
@@ -256,7 +293,7 @@ async def leaderboard(
     top, bottom, hidden = _ranking_excerpt(rows)
     heading_done = False
     for row in top:
-        if targeted and not row.has_targets and not heading_done:
+        if targeted and not row.has_targets and not heading_done and settings.ranking_by == "pools":
             doc.line(_t(lang, "未设目标（按加权积分）：", "Without targets (weighted score):"))
             heading_done = True
         doc.line(_rank_line(row, has_snapshot, lang))
@@ -306,7 +343,7 @@ async def leaderboard(
     image = None
     if charts is not None:
         funnel = _funnel(district, district_targets, lang)
-        bars = _rank_bars(rows)
+        bars = _rank_bars(rows) if settings.ranking_by == "pools" else []  # chart bars are completion
         funnel_title = _t(lang, f"全区四库 {period.year}", f"District pools {period.year}")
         if bars:
             image = await charts.ranking_and_funnel(

@@ -1,0 +1,230 @@
+"""考核: each squad's assessment points for a period under the district's scheme, explained line by line.
+
+The points (handlers/assessment_default.toml documents each item): 签约 and 落地 projects by size band,
+funds in place per 亿, activities (拜访, 接待, 活动, 线索, 宣传), a bonus per listed company's project, and a
+deduction per week without a report. `assess_all` scores every squad from grouped SQL (one statement per
+item, never a loop over squads or projects); `assess_team` lists where one squad's points came from. Both
+round each item's points to two decimals and add the rounded items, so a squad's explanation lines sum to
+the total the ranking shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from storage.activity_queries import activity_counts
+
+from handlers.assessment_scheme import ACTIVITY_ITEMS, BANDS, YI, Scheme, band_of
+from handlers.commands import Lang
+from handlers.format import format_amount
+from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_TOP, _Doc
+from handlers.schedule import range_bounds_utc
+from handlers.score_periods import Period
+from handlers.wording import say
+from storage import assessment_queries as aq
+from storage import funds_queries
+from storage.company_names import company_key
+
+if TYPE_CHECKING:
+    from handlers.rules import Rules
+
+_THRESHOLDS: tuple[int, ...] = tuple(lowest for _, lowest in BANDS)
+
+
+def points(value: float) -> float:
+    """An item's points as added up: rounded to two decimals (0.1 × 3 is 0.3, not 0.30000000000000004)."""
+    return round(value + 0.0, 2)
+
+
+def points_text(value: float) -> str:
+    """Points as a reply writes them: 5, 0.5, -2."""
+    shown = points(value)
+    return f"{shown:g}" if shown != 0 else "0"
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    """One explained item: what it is and the points it gave (negative for a deduction)."""
+
+    text: str
+    points: float
+
+
+@dataclass
+class TeamScore:
+    """A squad's assessment for a period: its total, its place, and (for one squad) the lines."""
+
+    team_id: int
+    team_name: str
+    total: float
+    rank: int = 0
+    lines: list[ScoreLine] = field(default_factory=list)
+
+
+def assessed_weeks(period: Period, today: date) -> list[tuple[date, date]]:
+    """(Monday, Sunday) of the weeks the no-report deduction looks at: over before today, Sunday in the period."""
+    sunday = period.first + timedelta(days=(6 - period.first.weekday()))
+    weeks: list[tuple[date, date]] = []
+    while sunday <= period.last and sunday < today:
+        weeks.append((sunday - timedelta(days=6), sunday))
+        sunday += timedelta(days=7)
+    return weeks
+
+
+@dataclass
+class _Inputs:
+    """What the scheme scores, for every squad (or one), from grouped queries."""
+
+    names: dict[int, str]
+    bands: dict[int, aq.BandTally]
+    funds: dict[int, int]
+    activity: Mapping[int, Mapping[str, int]]
+    bonus: dict[int, list[tuple[int, str, str]]]
+    weeks: list[tuple[date, date]]
+    silent: dict[int, list[int]]
+
+
+async def _inputs(
+    session: AsyncSession, settings: Rules, period: Period, today: date, team_id: int | None = None,
+) -> _Inputs:
+    scheme = settings.scheme
+    start, end = range_bounds_utc(period.first, period.last, settings.tz)
+    teams = await aq.teams_created(session)
+    names = {tid: name for tid, (name, _) in teams.items() if team_id is None or tid == team_id}
+    bands = await aq.band_counts(session, start=start, end=end, thresholds=_THRESHOLDS,
+                                 require_verification=settings.require_verification, team_id=team_id)
+    funds = await funds_queries.funds_in_place_by_team(
+        session, since=period.first, until=period.last + timedelta(days=1))
+    activity = await activity_counts(session, start=period.first, end=period.last)
+    keys = [company_key(name) for name in scheme.bonus_companies]
+    bonus = await aq.bonus_projects(session, start=start, end=end, keys=keys,
+                                    require_verification=settings.require_verification, team_id=team_id) \
+        if scheme.bonus_points else {}
+    weeks = assessed_weeks(period, today) if scheme.no_report_week else []
+    bounds = [range_bounds_utc(monday, sunday, settings.tz) for monday, sunday in weeks]
+    silent = await aq.silent_weeks(session, weeks=bounds, team_id=team_id)
+    return _Inputs(names, bands, funds, activity, bonus, weeks, silent)
+
+
+def _totals(scheme: Scheme, inputs: _Inputs, team_id: int) -> float:
+    """A squad's total from the grouped counts: the same rounded items the explanation lists."""
+    items: list[float] = []
+    tally = inputs.bands.get(team_id)
+    if tally is not None:
+        for stage, counts in (("signed", tally.signed), ("landed", tally.landed)):
+            for n, each in zip(counts, scheme.band_points(stage), strict=True):
+                items.extend([points(each)] * n)
+    items.append(points(inputs.funds.get(team_id, 0) / YI * scheme.funds_per_yi))
+    kinds = inputs.activity.get(team_id, {})
+    items.extend(points(kinds.get(kind, 0) * scheme.activity[kind]) for kind in ACTIVITY_ITEMS)
+    items.extend([points(scheme.bonus_points)] * len(inputs.bonus.get(team_id, [])))
+    items.extend([points(-scheme.no_report_week)] * len(inputs.silent.get(team_id, [])))
+    return points(sum(items))
+
+
+def rank_scores(scores: Sequence[TeamScore]) -> list[TeamScore]:
+    """Best first; equal totals share a rank (ties listed by name)."""
+    ordered = sorted(scores, key=lambda s: (-s.total, s.team_name))
+    for position, score in enumerate(ordered, start=1):
+        tied = position > 1 and ordered[position - 2].total == score.total
+        score.rank = ordered[position - 2].rank if tied else position
+    return ordered
+
+
+async def assess_all(session: AsyncSession, *, settings: Rules, period: Period, today: date) -> list[TeamScore]:
+    """Every squad's assessment total for the period, ranked."""
+    inputs = await _inputs(session, settings, period, today)
+    return rank_scores([TeamScore(tid, name, _totals(settings.scheme, inputs, tid))
+                        for tid, name in inputs.names.items()])
+
+
+def _band_name(index: int, lang: Lang) -> str:
+    return say(lang, f"assess.band_{BANDS[index][0]}")
+
+
+async def assess_team(
+    session: AsyncSession, *, settings: Rules, period: Period, today: date, team_id: int, lang: Lang = "zh",
+) -> TeamScore:
+    """One squad's assessment with every point explained (the lines add up to the total)."""
+    scheme = settings.scheme
+    inputs = await _inputs(session, settings, period, today, team_id)
+    start, end = range_bounds_utc(period.first, period.last, settings.tz)
+    lines: list[ScoreLine] = []
+    projects = await aq.stage_projects(session, team_id=team_id, start=start, end=end,
+                                       require_verification=settings.require_verification)
+    for stage in ("signed", "landed"):
+        table = scheme.band_points(stage)
+        for project in projects:
+            if not (project.signed if stage == "signed" else project.landed):
+                continue
+            band = band_of(project.amount_yuan)
+            amount = format_amount(project.amount_yuan, lang) if project.amount_yuan else say(lang, "assess.no_amount")
+            lines.append(ScoreLine(say(lang, f"assess.line_{stage}", id=project.id, name=project.name,
+                                       amount=amount, band=_band_name(band, lang)), points(table[band])))
+    in_place = inputs.funds.get(team_id, 0)
+    if in_place:
+        per_project = await aq.funds_by_project(session, team_id=team_id, since=period.first,
+                                                until=period.last + timedelta(days=1))
+        where = say(lang, "assess.sep").join(f"#{pid} {format_amount(yuan, lang)}" for pid, _, yuan in per_project[:8])
+        if len(per_project) > 8:
+            where += say(lang, "assess.more_projects", more=len(per_project) - 8)
+        lines.append(ScoreLine(say(lang, "assess.line_funds", amount=format_amount(in_place, lang),
+                                   per_yi=points_text(scheme.funds_per_yi), where=where),
+                               points(in_place / YI * scheme.funds_per_yi)))
+    kinds = inputs.activity.get(team_id, {})
+    for kind in ACTIVITY_ITEMS:
+        count = kinds.get(kind, 0)
+        if count:
+            lines.append(ScoreLine(say(lang, "assess.line_activity", what=say(lang, f"assess.kind_{kind}"),
+                                       count=count, each=points_text(scheme.activity[kind])),
+                                   points(count * scheme.activity[kind])))
+    for pid, name, company in inputs.bonus.get(team_id, []):
+        lines.append(ScoreLine(say(lang, "assess.line_bonus", id=pid, name=name, company=company or name),
+                               points(scheme.bonus_points)))
+    for index in inputs.silent.get(team_id, []):
+        monday, sunday = inputs.weeks[index]
+        lines.append(ScoreLine(say(lang, "assess.line_silent", first=_day(monday, lang), last=_day(sunday, lang)),
+                               points(-scheme.no_report_week)))
+    total = points(sum(line.points for line in lines))
+    return TeamScore(team_id, inputs.names.get(team_id, ""), total, lines=lines)
+
+
+def _day(day: date, lang: Lang) -> str:
+    return day.isoformat() if lang == "en" else f"{day.month}月{day.day}日"
+
+
+def team_reply(score: TeamScore, period: Period, scheme: Scheme, lang: Lang) -> _Doc:
+    """考核 SQUAD: the title, every line with its points, and the total."""
+    doc = _Doc()
+    doc.title(say(lang, "assess.team_title", team=score.team_name, period=period.label(lang)))
+    if not score.lines:
+        doc.line(say(lang, "assess.nothing"))
+    for line in score.lines:
+        sign = "+" if line.points > 0 else ""
+        doc.line(f"· {line.text}  {sign}{points_text(line.points)}")
+    doc.line(say(lang, "assess.total", total=points_text(score.total)))
+    doc.line(say(lang, "assess.scheme", source=say(lang, "assess.scheme_default")
+                 if scheme.source == "default" else scheme.source))
+    return doc
+
+
+def ranking_reply(scores: Sequence[TeamScore], period: Period, scheme: Scheme, lang: Lang) -> _Doc:
+    """考核 排行: every squad's total, best first (the top and the bottom beyond a phone screen)."""
+    doc = _Doc()
+    doc.title(say(lang, "assess.rank_title", period=period.label(lang)))
+    if not scores:
+        doc.line(say(lang, "assess.no_squads"))
+    shown = list(scores) if len(scores) <= RANK_ROWS_ALL else list(scores[:RANK_ROWS_TOP])
+    for score in shown:
+        doc.line(say(lang, "assess.rank_line", rank=score.rank, team=score.team_name, total=points_text(score.total)))
+    if len(scores) > RANK_ROWS_ALL:
+        doc.line(say(lang, "assess.hidden", hidden=len(scores) - RANK_ROWS_TOP - RANK_ROWS_BOTTOM))
+        for score in scores[-RANK_ROWS_BOTTOM:]:
+            doc.line(say(lang, "assess.rank_line", rank=score.rank, team=score.team_name,
+                         total=points_text(score.total)))
+    doc.line(say(lang, "assess.how"))
+    return doc

@@ -1,0 +1,195 @@
+"""What the assessment (考核) counts, per squad and period, in a few grouped statements.
+
+- `band_counts`: projects that reached 签约 / 落地 in the window, per squad and size band (one GROUP BY over
+  the window's projects, found through the signed_at / landed_at indexes);
+- `bonus_projects`: the window's 签约 / 落地 projects whose company key or name key begins with a listed
+  name (index ranges on company_key and name_key, no LIKE scan);
+- `silent_weeks`: the weeks in which a squad reported nothing (one anti-join of squads × weeks against the
+  event index on team and time; a probe stops at the squad's first report of the week);
+- `stage_projects`, `funds_by_project`: one squad's projects and funds, for the explanation lines.
+
+The counting rule is the reports' (storage.report_queries): live projects (not removed, not dropped), in
+the squad that holds them now; with verification required only confirmed 签约 / 落地 count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, literal, or_, select, union_all
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Event, FundsArrival, Project, Team
+from storage.report_queries.common import _UNDO, REPORT_KINDS, _exec, _live, _within
+
+# What counts as a squad's report for the no-report deduction: its own updates of every kind.
+SQUAD_REPORT_KINDS: tuple[str, ...] = tuple(dict.fromkeys(
+    (*REPORT_KINDS, "funds", "reception", "promo", "lead", "publicity")))
+
+
+def _counted(stage: str, start: datetime, end: datetime, require_verification: bool) -> ColumnElement[bool]:
+    column = col(Project.signed_at) if stage == "signed" else col(Project.landed_at)
+    reached = _within(column, start, end)
+    if not require_verification:
+        return reached
+    verified = col(Project.signed_verified_at) if stage == "signed" else col(Project.landed_verified_at)
+    return and_(reached, verified.is_not(None))
+
+
+def _band(thresholds: Sequence[int]) -> Any:
+    """The band index of a project's amount: 0 below thresholds[1], … (thresholds lowest first, [0] = 0)."""
+    amount = func.coalesce(col(Project.amount_yuan), 0)
+    whens = [(amount >= lowest, index) for index, lowest in reversed(list(enumerate(thresholds))) if index]
+    return case(*whens, else_=0)
+
+
+def _window(start: datetime, end: datetime) -> ColumnElement[bool]:
+    return or_(_within(col(Project.signed_at), start, end), _within(col(Project.landed_at), start, end))
+
+
+@dataclass
+class BandTally:
+    """A squad's projects counted toward 签约 and 落地 in a window, per size band (lowest band first)."""
+
+    signed: list[int]
+    landed: list[int]
+
+
+async def band_counts(
+    session: AsyncSession, *, start: datetime, end: datetime, thresholds: Sequence[int],
+    require_verification: bool, team_id: int | None = None,
+) -> dict[int, BandTally]:
+    """Per team id: 签约 and 落地 projects in [start, end) per band (teams with none absent)."""
+    band = _band(thresholds).label("band")
+    signed = _counted("signed", start, end, require_verification)
+    landed = _counted("landed", start, end, require_verification)
+    query = (
+        select(col(Project.team_id), band,
+               func.sum(case((signed, 1), else_=0)), func.sum(case((landed, 1), else_=0)))
+        .where(_live(), _window(start, end))
+        .group_by(col(Project.team_id), band)
+    )
+    if team_id is not None:
+        query = query.where(col(Project.team_id) == team_id)
+    tallies: dict[int, BandTally] = {}
+    for team, index, n_signed, n_landed in (await _exec(session, query)).all():
+        tally = tallies.setdefault(int(team), BandTally([0] * len(thresholds), [0] * len(thresholds)))
+        tally.signed[int(index)] += int(n_signed or 0)
+        tally.landed[int(index)] += int(n_landed or 0)
+    return tallies
+
+
+@dataclass(frozen=True)
+class ScoredProject:
+    """One of a squad's projects that reached 签约 and/or 落地 in the window (counted as the rule says)."""
+
+    id: int
+    name: str
+    amount_yuan: int | None
+    signed: bool
+    landed: bool
+
+
+async def stage_projects(
+    session: AsyncSession, *, team_id: int, start: datetime, end: datetime, require_verification: bool,
+) -> list[ScoredProject]:
+    """The squad's live projects counted toward 签约 or 落地 in [start, end), by id."""
+    signed = _counted("signed", start, end, require_verification)
+    landed = _counted("landed", start, end, require_verification)
+    query = (
+        select(col(Project.id), col(Project.name), col(Project.amount_yuan), signed, landed)
+        .where(_live(), col(Project.team_id) == team_id, _window(start, end), or_(signed, landed))
+        .order_by(col(Project.id))
+    )
+    return [ScoredProject(int(r[0]), r[1], r[2], bool(r[3]), bool(r[4])) for r in (await _exec(session, query)).all()]
+
+
+def _prefix(column: Any, key: str) -> ColumnElement[bool]:
+    """`column` begins with `key`, as an index range (no LIKE, whose wildcards and collation differ)."""
+    return and_(column >= key, column < key + "\U0010ffff")
+
+
+async def bonus_projects(
+    session: AsyncSession, *, start: datetime, end: datetime, keys: Sequence[str], require_verification: bool,
+    team_id: int | None = None,
+) -> dict[int, list[tuple[int, str, str]]]:
+    """Per team id, (project id, name, company) of the live projects counted toward 签约 or 落地 in
+    [start, end) whose company key or name key begins with one of `keys` (normalised names)."""
+    keys = [key for key in dict.fromkeys(keys) if key]
+    if not keys:
+        return {}
+    signed = _counted("signed", start, end, require_verification)
+    landed = _counted("landed", start, end, require_verification)
+    matched = or_(*(_prefix(col(Project.company_key), key) for key in keys),
+                  *(_prefix(col(Project.name_key), key) for key in keys))
+    query = (
+        select(col(Project.team_id), col(Project.id), col(Project.name), col(Project.company))
+        .where(_live(), _window(start, end), or_(signed, landed), matched)
+        .order_by(col(Project.id))
+    )
+    if team_id is not None:
+        query = query.where(col(Project.team_id) == team_id)
+    found: dict[int, list[tuple[int, str, str]]] = {}
+    for team, pid, name, company in (await _exec(session, query)).all():
+        found.setdefault(int(team), []).append((int(pid), name, company or ""))
+    return found
+
+
+async def funds_by_project(
+    session: AsyncSession, *, team_id: int, since: date, until: date,
+) -> list[tuple[int, str, int]]:
+    """(project id, name, yuan) in place for the squad's projects, arrivals not undone with
+    since <= arrived_on < until, by project id."""
+    total = func.sum(col(FundsArrival.amount_yuan))
+    query = (
+        select(col(Project.id), col(Project.name), total)
+        .join(Project, col(Project.id) == col(FundsArrival.project_id))
+        .where(col(FundsArrival.team_id) == team_id, col(FundsArrival.arrived_on) >= since,
+               col(FundsArrival.arrived_on) < until, col(FundsArrival.removed) == false())
+        .group_by(col(Project.id), col(Project.name))
+        .order_by(col(Project.id))
+    )
+    return [(int(pid), name, int(yuan)) for pid, name, yuan in (await _exec(session, query)).all()]
+
+
+async def teams_created(session: AsyncSession) -> dict[int, tuple[str, datetime]]:
+    """Every team id with its name and creation time."""
+    query = select(col(Team.id), col(Team.name), col(Team.created_at)).order_by(col(Team.id))
+    return {int(tid): (name, created) for tid, name, created in (await _exec(session, query)).all()}
+
+
+async def silent_weeks(
+    session: AsyncSession, *, weeks: Sequence[tuple[datetime, datetime]], team_id: int | None = None,
+) -> dict[int, list[int]]:
+    """Per team id, the indices into `weeks` ([start, end) in UTC) of the weeks that began after the team
+    was created and in which it reported nothing (no SQUAD_REPORT_KINDS event that was not undone)."""
+    if not weeks:
+        return {}
+    moment = Event.__table__.c.created_at.type  # type: ignore[attr-defined]  # stored as the columns store it
+    rows = [select(literal(i).label("i"), literal(s, moment).label("s"), literal(e, moment).label("e"))
+            for i, (s, e) in enumerate(weeks)]
+    week = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("week")
+    undo = _UNDO
+    reported = exists().where(
+        col(Event.team_id) == col(Team.id),
+        col(Event.created_at) >= week.c.s, col(Event.created_at) < week.c.e,
+        col(Event.kind).in_(SQUAD_REPORT_KINDS),
+        ~exists().where(col(undo.undoes_event_id) == col(Event.id)),
+    )
+    query = (
+        select(col(Team.id), week.c.i)
+        .select_from(Team)
+        .join(week, col(Team.created_at) <= week.c.s)
+        .where(~reported)
+        .order_by(col(Team.id), week.c.i)
+    )
+    if team_id is not None:
+        query = query.where(col(Team.id) == team_id)
+    silent: dict[int, list[int]] = {}
+    for tid, index in (await _exec(session, query)).all():
+        silent.setdefault(int(tid), []).append(int(index))
+    return silent
