@@ -267,6 +267,10 @@ class WeComClient:
         for piece in split_utf8(text, TEXT_LIMIT):
             await self._send(userid, "text", {"content": piece})
 
+    async def send_textcard(self, userid: str, card: dict[str, str]) -> None:
+        """Send a 文本卡片 (title, description, url, btntxt) to a member: a card that opens a link."""
+        await self._send(userid, "textcard", card)
+
     async def send_markdown(self, userid: str, md: str) -> None:
         """Send a markdown message to a member, split at line breaks into 2048-byte pieces."""
         for piece in split_utf8(md, TEXT_LIMIT):

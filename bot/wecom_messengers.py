@@ -34,7 +34,7 @@ from bot.wecom_api import (
     read_json,
 )
 from bot.wecom_payloads import fit_image, split_utf8
-from bot.wecom_render import markdown_of, robot_markdown, text_of
+from bot.wecom_render import markdown_of, robot_markdown, text_of, textcard_of
 from handlers.messages import Reply
 from handlers.ports import DeliveryError
 
@@ -54,7 +54,10 @@ class WeComAppMessenger:
         """Send `reply` as markdown (or text), escaped for the format (bot.wecom_render), then its image and
         its file; DeliveryError on failure."""
         try:
-            if reply.markdown:
+            if reply.link is not None:
+                # A link (the 驾驶舱) goes as a 文本卡片: tapped, it opens in WeCom's own browser.
+                await self._client.send_textcard(chat_id, textcard_of(reply, reply.link))
+            elif reply.markdown:
                 await self._client.send_markdown(chat_id, markdown_of(reply))
             elif reply.text:
                 await self._client.send_text(chat_id, text_of(reply))

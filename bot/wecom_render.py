@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from handlers.messages import Reply
+from handlers.messages import LinkButton, Reply
 
 # Markdown: every character that opens an element WeCom renders. `#` only matters at a line's start (a
 # heading needs "# "), so it is handled there and a `#12` project id keeps its ASCII hash.
@@ -71,3 +71,29 @@ def robot_markdown(reply: Reply) -> str:
     content = markdown_of(reply)
     mentions = mention_line(reply.mentions)
     return f"{content}\n{mentions}".strip("\n") if mentions else content
+
+
+# 文本卡片消息 (发送应用消息): title at most 128 bytes, description at most 512, button text at most 4 characters.
+TEXTCARD_TITLE_BYTES = 128
+TEXTCARD_DESCRIPTION_BYTES = 512
+TEXTCARD_BUTTON_CHARS = 4
+
+
+def clip_bytes(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes at a character boundary, with an ellipsis when cut."""
+    if len(text.encode()) <= limit:
+        return text
+    cut = text.encode()[: limit - len("…".encode())].decode(errors="ignore")
+    return cut + "…"
+
+
+def textcard_of(reply: Reply, link: LinkButton) -> dict[str, str]:
+    """The reply as an app 文本卡片: its first line the title, the rest the description (escaped: the
+    description renders `<div class>` tags), the whole card opening `link.url`."""
+    lines = [line for line in reply.text.splitlines() if line.strip()]
+    title = lines[0] if lines else link.label
+    rest = [line for line in lines[1:] if line.strip() != link.url]
+    return {"title": clip_bytes(escape_text(title), TEXTCARD_TITLE_BYTES),
+            "description": clip_bytes(escape_text("\n".join(rest) or link.label), TEXTCARD_DESCRIPTION_BYTES),
+            "url": link.url, "btntxt": link.label[:TEXTCARD_BUTTON_CHARS] if len(link.label) <= TEXTCARD_BUTTON_CHARS
+            else "打开"}

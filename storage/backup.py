@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from storage import company_names, name_index, tallies
+from storage import activity_tallies, company_names, name_index, tallies
 from storage.db import create_engine, migrate
 from storage.limits import violations
 
@@ -45,7 +45,7 @@ def _decode(column: Any, value: Any) -> Any:
 
 
 # Derived from the projects (storage.tallies, storage.name_index): not backed up; the restore rebuilds them.
-DERIVED_TABLES = frozenset({"team_year_tally", "breakdown_year_tally", "ledger_meta", "project_key", "project_gram"})
+DERIVED_TABLES = frozenset({"team_year_tally", "breakdown_year_tally", "activity_tally", "ledger_meta", "project_key", "project_gram"})
 
 
 def _ledger_tables() -> list[Table]:
@@ -126,6 +126,7 @@ async def restore_from(url: str, path: Path, *, tz: tzinfo) -> dict[str, int]:
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
             await connection.run_sync(tallies.rebuild, tz)
+            await connection.run_sync(activity_tallies.rebuild, tz)
             await connection.run_sync(name_index.rebuild)
             await connection.run_sync(company_names.rebuild)  # a backup from before 0013 has no keys
     finally:

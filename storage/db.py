@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import company_names, name_index, tallies  # company_names also registers its flush hook
+# company_names and activity_tallies also register their flush hooks
+from storage import activity_tallies, company_names, name_index, tallies
 from storage.tallies import LedgerSession
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -92,10 +93,12 @@ def _ensure_derived(connection: Connection, tz: tzinfo, force: bool) -> list[str
     rebuilt = []
     if force:
         tallies.rebuild(connection, tz)
+        activity_tallies.rebuild(connection, tz)
         name_index.rebuild(connection)
         company_names.rebuild(connection)
-        return ["tallies", "name_index", "company_keys"]
-    if tallies.ensure_zone(connection, tz):
+        return ["tallies", "name_index", "company_keys"]  # "tallies": the year and the activity counters
+    if tallies.ensure_zone(connection, tz):  # the activity days are local to the same zone
+        activity_tallies.rebuild(connection, tz)
         rebuilt.append("tallies")
     if name_index.ensure_current(connection):
         rebuilt.append("name_index")

@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import activity_tallies
 from storage.models import (
     ADMIN_EVENT_KINDS,
     Event,
@@ -50,7 +51,7 @@ async def add_event(
     from_stage: str, to_stage: str, text: str, data: str, undoes_event_id: int | None, source_platform: str,
     source_chat: str, source_message_id: str, created_at: datetime,
 ) -> int:
-    """Append one event row and return its id."""
+    """Append one event row and return its id (an activity event, or its undo, is counted in activity_tally)."""
     connection = await session.connection()
     result = await connection.execute(_INSERT_EVENT, {
         "project_id": project_id, "member_id": member_id, "team_id": team_id, "kind": kind,
@@ -58,7 +59,10 @@ async def add_event(
         "undoes_event_id": undoes_event_id, "source_platform": source_platform, "source_chat": source_chat,
         "source_message_id": source_message_id, "created_at": created_at,
     })
-    return int(result.scalar_one())
+    event_id = int(result.scalar_one())
+    await activity_tallies.count_event(session, kind=kind, team_id=team_id, created_at=created_at,
+                                       undoes_event_id=undoes_event_id)
+    return event_id
 
 
 async def touch_project(session: AsyncSession, *, project: Project, now: datetime) -> None:

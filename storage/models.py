@@ -22,6 +22,7 @@ ROLES: tuple[str, ...] = ("member", "captain", "leader")
 EVENT_KINDS: tuple[str, ...] = (
     "create", "stage", "note", "visit", "problem", "resolve", "edit", "drop", "undo",
     "verify", "expect", "evidence", "funds", "transfer",
+    "reception", "promo", "lead", "publicity",  # activity without a project stage (storage.activity_queries)
     *("role", "roster", "team", "binding"),  # administration from the chat (not undone by 撤销)
 )
 ADMIN_EVENT_KINDS: tuple[str, ...] = ("role", "roster", "team", "binding")
@@ -128,6 +129,9 @@ class Event(SQLModel, table=True):
         # week of events by time: with kind, stage, team and project in the index they never touch the
         # wide event rows (bench/README.md, reports).
         Index("ix_event_created_cover", "created_at", "kind", "to_stage", "team_id", "project_id"),
+        # 考核's explanation lines: one squad's activity events of some kinds over a period
+        # (storage.activity_queries.activity_items).
+        Index("ix_event_team_kind_created", "team_id", "kind", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -422,3 +426,20 @@ class OwnershipClash(SQLModel, table=True):
     resolved_at: datetime | None = None
     resolved_by: int | None = Field(default=None, foreign_key="member.id")
     resolution: str = Field(default="", max_length=30)  # "transfer:<event id>" (转交), "dropped", "undone"
+
+
+class ActivityTally(SQLModel, table=True):
+    """Per squad, activity kind and local day: how many (签约/落地 moves, visits, receptions, events, leads,
+    publicity). Kept by storage.activity_tallies in the same transaction as the change it counts, so the
+    activity index and 考核 sum a few rows per squad instead of reading the events."""
+
+    __tablename__ = "activity_tally"
+    __table_args__ = (
+        # activity_counts over a period for every squad reads the index alone.
+        Index("ix_activity_tally_day", "day", "team_id", "kind", "count"),
+    )
+
+    team_id: int = Field(primary_key=True, foreign_key="team.id")
+    kind: str = Field(primary_key=True, max_length=12)
+    day: date = Field(primary_key=True)  # local to the district's zone (settings.tz)
+    count: int = 0

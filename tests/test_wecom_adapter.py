@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.wecom_adapter import WeComAdapter
 from bot.wecom_api import WeComClient
 from bot.wecom_crypto import WeComCrypto
-from handlers.messages import Incoming, IncomingFile, OutgoingFile, Reply
+from handlers.messages import Incoming, IncomingFile, LinkButton, OutgoingFile, Reply
 from tests.fakes.wecom_api import (
     AGENT_ID,
     CORP_ID,
@@ -205,6 +205,22 @@ async def test_markdown_long_text_image_and_file_replies(harness: Harness) -> No
     await harness.settled()
     assert [s.json["msgtype"] for s in harness.fake.calls(SEND)] == ["text", "image", "file"]
     assert [u.query["type"] for u in harness.fake.calls("/cgi-bin/media/upload")] == ["image", "file"]
+
+
+async def test_a_link_reply_is_a_text_card_that_opens_it(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """The 驾驶舱 link goes as a 文本卡片 (title, description, url, button); member text in it is escaped."""
+    url = "https://zsbot.example.gov.cn/dash/open?t=abc.def"
+    harness.core.reply = Reply(text=f"📊 驾驶舱（德化街<a href=x>）：\n{url}\n链接 12月01日 18:00 前有效",
+                               link=LinkButton("打开驾驶舱", url))
+    await harness.post(text_message_xml(from_user="lisi", content="看板", msg_id="7010"))
+    await harness.settled()
+    [sent] = harness.fake.calls(SEND)
+    card = sent.json["textcard"]
+    assert sent.json["msgtype"] == "textcard"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # the fake accepted the card
+    assert card["url"] == url and card["btntxt"] == "打开"
+    assert card["title"] == "📊 驾驶舱（德化街＜a href=x＞）：" and "<" not in card["description"]
+    assert "12月01日" in card["description"] and url not in card["description"]
 
 
 async def test_image_message_becomes_an_incoming_file(harness: Harness) -> None:

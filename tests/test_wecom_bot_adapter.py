@@ -89,6 +89,7 @@ async def world(db_url: str, tmp_path: Path) -> AsyncIterator[World]:
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None, database_url=db_url, admins=["wecom:admin"], files_dir=str(tmp_path / "files"),
             wecom_bot_id=BOT_ID, wecom_bot_secret=SECRET, wecom_bot_ws_url=fake.ws_url,
+            dash_secret="dash-secret-for-tests-0123456789abcdef", public_url="https://zsbot.example.gov.cn",
         )
         clock = MovableClock()
         async with ZsBot(settings, clock=clock) as bot, open_wecom_bot(bot, http, receive=True) as callback:
@@ -186,6 +187,19 @@ async def test_a_member_who_joined_through_the_app_is_the_same_person_here(world
         event = (await session.exec(select(Event))).one()
         member = (await session.exec(select(Member).join(Identity).where(Identity.identity == "wecom:zhangwei"))).one()
     assert event.member_id == member.id and member.team_id is not None
+
+
+async def test_the_dashboard_link_comes_as_a_card_that_opens_it(world: World) -> None:
+    """`看板` in the direct chat: the text with the link, and a text_notice card whose tap opens the 驾驶舱."""
+    await world.squad("德化街", "zhangwei")
+    delivery = await world.deliver(world.fake.message("zhangwei", "看板"))
+    reply = (await world.answer(delivery))[-1]
+    assert reply["msgtype"] == "stream_with_template_card"
+    url = reply["template_card"]["card_action"]["url"]
+    assert reply["template_card"]["card_type"] == "text_notice" and reply["template_card"]["card_action"]["type"] == 1
+    assert url.startswith("https://zsbot.example.gov.cn/dash/") and url in reply["stream"]["content"]
+    assert reply["template_card"]["jump_list"] == [{"type": 1, "title": "打开驾驶舱", "url": url}]
+    assert world.fake.frames(frames.RESPOND)  # the fake accepted the card (a bad one is refused)
 
 
 async def test_an_unknown_person_is_refused_with_the_way_to_join(world: World) -> None:

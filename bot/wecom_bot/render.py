@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.wecom_payloads import split_utf8
 from handlers.format import clip
-from handlers.messages import Button, Reply
+from handlers.messages import Button, LinkButton, Reply
 from handlers.reports import MARKDOWN_SAFE
 
 STREAM_LIMIT = 20480  # bytes of a stream reply's content
@@ -30,6 +30,7 @@ POST_LIMIT = 4096  # bytes of one markdown post: WeCom's limit for a robot's mar
 MAX_BUTTONS = 6
 TITLE_CHARS = 26  # a card's main title (the documented suggestion)
 SUBTITLE_CHARS = 112  # a card's sub-title text
+JUMP_CHARS = 13  # a jump line's text (the documented suggestion)
 BUTTON_CHARS = 12  # the documented suggestion is 10 characters; a number and a short word fit in 12
 KEY_PREFIX = "zs1"
 KEY_LIMIT = 1024  # bytes of a button key
@@ -116,6 +117,14 @@ def card(reply: Reply, owner: str, *, task_id: str, detail: bool) -> dict[str, A
     return result
 
 
+def link_card(reply: Reply, link: LinkButton, *, task_id: str) -> dict[str, Any]:
+    """A text_notice card that opens `link` (the 驾驶舱): tapping the card or its jump line opens the URL."""
+    lines = _lines(reply) or [link.label]
+    return {"card_type": "text_notice", "main_title": {"title": clip(lines[0], TITLE_CHARS)},
+            "jump_list": [{"type": 1, "title": clip(link.label, JUMP_CHARS), "url": link.url}],
+            "card_action": {"type": 1, "url": link.url}, "task_id": task_id}
+
+
 def card_holds(reply: Reply) -> bool:
     """Whether a card with `detail` shows all of the reply's text (else the text is also sent in full)."""
     lines = [" ".join(line.split()) for line in _lines(reply)]
@@ -147,6 +156,9 @@ def reply_bodies(reply: Reply, owner: str, *, image: bytes | None = None) -> tup
         stream["msg_item"] = [image_item(image)]
     rest = [part for piece in pieces[1:] for part in split_utf8(piece, POST_LIMIT)]
     buttons = _button_list(reply.buttons, owner)
+    if reply.link is not None and not buttons:
+        return {"msgtype": "stream_with_template_card", "stream": stream,
+                "template_card": link_card(reply, reply.link, task_id=new_task_id())}, rest
     if not buttons:
         return {"msgtype": "stream", "stream": stream}, rest
     return {"msgtype": "stream_with_template_card", "stream": stream,
@@ -161,4 +173,7 @@ def post_bodies(reply: Reply, owner: str = ANYONE) -> list[dict[str, Any]]:
     if _button_list(reply.buttons, owner):
         bodies.append({"msgtype": "template_card",
                        "template_card": card(reply, owner, task_id=new_task_id(), detail=False)})
+    elif reply.link is not None:
+        bodies.append({"msgtype": "template_card",
+                       "template_card": link_card(reply, reply.link, task_id=new_task_id())})
     return bodies

@@ -546,6 +546,19 @@ def _check_card(card: Any) -> int:
                 return 40058
             if not isinstance(button["key"], str) or not button["key"] or len(button["key"].encode()) > 1024:
                 return 40058
+    if card["card_type"] == "text_notice":
+        # card_action is required on a text_notice: type 0 (no link) or 1 with a url; jump_list ≤ 3 links.
+        action = card.get("card_action")
+        if not isinstance(action, dict) or action.get("type") not in (0, 1, 2):
+            return 42045
+        if action["type"] == 1 and not str(action.get("url", "")).startswith(("http://", "https://")):
+            return 42045
+        jumps = card.get("jump_list", [])
+        if not isinstance(jumps, list) or len(jumps) > 3:
+            return 40058
+        for jump in jumps:
+            if not (isinstance(jump, dict) and jump.get("title") and (jump.get("type") != 1 or jump.get("url"))):
+                return 40058
     title = card.get("main_title", {})
     if not isinstance(title, dict) or not (title.get("title") or card.get("sub_title_text")):
         return 40058

@@ -214,6 +214,15 @@ class FakeWeComApi:
         elif msgtype in ("image", "file"):
             if part.get("media_id") not in self.media:
                 return _error(40007, "invalid media_id")
+        elif msgtype == "textcard":
+            # 文本卡片消息: title (≤128 bytes), description (≤512 bytes) and url are required; btntxt optional.
+            title, description, url = part.get("title"), part.get("description"), part.get("url")
+            if not all(isinstance(v, str) and v for v in (title, description, url)):
+                return _error(40058, "textcard: title, description and url are required")
+            if len(title.encode()) > 128 or len(description.encode()) > 512 or len(url.encode()) > 2048:
+                return _error(45002, "textcard size out of limit")
+            if not url.startswith(("http://", "https://")):
+                return _error(40058, "textcard: invalid url")
         else:
             return _error(40008, "invalid message type")
         return _ok(

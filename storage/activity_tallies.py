@@ -1,0 +1,158 @@
+"""Keeps `activity_tally` (storage.activity_queries) in step with the projects and the events.
+
+- "sign"/"land": every ORM flush of a session from storage.db.session_factory subtracts a changed project's
+  old contribution and adds its new one, like the year counters (storage.tallies), so every path that moves
+  a stage (a command, a confirmed reading, the import, 撤销, 放弃, 转交) keeps them right. A project
+  contributes one to (its squad, "sign", the local day of signed_at) and likewise for landed_at, while it
+  is live (not removed, not dropped).
+- The event kinds: storage.event_queries.add_event counts each activity event as it appends it (+1 on
+  the local day of its created_at, for its team) and each undo of one (−1 on the same day and team).
+- Writes that bypass both (backup restore, a bulk load) and a change of time zone call `rebuild`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import delete, event, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.activity_queries import EVENT_ACTIVITY_KINDS, STAGE_ACTIVITY, TALLY_TABLE, bump_activity, tally_upsert
+from storage.models import Event, Project
+from storage.tallies import LedgerSession, values_before_flush
+
+TRACKED: tuple[str, ...] = ("team_id", "stage", "removed", "signed_at", "landed_at")
+Key = tuple[int, str, date]  # team id, kind, local day
+
+
+def local_day(moment: datetime, tz: tzinfo) -> date:
+    """The day of `moment` in the district's zone (a naive moment is UTC, as SQLite returns it raw)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).date()
+
+
+def contribution(values: Mapping[str, Any], tz: tzinfo) -> Iterator[Key]:
+    """The (team, kind, day) counts a project with these field values adds: its 签约 and 落地 days."""
+    if values["removed"] or values["stage"] == "dropped":
+        return
+    for stage, kind in STAGE_ACTIVITY.items():
+        moment = values[f"{stage}_at"]
+        if moment is not None:
+            yield int(values["team_id"]), kind, local_day(moment, tz)
+
+
+def _apply(connection: Connection, deltas: Mapping[Key, int]) -> None:
+    rows = [{"team_id": team_id, "kind": kind, "day": day, "count": n}
+            for (team_id, kind, day), n in sorted(deltas.items()) if n]
+    if rows:  # sorted keys: concurrent writers lock rows in the same order
+        connection.execute(tally_upsert(connection.dialect.name), rows)
+
+
+def _current(project: Project) -> dict[str, Any]:
+    return {name: getattr(project, name) for name in TRACKED}
+
+
+def _previous(session: Session, project: Project) -> dict[str, Any] | None:
+    before = values_before_flush(project, TRACKED)
+    if before is None:
+        return None
+    old, unknown = before
+    if unknown:  # in before_flush the database still holds the old row
+        row = session.connection().execute(
+            select(*(getattr(Project, name) for name in TRACKED)).where(col(Project.id) == project.id)
+        ).one()
+        old = dict(zip(TRACKED, row, strict=True))
+    return old
+
+
+@event.listens_for(LedgerSession, "before_flush")
+def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
+    new = [o for o in session.new if isinstance(o, Project)]
+    dirty = [o for o in session.dirty if isinstance(o, Project)]
+    gone = [o for o in session.deleted if isinstance(o, Project)]
+    if not (new or dirty or gone):
+        return
+    tz = session.info.get("tz")
+    if tz is None:
+        raise RuntimeError("a session that writes projects needs info['tz'] (storage.db.session_factory)")
+    deltas: Counter[Key] = Counter()
+
+    def add(values: Mapping[str, Any], sign: int) -> None:
+        for key in contribution(values, tz):
+            deltas[key] += sign
+
+    for project in new:
+        add(_current(project), +1)
+    for project in dirty:
+        old = _previous(session, project)
+        if old is not None:
+            add(old, -1)
+            add(_current(project), +1)
+    for project in gone:
+        add(_previous(session, project) or _current(project), -1)
+    _apply(session.connection(), deltas)
+
+
+async def count_event(
+    session: AsyncSession, *, kind: str, team_id: int | None, created_at: datetime, undoes_event_id: int | None,
+) -> None:
+    """Count an event just appended: +1 for an activity event, −1 for the undo of one (same team and day)."""
+    tz = session.info.get("tz")
+    if kind in EVENT_ACTIVITY_KINDS and team_id is not None:
+        if tz is None:
+            raise RuntimeError("a session that writes events needs info['tz'] (storage.db.session_factory)")
+        await bump_activity(session, team_id=team_id, kind=kind, day=local_day(created_at, tz))
+        return
+    if kind != "undo" or undoes_event_id is None:
+        return
+    connection = await session.connection()
+    undone = (await connection.execute(
+        select(col(Event.kind), col(Event.team_id), col(Event.created_at)).where(col(Event.id) == undoes_event_id))).first()
+    if undone is None or undone[0] not in EVENT_ACTIVITY_KINDS or undone[1] is None:
+        return
+    if tz is None:
+        raise RuntimeError("a session that writes events needs info['tz'] (storage.db.session_factory)")
+    await bump_activity(session, team_id=int(undone[1]), kind=str(undone[0]), day=local_day(undone[2], tz), by=-1)
+
+
+def tally_projects(counts: Counter[Key], projects: Iterable[Mapping[str, Any]], tz: tzinfo) -> None:
+    """Add these projects' (TRACKED fields) 签约/落地 days to `counts`."""
+    for values in projects:
+        for key in contribution(values, tz):
+            counts[key] += 1
+
+
+def tally_events(counts: Counter[Key], events: Iterable[Mapping[str, Any]], tz: tzinfo) -> None:
+    """Add these live activity events (team_id, kind, created_at) to `counts`."""
+    for row in events:
+        counts[(int(row["team_id"]), str(row["kind"]), local_day(row["created_at"], tz))] += 1
+
+
+def rebuild(connection: Connection, tz: tzinfo) -> None:
+    """Recompute activity_tally from the projects and the events not undone (sync: run it via run_sync)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE activity_tally IN EXCLUSIVE MODE"))
+    connection.execute(delete(TALLY_TABLE))
+    counts: Counter[Key] = Counter()
+    projects = connection.execute(
+        select(*(getattr(Project, name) for name in TRACKED))
+        .where(col(Project.removed).is_not(True), col(Project.stage) != "dropped")
+        .execution_options(yield_per=5000)
+    )
+    tally_projects(counts, (dict(row) for row in projects.mappings()), tz)
+    undo = aliased(Event, name="undo")
+    events = connection.execute(
+        select(col(Event.team_id), col(Event.kind), col(Event.created_at))
+        .join(undo, col(undo.undoes_event_id) == col(Event.id), isouter=True)
+        .where(col(Event.kind).in_(EVENT_ACTIVITY_KINDS), col(Event.team_id).is_not(None), col(undo.id).is_(None))
+        .execution_options(yield_per=5000)
+    )
+    tally_events(counts, (dict(row) for row in events.mappings()), tz)
+    _apply(connection, counts)
