@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from handlers.assessment_scheme import load_scheme
+from handlers.assessment_scheme import Scheme, load_scheme
 from handlers.rules import Rules
 
 
@@ -178,6 +178,11 @@ class Settings(BaseSettings):
             files_max_mb=self.files_max_mb, scheme=load_scheme(self.assessment_path()),
             ranking_by=self.ranking_by,
         )
+
+    @property
+    def scheme(self) -> Scheme:
+        """The assessment scheme (the default is read once; a district's file at each call: `rules()` keeps one)."""
+        return load_scheme(self.assessment_path())
 
     def assessment_path(self) -> Path | None:
         """The configured assessment scheme file, if any."""

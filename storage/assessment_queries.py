@@ -127,15 +127,19 @@ async def bonus_projects(
     matched = or_(*(_prefix(col(Project.company_key), key) for key in keys),
                   *(_prefix(col(Project.name_key), key) for key in keys))
     query = (
-        select(col(Project.team_id), col(Project.id), col(Project.name), col(Project.company))
+        select(col(Project.team_id), col(Project.id), col(Project.name), col(Project.company),
+               col(Project.company_key), col(Project.name_key))
         .where(_live(), _window(start, end), or_(signed, landed), matched)
         .order_by(col(Project.id))
     )
     if team_id is not None:
         query = query.where(col(Project.team_id) == team_id)
     found: dict[int, list[tuple[int, str, str]]] = {}
-    for team, pid, name, company in (await _exec(session, query)).all():
-        found.setdefault(int(team), []).append((int(pid), name, company or ""))
+    for team, pid, name, company, c_key, n_key in (await _exec(session, query)).all():
+        # The ranges are by code point (SQLite's BINARY, PostgreSQL's order of Han characters); confirmed
+        # here, so a collation that orders otherwise cannot add a project (the rows are a handful).
+        if any((c_key or "").startswith(key) or (n_key or "").startswith(key) for key in keys):
+            found.setdefault(int(team), []).append((int(pid), name, company or ""))
     return found
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from storage.activity_queries import activity_counts
 
 from handlers.assessment_scheme import INDEX_KINDS
 from handlers.commands import Lang
@@ -23,6 +22,7 @@ from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_T
 from handlers.score_periods import Period
 from handlers.wording import say
 from storage import report_queries as rq
+from storage.activity_queries import activity_counts
 
 if TYPE_CHECKING:
     from handlers.rules import Rules

@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from storage.activity_queries import activity_counts
 
 from handlers.assessment_scheme import ACTIVITY_ITEMS, BANDS, YI, Scheme, band_of
 from handlers.commands import Lang
@@ -27,6 +26,7 @@ from handlers.score_periods import Period
 from handlers.wording import say
 from storage import assessment_queries as aq
 from storage import funds_queries
+from storage.activity_queries import activity_counts
 from storage.company_names import company_key
 
 if TYPE_CHECKING:
@@ -183,14 +183,24 @@ async def assess_team(
                                        count=count, each=points_text(scheme.activity[kind])),
                                    points(count * scheme.activity[kind])))
     for pid, name, company in inputs.bonus.get(team_id, []):
-        lines.append(ScoreLine(say(lang, "assess.line_bonus", id=pid, name=name, company=company or name),
-                               points(scheme.bonus_points)))
+        lines.append(ScoreLine(say(lang, "assess.line_bonus", id=pid, name=name,
+                                   company=_listed_name(scheme, name, company)), points(scheme.bonus_points)))
     for index in inputs.silent.get(team_id, []):
         monday, sunday = inputs.weeks[index]
         lines.append(ScoreLine(say(lang, "assess.line_silent", first=_day(monday, lang), last=_day(sunday, lang)),
                                points(-scheme.no_report_week)))
     total = points(sum(line.points for line in lines))
     return TeamScore(team_id, inputs.names.get(team_id, ""), total, lines=lines)
+
+
+def _listed_name(scheme: Scheme, name: str, company: str) -> str:
+    """The bonus list's name a project matched (as bonus_projects matches: a prefix of either key)."""
+    keys = (company_key(company), company_key(name))
+    for listed in scheme.bonus_companies:
+        wanted = company_key(listed)
+        if wanted and any(key.startswith(wanted) for key in keys):
+            return listed
+    return company or name
 
 
 def _day(day: date, lang: Lang) -> str:
