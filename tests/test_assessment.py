@@ -20,7 +20,7 @@ from storage.event_queries import add_event
 from storage.models import JobRun
 from tests.helpers import ADMIN, Chat, MovableClock, make_core, squad_with_members
 from tests.test_jobs import LEADERS_GROUP, World, district, statuses
-from tests.test_jobs import world as world  # noqa: PLC0414  # the started bot with fake platforms
+from tests.test_jobs import world as world  # the started bot with fake platforms
 
 TZ = ZoneInfo("Asia/Shanghai")
 LEADER = "王局"
@@ -202,16 +202,16 @@ async def test_the_morning_ranking_by_assessment_and_by_activity(sessions, clock
     chat = leader_chat(sessions, clock, ranking_by="assessment")
     board = (await chat.ok(LEADER, "排行")).text
     assert "【比】考核积分排名（本年）" in board
-    assert ["1. 德化街 32分", "2. 长江路 2分", "3. 五里堡 -2分"] == [
-        line for line in board.splitlines() if re.match(r"^\d\. ", line)]
+    assert [
+        line for line in board.splitlines() if re.match(r"^\d\. ", line)] == ["1. 德化街 32分", "2. 长江路 2分", "3. 五里堡 -2分"]
     async with sessions() as session:
         rows = await compute_ranking(session, settings=chat.core.settings, now=clock.now)
     assert [(r.team_name, r.score) for r in rows] == [("德化街", 32), ("长江路", 2), ("五里堡", -2)]
     # By activity: signings 德化街 2 of best 2, 长江路 1; starts 德化街; visits 德化街; receptions 长江路.
     chat = leader_chat(sessions, clock, ranking_by="activity")
     board = (await chat.ok(LEADER, "排行")).text
-    assert ["1. 德化街 50.0", "2. 长江路 25.0", "3. 五里堡 0.0"] == [
-        line for line in board.splitlines() if re.match(r"^\d\. ", line)]
+    assert [
+        line for line in board.splitlines() if re.match(r"^\d\. ", line)] == ["1. 德化街 50.0", "2. 长江路 25.0", "3. 五里堡 0.0"]
 
 
 async def test_junk_entries_cannot_lift_a_squad(sessions, clock) -> None:
