@@ -266,8 +266,8 @@ _USAGE: dict[str, tuple[str, str]] = {
         "bind TEAM|leaders [robot:KEY], e.g. bind leaders",
     ),
     "settings": (
-        "设置 [排行|提醒|点名|预警|周报] [时间|开|关]，例：设置 排行 08:30 或 设置 提醒 关",
-        "settings [rank|reminders|mentions|alerts|weekly] [HH:MM|on|off], e.g. settings rank 08:30",
+        "设置 [排行|提醒|点名|预警|周报|赛马榜] [时间|开|关]，例：设置 排行 08:30 或 设置 提醒 关",
+        "settings [rank|reminders|mentions|alerts|weekly|race] [HH:MM|on|off], e.g. settings rank 08:30",
     ),
     "help": ("帮助 [指令]，例：帮助 签约", "help [verb], e.g. help sign"),
     "appoint": ("设为队长 名字（管理员还可：设为领导 名字），例：设为队长 @小李",

@@ -20,9 +20,8 @@ from handlers.chat_settings import JOB_DEFAULTS, job_setting
 from handlers.format import clip
 from handlers.messages import Reply
 from handlers.ports import Charts
-from handlers.reports.activity_index import activity_ranking, activity_reply
+from handlers.reports.activity_index import weekly_race
 from handlers.schedule import day_bounds_utc, is_workday, local_day
-from handlers.score_periods import period_of
 from storage import post_queries
 from storage.models import ChatBinding
 from storage.post_queries import OverdueProblem, Unreported, team_names
@@ -208,17 +207,6 @@ async def save_today_snapshot(session: AsyncSession, *, settings: Rules, now: da
     """Store today's ranking (idempotent: a second run replaces the day's rows); returns the row count."""
     rows = await reports.compute_ranking(session, settings=settings, now=now)
     return await save_rank_snapshot(session, day=local_day(now, settings.tz), rows=rows)
-
-
-# --------------------------------------------------------------------------------------------------
-# weekly_race: 赛马榜
-
-
-async def weekly_race(session: AsyncSession, *, settings: Rules, now: datetime) -> Reply:
-    """The 赛马榜: last week's (Monday to Sunday) 招商活跃指数 of every squad, best first."""
-    period = period_of("last_week", local_day(now, settings.tz))
-    rows = await activity_ranking(session, settings=settings, period=period)
-    return activity_reply(rows, period, settings.scheme.index_weights, "zh", title_key="activity.race_title").reply()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -134,6 +134,9 @@ CASES: dict[str, dict[str, Send]] = {
     "funds": _project_both("到位 #{n} 5000万", stage="签约"),
     "transfer": {"own": _on_project("转交 #{n} 乙队", squad="甲队"), "other": _on_project("转交 #{n} 甲队", squad="乙队")},
     "clashes": {"own": _text("撞单")},
+    "assess": _both("考核 {squad}"),
+    "assess_rank": {"none": _text("考核 排行")},
+    "activity": {"none": _text("活跃")},
     "undo": {"none": _undo_own},
     "rank": {"none": _text("排行")},
     "mine": _both("我的 {squad}"),
@@ -180,7 +183,7 @@ def expected(key: str, role: str, target: str) -> str:
         return "role"
     if scope == "own" and target == "other":
         return "squad" if key in ("mine", "problems", "status_detail", "invite", "remove", "appoint_captain",
-                                  "target") else "project"
+                                  "target", "assess") else "project"
     if scope == "own" and target == "none" and key not in ("export",):
         return "district"
     return "allowed"

@@ -170,7 +170,7 @@ async def test_run_sends_now_to_one_chat_once_without_polling(platforms: Platfor
     rank_lines = [line for line in lines if line.startswith(f"  telegram 绑定#{squad_binding} ")]
     assert any("✅ 已发送" in line for line in rank_lines)
     assert "已关闭" not in output  # the leaders' group switched off a post it never gets
-    assert output.count("下次 ") == 10  # rank 3 chats, remind 2, stale 3, escalation 1, weekly 1
+    assert output.count("下次 ") == 11  # rank 3 chats, remind 2, stale 3, escalation 1, weekly 1, race 1
     assert "problem_escalation" in output and "weekly_summary" in output
 
 

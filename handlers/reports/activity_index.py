@@ -12,20 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.assessment_scheme import INDEX_KINDS
 from handlers.commands import Lang
+from handlers.messages import Reply
 from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_TOP, _Doc
-from handlers.score_periods import Period
-from handlers.wording import say
+from handlers.schedule import local_day
+from handlers.score_periods import Period, period_of
+from handlers.wording import key, say
 from storage import report_queries as rq
 from storage.activity_queries import activity_counts
 
 if TYPE_CHECKING:
     from handlers.rules import Rules
+
+_SUB_KEYS = {"signings": key("activity.sub_signings"), "starts": key("activity.sub_starts"),
+             "visits": key("activity.sub_visits"), "receptions": key("activity.sub_receptions"),
+             "promotions": key("activity.sub_promotions"), "publicity": key("activity.sub_publicity")}
 
 
 @dataclass
@@ -67,16 +74,16 @@ async def activity_ranking(session: AsyncSession, *, settings: Rules, period: Pe
 
 def _counts_text(row: IndexRow, lang: Lang) -> str:
     return say(lang, "activity.sep").join(
-        f"{say(lang, f'activity.sub_{sub}')}{row.counts[sub]}" for sub in INDEX_KINDS if row.counts[sub])
+        f"{say(lang, _SUB_KEYS[sub])}{row.counts[sub]}" for sub in INDEX_KINDS if row.counts[sub])
 
 
 def activity_reply(rows: Sequence[IndexRow], period: Period, weights: Mapping[str, float], lang: Lang,
-                   *, title_key: str = "activity.title") -> _Doc:
+                   *, title_key: str = key("activity.title")) -> _Doc:
     """活跃 (or the 赛马榜): the index per squad, best first, with the counts behind it."""
     doc = _Doc()
     doc.title(say(lang, title_key, period=period.label(lang)))
     doc.line(say(lang, "activity.weights", weights=say(lang, "activity.sep").join(
-        f"{say(lang, f'activity.sub_{sub}')}×{weights[sub]:g}" for sub in INDEX_KINDS)))
+        f"{say(lang, _SUB_KEYS[sub])}×{weights[sub]:g}" for sub in INDEX_KINDS)))
     if not rows:
         doc.line(say(lang, "assess.no_squads"))
     shown = list(rows) if len(rows) <= RANK_ROWS_ALL else list(rows[:RANK_ROWS_TOP])
@@ -95,3 +102,11 @@ def _row_line(row: IndexRow, lang: Lang) -> str:
     counts = _counts_text(row, lang)
     return say(lang, "activity.line", rank=row.rank, team=row.team_name, index=f"{row.index:.1f}",
                counts=say(lang, "activity.counts", counts=counts) if counts else "")
+
+
+async def weekly_race(session: AsyncSession, *, settings: Rules, now: datetime) -> Reply:
+    """The 赛马榜 for the leaders' group: last week's (Monday to Sunday) index of every squad, best first."""
+    period = period_of("last_week", local_day(now, settings.tz))
+    rows = await activity_ranking(session, settings=settings, period=period)
+    return activity_reply(rows, period, settings.scheme.index_weights, "zh",
+                          title_key=key("activity.race_title")).reply()

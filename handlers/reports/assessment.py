@@ -23,7 +23,7 @@ from handlers.format import format_amount
 from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_TOP, _Doc
 from handlers.schedule import range_bounds_utc
 from handlers.score_periods import Period
-from handlers.wording import say
+from handlers.wording import key, say
 from storage import assessment_queries as aq
 from storage import funds_queries
 from storage.activity_queries import activity_counts
@@ -33,6 +33,12 @@ if TYPE_CHECKING:
     from handlers.rules import Rules
 
 _THRESHOLDS: tuple[int, ...] = tuple(lowest for _, lowest in BANDS)
+_BAND_KEYS = {"below_yi": key("assess.band_below_yi"), "yi": key("assess.band_yi"),
+              "ten_yi": key("assess.band_ten_yi"), "fifty_yi": key("assess.band_fifty_yi")}
+_LINE_KEYS = {"signed": key("assess.line_signed"), "landed": key("assess.line_landed")}
+_KIND_KEYS = {"visit": key("assess.kind_visit"), "reception": key("assess.kind_reception"),
+              "promo": key("assess.kind_promo"), "lead": key("assess.kind_lead"),
+              "publicity": key("assess.kind_publicity")}
 
 
 def points(value: float) -> float:
@@ -143,7 +149,7 @@ async def assess_all(session: AsyncSession, *, settings: Rules, period: Period, 
 
 
 def _band_name(index: int, lang: Lang) -> str:
-    return say(lang, f"assess.band_{BANDS[index][0]}")
+    return say(lang, _BAND_KEYS[BANDS[index][0]])
 
 
 async def assess_team(
@@ -163,7 +169,7 @@ async def assess_team(
                 continue
             band = band_of(project.amount_yuan)
             amount = format_amount(project.amount_yuan, lang) if project.amount_yuan else say(lang, "assess.no_amount")
-            lines.append(ScoreLine(say(lang, f"assess.line_{stage}", id=project.id, name=project.name,
+            lines.append(ScoreLine(say(lang, _LINE_KEYS[stage], id=project.id, name=project.name,
                                        amount=amount, band=_band_name(band, lang)), points(table[band])))
     in_place = inputs.funds.get(team_id, 0)
     if in_place:
@@ -179,7 +185,7 @@ async def assess_team(
     for kind in ACTIVITY_ITEMS:
         count = kinds.get(kind, 0)
         if count:
-            lines.append(ScoreLine(say(lang, "assess.line_activity", what=say(lang, f"assess.kind_{kind}"),
+            lines.append(ScoreLine(say(lang, "assess.line_activity", what=say(lang, _KIND_KEYS[kind]),
                                        count=count, each=points_text(scheme.activity[kind])),
                                    points(count * scheme.activity[kind])))
     for pid, name, company in inputs.bonus.get(team_id, []):
