@@ -4,8 +4,8 @@
   the window's projects, found through the signed_at / landed_at indexes);
 - `bonus_projects`: the window's 签约 / 落地 projects whose company key or name key begins with a listed
   name (index ranges on company_key and name_key, no LIKE scan);
-- `silent_weeks`: the weeks in which a squad reported nothing (one anti-join of squads × weeks against the
-  event index on team and time; a probe stops at the squad's first report of the week);
+- `reported_weeks`: how many weeks of a period each squad reported in, from the weekly counter
+  storage.report_weeks keeps (a few rows per squad, not the events);
 - `stage_projects`, `funds_by_project`: one squad's projects and funds, for the explanation lines.
 
 The counting rule is the reports' (storage.report_queries): live projects (not removed, not dropped), in
@@ -19,16 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, union_all
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Event, FundsArrival, Project, Team
-from storage.report_queries.common import _UNDO, REPORT_KINDS, _exec, _live, _within
-
-# What counts as a squad's report for the no-report deduction: its own updates of every kind.
-SQUAD_REPORT_KINDS: tuple[str, ...] = tuple(dict.fromkeys(
-    (*REPORT_KINDS, "funds", "reception", "promo", "lead", "publicity")))
+from storage.models import FundsArrival, Project, ReportWeek, Team
+from storage.report_queries.common import _exec, _live, _within
 
 
 def _counted(stage: str, start: datetime, end: datetime, require_verification: bool) -> ColumnElement[bool]:
@@ -65,21 +61,18 @@ async def band_counts(
 ) -> dict[int, BandTally]:
     """Per team id: 签约 and 落地 projects in [start, end) per band (teams with none absent)."""
     band = _band(thresholds).label("band")
-    signed = _counted("signed", start, end, require_verification)
-    landed = _counted("landed", start, end, require_verification)
-    query = (
-        select(col(Project.team_id), band,
-               func.sum(case((signed, 1), else_=0)), func.sum(case((landed, 1), else_=0)))
-        .where(_live(), _window(start, end))
-        .group_by(col(Project.team_id), band)
-    )
-    if team_id is not None:
-        query = query.where(col(Project.team_id) == team_id)
     tallies: dict[int, BandTally] = {}
-    for team, index, n_signed, n_landed in (await _exec(session, query)).all():
-        tally = tallies.setdefault(int(team), BandTally([0] * len(thresholds), [0] * len(thresholds)))
-        tally.signed[int(index)] += int(n_signed or 0)
-        tally.landed[int(index)] += int(n_landed or 0)
+    for stage in ("signed", "landed"):  # one range over each stage's covering index (no OR of the two)
+        query = (
+            select(col(Project.team_id), band, func.count())
+            .where(_counted(stage, start, end, require_verification), _live())
+            .group_by(col(Project.team_id), band)
+        )
+        if team_id is not None:
+            query = query.where(col(Project.team_id) == team_id)
+        for team, index, n in (await _exec(session, query)).all():
+            tally = tallies.setdefault(int(team), BandTally([0] * len(thresholds), [0] * len(thresholds)))
+            (tally.signed if stage == "signed" else tally.landed)[int(index)] += int(n)
     return tallies
 
 
@@ -124,8 +117,10 @@ async def bonus_projects(
         return {}
     signed = _counted("signed", start, end, require_verification)
     landed = _counted("landed", start, end, require_verification)
-    matched = or_(*(_prefix(col(Project.company_key), key) for key in keys),
-                  *(_prefix(col(Project.name_key), key) for key in keys))
+    # The candidates by the company_key and name_key indexes (a range per listed name), then the window.
+    ranges = [select(col(Project.id)).where(_prefix(column, key))
+              for key in keys for column in (col(Project.company_key), col(Project.name_key))]
+    matched = col(Project.id).in_(union_all(*ranges) if len(ranges) > 1 else ranges[0])
     query = (
         select(col(Project.team_id), col(Project.id), col(Project.name), col(Project.company),
                col(Project.company_key), col(Project.name_key))
@@ -166,34 +161,25 @@ async def teams_created(session: AsyncSession) -> dict[int, tuple[str, datetime]
     return {int(tid): (name, created) for tid, name, created in (await _exec(session, query)).all()}
 
 
-async def silent_weeks(
-    session: AsyncSession, *, weeks: Sequence[tuple[datetime, datetime]], team_id: int | None = None,
-) -> dict[int, list[int]]:
-    """Per team id, the indices into `weeks` ([start, end) in UTC) of the weeks that began after the team
-    was created and in which it reported nothing (no SQUAD_REPORT_KINDS event that was not undone)."""
-    if not weeks:
-        return {}
-    moment = Event.__table__.c.created_at.type  # type: ignore[attr-defined]  # stored as the columns store it
-    rows = [select(literal(i).label("i"), literal(s, moment).label("s"), literal(e, moment).label("e"))
-            for i, (s, e) in enumerate(weeks)]
-    week = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("week")
-    undo = _UNDO
-    reported = exists().where(
-        col(Event.team_id) == col(Team.id),
-        col(Event.created_at) >= week.c.s, col(Event.created_at) < week.c.e,
-        col(Event.kind).in_(SQUAD_REPORT_KINDS),
-        ~exists().where(col(undo.undoes_event_id) == col(Event.id)),
-    )
+async def reported_weeks(session: AsyncSession, *, first: date, last: date) -> dict[int, tuple[int, date]]:
+    """Per team id: how many weeks with Monday first..last it reported in (storage.report_weeks), and the
+    earliest of them (teams that reported in none absent)."""
     query = (
-        select(col(Team.id), week.c.i)
-        .select_from(Team)
-        .join(week, col(Team.created_at) <= week.c.s)
-        .where(~reported)
-        .order_by(col(Team.id), week.c.i)
+        select(col(ReportWeek.team_id), func.count(), func.min(col(ReportWeek.week)))
+        .where(col(ReportWeek.week) >= first, col(ReportWeek.week) <= last, col(ReportWeek.reports) > 0)
+        .group_by(col(ReportWeek.team_id))
     )
-    if team_id is not None:
-        query = query.where(col(Team.id) == team_id)
-    silent: dict[int, list[int]] = {}
-    for tid, index in (await _exec(session, query)).all():
-        silent.setdefault(int(tid), []).append(int(index))
-    return silent
+    return {int(tid): (int(n), _as_date(earliest)) for tid, n, earliest in (await _exec(session, query)).all()}
+
+
+async def team_reported_weeks(session: AsyncSession, *, team_id: int, first: date, last: date) -> set[date]:
+    """The Mondays (first..last) of the weeks in which the team reported."""
+    query = select(col(ReportWeek.week)).where(
+        col(ReportWeek.team_id) == team_id, col(ReportWeek.week) >= first, col(ReportWeek.week) <= last,
+        col(ReportWeek.reports) > 0)
+    return {_as_date(week) for (week,) in (await _exec(session, query)).all()}
+
+
+def _as_date(value: Any) -> date:
+    # A MIN() over a DATE column comes back as text from SQLite (the column type is lost in the aggregate).
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from storage import activity_tallies, company_names, name_index, tallies
+from storage import activity_tallies, company_names, name_index, report_weeks, tallies
 from storage.db import create_engine, migrate
 from storage.limits import violations
 
@@ -127,6 +127,7 @@ async def restore_from(url: str, path: Path, *, tz: tzinfo) -> dict[str, int]:
                         f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
             await connection.run_sync(tallies.rebuild, tz)
             await connection.run_sync(activity_tallies.rebuild, tz)
+            await connection.run_sync(report_weeks.rebuild, tz)
             await connection.run_sync(name_index.rebuild)
             await connection.run_sync(company_names.rebuild)  # a backup from before 0013 has no keys
     finally:

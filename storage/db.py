@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 # company_names and activity_tallies also register their flush hooks
-from storage import activity_tallies, company_names, name_index, tallies
+from storage import activity_tallies, company_names, name_index, report_weeks, tallies
 from storage.tallies import LedgerSession
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -94,11 +94,13 @@ def _ensure_derived(connection: Connection, tz: tzinfo, force: bool) -> list[str
     if force:
         tallies.rebuild(connection, tz)
         activity_tallies.rebuild(connection, tz)
+        report_weeks.rebuild(connection, tz)
         name_index.rebuild(connection)
         company_names.rebuild(connection)
         return ["tallies", "name_index", "company_keys"]  # "tallies": the year and the activity counters
-    if tallies.ensure_zone(connection, tz):  # the activity days are local to the same zone
+    if tallies.ensure_zone(connection, tz):  # the activity days and report weeks are local to the same zone
         activity_tallies.rebuild(connection, tz)
+        report_weeks.rebuild(connection, tz)
         rebuilt.append("tallies")
     if name_index.ensure_current(connection):
         rebuilt.append("name_index")

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import activity_tallies
+from storage import activity_tallies, report_weeks
 from storage.models import (
     ADMIN_EVENT_KINDS,
     Event,
@@ -60,6 +60,8 @@ async def add_event(
         "source_message_id": source_message_id, "created_at": created_at,
     })
     event_id = int(result.scalar_one())
+    await report_weeks.count_report(session, kind=kind, team_id=team_id, created_at=created_at,
+                                    undoes_event_id=undoes_event_id)
     await activity_tallies.count_event(session, kind=kind, team_id=team_id, created_at=created_at,
                                        undoes_event_id=undoes_event_id)
     return event_id

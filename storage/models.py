@@ -83,6 +83,12 @@ class Project(SQLModel, table=True):
         Index("ix_project_expected_date", "expected_date"),
         Index("ix_project_company", "company"),  # a project named by its company (中原数据集团 → #15)
         Index("ix_project_expected_slips", "expected_slips"),
+        # 考核's size bands: the projects that reached 签约 (落地) in a period, per squad and amount, from the
+        # index alone (storage.assessment_queries.band_counts).
+        Index("ix_project_signed_cover", "signed_at", "team_id", "amount_yuan", "stage", "removed",
+              "signed_verified_at"),
+        Index("ix_project_landed_cover", "landed_at", "team_id", "amount_yuan", "stage", "removed",
+              "landed_verified_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -443,3 +449,19 @@ class ActivityTally(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=12)
     day: date = Field(primary_key=True)  # local to the district's zone (settings.tz)
     count: int = 0
+
+
+class ReportWeek(SQLModel, table=True):
+    """Per squad and local week (its Monday): how many reports its members made, not undone. Kept by
+    storage.report_weeks as each event is appended (and undone), so 考核's no-report deduction reads a few
+    rows per squad instead of probing the events week by week."""
+
+    __tablename__ = "report_week"
+    __table_args__ = (
+        # The weeks of a period for every squad, from the index alone.
+        Index("ix_report_week_week", "week", "team_id", "reports"),
+    )
+
+    team_id: int = Field(primary_key=True, foreign_key="team.id")
+    week: date = Field(primary_key=True)  # the Monday, local to the district's zone (settings.tz)
+    reports: int = 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,7 +31,7 @@ def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
     return datetime(year, month, day, hour, 0, tzinfo=TZ).astimezone(UTC)
 
 
-def leader_chat(sessions, clock: MovableClock, **settings: object) -> Chat:
+def leader_chat(sessions, clock: MovableClock, **settings: Any) -> Chat:
     return Chat(make_core(sessions, clock, leaders=[f"console:{LEADER}"], **settings), clock)
 
 
@@ -48,7 +49,7 @@ async def reception(sessions, *, team_id: int, moment: datetime) -> None:
         await session.commit()
 
 
-async def build_district(sessions, clock: MovableClock, **settings: object) -> Chat:
+async def build_district(sessions, clock: MovableClock, **settings: Any) -> Chat:
     """Three squads over 2026's fourth quarter (the clock ends on Tuesday 2026-11-24 10:00).
 
     德化街 (张伟): #1 signed 9-28 (Q3) and landed 10-10 at 2亿; #3 华为云中心 12亿 (公司:华为技术有限公司) signed

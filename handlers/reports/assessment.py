@@ -10,9 +10,10 @@ the total the ranking shows.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -91,7 +92,7 @@ class _Inputs:
     activity: Mapping[int, Mapping[str, int]]
     bonus: dict[int, list[tuple[int, str, str]]]
     weeks: list[tuple[date, date]]
-    silent: dict[int, list[int]]
+    silent: dict[int, list[int]]  # per team, the indices in `weeks` of the weeks it reported nothing in
 
 
 async def _inputs(
@@ -111,9 +112,40 @@ async def _inputs(
                                     require_verification=settings.require_verification, team_id=team_id) \
         if scheme.bonus_points else {}
     weeks = assessed_weeks(period, today) if scheme.no_report_week else []
-    bounds = [range_bounds_utc(monday, sunday, settings.tz) for monday, sunday in weeks]
-    silent = await aq.silent_weeks(session, weeks=bounds, team_id=team_id)
+    silent = await _silent_weeks(session, settings, weeks, {tid: teams[tid][1] for tid in names}, team_id)
     return _Inputs(names, bands, funds, activity, bonus, weeks, silent)
+
+
+async def _silent_weeks(
+    session: AsyncSession, settings: Rules, weeks: list[tuple[date, date]], created: dict[int, datetime],
+    team_id: int | None,
+) -> dict[int, list[int]]:
+    """Per team, the assessed weeks (indices into `weeks`) that began after it was created and had no report.
+
+    For one team its reported weeks are read; for all, how many weeks each reported in (and the first), so
+    the ranking reads a count per squad: a squad can only have reported before its first assessed week in
+    the week it was created, which the earliest reported week tells.
+    """
+    if not weeks:
+        return {}
+    starts = [range_bounds_utc(monday, monday, settings.tz)[0] for monday, _ in weeks]
+    first, last = weeks[0][0], weeks[-1][0]
+
+    def eligible(tid: int) -> int:  # index of the team's first assessed week
+        return bisect_left(starts, created[tid])
+
+    if team_id is not None:
+        reported = await aq.team_reported_weeks(session, team_id=team_id, first=first, last=last)
+        return {team_id: [i for i in range(eligible(team_id), len(weeks)) if weeks[i][0] not in reported]}
+    counts = await aq.reported_weeks(session, first=first, last=last)
+    silent: dict[int, list[int]] = {}
+    for tid in created:
+        begin = eligible(tid)
+        n, earliest = counts.get(tid, (0, last))
+        before = 1 if n and begin < len(weeks) and earliest < weeks[begin][0] else 0
+        missing = (len(weeks) - begin) - (n - before)
+        silent[tid] = list(range(max(missing, 0)))  # how many: the ranking needs no more
+    return silent
 
 
 def _totals(scheme: Scheme, inputs: _Inputs, team_id: int) -> float:
