@@ -11,14 +11,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import select
 
 from handlers.assessment_scheme import SchemeError, default_scheme, load_scheme
 from handlers.reports import compute_ranking
 from handlers.reports.activity_index import index_rows
 from handlers.reports.assessment import assess_all, assess_team, assessed_weeks
 from handlers.score_periods import Period, period_of, split_period
+from storage import report_weeks
 from storage.event_queries import add_event
-from storage.models import JobRun
+from storage.models import JobRun, ReportWeek
 from tests.helpers import ADMIN, Chat, MovableClock, make_core, squad_with_members
 from tests.test_jobs import LEADERS_GROUP, World, district, statuses
 from tests.test_jobs import world as world  # the started bot with fake platforms
@@ -144,6 +146,25 @@ async def test_the_year_boundary(sessions, clock) -> None:
     ranking = (await chat.ok(LEADER, "考核 排行 上季度")).text
     # 长江路: the reception was in the week of 11-23; silent in the four after: 4 − 8. 五里堡: six weeks.
     assert ranking.splitlines()[1:4] == ["1. 德化街 19分", "2. 长江路 -4分", "3. 五里堡 -12分"]
+
+
+async def report_weeks_stored(sessions) -> dict[tuple[int, date], int]:
+    async with sessions() as session:
+        rows = (await session.exec(select(ReportWeek))).all()
+    return {(row.team_id, row.week): row.reports for row in rows if row.reports}
+
+
+async def test_the_weekly_report_counter_matches_a_rebuild(sessions, engine, clock) -> None:
+    await build_district(sessions, clock)
+    kept = await report_weeks_stored(sessions)
+    # 德化街's weeks: 9-28 (签约), 10-05 (落地), 10-12 (签约, 拜访, 签约), 10-19 (放弃; the undone 签约 and its
+    # undo do not count), 11-02 (签约, 拜访, 到位), 11-09 (到位 ×2); the 11-16 visit was undone.
+    assert {week: n for (team, week), n in kept.items() if team == 1} == {
+        date(2026, 9, 28): 1, date(2026, 10, 5): 1, date(2026, 10, 12): 3, date(2026, 10, 19): 1,
+        date(2026, 11, 2): 3, date(2026, 11, 9): 2}
+    async with engine.begin() as connection:
+        await connection.run_sync(report_weeks.rebuild, TZ)
+    assert await report_weeks_stored(sessions) == kept
 
 
 async def test_ranking_and_explanation_agree_for_every_squad_and_period(sessions, clock) -> None:

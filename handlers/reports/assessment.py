@@ -148,20 +148,38 @@ async def _silent_weeks(
     return silent
 
 
-def _totals(scheme: Scheme, inputs: _Inputs, team_id: int) -> float:
-    """A squad's total from the grouped counts: the same rounded items the explanation lists."""
-    items: list[float] = []
+@dataclass(frozen=True)
+class _Unit:
+    """Each item's points, rounded as the explanation lines round them (computed once per ranking)."""
+
+    signed: tuple[float, ...]
+    landed: tuple[float, ...]
+    bonus: float
+    silent_week: float
+
+    @classmethod
+    def of(cls, scheme: Scheme) -> _Unit:
+        return cls(tuple(points(p) for p in scheme.band_points("signed")),
+                   tuple(points(p) for p in scheme.band_points("landed")),
+                   points(scheme.bonus_points), points(-scheme.no_report_week))
+
+
+def _totals(scheme: Scheme, unit: _Unit, inputs: _Inputs, team_id: int) -> float:
+    """A squad's total from the grouped counts: the same rounded items the explanation lists, added up."""
+    total = 0.0
     tally = inputs.bands.get(team_id)
     if tally is not None:
-        for stage, counts in (("signed", tally.signed), ("landed", tally.landed)):
-            for n, each in zip(counts, scheme.band_points(stage), strict=True):
-                items.extend([points(each)] * n)
-    items.append(points(inputs.funds.get(team_id, 0) / YI * scheme.funds_per_yi))
-    kinds = inputs.activity.get(team_id, {})
-    items.extend(points(kinds.get(kind, 0) * scheme.activity[kind]) for kind in ACTIVITY_ITEMS)
-    items.extend([points(scheme.bonus_points)] * len(inputs.bonus.get(team_id, [])))
-    items.extend([points(-scheme.no_report_week)] * len(inputs.silent.get(team_id, [])))
-    return points(sum(items))
+        total += sum(n * each for n, each in zip(tally.signed, unit.signed, strict=True))
+        total += sum(n * each for n, each in zip(tally.landed, unit.landed, strict=True))
+    in_place = inputs.funds.get(team_id, 0)
+    if in_place:
+        total += points(in_place / YI * scheme.funds_per_yi)
+    kinds = inputs.activity.get(team_id)
+    if kinds:
+        total += sum(points(kinds.get(kind, 0) * scheme.activity[kind]) for kind in ACTIVITY_ITEMS)
+    total += unit.bonus * len(inputs.bonus.get(team_id, ()))
+    total += unit.silent_week * len(inputs.silent.get(team_id, ()))
+    return points(total)
 
 
 def rank_scores(scores: Sequence[TeamScore]) -> list[TeamScore]:
@@ -176,7 +194,8 @@ def rank_scores(scores: Sequence[TeamScore]) -> list[TeamScore]:
 async def assess_all(session: AsyncSession, *, settings: Rules, period: Period, today: date) -> list[TeamScore]:
     """Every squad's assessment total for the period, ranked."""
     inputs = await _inputs(session, settings, period, today)
-    return rank_scores([TeamScore(tid, name, _totals(settings.scheme, inputs, tid))
+    unit = _Unit.of(settings.scheme)
+    return rank_scores([TeamScore(tid, name, _totals(settings.scheme, unit, inputs, tid))
                         for tid, name in inputs.names.items()])
 
 
