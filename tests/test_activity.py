@@ -141,3 +141,14 @@ async def _seed_0013(engine) -> None:
         for statement in statements:
             await connection.execute(text(statement))
 
+
+
+async def test_smoke_print(sessions, clock) -> None:
+    chat = Chat(make_core(sessions, clock), clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    for text in ["接待 公司:中原数据集团 考察团一行5人", "活动 推介会 @深圳 30家", "线索 宁德时代 新材料 @宁德 很有意向",
+                 "宣传 河南日报 报道我区招商成果", "线索 立项 4", "1", "撤销", "接待", "今天接待了中原数据集团来访",
+                 "下午在深圳办了场推介会，来了30家企业"]:
+        reply = await chat.say("张伟", text)
+        print(">>", text, "\n", reply.text, reply.buttons, reply.ok)
+    assert False
