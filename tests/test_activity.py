@@ -316,3 +316,21 @@ async def test_activity_words_glued_to_prose_stay_sentences(sessions, clock) -> 
         await chat.say("张伟", text)
     kinds = {event.kind for event in await events_of(sessions)} & {"reception", "promo", "lead", "publicity"}
     assert kinds == set()
+
+
+async def test_funds_in_words_are_proposed(sessions, clock) -> None:
+    """#12 到账5000万 / 比亚迪首笔5000万到账了: the existing 到位, proposed; with no project, the refusal says which."""
+    chat = Chat(make_core(sessions, clock), clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    await chat.ok("张伟", "签约 比亚迪河南体验中心 2亿")
+    asked = await chat.ok("张伟", "#1 到账5000万")
+    assert "请确认" in asked.text and await events_of(sessions, "funds") == []
+    await chat.ok("张伟", "1")
+    [event] = await events_of(sessions, "funds")
+    assert json.loads(event.data)["amount_yuan"] == 50_000_000 and event.project_id == 1
+    await chat.ok("张伟", "比亚迪河南体验中心首笔3000万到账了")
+    await chat.ok("张伟", "1")
+    assert len(await events_of(sessions, "funds")) == 2
+    which = await chat.refused("张伟", "5000万到账了")
+    assert "到位 #编号或项目名" in which.text
+    assert len(await events_of(sessions, "funds")) == 2

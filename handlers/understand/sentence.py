@@ -54,7 +54,7 @@ _CUES = ("一起去", "去了", "前往", "来自", "我们", "今天", "对方"
          "有", "是", "为", "于", "的", "了", "啦", "吧", "呢", "吗", "追加", "一个", "这个", "那个", "该", "咱们",
          "那边", "这边", "方面", "领导好", "报一下", "报告一下", "汇报一下", "上午", "下午", "晚上", "中午", "早上",
          "刚才", "刚刚", "陪", "一起", "一趟", "一下", "初步", "正式", "顺利", "终于", "目前", "现在", "嗯", "哦",
-         "老板", "负责人", "董事长", "总经理")
+         "老板", "负责人", "董事长", "总经理", "首笔", "第一笔", "第二笔")
 # Cues of two or more characters cut a piece anywhere; a one-character cue only at a piece's edge (去深圳,
 # 了), since inside a word it is part of it (储能, 合同, 成都), except 的/和/跟/与, which join two names.
 _CUE = re.compile("|".join(re.escape(cue) for cue in sorted(_CUES, key=len, reverse=True) if len(cue) > 1)
@@ -226,7 +226,7 @@ def read_sentence(text: str, *, catalog: Catalog, usd_rate: float, today: date) 
             return None
         return Reading(Command(verb="note", lang=lang, text=text, project=project, note=text)).doubted(
             "说的是打算，还没有发生，我记成一条进展：", "This is a plan, not done yet; noted as progress:")
-    if verb in STAGE_VERBS:
+    if verb in STAGE_VERBS or verb == "funds":
         removed += [(a.start - len(a.label), a.end) for a in amounts[:1]]
     note = _rest(text, removed)
     when = past[0].day if past else None
@@ -237,6 +237,11 @@ def read_sentence(text: str, *, catalog: Catalog, usd_rate: float, today: date) 
         return Reading(command).doubted(*doubt)
     if verb in ("reception", "promo"):
         return _activity(verb, text, lang, ids, company, place, note)
+    if verb == "funds":  # 5000万到账了, #12 到账5000万: an exact amount that arrived, not one still ahead
+        if amount is None or amount.vague or future:
+            return None
+        command = Command(verb="funds", lang=lang, text=text, project=project, amount=amount, when=when, note=note)
+        return Reading(command).doubted(*doubt)
     if project is None:
         return None
     if verb in STAGE_VERBS:

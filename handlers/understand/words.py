@@ -90,6 +90,8 @@ SENTENCE_VERBS: dict[Verb, tuple[str, ...]] = {
         "有投资意向", "有意向", "意向投资", "想投", "想来", "计划投", "拟投", "打算投", "准备投", "有兴趣", "感兴趣",
         "意向", "储备",
     ),
+    # Money that arrived (到位资金): read only with an exact amount (handlers.understand.sentence).
+    "funds": ("资金到位", "资金已到位", "首笔到位", "到账了", "已到账", "到账", "到位了", "已到位"),
     # A company coming to the district (接待) and a promotion event (推介会): activity of their own (issue 20).
     "reception": ("接待来访", "接待", "来访", "来我区考察", "来区考察"),
     "promo": (
@@ -107,7 +109,7 @@ SENTENCE_VERBS: dict[Verb, tuple[str, ...]] = {
 # A sentence with several verb phrases reports the strongest: a signing beats the visit it happened on, and a
 # visit beats the interest the company showed during it.
 STRENGTH: tuple[Verb, ...] = (
-    "land", "sign", "drop", "resolve", "problem", "promo", "reception", "visit", "pursue", "plan", "note",
+    "land", "sign", "drop", "resolve", "funds", "problem", "promo", "reception", "visit", "pursue", "plan", "note",
 )
 # The kinds of promotion event a sentence names (下午办了场推介会 → 推介会).
 EVENT_TYPES: tuple[str, ...] = ("推介会", "招商会", "对接会", "恳谈会", "洽谈会", "说明会", "签约仪式", "博览会", "展会")
