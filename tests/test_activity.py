@@ -10,10 +10,14 @@ import pytest
 from sqlalchemy import text as sql_text
 from sqlmodel import col, select
 
+from bot.app import ZsBot
+from bot.ledger_import import import_ledger
+from bot.settings import Settings
+from handlers.messages import Incoming
 from storage import activity_queries, activity_tallies
 from storage.db import create_engine, migrate
 from storage.models import ActivityTally, Event, OwnershipClash, Project
-from tests.helpers import ADMIN, DISTRICT_TZ, Chat, Notices, make_core, squad_with_members
+from tests.helpers import ADMIN, DISTRICT_TZ, Chat, MovableClock, Notices, make_core, squad_with_members
 
 DAY = date(2026, 11, 24)  # the clock's local day (10:00 in Shanghai)
 
@@ -334,3 +338,29 @@ async def test_funds_in_words_are_proposed(sessions, clock) -> None:
     which = await chat.refused("张伟", "5000万到账了")
     assert "到位 #编号或项目名" in which.text
     assert len(await events_of(sessions, "funds")) == 2
+
+
+async def test_transfer_and_its_undo_move_the_stage_counts(sessions, clock) -> None:
+    chat = Chat(make_core(sessions, clock, leaders=["console:王局"]), clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    await squad_with_members(chat, "长江路", "刘洋")
+    await chat.ok("张伟", "签约 比亚迪河南体验中心 2亿")
+    await chat.ok("王局", "转交 #1 长江路")
+    assert await counts(sessions) == {2: {"sign": 1}}
+    await chat.ok("王局", "撤销")
+    assert await counts(sessions) == {1: {"sign": 1}}
+
+
+async def test_an_import_counts_its_signings_on_their_day(db_url, tmp_path) -> None:
+    settings = Settings(_env_file=None, database_url=db_url, admins=["console:admin"])  # type: ignore[call-arg]
+    async with ZsBot(settings, clock=MovableClock(datetime(2026, 12, 2, 2, tzinfo=UTC))) as bot:
+        reply = await bot.core.handle(Incoming(platform="console", user_id="admin", text="建队 德化街", chat_id="c"))
+        assert reply.ok, reply.text
+        path = tmp_path / "台账.csv"
+        path.write_text("项目名称,责任单位,所处阶段,签约时间,落地时间\n"
+                        "比亚迪河南体验中心,德化街,落地,2026-11-20,2026-12-01\n"
+                        "仲景医药健康产业园,德化街,签约,2026-11-20,\n", encoding="utf-8")
+        report = await import_ledger(bot, path)
+        assert report.created == 2
+        assert await counts(bot.sessions, date(2026, 11, 1), date(2026, 12, 31)) == {1: {"sign": 2, "land": 1}}
+        assert await counts(bot.sessions, date(2026, 12, 1), date(2026, 12, 1)) == {1: {"land": 1}}
