@@ -364,3 +364,12 @@ async def test_an_import_counts_its_signings_on_their_day(db_url, tmp_path) -> N
         assert report.created == 2
         assert await counts(bot.sessions, date(2026, 11, 1), date(2026, 12, 31)) == {1: {"sign": 2, "land": 1}}
         assert await counts(bot.sessions, date(2026, 12, 1), date(2026, 12, 1)) == {1: {"land": 1}}
+
+
+async def test_several_activities_in_one_message_are_undone_together(sessions, clock) -> None:
+    chat = Chat(make_core(sessions, clock), clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    await chat.ok("张伟", "接待 公司:中原数据集团\n活动 推介会 @深圳 30家\n宣传 河南日报 报道推介会")
+    assert await counts(sessions) == {1: {"reception": 1, "promo": 1, "publicity": 1}}
+    await chat.ok("张伟", "撤销")
+    assert await counts(sessions) == {}
