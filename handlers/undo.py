@@ -162,6 +162,10 @@ async def _reverse(ctx: Context, event: Event, project: Project | None) -> str:
         if arrival is not None:
             arrival.removed = True
             ctx.session.add(arrival)
+    if event.kind == "drop":
+        for clash in await ownership_queries.clashes_resolved_by(ctx.session, event_id=event.id or 0):
+            clash.resolved_at, clash.resolved_by, clash.resolution = None, None, ""  # courted again
+            ctx.session.add(clash)
     if event.kind == "transfer" and project is not None and before:
         restore(project, before)
         project.updated_at = ctx.now
