@@ -47,6 +47,9 @@ POLICY: dict[str, dict[str, Scope]] = {
     **{verb: _UPDATE for verb in (
         "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "edit", "expect",
         "funds")},
+    # activity (接待, 活动, 线索, 宣传): members and captains for their squad; leaders and admins any (outside a
+    # squad, for the district)
+    **{verb: _UPDATE for verb in ("reception", "promo", "lead", "publicity")},
     "transfer": _LEADERS,  # 转交: only a leader reassigns a project between squads (首谈负责制)
     "undo": _ONESELF,  # one's own changes (the handler checks whose)
     "verify": _LEADERS,
@@ -155,6 +158,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "assess": ("看小分队的考核明细", "see a squad's assessment"),
     "assess_rank": ("看考核排行", "see the assessment ranking"),
     "activity": ("看活跃指数", "see the activity index"),
+    "reception": ("记录接待", "record receptions"), "promo": ("记录招商活动", "record promotion events"),
+    "lead": ("登记线索", "record leads"), "publicity": ("记录宣传", "record publicity"),
     "verify": ("核实签约和落地", "verify signings and landings"),
     "find": ("查项目", "look up projects"), "rank": ("看排行", "see the ranking"),
     "mine": ("看小分队的项目", "list a squad's projects"), "problems": ("看问题清单", "see the problem list"),

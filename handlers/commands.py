@@ -14,6 +14,8 @@ Verb = Literal[
     # project updates
     "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
     "verify", "expect", "funds", "transfer",
+    # activity without a project stage (issue 20): 接待, 活动, 线索, 宣传
+    "reception", "promo", "lead", "publicity",
     # questions
     "find", "mine", "rank", "status", "problems", "export", "clashes", "assess", "activity",
     # people and squads
@@ -51,6 +53,13 @@ VERB_FIELDS: dict[str, tuple[str, ...]] = {
     # funds: amount arrived (到位), the day it arrived (default today; never in the future), note
     "funds": ("project", "amount", "when", "note"),
     "transfer": ("project", "value"),  # value: the squad the project moves to (转交)
+    # reception (接待): the company that came (or a project's #id), where from, note
+    "reception": ("project", "company", "place", "note"),
+    # promo (活动): kind = the event type (推介会), place, number = companies attending (optional), note
+    "promo": ("kind", "place", "number", "note"),
+    # lead (线索): company, industry, place, note; flag "promote" + number (the lead's event id): 立项
+    "lead": ("company", "industry", "place", "note", "flag", "number"),
+    "publicity": ("value", "note"),  # publicity (宣传): value = the outlet or item, note = what it says
     "clashes": ("flag",),  # 撞单: open first-contact clashes; flag "all" lists the resolved ones too
     # assess (考核): value the squad (None: one's own, or the ranking for someone without a squad); flag
     # "rank" for 考核 排行 (every squad); kind the period key (handlers.score_periods, None: this quarter)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from handlers import assessing, chat_settings, ownership, people, projects, questions, roster, undo
+from handlers import activity, assessing, chat_settings, ownership, people, projects, questions, roster, undo
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.dashboard.chat import handle_dashboard
@@ -38,6 +38,10 @@ HANDLERS: dict[str, Handler] = {
     "clashes": ownership.handle_clashes,
     "assess": assessing.handle_assess,
     "activity": assessing.handle_activity,
+    "reception": activity.handle_reception,
+    "promo": activity.handle_promo,
+    "lead": activity.handle_lead,
+    "publicity": activity.handle_publicity,
     "find": projects.handle_find,
     "mine": projects.handle_mine,
     "rank": questions.handle_rank,

@@ -27,7 +27,9 @@ _KIND_NAMES = {"stage": key("event_kind.stage"), "note": key("event_kind.note"),
                "problem": key("event_kind.problem"), "resolve": key("event_kind.resolve"),
                "drop": key("event_kind.drop"), "edit": key("event_kind.edit"), "verify": key("event_kind.verify"),
                "expect": key("event_kind.expect"), "create": key("event_kind.create"),
-               "funds": key("event_kind.funds"), "transfer": key("event_kind.transfer")}
+               "funds": key("event_kind.funds"), "transfer": key("event_kind.transfer"),
+               "reception": key("event_kind.reception"), "promo": key("event_kind.promo"),
+               "lead": key("event_kind.lead"), "publicity": key("event_kind.publicity")}
 
 
 def describe(ctx: Context, event: Event) -> str:
@@ -160,6 +162,10 @@ async def _reverse(ctx: Context, event: Event, project: Project | None) -> str:
         if arrival is not None:
             arrival.removed = True
             ctx.session.add(arrival)
+    if event.kind == "drop":
+        for clash in await ownership_queries.clashes_resolved_by(ctx.session, event_id=event.id or 0):
+            clash.resolved_at, clash.resolved_by, clash.resolution = None, None, ""  # courted again
+            ctx.session.add(clash)
     if event.kind == "transfer" and project is not None and before:
         restore(project, before)
         project.updated_at = ctx.now

@@ -1,7 +1,8 @@
 """Activity per squad and day (the activity index and 考核 read it): the counters and the events behind them.
 
 Seven kinds are counted in `activity_tally` (storage.activity_tallies keeps it): "sign" and "land" (a live
-project that reached 签约/落地 that local day, in its current squad: the same rule as the year counters),
+project that reached 签约/落地 that local day, in its current squad: the year counters' rule, except that a
+move awaiting a leader's 核实 counts too: the counter has no verified column),
 and the events "visit" (拜访), "reception" (接待), "promo" (活动, e.g. 推介会), "lead" (线索) and "publicity"
 (宣传), counted on the local day they were reported, in the squad the event names, until undone.
 """

@@ -431,7 +431,7 @@ class OwnershipClash(SQLModel, table=True):
     created_at: datetime
     resolved_at: datetime | None = None
     resolved_by: int | None = Field(default=None, foreign_key="member.id")
-    resolution: str = Field(default="", max_length=30)  # "transfer:<event id>" (转交), "dropped", "undone"
+    resolution: str = Field(default="", max_length=30)  # "transfer:<event id>" (转交), "dropped:<event id>" (放弃), "undone"
 
 
 class ActivityTally(SQLModel, table=True):

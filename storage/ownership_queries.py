@@ -111,8 +111,9 @@ async def open_clashes_of_project(session: AsyncSession, *, project_id: int) -> 
 
 
 async def clashes_resolved_by(session: AsyncSession, *, event_id: int) -> Sequence[OwnershipClash]:
-    """Clashes a transfer event settled (its undo opens them again)."""
-    statement = select(OwnershipClash).where(col(OwnershipClash.resolution) == f"transfer:{event_id}")
+    """Clashes a transfer or a drop settled (its undo opens them again)."""
+    statement = select(OwnershipClash).where(
+        col(OwnershipClash.resolution).in_([f"transfer:{event_id}", f"dropped:{event_id}"]))
     return (await session.exec(statement)).all()
 
 

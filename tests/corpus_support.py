@@ -305,7 +305,8 @@ async def _check_state(case: Case, sessions: SessionFactory, events: list[Event]
             elif name == "amount":
                 got = str(project.amount_yuan) if project and project.amount_yuan is not None else "none"
             elif name in ("place", "company"):
-                got = data.get(name) if event.kind == "visit" else (getattr(project, name) if project else None)
+                got = data.get(name) if event.kind in ("visit", "reception", "lead") else (
+                    getattr(project, name) if project else None)
             elif name == "note~":
                 got = wanted if wanted in event.text else event.text
             elif name == "note":

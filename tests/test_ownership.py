@@ -153,6 +153,20 @@ async def test_undoing_the_second_report_withdraws_its_clash(sessions, clock) ->
     assert "没有撞单" in (await chat.ok(LEADER, "撞单")).text
 
 
+async def test_dropping_the_duplicate_settles_the_clash_and_undoing_the_drop_reopens_it(sessions, clock) -> None:
+    chat = leader_chat(sessions, clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    await squad_with_members(chat, "长江路", "刘洋")
+    await chat.ok("张伟", "洽谈 比亚迪河南体验中心 2亿 对接:比亚迪集团")
+    await chat.ok("刘洋", "洽谈 比亚迪新能源基地 5亿 对接:比亚迪")
+    await chat.ok("刘洋", "放弃 #2 与德化街重复")
+    assert [r.resolution.startswith("dropped:") for r in await clashes(sessions)] == [True]
+    assert "没有撞单" in (await chat.ok(LEADER, "撞单")).text
+    await chat.ok("刘洋", "撤销")  # the squad courts it again: the clash is open again
+    assert [(r.resolved_at, r.resolution) for r in await clashes(sessions)] == [(None, "")]
+    assert "比亚迪" in (await chat.ok(LEADER, "撞单")).text
+
+
 async def test_a_company_named_later_is_checked_against_older_projects_only(sessions, clock) -> None:
     chat = leader_chat(sessions, clock)
     await squad_with_members(chat, "德化街", "张伟")

@@ -9,6 +9,7 @@ from datetime import date
 from handlers.catalog import Catalog
 from handlers.commands import Command, ParseError
 from handlers.normalize import normalize, scan
+from handlers.parse.activity import _parse_lead, _parse_promo, _parse_publicity, _parse_reception
 from handlers.parse.admin import (
     _parse_away,
     _parse_bind,
@@ -50,6 +51,7 @@ _PARSERS: dict[str, Callable[[_Ctx], Command | ParseError]] = {
     "drop": _parse_drop, "undo": _parse_undo, "edit": _parse_edit, "verify": _parse_verify,
     "expect": _parse_expect, "funds": _parse_funds, "transfer": _parse_transfer, "clashes": _parse_clashes,
     "assess": _parse_assess, "activity": _parse_activity,
+    "reception": _parse_reception, "promo": _parse_promo, "lead": _parse_lead, "publicity": _parse_publicity,
     "find": _parse_find, "mine": _parse_team_value, "rank": _parse_bare,
     "status": _parse_team_value, "problems": _parse_team_value, "export": _parse_bare,
     "away": _parse_away, "newteam": _parse_newteam, "invite": _parse_invite, "join": _parse_join,

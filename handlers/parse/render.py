@@ -6,8 +6,9 @@ from datetime import date
 
 from handlers.commands import Command, ProjectRef
 from handlers.normalize import scan
+from handlers.parse.activity import _COMPANIES
 from handlers.parse.assess import RANK_WORDS
-from handlers.parse.common import VERB_KEYS
+from handlers.parse.common import VERB_KEYS, _is_empty_keyword, _is_filler, _place_of, id_of
 from handlers.score_periods import period_word, split_period
 from handlers.vocabulary import (
     CATEGORY_NAMES_EN,
@@ -36,6 +37,16 @@ def _project_text(project: ProjectRef | None) -> str:
     if project is None:
         return ""
     return f"#{project.id}" if project.id is not None else _quote(project.name or "")
+
+
+def _kind_text(kind: str) -> str:
+    """An event type (推介会) written so that it reads back as the type, not as a place, count or keyword."""
+    token = scan(kind)
+    plain = len(token) == 1 and not token[0].quoted and token[0].text == kind
+    if not plain or _place_of(token[0]) is not None or _COMPANIES.fullmatch(kind) or id_of(token[0]) is not None \
+            or _is_filler(token[0]) or _is_empty_keyword(token[0]):
+        return _quote(kind)
+    return kind
 
 
 def _date_iso(value: date | None) -> str:
@@ -106,6 +117,22 @@ def render(command: Command) -> str:
             plain = split_period(c.value)[0] is None and c.value.lower() not in RANK_WORDS
             value = _word_or_quoted(c.value) if plain else _quote(c.value)
         parts += [rank, value, period_word(c.kind, c.lang) if c.kind else ""]
+    elif verb == "reception":
+        parts += [
+            _project_text(c.project), f"@{c.place}" if c.place else "",
+            ("company:" if en else "公司:") + _word_or_quoted(c.company) if c.company else "", c.note,
+        ]
+    elif verb == "promo":
+        parts += [_kind_text(c.kind or ""), f"@{c.place}" if c.place else "",
+                  f"{c.number}家" if c.number is not None else "", c.note]
+    elif verb == "lead":
+        if c.flag == "promote":
+            parts += ["promote" if en else "立项", str(c.number)]
+        else:
+            parts += [("company:" if en else "公司:") + _word_or_quoted(c.company or ""), c.industry or "",
+                      f"@{c.place}" if c.place else "", c.note]
+    elif verb == "publicity":
+        parts += [_word_or_quoted(c.value or ""), c.note]
     elif verb == "clashes":
         parts.append(("all" if en else "全部") if c.flag == "all" else "")
     elif verb == "newteam":

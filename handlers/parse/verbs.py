@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rapidfuzz import fuzz
 
 from handlers.commands import Lang, ParseError, Verb
@@ -17,6 +19,10 @@ from handlers.vocabulary import (
 # Verbs that report an action, so a particle may follow them (签约了, 拜访了, 解决了) and a meaning-free
 # adverb precede them (已经签约, 也落地了).
 _ACTION_VERBS = frozenset({"plan", "pursue", "sign", "land", "note", "visit", "resolve", "drop", "edit"})
+# Verbs whose Chinese words are common in names and prose (活动中心, 宣传部, 接待了X来访): a verb only when a
+# space, `#`, a quote, `@`, `:` or the end follows; glued to more words, the message is read as a sentence.
+_STANDALONE_VERBS = frozenset({"reception", "promo", "lead", "publicity"})
+_STANDS_ALONE = re.compile(r"$|[\s#\"“「『@,:]")
 
 
 def bare_verb(text: str) -> tuple[str, Verb, Lang] | None:
@@ -29,6 +35,8 @@ def bare_verb(text: str) -> tuple[str, Verb, Lang] | None:
             after = text[len(word) : len(word) + 1]
             if after and after.isascii() and (after.isalnum() or after == "_"):
                 continue
+        elif verb in _STANDALONE_VERBS and _STANDS_ALONE.match(text, len(word)) is None:
+            continue
         return text[: len(word)], verb, lang
     return None
 

@@ -15,7 +15,7 @@ from storage.models import STAGES, Project
 
 EVENT_VERBS_ZH = {"create": "新建", "stage": "阶段", "note": "进展", "visit": "拜访", "problem": "问题",
                   "resolve": "解决", "edit": "修改", "drop": "放弃", "verify": "核实", "expect": "预计",
-                  "evidence": "附件", "funds": "到位", "transfer": "转交"}
+                  "evidence": "附件", "funds": "到位", "transfer": "转交", "reception": "接待"}
 PROBLEM_EVENT_KINDS = frozenset({"problem", "resolve"})  # their words are the problem's: shown as problems are
 
 

@@ -119,5 +119,5 @@ async def handle_drop(cmd: Command, ctx: Context) -> Reply:
     project.drop_reason = cmd.note  # check_fits refuses one over its limit, never cuts it
     event_id = await record_event(ctx, project=project, kind="drop", from_stage=from_stage, to_stage="dropped",
                                   text=cmd.note, data={"before": before})
-    await ownership.settle(ctx, project_id=project.id or 0, resolution="dropped")
+    await ownership.settle(ctx, project_id=project.id or 0, resolution=f"dropped:{event_id}")  # undo reopens
     return await card(ctx, project, ctx.say("drop.dropped_history_kept"), [cmd.note], event_id)

@@ -19,7 +19,7 @@ from handlers.parse import id_of, match_verb
 # Verbs that report an update: a second one in a message starts a second update.
 UPDATE_VERBS = frozenset({
     "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "edit", "expect", "verify",
-    "funds", "transfer",
+    "funds", "transfer", "reception", "promo", "lead", "publicity",
 })
 # Clause breaks: a new line, a semicolon, a Chinese full stop.
 _BREAK = re.compile(r"\n|[;；。]")

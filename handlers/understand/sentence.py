@@ -22,6 +22,7 @@ from handlers.understand.words import (
     ADVERBS_BEFORE,
     CATEGORY_HINTS,
     COMPANY_SUFFIXES,
+    EVENT_TYPES,
     FUNCTION_WORDS,
     FUTURE_MARKERS,
     GENERIC_NOUNS,
@@ -53,7 +54,7 @@ _CUES = ("一起去", "去了", "前往", "来自", "我们", "今天", "对方"
          "有", "是", "为", "于", "的", "了", "啦", "吧", "呢", "吗", "追加", "一个", "这个", "那个", "该", "咱们",
          "那边", "这边", "方面", "领导好", "报一下", "报告一下", "汇报一下", "上午", "下午", "晚上", "中午", "早上",
          "刚才", "刚刚", "陪", "一起", "一趟", "一下", "初步", "正式", "顺利", "终于", "目前", "现在", "嗯", "哦",
-         "老板", "负责人", "董事长", "总经理")
+         "老板", "负责人", "董事长", "总经理", "首笔", "第一笔", "第二笔")
 # Cues of two or more characters cut a piece anywhere; a one-character cue only at a piece's edge (去深圳,
 # 了), since inside a word it is part of it (储能, 合同, 成都), except 的/和/跟/与, which join two names.
 _CUE = re.compile("|".join(re.escape(cue) for cue in sorted(_CUES, key=len, reverse=True) if len(cue) > 1)
@@ -65,6 +66,8 @@ _BUILDS = re.compile(r"(?:建|建设|设立|成立|布局|投建|落户)([\u4e00
 _COMPANY = re.compile(  # greedy: the longest company name in the piece (卫龙食品公司, not 卫龙食品)
     r"[\u4e00-\u9fffA-Za-z0-9&]{1,14}(?:" + "|".join(re.escape(s) for s in COMPANY_SUFFIXES) + r")"
 )
+_COMERS = ("visit", "reception")  # verbs whose subject is the company met, not a project
+_ATTENDING = re.compile(r"(\d{1,5})\s*家")  # 来了30家企业
 _PERSON = re.compile(r"^[\u4e00-\u9fff]{1,3}?(?:" + "|".join(re.escape(t) for t in PERSON_TITLES) + r")$")
 
 
@@ -199,7 +202,7 @@ def read_sentence(text: str, *, catalog: Catalog, usd_rate: float, today: date) 
         project = ProjectRef(id=ids[0][2])
     else:
         subject = before[0] if before else (after[0] if after else None)
-        if subject is not None and company is not None and subject.start == company.start and verb == "visit":
+        if subject is not None and company is not None and subject.start == company.start and verb in _COMERS:
             subject = None
         if subject is None and company is not None and verb in STAGE_VERBS:
             built = _BUILDS.search(text)
@@ -207,7 +210,7 @@ def read_sentence(text: str, *, catalog: Catalog, usd_rate: float, today: date) 
         elif subject is not None:
             project = ProjectRef(name=subject.text)
             removed.append((subject.start, subject.end))
-    if company is None and verb == "visit":  # 见了海康威视的王总: the one visited, with or without a suffix
+    if company is None and verb in _COMERS:  # 见了海康威视的王总: the one visited, with or without a suffix
         company = after[0] if after else (before[0] if before else None)
     if company is not None:
         removed.append((company.start, company.end))
@@ -223,7 +226,7 @@ def read_sentence(text: str, *, catalog: Catalog, usd_rate: float, today: date) 
             return None
         return Reading(Command(verb="note", lang=lang, text=text, project=project, note=text)).doubted(
             "说的是打算，还没有发生，我记成一条进展：", "This is a plan, not done yet; noted as progress:")
-    if verb in STAGE_VERBS:
+    if verb in STAGE_VERBS or verb == "funds":
         removed += [(a.start - len(a.label), a.end) for a in amounts[:1]]
     note = _rest(text, removed)
     when = past[0].day if past else None
@@ -231,6 +234,13 @@ def read_sentence(text: str, *, catalog: Catalog, usd_rate: float, today: date) 
         visited = company.text if company else (project.name if project is not None and not ids else None)
         command = Command(verb="visit", lang=lang, text=text, project=project if ids else None, place=place,
                           company=visited, note=note, when=when)
+        return Reading(command).doubted(*doubt)
+    if verb in ("reception", "promo"):
+        return _activity(verb, text, lang, ids, company, place, note)
+    if verb == "funds":  # 5000万到账了, #12 到账5000万: an exact amount that arrived, not one still ahead
+        if amount is None or amount.vague or future:
+            return None
+        command = Command(verb="funds", lang=lang, text=text, project=project, amount=amount, when=when, note=note)
         return Reading(command).doubted(*doubt)
     if project is None:
         return None
@@ -248,6 +258,36 @@ def read_sentence(text: str, *, catalog: Catalog, usd_rate: float, today: date) 
     else:
         command = Command(verb="note", lang=lang, text=text, project=project, note=note or text)
     return Reading(command).doubted(*doubt)
+
+
+def _activity(verb: Verb, text: str, lang: Lang, ids: list[tuple[int, int, int]], company: _Piece | None,
+              place: str | None, note: str) -> Reading | None:
+    """接待 (a company that came: 今天接待了中原数据集团来访) or 活动 (下午在深圳办了场推介会，来了30家企业), proposed."""
+    doubt = ("这是我从文字里读出来的，请确认：", "I read this from your words; please confirm:")
+    note = _tidy(note, SENTENCE_VERBS[verb])
+    if verb == "reception":
+        if company is None and not ids:
+            return None
+        project = ProjectRef(id=ids[0][2]) if ids else None
+        command = Command(verb="reception", lang=lang, text=text, project=project,
+                          company=company.text if company else None, place=place, note=note)
+        return Reading(command).doubted(*doubt)
+    kind = next((word for word in EVENT_TYPES if word in text), None)
+    if kind is None:
+        return None
+    count = _ATTENDING.search(text)
+    note = " ".join(word for word in note.split() if kind not in word and (count is None or count.group() not in word))
+    command = Command(verb="promo", lang=lang, text=text, kind=kind, place=place,
+                      number=int(count.group(1)) if count else None, note=note)
+    return Reading(command).doubted(*doubt)
+
+
+def _tidy(note: str, phrases: tuple[str, ...]) -> str:
+    """A note without the verb's own phrases (来访) and the cue words left around them (下午在)."""
+    for phrase in sorted(phrases, key=len, reverse=True):
+        note = note.replace(phrase, " ")
+    words = [word for word in note.split() if word.rstrip("在了场一") and word.rstrip("在了场一") not in _CUES]
+    return " ".join(words)
 
 
 def _rest(text: str, removed: list[tuple[int, int]]) -> str:

@@ -90,9 +90,16 @@ SENTENCE_VERBS: dict[Verb, tuple[str, ...]] = {
         "有投资意向", "有意向", "意向投资", "想投", "想来", "计划投", "拟投", "打算投", "准备投", "有兴趣", "感兴趣",
         "意向", "储备",
     ),
+    # Money that arrived (到位资金): read only with an exact amount (handlers.understand.sentence).
+    "funds": ("资金到位", "资金已到位", "首笔到位", "到账了", "已到账", "到账", "到位了", "已到位"),
+    # A company coming to the district (接待) and a promotion event (推介会): activity of their own (issue 20).
+    "reception": ("接待来访", "接待", "来访", "来我区考察", "来区考察"),
+    "promo": (
+        "推介会", "招商会", "对接会", "恳谈会", "洽谈会", "说明会", "招商推介", "推介活动", "招商活动", "办了场",
+        "办了一场", "举办了", "开了场",
+    ),
     "visit": (
-        "拜访", "拜会", "走访", "考察", "见了", "见面", "会见", "约见", "座谈", "来访", "接待", "登门", "去了",
-        "调研",
+        "拜访", "拜会", "走访", "考察", "见了", "见面", "会见", "约见", "座谈", "登门", "去了", "调研",
     ),
     "note": (
         "进展", "更新", "汇报", "反馈", "回复", "答复", "跟进", "通过了", "同意了", "确定了", "定了", "定下来了",
@@ -101,7 +108,11 @@ SENTENCE_VERBS: dict[Verb, tuple[str, ...]] = {
 }
 # A sentence with several verb phrases reports the strongest: a signing beats the visit it happened on, and a
 # visit beats the interest the company showed during it.
-STRENGTH: tuple[Verb, ...] = ("land", "sign", "drop", "resolve", "problem", "visit", "pursue", "plan", "note")
+STRENGTH: tuple[Verb, ...] = (
+    "land", "sign", "drop", "resolve", "funds", "problem", "promo", "reception", "visit", "pursue", "plan", "note",
+)
+# The kinds of promotion event a sentence names (下午办了场推介会 → 推介会).
+EVENT_TYPES: tuple[str, ...] = ("推介会", "招商会", "对接会", "恳谈会", "洽谈会", "说明会", "签约仪式", "博览会", "展会")
 # 签 alone is a signing only where it ends a clause (这个月能签, 下个月签吧); elsewhere it starts another
 # word (签到, 签证, 签名) or is a typo of one (签越).
 SIGN_ENDINGS = ("", " ", "了", "吧", "啦", "呢", ",", "，", "。", "!", "！", "下")
