@@ -19,7 +19,6 @@ from handlers.reports.activity_index import index_rows
 from handlers.reports.assessment import assess_all, assess_team, assessed_weeks
 from handlers.score_periods import Period, period_of, split_period
 from storage import report_weeks
-from storage.event_queries import add_event
 from storage.models import JobRun, ReportWeek
 from tests.helpers import ADMIN, Chat, MovableClock, make_core, squad_with_members
 from tests.test_jobs import LEADERS_GROUP, World, district, statuses
@@ -42,23 +41,14 @@ async def at(chat: Chat, moment: datetime, user: str, text: str) -> None:
     await chat.ok(user, text)
 
 
-async def reception(sessions, *, team_id: int, moment: datetime) -> None:
-    """A 接待 recorded as the activity storage records it (an event of kind reception)."""
-    async with sessions() as session:
-        await add_event(session, project_id=None, member_id=None, team_id=team_id, kind="reception",
-                        from_stage="", to_stage="", text="公司:宇通集团", data="{}", undoes_event_id=None,
-                        source_platform="console", source_chat="", source_message_id="", created_at=moment)
-        await session.commit()
-
-
 async def build_district(sessions, clock: MovableClock, **settings: Any) -> Chat:
     """Three squads over 2026's fourth quarter (the clock ends on Tuesday 2026-11-24 10:00).
 
     德化街 (张伟): #1 signed 9-28 (Q3) and landed 10-10 at 2亿; #3 华为云中心 12亿 (公司:华为技术有限公司) signed
     10-12; #4 3000万 signed 10-15 and dropped 10-20; #5 60亿 created 10-20 and undone; #6 京东结算中心 5亿
     signed 11-02, 1亿 in place 11-03, moved to 长江路 11-05 by a leader; 5000万 in place for #3 (11-10) and
-    1亿 for #1 (11-12); visits 10-13 and 11-03, and one on 11-17 undone. 长江路 (刘洋): #2 谋划 10-01, a
-    reception today. 五里堡: created 11-10, silent.
+    1亿 for #1 (11-12); visits 10-13 and 11-03, and one on 11-17 undone; a publicity item today. 长江路 (刘洋):
+    #2 谋划 10-01, a reception today. 五里堡: created 11-10, silent.
     """
     clock.now = local(2026, 9, 20)
     chat = leader_chat(sessions, clock, **settings)
@@ -82,8 +72,8 @@ async def build_district(sessions, clock: MovableClock, **settings: Any) -> Chat
     await at(chat, local(2026, 11, 12), "张伟", "到位 中原数据港 1亿")
     await at(chat, local(2026, 11, 17), "张伟", "拜访 华为云中心 @北京")
     await at(chat, local(2026, 11, 17), "张伟", "撤销")
-    clock.now = local(2026, 11, 24)
-    await reception(sessions, team_id=2, moment=clock.now)
+    await at(chat, local(2026, 11, 24), "刘洋", "接待 公司:宇通集团 考察团一行5人")
+    await at(chat, local(2026, 11, 24), "张伟", "宣传 河南日报 报道我区招商成果")
     return chat
 
 
@@ -104,18 +94,19 @@ async def test_a_quarter_scored_by_hand_with_every_line_explained(sessions, cloc
     text = reply.text
     # 落地 #1 2亿 (亿元以上) 8; 签约 华为云中心 12亿 (10亿元以上) 10; #1's 签约 was in Q3; the dropped and the
     # undone projects give nothing; 京东结算中心 now belongs to 长江路. Funds 1.5亿 × 2 = 3 (京东's 1亿 moved
-    # with it). Visits 2 × 1 (the third undone). Bonus 华为 10. Weeks without a report: 10-26–11-01 and
-    # 11-16–11-22 (the visit that week was undone): −2 each.
+    # with it). Visits 2 × 1 (the third undone). Publicity 1 × 0.5. Bonus 华为 10. Weeks without a report:
+    # 10-26–11-01 and 11-16–11-22 (the visit that week was undone): −2 each (this week is not over).
     assert "落地 #1 中原数据港 2亿元（亿元以上）  +8" in text
     assert "签约 #3 华为云中心 12亿元（10亿元以上）  +10" in text
     assert "到位资金 1.5亿元 × 2分/亿元（#1 1亿元，#3 5000万元）  +3" in text
     assert "拜访 2 次 × 1分  +2" in text
+    assert "宣传 1 次 × 0.5分  +0.5" in text
     assert "加分：#3 华为云中心（名单企业：华为）  +10" in text
     assert "扣分：10月26日–11月1日 全队无报送  -2" in text
     assert "扣分：11月16日–11月22日 全队无报送  -2" in text
     assert "蜜雪冰城" not in text and "比亚迪" not in text and "京东" not in text
-    assert total_of(text) == 29
-    assert sum(line_points(text)) == 29
+    assert total_of(text) == 29.5
+    assert sum(line_points(text)) == 29.5
 
     # 长江路: 京东结算中心 5亿 signed in the quarter 5, bonus 京东 10, its 1亿 in place 2, a reception 1;
     # silent in 7 of the 8 weeks (谋划 on 10-01 was in the first): −14.
@@ -127,7 +118,7 @@ async def test_a_quarter_scored_by_hand_with_every_line_explained(sessions, cloc
     assert total_of((await chat.ok(LEADER, "考核 五里堡")).text) == -2  # 考核 alone: this quarter
 
     ranking = (await chat.ok(LEADER, "考核 排行 本季度")).text
-    assert ranking.splitlines()[1:4] == ["1. 德化街 29分", "2. 长江路 4分", "3. 五里堡 -2分"]
+    assert ranking.splitlines()[1:4] == ["1. 德化街 29.5分", "2. 长江路 4分", "3. 五里堡 -2分"]
 
 
 async def test_the_year_boundary(sessions, clock) -> None:
@@ -135,17 +126,17 @@ async def test_the_year_boundary(sessions, clock) -> None:
     await at(chat, local(2026, 12, 29), "张伟", "进展 华为云中心 年底回访")
     await at(chat, local(2027, 1, 5), "张伟", "签约 宇通客车基地 10亿")
     clock.now = local(2027, 1, 6)
-    # 上季度 in January is last year's fourth quarter, whole: five more silent weeks (Sundays 11-29 … 12-27;
-    # the week of 12-29 ends on 2027-01-03, so it belongs to the new year).
+    # 上季度 in January is last year's fourth quarter, whole: four more silent weeks (Sundays 12-06 … 12-27;
+    # the week of 11-23 had the publicity; the week of 12-29 ends on 2027-01-03, so it is the new year's).
     last_quarter = (await chat.ok(LEADER, "考核 德化街 上季度")).text
     assert "2026年第4季度（10月1日–12月31日）" in last_quarter
-    assert total_of(last_quarter) == 29 - 10 and sum(line_points(last_quarter)) == 19
+    assert total_of(last_quarter) == 29.5 - 8 and sum(line_points(last_quarter)) == 21.5
     this_year = (await chat.ok(LEADER, "考核 德化街 本年")).text
     assert "签约 #7 宇通客车基地 10亿元（10亿元以上）  +10" in this_year
     assert total_of(this_year) == 10  # the week 12-28 – 01-03 had a report (12-29)
     ranking = (await chat.ok(LEADER, "考核 排行 上季度")).text
     # 长江路: the reception was in the week of 11-23; silent in the four after: 4 − 8. 五里堡: six weeks.
-    assert ranking.splitlines()[1:4] == ["1. 德化街 19分", "2. 长江路 -4分", "3. 五里堡 -12分"]
+    assert ranking.splitlines()[1:4] == ["1. 德化街 21.5分", "2. 长江路 -4分", "3. 五里堡 -12分"]
 
 
 async def report_weeks_stored(sessions) -> dict[tuple[int, date], int]:
@@ -158,10 +149,10 @@ async def test_the_weekly_report_counter_matches_a_rebuild(sessions, engine, clo
     await build_district(sessions, clock)
     kept = await report_weeks_stored(sessions)
     # 德化街's weeks: 9-28 (签约), 10-05 (落地), 10-12 (签约, 拜访, 签约), 10-19 (放弃; the undone 签约 and its
-    # undo do not count), 11-02 (签约, 拜访, 到位), 11-09 (到位 ×2); the 11-16 visit was undone.
+    # undo do not count), 11-02 (签约, 拜访, 到位), 11-09 (到位 ×2), 11-23 (宣传); the 11-16 visit was undone.
     assert {week: n for (team, week), n in kept.items() if team == 1} == {
         date(2026, 9, 28): 1, date(2026, 10, 5): 1, date(2026, 10, 12): 3, date(2026, 10, 19): 1,
-        date(2026, 11, 2): 3, date(2026, 11, 9): 2}
+        date(2026, 11, 2): 3, date(2026, 11, 9): 2, date(2026, 11, 23): 1}
     async with engine.begin() as connection:
         await connection.run_sync(report_weeks.rebuild, TZ)
     assert await report_weeks_stored(sessions) == kept
@@ -185,27 +176,27 @@ async def test_ranking_and_explanation_agree_for_every_squad_and_period(sessions
 async def test_who_may_ask(sessions, clock) -> None:
     chat = await build_district(sessions, clock)
     own = (await chat.ok("张伟", "考核")).text  # a member: their squad, this quarter
-    assert "德化街" in own and total_of(own) == 29
+    assert "德化街" in own and total_of(own) == 29.5
     refused = await chat.refused("张伟", "考核 长江路")
     assert "长江路" in refused.text
-    assert "1. 德化街 29分" in (await chat.ok("刘洋", "考核 排行")).text  # the ranking is for everyone
-    assert "1. 德化街 29分" in (await chat.ok(LEADER, "考核")).text  # a leader without a squad: the ranking
+    assert "1. 德化街 29.5分" in (await chat.ok("刘洋", "考核 排行")).text  # the ranking is for everyone
+    assert "1. 德化街 29.5分" in (await chat.ok(LEADER, "考核")).text  # a leader without a squad: the ranking
     unknown = await chat.refused(LEADER, "考核 不存在的队")
     assert "没有名为「不存在的队」的小分队" in unknown.text and "正确格式" in unknown.text
     english = (await chat.ok(LEADER, "assess 德化街 this quarter")).text
-    assert "Total 29 pts" in english
+    assert "Total 29.5 pts" in english
 
 
 async def test_activity_index(sessions, clock) -> None:
     chat = await build_district(sessions, clock)
     # This quarter: signings 德化街 1 (华为云中心), 长江路 1 (京东, moved); starts 德化街 1; visits 德化街 2;
-    # receptions 长江路 1. Each sub-index against the best squad, six equal weights:
-    # 德化街 (100 + 100 + 100) / 6 = 50.0; 长江路 (100 + 100) / 6 = 33.3; 五里堡 0.
+    # receptions 长江路 1; publicity 德化街 1. Each sub-index against the best squad, six equal weights:
+    # 德化街 (100 + 100 + 100 + 100) / 6 = 66.7; 长江路 (100 + 100) / 6 = 33.3; 五里堡 0.
     text = (await chat.ok("张伟", "活跃 本季度")).text
     lines = text.splitlines()
-    assert lines[2].startswith("1. 德化街 50.0") and lines[3].startswith("2. 长江路 33.3")
+    assert lines[2].startswith("1. 德化街 66.7") and lines[3].startswith("2. 长江路 33.3")
     assert lines[4] == "3. 五里堡 0.0"
-    assert "签约1、落地1、拜访2" in lines[2]
+    assert "签约1、落地1、拜访2、宣传1" in lines[2] and "签约1、接待1" in lines[3]
 
 
 def test_index_rows_normalise_against_the_best_squad() -> None:
@@ -219,21 +210,22 @@ def test_index_rows_normalise_against_the_best_squad() -> None:
 
 async def test_the_morning_ranking_by_assessment_and_by_activity(sessions, clock) -> None:
     await build_district(sessions, clock)
-    # The year so far. 德化街: #1 signed (5) and landed (8), #3 (10), funds 3, visits 2, bonus 10, silent in
-    # the week of 9-21 and two of the quarter: 38 − 6 = 32. 长江路: 5 + 10 + 2 + 1 − 16 = 2. 五里堡 −2.
+    # The year so far. 德化街: #1 signed (5) and landed (8), #3 (10), funds 3, visits 2, publicity 0.5, bonus
+    # 10, silent in the week of 9-21 and two of the quarter: 38.5 − 6 = 32.5. 长江路: 5 + 10 + 2 + 1 − 16 = 2.
     chat = leader_chat(sessions, clock, ranking_by="assessment")
     board = (await chat.ok(LEADER, "排行")).text
     assert "【比】考核积分排名（本年）" in board
     assert [
-        line for line in board.splitlines() if re.match(r"^\d\. ", line)] == ["1. 德化街 32分", "2. 长江路 2分", "3. 五里堡 -2分"]
+        line for line in board.splitlines() if re.match(r"^\d\. ", line)] == ["1. 德化街 32.5分", "2. 长江路 2分", "3. 五里堡 -2分"]
     async with sessions() as session:
         rows = await compute_ranking(session, settings=chat.core.settings, now=clock.now)
-    assert [(r.team_name, r.score) for r in rows] == [("德化街", 32), ("长江路", 2), ("五里堡", -2)]
-    # By activity: signings 德化街 2 of best 2, 长江路 1; starts 德化街; visits 德化街; receptions 长江路.
+    assert [(r.team_name, r.score) for r in rows] == [("德化街", 32.5), ("长江路", 2), ("五里堡", -2)]
+    # By activity: signings 德化街 2 of best 2, 长江路 1; starts, visits, publicity 德化街; receptions 长江路:
+    # 德化街 (100 + 100 + 100 + 100) / 6 = 66.7, 长江路 (50 + 100) / 6 = 25.0.
     chat = leader_chat(sessions, clock, ranking_by="activity")
     board = (await chat.ok(LEADER, "排行")).text
     assert [
-        line for line in board.splitlines() if re.match(r"^\d\. ", line)] == ["1. 德化街 50.0", "2. 长江路 25.0", "3. 五里堡 0.0"]
+        line for line in board.splitlines() if re.match(r"^\d\. ", line)] == ["1. 德化街 66.7", "2. 长江路 25.0", "3. 五里堡 0.0"]
 
 
 async def test_junk_entries_cannot_lift_a_squad(sessions, clock) -> None:
