@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.assessment_scheme import Scheme, load_scheme
-from handlers.rules import Rules
+from handlers.rules import RANKING_BY, RankingBy, Rules
 
 
 class Settings(BaseSettings):
@@ -104,13 +104,20 @@ class Settings(BaseSettings):
     assessment_file: str = ""
     # What the morning 比学赶超 ranks squads by: pools (composite completion, today's weighting), assessment
     # (考核 points for the year so far) or activity (活跃指数 for the year so far).
-    ranking_by: Literal["pools", "assessment", "activity"] = "pools"
+    ranking_by: str = "pools"
 
     @field_validator("admins", "leaders", "bot_names", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("ranking_by")
+    @classmethod
+    def _ranking_by(cls, value: str) -> str:
+        if value not in RANKING_BY:
+            raise ValueError(f"must be one of {', '.join(RANKING_BY)}, not {value!r}")
         return value
 
     @field_validator("database_url")
@@ -176,7 +183,7 @@ class Settings(BaseSettings):
             schedule_yellow_points=self.schedule_yellow_points, schedule_red_points=self.schedule_red_points,
             problem_escalation_days=self.problem_escalation_days, job_grace_minutes=self.job_grace_minutes,
             files_max_mb=self.files_max_mb, scheme=load_scheme(self.assessment_path()),
-            ranking_by=self.ranking_by,
+            ranking_by=cast(RankingBy, self.ranking_by),
         )
 
     @property
