@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Date, and_, case, false, func, literal_column, or_, select, union_all
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import FundsArrival, Project, ReportWeek, Team
+from storage.activity_queries import activity_counts
+from storage.models import ActivityTally, FundsArrival, Project, ReportWeek, Team
 from storage.report_queries.common import _exec, _live, _within
 
 
@@ -183,3 +184,27 @@ async def team_reported_weeks(session: AsyncSession, *, team_id: int, first: dat
 def _as_date(value: Any) -> date:
     # A MIN() over a DATE column comes back as text from SQLite (the column type is lost in the aggregate).
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+async def activity_totals(session: AsyncSession, *, start: date, end: date) -> dict[int, dict[str, int]]:
+    """team id → kind → count over the local days start..end inclusive: storage.activity_queries'
+    activity_counts, planned for long periods on SQLite.
+
+    SQLite answers activity_counts from the day index and then sorts every row of the period to group them
+    (105 ms for a year at 2,000 squads); with the day bound written `+day` it walks the table's (team, kind,
+    day) key in group order instead and sorts nothing (52 ms). PostgreSQL hash-aggregates either way.
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "sqlite":
+        return await activity_counts(session, start=start, end=end)
+    day = literal_column("+activity_tally.day", Date)
+    query = (
+        select(col(ActivityTally.team_id), col(ActivityTally.kind), func.sum(col(ActivityTally.count)))
+        .where(day >= start, day <= end)
+        .group_by(col(ActivityTally.team_id), col(ActivityTally.kind))
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for team_id, kind, number in (await _exec(session, query)).all():
+        if number:
+            counts.setdefault(int(team_id), {})[str(kind)] = int(number)
+    return counts

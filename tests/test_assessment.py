@@ -18,7 +18,7 @@ from handlers.reports import compute_ranking
 from handlers.reports.activity_index import index_rows
 from handlers.reports.assessment import assess_all, assess_team, assessed_weeks
 from handlers.score_periods import Period, period_of, split_period
-from storage import report_weeks
+from storage import activity_queries, assessment_queries, report_weeks
 from storage.models import JobRun, ReportWeek
 from tests.helpers import ADMIN, Chat, MovableClock, make_core, squad_with_members
 from tests.test_jobs import LEADERS_GROUP, World, district, statuses
@@ -156,6 +156,15 @@ async def test_the_weekly_report_counter_matches_a_rebuild(sessions, engine, clo
     async with engine.begin() as connection:
         await connection.run_sync(report_weeks.rebuild, TZ)
     assert await report_weeks_stored(sessions) == kept
+
+
+async def test_activity_totals_are_activity_counts(sessions, clock) -> None:
+    await build_district(sessions, clock)
+    async with sessions() as session:
+        for first, last in ((date(2026, 1, 1), date(2026, 12, 31)), (date(2026, 10, 13), date(2026, 11, 3)),
+                            (date(2026, 11, 24), date(2026, 11, 24)), (date(2025, 1, 1), date(2025, 12, 31))):
+            assert await assessment_queries.activity_totals(session, start=first, end=last) == \
+                await activity_queries.activity_counts(session, start=first, end=last)
 
 
 async def test_ranking_and_explanation_agree_for_every_squad_and_period(sessions, clock) -> None:

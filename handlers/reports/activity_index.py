@@ -24,8 +24,8 @@ from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_T
 from handlers.schedule import local_day
 from handlers.score_periods import Period, period_of
 from handlers.wording import key, say
+from storage import assessment_queries as aq
 from storage import report_queries as rq
-from storage.activity_queries import activity_counts
 
 if TYPE_CHECKING:
     from handlers.rules import Rules
@@ -68,7 +68,7 @@ def index_rows(names: Mapping[int, str], counts: Mapping[int, Mapping[str, int]]
 async def activity_ranking(session: AsyncSession, *, settings: Rules, period: Period) -> list[IndexRow]:
     """The activity index of every squad for the period, ranked."""
     names = await rq.team_names(session)
-    counts = await activity_counts(session, start=period.first, end=period.last)
+    counts = await aq.activity_totals(session, start=period.first, end=period.last)
     return index_rows(names, counts, settings.scheme.index_weights)
 
 

@@ -27,7 +27,6 @@ from handlers.score_periods import Period
 from handlers.wording import key, say
 from storage import assessment_queries as aq
 from storage import funds_queries
-from storage.activity_queries import activity_counts
 from storage.company_names import company_key
 
 if TYPE_CHECKING:
@@ -106,7 +105,7 @@ async def _inputs(
                                  require_verification=settings.require_verification, team_id=team_id)
     funds = await funds_queries.funds_in_place_by_team(
         session, since=period.first, until=period.last + timedelta(days=1))
-    activity = await activity_counts(session, start=period.first, end=period.last)
+    activity = await aq.activity_totals(session, start=period.first, end=period.last)
     keys = [company_key(name) for name in scheme.bonus_companies]
     bonus = await aq.bonus_projects(session, start=start, end=end, keys=keys,
                                     require_verification=settings.require_verification, team_id=team_id) \
