@@ -186,18 +186,22 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+LONG_PERIOD_DAYS = 120  # from about a third of the counters' history on, walking the key beats sorting
+
+
 async def activity_totals(session: AsyncSession, *, start: date, end: date) -> dict[int, dict[str, int]]:
     """team id → kind → count over the local days start..end inclusive: storage.activity_queries'
     activity_counts, planned for long periods on SQLite.
 
     SQLite answers activity_counts from the day index and then sorts every row of the period to group them
     (105 ms for a year at 2,000 squads); with the day bound written `+day` it walks the table's (team, kind,
-    day) key in group order instead and sorts nothing (52 ms). PostgreSQL hash-aggregates either way.
+    day) key in group order instead and sorts nothing (52 ms). That walk reads every row, so a short period
+    (a week: a few thousand rows by the day index) keeps the day index. PostgreSQL hash-aggregates either way.
     """
     connection = await session.connection()
-    if connection.dialect.name != "sqlite":
+    if connection.dialect.name != "sqlite" or (end - start).days < LONG_PERIOD_DAYS:
         return await activity_counts(session, start=start, end=end)
-    day = literal_column("+activity_tally.day", Date)
+    day = literal_column("+activity_tally.day", Date)  # not the day index: the key, in group order
     query = (
         select(col(ActivityTally.team_id), col(ActivityTally.kind), func.sum(col(ActivityTally.count)))
         .where(day >= start, day <= end)
