@@ -102,8 +102,8 @@ async def test_a_quarter_scored_by_hand_with_every_line_explained(sessions, cloc
     assert "拜访 2 次 × 1分  +2" in text
     assert "宣传 1 次 × 0.5分  +0.5" in text
     assert "加分：#3 华为云中心（名单企业：华为）  +10" in text
-    assert "扣分：10月26日–11月1日 全队无报送  -2" in text
-    assert "扣分：11月16日–11月22日 全队无报送  -2" in text
+    assert "扣分：10月26日–11月1日 全队无报送 1 周 × 2分  -2" in text
+    assert "扣分：11月16日–11月22日 全队无报送 1 周 × 2分  -2" in text
     assert "蜜雪冰城" not in text and "比亚迪" not in text and "京东" not in text
     assert total_of(text) == 29.5
     assert sum(line_points(text)) == 29.5
@@ -112,6 +112,7 @@ async def test_a_quarter_scored_by_hand_with_every_line_explained(sessions, cloc
     # silent in 7 of the 8 weeks (谋划 on 10-01 was in the first): −14.
     other = (await chat.ok(LEADER, "考核 长江路 本季度")).text
     assert "签约 #6 京东结算中心 5亿元（亿元以上）  +5" in other and "接待 1 次 × 1分  +1" in other
+    assert "扣分：10月5日–11月22日 全队无报送 7 周 × 2分  -14" in other  # consecutive weeks on one line
     assert "加分：#6 京东结算中心（名单企业：京东）  +10" in other
     assert total_of(other) == 4 and sum(line_points(other)) == 4
     # 五里堡, created 11-10: only the week from 11-16 counts against it.

@@ -241,12 +241,25 @@ async def assess_team(
     for pid, name, company in inputs.bonus.get(team_id, []):
         lines.append(ScoreLine(say(lang, "assess.line_bonus", id=pid, name=name,
                                    company=_listed_name(scheme, name, company)), points(scheme.bonus_points)))
-    for index in inputs.silent.get(team_id, []):
-        monday, sunday = inputs.weeks[index]
-        lines.append(ScoreLine(say(lang, "assess.line_silent", first=_day(monday, lang), last=_day(sunday, lang)),
-                               points(-scheme.no_report_week)))
+    for first, last in _runs(inputs.silent.get(team_id, [])):  # consecutive silent weeks on one line
+        weeks = last - first + 1
+        lines.append(ScoreLine(say(lang, "assess.line_silent", first=_day(inputs.weeks[first][0], lang),
+                                   last=_day(inputs.weeks[last][1], lang), weeks=weeks,
+                                   each=points_text(scheme.no_report_week)),
+                               weeks * points(-scheme.no_report_week)))
     total = points(sum(line.points for line in lines))
     return TeamScore(team_id, inputs.names.get(team_id, ""), total, lines=lines)
+
+
+def _runs(indices: Sequence[int]) -> list[tuple[int, int]]:
+    """Consecutive indices as (first, last) runs: [1, 2, 3, 7] → [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for index in indices:
+        if runs and runs[-1][1] == index - 1:
+            runs[-1] = (runs[-1][0], index)
+        else:
+            runs.append((index, index))
+    return runs
 
 
 def _listed_name(scheme: Scheme, name: str, company: str) -> str:

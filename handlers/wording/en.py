@@ -404,7 +404,7 @@ MESSAGES: dict[str, str] = {
     "assess.line_funds": "funds in place {amount} × {per_yi} pts per CNY 100m ({where})",
     "assess.line_activity": "{what} {count} × {each} pts",
     "assess.line_bonus": "bonus: #{id} {name} (listed company: {company})",
-    "assess.line_silent": "deduction: {first} – {last}, no report from the squad",
+    "assess.line_silent": "deduction: {first} – {last}, no report from the squad: {weeks} weeks × {each} pts",
     "assess.kind_visit": "visits",
     "assess.kind_reception": "receptions",
     "assess.kind_promo": "promotion events",

@@ -362,7 +362,7 @@ MESSAGES: dict[str, str] = {
     "assess.line_funds": "到位资金 {amount} × {per_yi}分/亿元（{where}）",
     "assess.line_activity": "{what} {count} 次 × {each}分",
     "assess.line_bonus": "加分：#{id} {name}（名单企业：{company}）",
-    "assess.line_silent": "扣分：{first}–{last} 全队无报送",
+    "assess.line_silent": "扣分：{first}–{last} 全队无报送 {weeks} 周 × {each}分",
     "assess.kind_visit": "拜访",
     "assess.kind_reception": "接待",
     "assess.kind_promo": "活动",
