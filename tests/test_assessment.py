@@ -20,7 +20,7 @@ from handlers.reports.assessment import assess_all, assess_team, assessed_weeks
 from handlers.score_periods import Period, period_of, split_period
 from storage import activity_queries, assessment_queries, report_weeks
 from storage.models import JobRun, ReportWeek
-from tests.helpers import ADMIN, Chat, MovableClock, make_core, squad_with_members
+from tests.helpers import Chat, MovableClock, make_core, squad_with_members
 from tests.test_jobs import LEADERS_GROUP, World, district, statuses
 from tests.test_jobs import world as world  # the started bot with fake platforms
 
@@ -48,7 +48,7 @@ async def build_district(sessions, clock: MovableClock, **settings: Any) -> Chat
     10-12; #4 3000万 signed 10-15 and dropped 10-20; #5 60亿 created 10-20 and undone; #6 京东结算中心 5亿
     signed 11-02, 1亿 in place 11-03, moved to 长江路 11-05 by a leader; 5000万 in place for #3 (11-10) and
     1亿 for #1 (11-12); visits 10-13 and 11-03, and one on 11-17 undone; a publicity item today. 长江路 (刘洋):
-    #2 谋划 10-01, a reception today. 五里堡: created 11-10, silent.
+    #2 谋划 10-01, a reception today. 五里堡 (陈静): created 11-10, #7 谋划 11-11, then silent.
     """
     clock.now = local(2026, 9, 20)
     chat = leader_chat(sessions, clock, **settings)
@@ -67,7 +67,9 @@ async def build_district(sessions, clock: MovableClock, **settings: Any) -> Chat
     await at(chat, local(2026, 11, 3), "张伟", "拜访 中原数据港 @上海")
     await at(chat, local(2026, 11, 3, 11), "张伟", "到位 京东结算中心 1亿")
     await at(chat, local(2026, 11, 5), LEADER, "转交 京东结算中心 长江路")
-    await at(chat, local(2026, 11, 10), ADMIN, "建队 五里堡")
+    clock.now = local(2026, 11, 10)  # a Tuesday: 五里堡's first assessed week begins on 11-16
+    await squad_with_members(chat, "五里堡", "陈静")
+    await at(chat, local(2026, 11, 11), "陈静", "谋划 三全食品产业园")  # in the week it was created
     await at(chat, local(2026, 11, 10, 11), "张伟", "到位 华为云中心 5000万")
     await at(chat, local(2026, 11, 12), "张伟", "到位 中原数据港 1亿")
     await at(chat, local(2026, 11, 17), "张伟", "拜访 华为云中心 @北京")
@@ -133,7 +135,7 @@ async def test_the_year_boundary(sessions, clock) -> None:
     assert "2026年第4季度（10月1日–12月31日）" in last_quarter
     assert total_of(last_quarter) == 29.5 - 8 and sum(line_points(last_quarter)) == 21.5
     this_year = (await chat.ok(LEADER, "考核 德化街 本年")).text
-    assert "签约 #7 宇通客车基地 10亿元（10亿元以上）  +10" in this_year
+    assert "签约 #8 宇通客车基地 10亿元（10亿元以上）  +10" in this_year
     assert total_of(this_year) == 10  # the week 12-28 – 01-03 had a report (12-29)
     ranking = (await chat.ok(LEADER, "考核 排行 上季度")).text
     # 长江路: the reception was in the week of 11-23; silent in the four after: 4 − 8. 五里堡: six weeks.

@@ -91,7 +91,9 @@ class _Inputs:
     activity: Mapping[int, Mapping[str, int]]
     bonus: dict[int, list[tuple[int, str, str]]]
     weeks: list[tuple[date, date]]
-    silent: dict[int, list[int]]  # per team, the indices in `weeks` of the weeks it reported nothing in
+    # Per team, the weeks it reported nothing in: for one team their indices in `weeks`; for every team
+    # (the ranking) only as many as there were, from the weekly counts.
+    silent: dict[int, list[int]]
 
 
 async def _inputs(
