@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from handlers.amounts import looks_like_amount
 from handlers.commands import Command, ParseError
 from handlers.normalize import Token
 from handlers.parse.common import (
@@ -26,6 +27,13 @@ _LEAD_ID = re.compile(r"(?:线索|lead|event:|#)?(\d{1,12})", re.IGNORECASE)
 MAX_COMPANIES = 100_000
 
 
+def _namelike(token: Token) -> bool:
+    """Whether a bare word can be a company's name: not a number or an amount (`200,000,000`, `3亿`)."""
+    text = token.text
+    return token.quoted or not (text.replace(",", "").replace(".", "").isdigit() or looks_like_amount(text)
+                                or text.startswith(("#", "＃")) or ":" in text or "：" in text)
+
+
 def _plain(token: Token) -> bool:
     return not _is_filler(token) and not _is_empty_keyword(token)
 
@@ -43,8 +51,9 @@ def _parse_reception(ctx: _Ctx) -> Command | ParseError:
             company = value
         elif _plain(token):
             rest.append(token)
-    if company is None and project is None and rest:
-        company = rest.pop(0).text  # 接待 中原数据集团 考察团一行
+    first = next((k for k, token in enumerate(rest) if _namelike(token)), None)
+    if company is None and project is None and first is not None:
+        company = rest.pop(first).text  # 接待 中原数据集团 考察团一行
     if company is None and project is None:
         return ctx.error("接待了哪家企业？请写 公司:企业名（或 #项目编号）。",
                          "Which company came? Add company:NAME (or a project #id).")
@@ -102,7 +111,7 @@ def _parse_lead(ctx: _Ctx) -> Command | ParseError:
         elif _plain(token):
             rest.append(token)
     if company is None:
-        first = next((k for k, token in enumerate(rest) if id_of(token) is None), None)
+        first = next((k for k, token in enumerate(rest) if id_of(token) is None and _namelike(token)), None)
         if first is not None:
             company = rest.pop(first).text
     if company is None:
