@@ -22,6 +22,7 @@ from handlers.parse.common import (
 
 # 30家, 30家企业, 参会企业30家, 30 companies: how many companies attended an event.
 _COMPANIES = re.compile(r"(?:参会企业|参会|企业)?(\d{1,5})(?:家企业|家|companies)")
+_BARE_COUNT = re.compile(r"\d{1,5}")
 _PROMOTE_WORDS = frozenset({"立项", "转项目", "转为项目", "promote"})
 _LEAD_ID = re.compile(r"(?:线索|lead|event:|#)?(\d{1,12})", re.IGNORECASE)
 MAX_COMPANIES = 100_000
@@ -76,6 +77,8 @@ def _parse_promo(ctx: _Ctx) -> Command | ParseError:
             place = value
         elif number is None and (match := _COMPANIES.fullmatch(token.text)) is not None:
             number = int(match.group(1))
+        elif number is None and _BARE_COUNT.fullmatch(token.text):
+            number = int(token.text)  # 活动 推介会 @深圳 30: the documented [参会企业数] written bare
         elif kind is None and _plain(token) and id_of(token) is None:
             kind = token.text
         elif _plain(token):
