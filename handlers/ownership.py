@@ -7,12 +7,15 @@ project) are told once, and the clash is
 stored for the leaders' 撞单 list. Nothing is refused: the report is real and is kept; the company stays
 with the first squad unless a leader reassigns a project with `转交` (handlers.projects.transfer).
 
-Who "courts" a company: a live project (not dropped, not undone) of another squad naming it, as its
-counterparty company or in its name; the first is the one created earliest.
+Who "courts" a company: a live project (not dropped, not undone) naming it, as its counterparty company or
+in its name; or a first contact without a project, a lead, visit or reception naming it (a CompanyContact,
+withdrawn when its report is undone). The first is the earliest of them all; when it is the sender's own
+squad's, there is no clash.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,29 +29,33 @@ from handlers.messages import Reply
 from handlers.wording import key, say
 from storage import ownership_queries, queries, roster_queries
 from storage.company_names import company_key
-from storage.models import OwnershipClash, Project
+from storage.models import Event, OwnershipClash, Project
 from storage.name_lookup import name_key
 from storage.ownership_queries import Courted
 
 # What the second squad reported, as the notices and the 撞单 list name it (reception and lead: the activity
 # records call first_contact with those subjects).
+CONTACT_SUBJECTS = frozenset({"lead", "visit", "reception"})  # reports that are a first contact by themselves
 SUBJECT_KEYS = {"project": key("ownership.subject_project"), "visit": key("ownership.subject_visit"),
                 "reception": key("ownership.subject_reception"), "lead": key("ownership.subject_lead")}
 NOTICE_LANG: Lang = "zh"  # a notice's reader did not write in a language: the district's
+ANY_TEAM = 0  # no squad has id 0: the claims of every squad
 NAME_SIMILARITY = 85  # two project names this close (rapidfuzz ratio, 0-100) name the same venture
 COMPANY_SIMILARITY = 88  # two company keys this close are one company written two ways
 
 
 @dataclass(frozen=True)
 class Owner:
-    """The squad that courted a company first, through which project, since when."""
+    """The squad that courted a company first, through which project (or contact), since when."""
 
     team_id: int
     team_name: str
-    project_id: int
+    project_id: int | None  # None: a contact before any project (a lead, a visit, a reception)
     project_name: str
     company: str  # what they call it: the project's company, else its name
     since: datetime
+    subject: str = "project"  # project, or the contact's kind: lead, visit, reception
+    event_id: int | None = None  # the contact's event (who recorded it hears of the clash without a captain)
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ def matches(*, company: str, project_name: str, other: Courted) -> bool:
 
 async def find_owner(session: AsyncSession, *, company: str, project_name: str, team_id: int,
                      before: datetime | None = None) -> Owner | None:
-    """The squad other than `team_id` that courted this company first, or None (reads only, stores nothing).
+    """The squad that courted this company first, when it is not `team_id`; else None (reads, stores nothing).
 
     `before`: only projects created before it count (a project whose company is corrected later is
     second only to those that were there before it)."""
@@ -99,16 +106,39 @@ async def find_owner(session: AsyncSession, *, company: str, project_name: str, 
     keys = {mine_company, mine_name}
     if len(mine_name) >= 6:
         keys.add(mine_name[:3])  # 比亚迪品牌形象河南体验中心 is found from 比亚迪河南体验中心 by its start
+    # Every squad's claims, the sender's own too: a company the sender's squad courted first is theirs, even
+    # if another squad turned up in between (that one was the second).
     candidates = await ownership_queries.courted_elsewhere(
-        session, company_key=mine_company, name_keys=keys, team_id=team_id)
+        session, company_key=mine_company, name_keys=keys, team_id=ANY_TEAM)
     hits = [c for c in candidates if matches(company=company, project_name=project_name, other=c)
             and (before is None or c.created_at < before)]
-    if not hits:
+    contacts = [c for c in await ownership_queries.contacted_elsewhere(
+                    session, company_key=mine_company or mine_name, team_id=ANY_TEAM)
+                if _contact_match(company=company, project_name=project_name, other=c)
+                and (before is None or c.created_at < before)]
+    first_project = min(hits, key=lambda c: (c.created_at, c.id)) if hits else None
+    first_contact = min(contacts, key=lambda c: (c.created_at, c.id)) if contacts else None
+    if first_contact is not None and (first_project is None or first_contact.created_at < first_project.created_at):
+        if first_contact.team_id == team_id:
+            return None
+        team = await queries.team_by_id(session, team_id=first_contact.team_id)
+        return Owner(team_id=first_contact.team_id, team_name=team.name if team else "", project_id=None,
+                     project_name="", company=first_contact.company, since=first_contact.created_at,
+                     subject=first_contact.kind, event_id=first_contact.event_id)
+    if first_project is None or first_project.team_id == team_id:
         return None
-    first = min(hits, key=lambda c: (c.created_at, c.id))
-    team = await queries.team_by_id(session, team_id=first.team_id)
-    return Owner(team_id=first.team_id, team_name=team.name if team else "", project_id=first.id,
-                 project_name=first.name, company=first.company or first.name, since=first.created_at)
+    team = await queries.team_by_id(session, team_id=first_project.team_id)
+    return Owner(team_id=first_project.team_id, team_name=team.name if team else "", project_id=first_project.id,
+                 project_name=first_project.name, company=first_project.company or first_project.name,
+                 since=first_project.created_at)
+
+
+def _contact_match(*, company: str, project_name: str, other: ownership_queries.Contacted) -> bool:
+    """Whether a company (or a project's name starting with a company's) is the company of a contact."""
+    if _company_match(company_key(company), other.company_key):
+        return True
+    mine_name = name_key(project_name)
+    return len(other.company_key) >= 2 and mine_name.startswith(other.company_key)
 
 
 async def first_contact(
@@ -127,20 +157,26 @@ async def first_contact(
         return None
     owner = await find_owner(ctx.session, company=company, project_name=project_name, team_id=team_id,
                              before=before)
+    if subject in CONTACT_SUBJECTS and project_id is None and event_id is not None and len(company_key(company)) >= 2:
+        # A lead, visit or reception without a project is itself a first contact with the company.
+        await ownership_queries.add_contact(ctx.session, team_id=team_id, company=company,
+                                            company_key=company_key(company), kind=subject, event_id=event_id,
+                                            at=ctx.now)
     if owner is None:
         return None
     since = format_local(owner.since, ctx.settings.tz, with_time=False)
     ctx.notes.append(ctx.say("ownership.sender", company=owner.company, team=owner.team_name, since=since,
-                             id=owner.project_id, project=owner.project_name))
+                             held=_held(ctx.say, owner)))
     existing = await ownership_queries.open_clash(ctx.session, first_project_id=owner.project_id,
-                                                  second_team_id=team_id)
+                                                  second_team_id=team_id, first_team_id=owner.team_id,
+                                                  company=owner.company[:200])
     if existing is not None and existing.id is not None:
         return Clash(owner=owner, clash_id=existing.id, new=False)
     row = OwnershipClash(
         company=owner.company[:200], first_team_id=owner.team_id, first_project_id=owner.project_id,
         first_seen_at=owner.since, second_team_id=team_id, second_project_id=project_id, subject=subject,
         subject_text=(project_name or company)[:200], member_id=ctx.member.id if ctx.member else None,
-        event_id=event_id, created_at=ctx.now,
+        event_id=event_id, created_at=ctx.now, first_subject=owner.subject,
     )
     ctx.session.add(row)
     await ctx.session.flush()
@@ -149,15 +185,31 @@ async def first_contact(
     who = ctx.member.name if ctx.member else ""
     text = say(NOTICE_LANG, "ownership.captain", team=second.name if second else "", who=who,
                what=say(NOTICE_LANG, SUBJECT_KEYS.get(subject, SUBJECT_KEYS["project"])), name=shown,
-               id=owner.project_id, project=owner.project_name)
-    captains = [captain.id for captain in await roster_queries.captains_of(ctx.session, team_id=owner.team_id)]
-    if not captains:  # a squad without a captain: whoever reported the first project hears it
-        first = await ctx.session.get(Project, owner.project_id)
-        captains = [first.created_by] if first is not None and first.created_by is not None else []
+               held=_held(lambda k, **kw: say(NOTICE_LANG, k, **kw), owner))
+    captains = [captain.id for captain in await roster_queries.captains_of(ctx.session, team_id=owner.team_id)
+                if captain.id is not None]
+    if not captains:  # a squad without a captain: whoever reported the first project (or contact) hears it
+        captains = await _first_reporter(ctx, owner)
     for member_id in captains:
         ctx.tell(member_id, text)
     assert row.id is not None
     return Clash(owner=owner, clash_id=row.id, new=True)
+
+
+def _held(words: Callable[..., str], owner: Owner) -> str:
+    """What the first squad holds, as the notices name it: `#12 项目名`, or `线索「宁德时代」`."""
+    if owner.project_id is not None:
+        return words("ownership.held_project", id=owner.project_id, project=owner.project_name)
+    return words("ownership.held_contact", company=owner.company,
+                 what=words(SUBJECT_KEYS.get(owner.subject, SUBJECT_KEYS["project"])))
+
+
+async def _first_reporter(ctx: Context, owner: Owner) -> list[int]:
+    if owner.project_id is not None:
+        first = await ctx.session.get(Project, owner.project_id)
+        return [first.created_by] if first is not None and first.created_by is not None else []
+    event = await ctx.session.get(Event, owner.event_id) if owner.event_id is not None else None
+    return [event.member_id] if event is not None and event.member_id is not None else []
 
 
 async def settle(ctx: Context, *, project_id: int, resolution: str) -> int:
@@ -188,7 +240,10 @@ async def handle_clashes(cmd: Command, ctx: Context) -> Reply:
         state = ""
         if r.resolved_at is not None:
             state = ctx.say("clashes.resolved", when=format_local(r.resolved_at, tz, with_time=False))
-        lines.append(ctx.say("clashes.line", company=r.company, first=names.get(r.first_team_id, "?"), first_id=r.first_project_id,
+        first_what = (ctx.say("ownership.held_project", id=r.first_project_id, project="").strip()
+                      if r.first_project_id is not None
+                      else ctx.say(SUBJECT_KEYS.get(r.first_subject, SUBJECT_KEYS["project"])))
+        lines.append(ctx.say("clashes.line", company=r.company, first=names.get(r.first_team_id, "?"), first_what=first_what,
             since=format_local(r.first_seen_at, tz, with_time=False), second=names.get(r.second_team_id, "?"),
             what=second, when=format_local(r.created_at, tz, with_time=False), state=state))
     if len(rows) > 50:

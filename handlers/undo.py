@@ -43,7 +43,9 @@ def describe(ctx: Context, event: Event) -> str:
 
 
 async def _withdraw_clashes(ctx: Context, event: Event) -> None:
-    """A report undone takes back the clashes it recorded (撞单): they were never real."""
+    """A report undone takes back the clashes it recorded (撞单): they were never real; and its first contact
+    with a company (a lead, a visit, a reception) no longer courts it."""
+    await ownership_queries.remove_contacts_of_event(ctx.session, event_id=event.id or 0)
     for clash in await ownership_queries.clashes_of_event(ctx.session, event_id=event.id or 0):
         clash.resolved_at, clash.resolution = ctx.now, "undone"
         clash.resolved_by = ctx.member.id if ctx.member else None

@@ -432,6 +432,26 @@ class OwnershipClash(SQLModel, table=True):
     resolved_at: datetime | None = None
     resolved_by: int | None = Field(default=None, foreign_key="member.id")
     resolution: str = Field(default="", max_length=30)  # "transfer:<event id>" (转交), "dropped:<event id>" (放弃), "undone"
+    # What the first squad holds: "project" (first_project_id), or the contact it recorded before any
+    # project: "lead", "visit" or "reception" (a CompanyContact).
+    first_subject: str = Field(default="project", max_length=12)
+
+
+class CompanyContact(SQLModel, table=True):
+    """A squad's first-hand contact with a company before any project (首谈): a lead, a visit or a reception
+    naming it. First-contact ownership counts it as courting the company, like a project naming it."""
+
+    __tablename__ = "company_contact"
+    __table_args__ = (Index("ix_company_contact_key", "company_key", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    company: str = Field(max_length=200)
+    company_key: str = Field(max_length=200)  # storage.company_names.company_key of `company`
+    kind: str = Field(max_length=12)  # lead, visit, reception
+    event_id: int = Field(foreign_key="event.id", unique=True)
+    created_at: datetime
+    removed: bool = False  # its event was undone
 
 
 class ActivityTally(SQLModel, table=True):

@@ -12,7 +12,7 @@ from sqlalchemy import select as columns_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OwnershipClash, Project
+from storage.models import CompanyContact, OwnershipClash, Project
 from storage.name_lookup import fuzzy_candidates
 
 
@@ -74,15 +74,71 @@ async def courted_elsewhere(
     return list(found.values())
 
 
+class Contacted(NamedTuple):
+    """A contact another squad recorded with a company before any project (a lead, a visit, a reception)."""
+
+    id: int
+    company: str
+    company_key: str
+    kind: str
+    team_id: int
+    created_at: datetime
+    event_id: int
+
+
+_CONTACT_COLUMNS = (col(CompanyContact.id), col(CompanyContact.company), col(CompanyContact.company_key),
+                    col(CompanyContact.kind), col(CompanyContact.team_id), col(CompanyContact.created_at),
+                    col(CompanyContact.event_id))
+# The same prefix probes and index range as _BY_COMPANY, on the contacts' own key index.
+_CONTACTS_BY_COMPANY = (
+    columns_select(*_CONTACT_COLUMNS)
+    .where(or_(col(CompanyContact.company_key).in_(bindparam("prefixes", expanding=True)),
+               and_(col(CompanyContact.company_key) >= bindparam("low", type_=String),
+                    col(CompanyContact.company_key) < bindparam("high", type_=String))),
+           col(CompanyContact.team_id) != bindparam("team"), col(CompanyContact.removed).is_not(true()))
+    .order_by(col(CompanyContact.created_at)).limit(bindparam("limit"))
+)
+
+
+async def contacted_elsewhere(
+    session: AsyncSession, *, company_key: str, team_id: int, limit: int = 200,
+) -> list[Contacted]:
+    """Other squads' live contacts whose company key starts like this one (the caller scores them)."""
+    if len(company_key) < 2:
+        return []
+    low = company_key[:2]
+    params = {"prefixes": [company_key[:n] for n in range(2, len(company_key) + 1)], "low": low,
+              "high": low[:-1] + chr(ord(low[-1]) + 1), "team": team_id, "limit": limit}
+    connection = await session.connection()
+    return [Contacted._make(row) for row in (await connection.execute(_CONTACTS_BY_COMPANY, params)).all()]
+
+
+async def add_contact(session: AsyncSession, *, team_id: int, company: str, company_key: str, kind: str,
+                      event_id: int, at: datetime) -> None:
+    """Record a squad's contact with a company (a lead, a visit, a reception without a project)."""
+    session.add(CompanyContact(team_id=team_id, company=company[:200], company_key=company_key[:200], kind=kind,
+                               event_id=event_id, created_at=at))
+
+
+async def remove_contacts_of_event(session: AsyncSession, *, event_id: int) -> None:
+    """An undone report's contact no longer courts the company."""
+    statement = select(CompanyContact).where(col(CompanyContact.event_id) == event_id)
+    for contact in (await session.exec(statement)).all():
+        contact.removed = True
+        session.add(contact)
+
+
 async def open_clash(
-    session: AsyncSession, *, first_project_id: int, second_team_id: int,
+    session: AsyncSession, *, first_project_id: int | None, second_team_id: int, first_team_id: int = 0,
+    company: str = "",
 ) -> OwnershipClash | None:
-    """The open clash already recorded between this project and that squad (a second report is not new)."""
+    """The open clash already recorded between this project (or, without one, that squad's contact with this
+    company) and that squad: a second report is not new."""
+    first = (col(OwnershipClash.first_project_id) == first_project_id if first_project_id is not None
+             else and_(col(OwnershipClash.first_project_id).is_(None),
+                       col(OwnershipClash.first_team_id) == first_team_id, col(OwnershipClash.company) == company))
     statement = select(OwnershipClash).where(
-        col(OwnershipClash.first_project_id) == first_project_id,
-        col(OwnershipClash.second_team_id) == second_team_id,
-        col(OwnershipClash.resolved_at).is_(None),
-    )
+        first, col(OwnershipClash.second_team_id) == second_team_id, col(OwnershipClash.resolved_at).is_(None))
     return (await session.exec(statement)).first()
 
 

@@ -195,6 +195,16 @@ async def test_each_command_stores_and_undo_takes_it_back(kind: str, sessions, c
             kinds=[kind]) == []
 
 
+@pytest.mark.parametrize("text", ["活动 推介会 @深圳 30", "活动 推介会 @深圳 30家", "活动 30 推介会 @深圳"])
+async def test_the_number_of_companies_may_be_written_bare(text: str, sessions, clock) -> None:
+    """`活动 推介会 @深圳 [参会企业数]`: a bare number is how many companies came, never a note."""
+    chat = Chat(make_core(sessions, clock), clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    assert "参会企业 30 家" in (await chat.ok("张伟", text)).text
+    [event] = await events_of(sessions, "promo")
+    assert json.loads(event.data)["companies"] == 30 and event.text == ""
+
+
 async def test_english_verbs_answer_in_english(sessions, clock) -> None:
     chat = Chat(make_core(sessions, clock), clock)
     await squad_with_members(chat, "德化街", "张伟")

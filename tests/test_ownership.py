@@ -206,3 +206,41 @@ async def test_company_keys_are_rebuilt_after_writes_that_bypass_the_orm(session
     await ensure_derived(engine, tz=DISTRICT_TZ, force=True)
     async with sessions() as session:
         assert (await session.get(Project, 1)).company_key == "宁德时代新能源科技"  # type: ignore[union-attr]
+
+
+async def test_a_lead_or_visit_is_a_first_contact_and_a_later_squad_is_told(sessions, clock) -> None:
+    """首谈: a lead (or visit, reception) naming a company courts it before any project does; a second squad's
+    lead, visit or project on it is a clash, and undoing the first contact withdraws its claim."""
+    notices = Notices()
+    chat = leader_chat(sessions, clock, notices)
+    await squad_with_members(chat, "德化街", "张伟")
+    await squad_with_members(chat, "长江路", "刘洋")
+    await squad_with_members(chat, "建中街", "陈静")
+    await chat.ok("张伟", "线索 宁德时代 新能源 @宁德")
+    clock.advance(minutes=5)
+    reply = await chat.ok("刘洋", "线索 宁德时代新能源科技股份有限公司")
+    assert "撞单" in reply.text and "德化街" in reply.text and "线索「宁德时代」" in reply.text
+    assert "线索「宁德时代」" in notices.to("console:张伟")[-1]  # no captain: who recorded the lead
+    clock.advance(minutes=5)
+    project = await chat.ok("陈静", "洽谈 宁德时代储能基地 10亿 对接:宁德时代")
+    assert "德化街" in project.text and "撞单" in project.text
+    rows = await clashes(sessions)
+    assert [(r.first_team_id, r.first_project_id, r.first_subject, r.second_team_id) for r in rows] == [
+        (1, None, "lead", 2), (1, None, "lead", 3)]
+    listed = (await chat.ok(LEADER, "撞单")).text
+    assert "宁德时代：德化街 线索（" in listed and "长江路 线索" in listed and "建中街 #" in listed
+    # A visit of the first squad's own is no clash; another squad's visit to a company nobody courts is none.
+    assert "撞单" not in (await chat.ok("张伟", "拜访 @宁德 公司:宁德时代")).text
+    assert "撞单" not in (await chat.ok("刘洋", "拜访 @上海 公司:上汽集团")).text
+
+
+async def test_undoing_a_lead_withdraws_its_claim_on_the_company(sessions, clock) -> None:
+    chat = leader_chat(sessions, clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    await squad_with_members(chat, "长江路", "刘洋")
+    await chat.ok("张伟", "线索 宁德时代 新能源")
+    await chat.ok("张伟", "撤销")
+    assert "撞单" not in (await chat.ok("刘洋", "线索 宁德时代")).text
+    assert await clashes(sessions) == []
+    # Now 长江路 holds the first contact: 德化街 coming back to it is second.
+    assert "长江路" in (await chat.ok("张伟", "接待 公司:宁德时代 考察团一行")).text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from handlers.amounts import looks_like_amount
 from handlers.commands import Command, ParseError
 from handlers.normalize import Token
 from handlers.parse.common import (
@@ -21,9 +22,17 @@ from handlers.parse.common import (
 
 # 30家, 30家企业, 参会企业30家, 30 companies: how many companies attended an event.
 _COMPANIES = re.compile(r"(?:参会企业|参会|企业)?(\d{1,5})(?:家企业|家|companies)")
+_BARE_COUNT = re.compile(r"\d{1,5}")
 _PROMOTE_WORDS = frozenset({"立项", "转项目", "转为项目", "promote"})
 _LEAD_ID = re.compile(r"(?:线索|lead|event:|#)?(\d{1,12})", re.IGNORECASE)
 MAX_COMPANIES = 100_000
+
+
+def _namelike(token: Token) -> bool:
+    """Whether a bare word can be a company's name: not a number or an amount (`200,000,000`, `3亿`)."""
+    text = token.text
+    return token.quoted or not (text.replace(",", "").replace(".", "").isdigit() or looks_like_amount(text)
+                                or text.startswith(("#", "＃")) or ":" in text or "：" in text)
 
 
 def _plain(token: Token) -> bool:
@@ -43,8 +52,9 @@ def _parse_reception(ctx: _Ctx) -> Command | ParseError:
             company = value
         elif _plain(token):
             rest.append(token)
-    if company is None and project is None and rest:
-        company = rest.pop(0).text  # 接待 中原数据集团 考察团一行
+    first = next((k for k, token in enumerate(rest) if _namelike(token)), None)
+    if company is None and project is None and first is not None:
+        company = rest.pop(first).text  # 接待 中原数据集团 考察团一行
     if company is None and project is None:
         return ctx.error("接待了哪家企业？请写 公司:企业名（或 #项目编号）。",
                          "Which company came? Add company:NAME (or a project #id).")
@@ -67,6 +77,8 @@ def _parse_promo(ctx: _Ctx) -> Command | ParseError:
             place = value
         elif number is None and (match := _COMPANIES.fullmatch(token.text)) is not None:
             number = int(match.group(1))
+        elif number is None and _BARE_COUNT.fullmatch(token.text):
+            number = int(token.text)  # 活动 推介会 @深圳 30: the documented [参会企业数] written bare
         elif kind is None and _plain(token) and id_of(token) is None:
             kind = token.text
         elif _plain(token):
@@ -102,7 +114,7 @@ def _parse_lead(ctx: _Ctx) -> Command | ParseError:
         elif _plain(token):
             rest.append(token)
     if company is None:
-        first = next((k for k, token in enumerate(rest) if id_of(token) is None), None)
+        first = next((k for k, token in enumerate(rest) if id_of(token) is None and _namelike(token)), None)
         if first is not None:
             company = rest.pop(first).text
     if company is None:

@@ -8,11 +8,12 @@ date read into its field, and stored only when the sender confirms it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 
 from handlers.amounts import find_amounts, looks_like_amount
-from handlers.commands import STAGE_VERBS, Command
+from handlers.commands import STAGE_VERBS, Amount, Command
 from handlers.dates import read_date
 from handlers.normalize import scan
 from handlers.places import place_of
@@ -124,7 +125,7 @@ def _check_stage(reading: Reading, *, usd_rate: float, today: date) -> Reading:
         return reading
     words = _amount_words(command.note)
     if not words:
-        return reading
+        return _check_bare_number(reading)
     found = [a for a in find_amounts(command.note, usd_rate=usd_rate) if a.amount is not None]
     if command.amount is None and found:
         first = found[0]
@@ -137,6 +138,29 @@ def _check_stage(reading: Reading, *, usd_rate: float, today: date) -> Reading:
         )
     return reading.doubted(f"备注里的「{'、'.join(words)}」像是金额，但不会改项目金额，请确认：",
                            f"{', '.join(words)!r} in the note looks like an amount; it stays in the note:")
+
+
+# A number without a unit (200000000, 200,000,000, 3): the grammar files it into the note, but on a 签约 or
+# 落地 it is most likely the amount, in yuan when it is large; never stored as a note without asking.
+_BARE_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?")
+_YUAN_AT_LEAST = 10_000  # a bare number this large is read as yuan (a smaller one is a guess too wild to offer)
+
+
+def _check_bare_number(reading: Reading) -> Reading:
+    command = reading.command
+    bare = [token.text for token in scan(command.note) if not token.quoted and _BARE_NUMBER.fullmatch(token.text)]
+    if not bare:
+        return reading
+    if command.amount is None:
+        yuan = float(bare[0].replace(",", ""))
+        if yuan >= _YUAN_AT_LEAST and yuan.is_integer():
+            note = _note_without(command.note, bare[0])
+            read = replace(command, amount=Amount(yuan=int(yuan), text=f"{bare[0]}元"), note=note)
+            return replace(reading, command=read).doubted(
+                f"「{bare[0]}」没写单位，我按 {bare[0]} 元记为项目金额：",
+                f"{bare[0]!r} has no unit; read as {bare[0]} yuan, the amount:", command)
+    return reading.doubted(f"「{'、'.join(bare)}」没写单位，只会记在备注里，不改项目金额（金额请写成 3亿、5000万）：",
+                           f"{', '.join(bare)!r} has no unit; it stays in the note (write amounts as 3亿, 5000万):")
 
 
 def _check_note(reading: Reading, *, usd_rate: float) -> Reading:
