@@ -17,7 +17,7 @@ from alembic import op
 from storage.company_names import company_key
 
 revision: str = '0016_company_contact'
-down_revision: str | None = '0014_activity_tally'  # TEMP
+down_revision: str | None = '0015_report_week'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
