@@ -1,12 +1,13 @@
 """What the assessment (考核) counts, per squad and period, in a few grouped statements.
 
-- `band_counts`: projects that reached 签约 / 落地 in the window, per squad and size band (one GROUP BY over
-  the window's projects, found through the signed_at / landed_at indexes);
+- `band_counts`: projects that reached 签约 / 落地 in the window, per squad and size band (a GROUP BY per
+  stage over a range of its covering index on signed_at / landed_at);
 - `bonus_projects`: the window's 签约 / 落地 projects whose company key or name key begins with a listed
   name (index ranges on company_key and name_key, no LIKE scan);
 - `reported_weeks`: how many weeks of a period each squad reported in, from the weekly counter
   storage.report_weeks keeps (a few rows per squad, not the events);
-- `stage_projects`, `funds_by_project`: one squad's projects and funds, for the explanation lines.
+- `stage_projects`, `funds_by_project`: one squad's projects and funds, for the explanation lines;
+- `activity_totals`: the activity counters over a period (activity_counts, planned for a year on SQLite).
 
 The counting rule is the reports' (storage.report_queries): live projects (not removed, not dropped), in
 the squad that holds them now; with verification required only confirmed 签约 / 落地 count.
