@@ -35,6 +35,7 @@ from storage.ownership_queries import Courted
 
 # What the second squad reported, as the notices and the 撞单 list name it (reception and lead: the activity
 # records call first_contact with those subjects).
+HELD_PROJECT, HELD_CONTACT = key("ownership.held_project"), key("ownership.held_contact")
 CONTACT_SUBJECTS = frozenset({"lead", "visit", "reception"})  # reports that are a first contact by themselves
 SUBJECT_KEYS = {"project": key("ownership.subject_project"), "visit": key("ownership.subject_visit"),
                 "reception": key("ownership.subject_reception"), "lead": key("ownership.subject_lead")}
@@ -199,9 +200,8 @@ async def first_contact(
 def _held(words: Callable[..., str], owner: Owner) -> str:
     """What the first squad holds, as the notices name it: `#12 项目名`, or `线索「宁德时代」`."""
     if owner.project_id is not None:
-        return words("ownership.held_project", id=owner.project_id, project=owner.project_name)
-    return words("ownership.held_contact", company=owner.company,
-                 what=words(SUBJECT_KEYS.get(owner.subject, SUBJECT_KEYS["project"])))
+        return words(HELD_PROJECT, id=owner.project_id, project=owner.project_name)
+    return words(HELD_CONTACT, company=owner.company, what=words(SUBJECT_KEYS.get(owner.subject, SUBJECT_KEYS["project"])))
 
 
 async def _first_reporter(ctx: Context, owner: Owner) -> list[int]:
@@ -240,7 +240,7 @@ async def handle_clashes(cmd: Command, ctx: Context) -> Reply:
         state = ""
         if r.resolved_at is not None:
             state = ctx.say("clashes.resolved", when=format_local(r.resolved_at, tz, with_time=False))
-        first_what = (ctx.say("ownership.held_project", id=r.first_project_id, project="").strip()
+        first_what = (ctx.say(HELD_PROJECT, id=r.first_project_id, project="").strip()
                       if r.first_project_id is not None
                       else ctx.say(SUBJECT_KEYS.get(r.first_subject, SUBJECT_KEYS["project"])))
         lines.append(ctx.say("clashes.line", company=r.company, first=names.get(r.first_team_id, "?"), first_what=first_what,
