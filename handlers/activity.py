@@ -17,6 +17,7 @@ from handlers.choices import Choice, NeedsChoice
 from handlers.commands import Command, ProjectRef
 from handlers.context import Context
 from handlers.messages import Button, Reply
+from handlers.projects.fields import _date_line
 from handlers.records import card, headline_for, record_event, undo_line
 from handlers.refusal import refuse_key
 from handlers.resolve import check_may_change, find_project, lock_project
@@ -28,6 +29,18 @@ from storage.models import Event, Project
 def _team(ctx: Context) -> int | None:
     """The squad an activity counts for: the sender's (None for a leader or admin outside any squad)."""
     return ctx.member.team_id if ctx.member else None
+
+
+def dated(ctx: Context, cmd: Command, data: dict[str, Any]) -> str:
+    """The day an activity happened when the sender wrote one (`接待 公司:X 昨天`): kept in its data and shown
+    on the card; a day still ahead is refused (an activity is reported once it happened). It counts in the
+    activity index on the day it was reported, like every report."""
+    if cmd.when is None or cmd.when == ctx.today:
+        return ""
+    if cmd.when > ctx.today:
+        raise refuse_key(ctx, "activity.future", cmd.verb, when=cmd.when)
+    data["date"] = cmd.when.isoformat()
+    return _date_line(ctx, cmd)
 
 
 def _reply(ctx: Context, headline: str, lines: list[str], event_id: int, *,
@@ -53,7 +66,8 @@ async def handle_reception(cmd: Command, ctx: Context) -> Reply:
     if project is None and not company:
         raise refuse_key(ctx, "reception.which_company", cmd.verb)
     team_id = project.team_id if project else _team(ctx)
-    data = {"company": company, "place": cmd.place or ""}
+    data: dict[str, Any] = {"company": company, "place": cmd.place or ""}
+    day = dated(ctx, cmd, data)
     event_id = await record_event(ctx, project=project, kind="reception", text=cmd.note, data=data, team_id=team_id)
     if company:
         await ownership.first_contact(ctx, company=company, project_name=project.name if project else "",
@@ -62,8 +76,8 @@ async def handle_reception(cmd: Command, ctx: Context) -> Reply:
     where = ctx.say("activity.from_place", place=cmd.place) if cmd.place else ""
     headline = ctx.say("reception.logged", company=company or (project.name if project else ""), where=where)
     if project is not None:
-        return await card(ctx, project, headline, [cmd.note], event_id)
-    return _reply(ctx, headline, [cmd.note], event_id)
+        return await card(ctx, project, headline, [day, cmd.note], event_id)
+    return _reply(ctx, headline, [day, cmd.note], event_id)
 
 
 async def handle_promo(cmd: Command, ctx: Context) -> Reply:
@@ -71,10 +85,11 @@ async def handle_promo(cmd: Command, ctx: Context) -> Reply:
     data: dict[str, Any] = {"event_type": cmd.kind or "", "place": cmd.place or ""}
     if cmd.number is not None:
         data["companies"] = cmd.number
+    day = dated(ctx, cmd, data)
     event_id = await record_event(ctx, project=None, kind="promo", text=cmd.note, data=data, team_id=_team(ctx))
     where = f" @{cmd.place}" if cmd.place else ""
     headline = ctx.say("promo.logged", event_type=cmd.kind or "", where=where)
-    lines = [ctx.say("promo.companies", companies=cmd.number) if cmd.number is not None else "", cmd.note]
+    lines = [ctx.say("promo.companies", companies=cmd.number) if cmd.number is not None else "", day, cmd.note]
     return _reply(ctx, headline, lines, event_id)
 
 
@@ -90,12 +105,13 @@ async def handle_lead(cmd: Command, ctx: Context) -> Reply:
     if cmd.flag == "promote":
         return await _promote(cmd, ctx)
     company = cmd.company or ""
-    data = {"company": company, "industry": cmd.industry or "", "place": cmd.place or ""}
+    data: dict[str, Any] = {"company": company, "industry": cmd.industry or "", "place": cmd.place or ""}
+    day = dated(ctx, cmd, data)
     team_id = _team(ctx)
     event_id = await record_event(ctx, project=None, kind="lead", text=cmd.note, data=data, team_id=team_id)
     await ownership.first_contact(ctx, company=company, subject="lead", event_id=event_id, team_id=team_id)
     facts = " · ".join(part for part in (cmd.industry or "", f"@{cmd.place}" if cmd.place else "") if part)
-    lines = [facts, cmd.note]
+    lines = [facts, day, cmd.note]
     if ctx.preview:
         return _reply(ctx, ctx.say("lead.logged", company=company, id=""), lines, event_id)
     promote = ctx.say("lead.promote_button")

@@ -54,11 +54,11 @@ VERB_FIELDS: dict[str, tuple[str, ...]] = {
     "funds": ("project", "amount", "when", "note"),
     "transfer": ("project", "value"),  # value: the squad the project moves to (转交)
     # reception (接待): the company that came (or a project's #id), where from, note
-    "reception": ("project", "company", "place", "note"),
+    "reception": ("project", "company", "place", "note", "when"),
     # promo (活动): kind = the event type (推介会), place, number = companies attending (optional), note
-    "promo": ("kind", "place", "number", "note"),
+    "promo": ("kind", "place", "number", "note", "when"),
     # lead (线索): company, industry, place, note; flag "promote" + number (the lead's event id): 立项
-    "lead": ("company", "industry", "place", "note", "flag", "number"),
+    "lead": ("company", "industry", "place", "note", "flag", "number", "when"),
     "publicity": ("value", "note"),  # publicity (宣传): value = the outlet or item, note = what it says
     "clashes": ("flag",),  # 撞单: open first-contact clashes; flag "all" lists the resolved ones too
     # assess (考核): value the squad (None: one's own, or the ranking for someone without a squad); flag

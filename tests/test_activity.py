@@ -383,3 +383,31 @@ async def test_several_activities_in_one_message_are_undone_together(sessions, c
     assert await counts(sessions) == {1: {"reception": 1, "promo": 1, "publicity": 1}}
     await chat.ok("张伟", "撤销")
     assert await counts(sessions) == {}
+
+
+@pytest.mark.parametrize(("text", "kind", "day"), [
+    ("接待 公司:中原数据集团 昨天 考察团一行", "reception", "2026-11-23"),
+    ("活动 推介会 @深圳 30家 11月20日", "promo", "2026-11-20"),
+    ("线索 宁德时代 新能源 上周五", "lead", "2026-11-20"),
+    ("拜访 @上海 公司:上汽集团 11月21日", "visit", "2026-11-21"),
+])
+async def test_a_day_written_is_the_day_it_happened_never_a_note(text: str, kind: str, day: str, sessions, clock) -> None:
+    """A past day on an activity is kept as its date and shown on the card (a month and day without a year
+    is this year's, not next year's); it stays out of the note."""
+    chat = Chat(make_core(sessions, clock), clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    reply = await chat.ok("张伟", text)
+    assert f"日期：{day}" in reply.text
+    [event] = await events_of(sessions, kind)
+    assert json.loads(event.data)["date"] == day
+    assert "昨天" not in event.text and "月" not in event.text and "周" not in event.text
+
+
+@pytest.mark.parametrize("text", ["接待 公司:中原数据集团 明天", "拜访 @上海 下周三", "线索 宁德时代 后天"])
+async def test_a_day_still_ahead_is_refused(text: str, sessions, clock) -> None:
+    chat = Chat(make_core(sessions, clock), clock)
+    await squad_with_members(chat, "德化街", "张伟")
+    reply = await chat.refused("张伟", text)
+    assert "还没到" in reply.text and "正确格式" in reply.text
+    async with sessions() as session:
+        assert (await session.exec(select(Event).where(col(Event.kind).in_(["reception", "visit", "lead"])))).all() == []

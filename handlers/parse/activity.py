@@ -4,9 +4,11 @@ a 推介会), 线索 (a company worth courting; `线索 立项 N` makes it a 谋
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from handlers.amounts import looks_like_amount
 from handlers.commands import Command, ParseError
+from handlers.dates import read_date
 from handlers.normalize import Token
 from handlers.parse.common import (
     _company_of,
@@ -18,6 +20,7 @@ from handlers.parse.common import (
     _ref,
     _verbatim,
     id_of,
+    in_the_past,
 )
 
 # 30家, 30家企业, 参会企业30家, 30 companies: how many companies attended an event.
@@ -40,8 +43,10 @@ def _plain(token: Token) -> bool:
 
 
 def _parse_reception(ctx: _Ctx) -> Command | ParseError:
-    """reception: the company (`公司:X`, else the first word when no project is named), `#12`, @from, note."""
+    """reception: the company (`公司:X`, else the first word when no project is named), `#12`, @from, a day,
+    note."""
     project = place = company = None
+    when: date | None = None
     rest: list[Token] = []
     for token in ctx.tokens:
         if project is None and id_of(token) is not None:
@@ -50,6 +55,8 @@ def _parse_reception(ctx: _Ctx) -> Command | ParseError:
             place = value
         elif company is None and (value := _company_of(token)) is not None:
             company = value
+        elif when is None and not token.quoted and (day := read_date(token.text, ctx.today)) is not None:
+            when = in_the_past(day.day, token.text, ctx.today)
         elif _plain(token):
             rest.append(token)
     first = next((k for k, token in enumerate(rest) if _namelike(token)), None)
@@ -59,13 +66,14 @@ def _parse_reception(ctx: _Ctx) -> Command | ParseError:
         return ctx.error("接待了哪家企业？请写 公司:企业名（或 #项目编号）。",
                          "Which company came? Add company:NAME (or a project #id).")
     return ctx.command(project=_ref(project) if project is not None else None, company=company, place=place,
-                       note=_joined(ctx.rest, rest))
+                       note=_joined(ctx.rest, rest), when=when)
 
 
 def _parse_promo(ctx: _Ctx) -> Command | ParseError:
     """promo: the event type (first word), @place, the number of companies attending (30家), note."""
     kind = place = None
     number: int | None = None
+    when: date | None = None
     rest: list[Token] = []
     for token in ctx.tokens:
         if token.quoted:
@@ -77,6 +85,8 @@ def _parse_promo(ctx: _Ctx) -> Command | ParseError:
             place = value
         elif number is None and (match := _COMPANIES.fullmatch(token.text)) is not None:
             number = int(match.group(1))
+        elif when is None and (day := read_date(token.text, ctx.today)) is not None:
+            when = in_the_past(day.day, token.text, ctx.today)
         elif number is None and _BARE_COUNT.fullmatch(token.text):
             number = int(token.text)  # 活动 推介会 @深圳 30: the documented [参会企业数] written bare
         elif kind is None and _plain(token) and id_of(token) is None:
@@ -88,7 +98,7 @@ def _parse_promo(ctx: _Ctx) -> Command | ParseError:
                          "What kind of event? e.g. roadshow, fair, matchmaking.")
     if number is not None and not 0 < number <= MAX_COMPANIES:
         return ctx.error("参会企业数要大于零。", "The number of companies must be more than zero.")
-    return ctx.command(kind=kind[:50], place=place, number=number, note=_joined(ctx.rest, rest))
+    return ctx.command(kind=kind[:50], place=place, number=number, note=_joined(ctx.rest, rest), when=when)
 
 
 def _parse_lead(ctx: _Ctx) -> Command | ParseError:
@@ -101,10 +111,13 @@ def _parse_lead(ctx: _Ctx) -> Command | ParseError:
                              "Which lead? Give its number, e.g. lead promote 12.")
         return ctx.command(flag="promote", number=int(numbers[0].group(1)))
     company = industry = place = None
+    when: date | None = None
     rest: list[Token] = []
     for token in tokens:
         if place is None and (value := _place_of(token)) is not None:
             place = value
+        elif when is None and not token.quoted and (day := read_date(token.text, ctx.today)) is not None:
+            when = in_the_past(day.day, token.text, ctx.today)
         elif company is None and (value := _company_of(token)) is not None:
             company = value
         elif company is None and token.quoted:
@@ -119,7 +132,8 @@ def _parse_lead(ctx: _Ctx) -> Command | ParseError:
             company = rest.pop(first).text
     if company is None:
         return ctx.error("缺少企业名：线索 企业 [行业] [@城市]。", "Which company? lead COMPANY [industry] [@city].")
-    return ctx.command(company=company[:200], industry=industry, place=place, note=_joined(ctx.rest, rest))
+    return ctx.command(company=company[:200], industry=industry, place=place, note=_joined(ctx.rest, rest),
+                       when=when)
 
 
 def _parse_publicity(ctx: _Ctx) -> Command | ParseError:

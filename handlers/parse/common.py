@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from handlers.calendar_math import add_months
 from handlers.catalog import Catalog
 from handlers.commands import Command, Lang, ParseError, ProjectRef, Verb
 from handlers.normalize import COLON_KEYWORDS, SEPARATORS, Token, scan
@@ -244,3 +245,16 @@ def _impossible_date(tokens: Sequence[Token]) -> Token | None:
 
 
 VERB_KEYS: frozenset[str] = frozenset(ALL_VERBS)
+
+
+_MONTH_DAY = re.compile(r"^\D*\d{1,2}\s*[月/.-]\s*\d{1,2}")  # 11月28日, 11-28: no year written
+
+
+def in_the_past(day: date, text: str, today: date) -> date:
+    """What happened is in the past (money that arrived, a visit made): a month and day without a year read
+    as next year's (the date reader looks ahead, for expected dates) is meant this year."""
+    if day > today and _MONTH_DAY.match(text) and not re.search(r"\d{4}", text):
+        earlier = add_months(day, -12)
+        if earlier is not None and earlier <= today:
+            return earlier
+    return day

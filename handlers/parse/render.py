@@ -73,7 +73,8 @@ def render(command: Command) -> str:
     elif verb == "visit":
         parts += [
             _project_text(c.project), f"@{c.place}" if c.place else "",
-            ("company:" if en else "公司:") + _word_or_quoted(c.company) if c.company else "", c.note,
+            ("company:" if en else "公司:") + _word_or_quoted(c.company) if c.company else "", _date_iso(c.when),
+            c.note,
         ]
     elif verb == "problem":
         category = (CATEGORY_NAMES_EN.get(c.category or "", "other") if en else c.category) or ""
@@ -120,17 +121,18 @@ def render(command: Command) -> str:
     elif verb == "reception":
         parts += [
             _project_text(c.project), f"@{c.place}" if c.place else "",
-            ("company:" if en else "公司:") + _word_or_quoted(c.company) if c.company else "", c.note,
+            ("company:" if en else "公司:") + _word_or_quoted(c.company) if c.company else "", _date_iso(c.when),
+            c.note,
         ]
     elif verb == "promo":
         parts += [_kind_text(c.kind or ""), f"@{c.place}" if c.place else "",
-                  f"{c.number}家" if c.number is not None else "", c.note]
+                  f"{c.number}家" if c.number is not None else "", _date_iso(c.when), c.note]
     elif verb == "lead":
         if c.flag == "promote":
             parts += ["promote" if en else "立项", str(c.number)]
         else:
             parts += [("company:" if en else "公司:") + _word_or_quoted(c.company or ""), c.industry or "",
-                      f"@{c.place}" if c.place else "", c.note]
+                      f"@{c.place}" if c.place else "", _date_iso(c.when), c.note]
     elif verb == "publicity":
         parts += [_word_or_quoted(c.value or ""), c.note]
     elif verb == "clashes":

@@ -3,11 +3,9 @@ first-contact clashes list)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from handlers.amounts import amount_at
-from handlers.calendar_math import add_months
 from handlers.commands import Amount, Command, ParseError
 from handlers.dates import read_date
 from handlers.normalize import Token
@@ -20,22 +18,10 @@ from handlers.parse.common import (
     _pick_project,
     _ref,
     id_of,
+    in_the_past,
 )
 
 _ALL_WORDS = frozenset({"全部", "所有", "含已处理", "all"})
-
-
-_MONTH_DAY = re.compile(r"^\D*\d{1,2}\s*[月/.-]\s*\d{1,2}")  # 11月28日, 11-28: no year written
-
-
-def _arrived_on(day: date, text: str, today: date) -> date:
-    """Money arrives in the past: a month and day without a year read as next year's (the date reader
-    looks ahead, for expected dates) is meant this year."""
-    if day > today and _MONTH_DAY.match(text) and not re.search(r"\d{4}", text):
-        earlier = add_months(day, -12)
-        if earlier is not None and earlier <= today:
-            return earlier
-    return day
 
 
 def _parse_funds(ctx: _Ctx) -> Command | ParseError:
@@ -55,7 +41,7 @@ def _parse_funds(ctx: _Ctx) -> Command | ParseError:
             continue
         if not token.quoted and when is None and id_of(token) is None and (
                 day := read_date(token.text, ctx.today)) is not None:
-            when = _arrived_on(day.day, token.text, ctx.today)
+            when = in_the_past(day.day, token.text, ctx.today)
         elif not _is_filler(token) and not _is_empty_keyword(token):
             others.append(token)
         i += 1

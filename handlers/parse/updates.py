@@ -30,6 +30,7 @@ from handlers.parse.common import (
     _unquote,
     _verbatim,
     id_of,
+    in_the_past,
 )
 from handlers.vocabulary import (
     CATEGORY_WORDS,
@@ -116,6 +117,7 @@ def _parse_visit(ctx: _Ctx) -> Command | ParseError:
     """visit: optional project (#12 or a quoted name only), place, company, note."""
     project: Token | None = None
     place = company = None
+    when: date | None = None
     rest: list[Token] = []
     for token in ctx.tokens:
         if project is None and (id_of(token) is not None or token.quoted):
@@ -124,6 +126,8 @@ def _parse_visit(ctx: _Ctx) -> Command | ParseError:
             place = value
         elif company is None and (value := _company_of(token)) is not None:
             company = value
+        elif when is None and (day := read_date(token.text, ctx.today)) is not None:
+            when = in_the_past(day.day, token.text, ctx.today)  # 拜访 … 昨天: the day of the visit, not a note
         elif not _is_empty_keyword(token):
             rest.append(token)
     if project is None and place is None and company is None and not rest:
@@ -132,7 +136,7 @@ def _parse_visit(ctx: _Ctx) -> Command | ParseError:
         )
     return ctx.command(
         project=_ref(project) if project is not None else None, place=place, company=company,
-        note=_joined(ctx.rest, rest),
+        note=_joined(ctx.rest, rest), when=when,
     )
 
 

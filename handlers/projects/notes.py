@@ -41,6 +41,8 @@ async def handle_visit(cmd: Command, ctx: Context) -> Reply:
         raise refuse_key(ctx, "visit.say_which_city_company", cmd.verb)
     if ctx.member is None or (project is None and ctx.member.team_id is None):
         raise refuse_key(ctx, "visit.join_squad_first_join")
+    if cmd.when is not None and cmd.when > ctx.today:
+        raise refuse_key(ctx, "activity.future", cmd.verb, when=cmd.when)
     where = " ".join(part for part in (cmd.place or "", company) if part)
     data = {"place": cmd.place or "", "company": company}
     if cmd.when is not None and cmd.when < ctx.today:

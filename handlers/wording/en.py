@@ -331,6 +331,7 @@ MESSAGES: dict[str, str] = {
     "event_kind.lead": "lead",
     "event_kind.publicity": "publicity",
     # handlers/activity.py
+    "activity.future": "{when} is still ahead: report a visit, reception, event or lead once it happened (a past day, or none for today).",
     "activity.undo": "Undo",
     "activity.from_place": " (from {place})",
     "reception.which_company": "Which company came? Add company:NAME, or a project #id.",

@@ -289,6 +289,7 @@ MESSAGES: dict[str, str] = {
     "event_kind.lead": "招商线索",
     "event_kind.publicity": "宣传记录",
     # handlers/activity.py
+    "activity.future": "{when} 还没到：拜访、接待、活动和线索在发生后再报（日期写过去的某天，或不写＝今天）。",
     "activity.undo": "撤销",
     "activity.from_place": "（来自{place}）",
     "reception.which_company": "接待了哪家企业？请写 公司:企业名，或 #项目编号。",
