@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ActivityTally, Event, Project
+from storage.models import ActivityMonthTally, ActivityTally, Event, Project
 
 ACTIVITY_KINDS: tuple[str, ...] = ("sign", "land", "visit", "reception", "promo", "lead", "publicity")
 EVENT_ACTIVITY_KINDS: tuple[str, ...] = ("visit", "reception", "promo", "lead", "publicity")  # one event each
@@ -31,6 +31,7 @@ STAGE_ACTIVITY: dict[str, str] = {"signed": "sign", "landed": "land"}  # project
 _ACTIVITY_STAGE = {kind: stage for stage, kind in STAGE_ACTIVITY.items()}
 
 TALLY_TABLE: Table = SQLModel.metadata.tables[ActivityTally.__tablename__]
+MONTH_TABLE: Table = SQLModel.metadata.tables[ActivityMonthTally.__tablename__]
 _UNDO = aliased(Event, name="undo")
 
 
@@ -62,13 +63,35 @@ def tally_upsert(dialect_name: str) -> Any:
     )
 
 
+@functools.cache
+def month_upsert(dialect_name: str) -> Any:
+    """The same upsert on the monthly roll-up (team, kind, month)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(MONTH_TABLE)
+    return statement.on_conflict_do_update(
+        index_elements=["team_id", "kind", "month"],
+        set_={"count": MONTH_TABLE.c["count"] + statement.excluded["count"]},
+    )
+
+
+def month_rows(day_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The monthly roll-up's deltas for these (team, kind, day, count) deltas, one row per key, sorted."""
+    months: dict[tuple[int, str, date], int] = {}
+    for row in day_rows:
+        key = (row["team_id"], row["kind"], row["day"].replace(day=1))
+        months[key] = months.get(key, 0) + row["count"]
+    return [{"team_id": t, "kind": k, "month": m, "count": n} for (t, k, m), n in sorted(months.items()) if n]
+
+
 async def bump_activity(session: AsyncSession, *, team_id: int, kind: str, day: date, by: int = 1) -> None:
     """Add `by` (negative to take away) to a squad's count of `kind` on a local day, in the session's transaction."""
     if kind not in ACTIVITY_KINDS:
         raise ValueError(f"not an activity kind: {kind!r}")
     connection = await session.connection()
-    await connection.execute(tally_upsert(connection.dialect.name),
-                             [{"team_id": team_id, "kind": kind, "day": day, "count": by}])
+    rows = [{"team_id": team_id, "kind": kind, "day": day, "count": by}]
+    await connection.execute(tally_upsert(connection.dialect.name), rows)
+    if months := month_rows(rows):
+        await connection.execute(month_upsert(connection.dialect.name), months)
 
 
 async def activity_counts(session: AsyncSession, *, start: date, end: date) -> dict[int, dict[str, int]]:

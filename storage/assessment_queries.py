@@ -17,15 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, case, false, func, literal_column, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, union_all
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.activity_queries import activity_counts
-from storage.models import ActivityTally, FundsArrival, Project, ReportWeek, Team
+from storage.models import ActivityMonthTally, FundsArrival, Project, ReportWeek, Team
 from storage.report_queries.common import _exec, _live, _within
 
 
@@ -187,29 +187,41 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-LONG_PERIOD_DAYS = 120  # from about a third of the counters' history on, walking the key beats sorting
-
-
 async def activity_totals(session: AsyncSession, *, start: date, end: date) -> dict[int, dict[str, int]]:
     """team id → kind → count over the local days start..end inclusive: storage.activity_queries'
-    activity_counts, planned for long periods on SQLite.
+    activity_counts, with the whole months in between read from the monthly roll-up.
 
-    SQLite answers activity_counts from the day index and then sorts every row of the period to group them
-    (105 ms for a year at 2,000 squads); with the day bound written `+day` it walks the table's (team, kind,
-    day) key in group order instead and sorts nothing (52 ms). That walk reads every row, so a short period
-    (a week: a few thousand rows by the day index) keeps the day index. PostgreSQL hash-aggregates either way.
+    A year at 2,000 squads is hundreds of thousands of day rows to sum (50–70 ms on SQLite, however the
+    index is walked); as whole months it is a dozen rows per squad and kind, and only the days of the
+    partial months at either end are read per day.
     """
-    connection = await session.connection()
-    if connection.dialect.name != "sqlite" or (end - start).days < LONG_PERIOD_DAYS:
+    first_month = start if start.day == 1 else _next_month(start)
+    after_last = _next_month(end) if _next_month(end) - timedelta(days=1) == end else end.replace(day=1)
+    if first_month >= after_last:  # no whole month inside: the days
         return await activity_counts(session, start=start, end=end)
-    day = literal_column("+activity_tally.day", Date)  # not the day index: the key, in group order
-    query = (
-        select(col(ActivityTally.team_id), col(ActivityTally.kind), func.sum(col(ActivityTally.count)))
-        .where(day >= start, day <= end)
-        .group_by(col(ActivityTally.team_id), col(ActivityTally.kind))
-    )
     counts: dict[int, dict[str, int]] = {}
+
+    def add(part: dict[int, dict[str, int]]) -> None:
+        for team_id, kinds in part.items():
+            mine = counts.setdefault(team_id, {})
+            for kind, number in kinds.items():
+                mine[kind] = mine.get(kind, 0) + number
+
+    if start < first_month:
+        add(await activity_counts(session, start=start, end=first_month - timedelta(days=1)))
+    if after_last <= end:
+        add(await activity_counts(session, start=after_last, end=end))
+    query = (
+        select(col(ActivityMonthTally.team_id), col(ActivityMonthTally.kind), func.sum(col(ActivityMonthTally.count)))
+        .where(col(ActivityMonthTally.month) >= first_month, col(ActivityMonthTally.month) < after_last)
+        .group_by(col(ActivityMonthTally.team_id), col(ActivityMonthTally.kind))
+    )
     for team_id, kind, number in (await _exec(session, query)).all():
         if number:
-            counts.setdefault(int(team_id), {})[str(kind)] = int(number)
-    return counts
+            add({int(team_id): {str(kind): int(number)}})
+    return {team_id: {k: n for k, n in kinds.items() if n} for team_id, kinds in counts.items()
+            if any(kinds.values())}
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)

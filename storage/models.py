@@ -471,6 +471,18 @@ class ActivityTally(SQLModel, table=True):
     count: int = 0
 
 
+class ActivityMonthTally(SQLModel, table=True):
+    """activity_tally summed per local month (month = its first day), written with it in every change, so a
+    year's or a quarter's activity reads a dozen rows per squad and kind, not one per day."""
+
+    __tablename__ = "activity_month_tally"
+
+    team_id: int = Field(primary_key=True, foreign_key="team.id")
+    kind: str = Field(primary_key=True, max_length=12)
+    month: date = Field(primary_key=True)
+    count: int = 0
+
+
 class ReportWeek(SQLModel, table=True):
     """Per squad and local week (its Monday): how many reports its members made, not undone. Kept by
     storage.report_weeks as each event is appended (and undone), so 考核's no-report deduction reads a few

@@ -165,7 +165,10 @@ async def test_activity_totals_are_activity_counts(sessions, clock) -> None:
     await build_district(sessions, clock)
     async with sessions() as session:
         for first, last in ((date(2026, 1, 1), date(2026, 12, 31)), (date(2026, 10, 13), date(2026, 11, 3)),
-                            (date(2026, 11, 24), date(2026, 11, 24)), (date(2025, 1, 1), date(2025, 12, 31))):
+                            (date(2026, 11, 24), date(2026, 11, 24)), (date(2025, 1, 1), date(2025, 12, 31)),
+                            # whole months with partial ones at either end, one whole month, a year to date
+                            (date(2026, 9, 15), date(2026, 11, 30)), (date(2026, 11, 1), date(2026, 11, 30)),
+                            (date(2026, 1, 1), date(2026, 11, 24)), (date(2025, 12, 31), date(2026, 2, 1))):
             assert await assessment_queries.activity_totals(session, start=first, end=last) == \
                 await activity_queries.activity_counts(session, start=first, end=last)
 
