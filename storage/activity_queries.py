@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ActivityMonthTally, ActivityTally, Event, Project
+from storage.models import ActivityRollup, ActivityTally, Event, Project
 
 ACTIVITY_KINDS: tuple[str, ...] = ("sign", "land", "visit", "reception", "promo", "lead", "publicity")
 EVENT_ACTIVITY_KINDS: tuple[str, ...] = ("visit", "reception", "promo", "lead", "publicity")  # one event each
@@ -31,7 +31,7 @@ STAGE_ACTIVITY: dict[str, str] = {"signed": "sign", "landed": "land"}  # project
 _ACTIVITY_STAGE = {kind: stage for stage, kind in STAGE_ACTIVITY.items()}
 
 TALLY_TABLE: Table = SQLModel.metadata.tables[ActivityTally.__tablename__]
-MONTH_TABLE: Table = SQLModel.metadata.tables[ActivityMonthTally.__tablename__]
+ROLLUP_TABLE: Table = SQLModel.metadata.tables[ActivityRollup.__tablename__]
 _UNDO = aliased(Event, name="undo")
 
 
@@ -64,23 +64,25 @@ def tally_upsert(dialect_name: str) -> Any:
 
 
 @functools.cache
-def month_upsert(dialect_name: str) -> Any:
-    """The same upsert on the monthly roll-up (team, kind, month)."""
+def rollup_upsert(dialect_name: str) -> Any:
+    """The same upsert on the monthly and yearly roll-ups (span, first day, team, kind)."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(MONTH_TABLE)
+    statement = dialect.insert(ROLLUP_TABLE)
     return statement.on_conflict_do_update(
-        index_elements=["team_id", "kind", "month"],
-        set_={"count": MONTH_TABLE.c["count"] + statement.excluded["count"]},
+        index_elements=["span", "first", "team_id", "kind"],
+        set_={"count": ROLLUP_TABLE.c["count"] + statement.excluded["count"]},
     )
 
 
-def month_rows(day_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The monthly roll-up's deltas for these (team, kind, day, count) deltas, one row per key, sorted."""
-    months: dict[tuple[int, str, date], int] = {}
+def rollup_rows(day_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The roll-ups' deltas (its month and its year) for these (team, kind, day, count) deltas, sorted."""
+    sums: dict[tuple[str, date, int, str], int] = {}
     for row in day_rows:
-        key = (row["team_id"], row["kind"], row["day"].replace(day=1))
-        months[key] = months.get(key, 0) + row["count"]
-    return [{"team_id": t, "kind": k, "month": m, "count": n} for (t, k, m), n in sorted(months.items()) if n]
+        day = row["day"]
+        for key in (("m", day.replace(day=1), row["team_id"], row["kind"]),
+                    ("y", day.replace(month=1, day=1), row["team_id"], row["kind"])):
+            sums[key] = sums.get(key, 0) + row["count"]
+    return [{"span": s, "first": f, "team_id": t, "kind": k, "count": n} for (s, f, t, k), n in sorted(sums.items()) if n]
 
 
 async def bump_activity(session: AsyncSession, *, team_id: int, kind: str, day: date, by: int = 1) -> None:
@@ -90,8 +92,8 @@ async def bump_activity(session: AsyncSession, *, team_id: int, kind: str, day: 
     connection = await session.connection()
     rows = [{"team_id": team_id, "kind": kind, "day": day, "count": by}]
     await connection.execute(tally_upsert(connection.dialect.name), rows)
-    if months := month_rows(rows):
-        await connection.execute(month_upsert(connection.dialect.name), months)
+    if rollups := rollup_rows(rows):
+        await connection.execute(rollup_upsert(connection.dialect.name), rollups)
 
 
 async def activity_counts(session: AsyncSession, *, start: date, end: date) -> dict[int, dict[str, int]]:

@@ -25,12 +25,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.activity_queries import (
     EVENT_ACTIVITY_KINDS,
-    MONTH_TABLE,
+    ROLLUP_TABLE,
     STAGE_ACTIVITY,
     TALLY_TABLE,
     bump_activity,
-    month_rows,
-    month_upsert,
+    rollup_rows,
+    rollup_upsert,
     tally_upsert,
 )
 from storage.models import Event, Project
@@ -62,8 +62,8 @@ def _apply(connection: Connection, deltas: Mapping[Key, int]) -> None:
             for (team_id, kind, day), n in sorted(deltas.items()) if n]
     if rows:  # sorted keys: concurrent writers lock rows in the same order
         connection.execute(tally_upsert(connection.dialect.name), rows)
-        if months := month_rows(rows):
-            connection.execute(month_upsert(connection.dialect.name), months)
+        if rollups := rollup_rows(rows):
+            connection.execute(rollup_upsert(connection.dialect.name), rollups)
 
 
 def _current(project: Project) -> dict[str, Any]:
@@ -149,9 +149,9 @@ def tally_events(counts: Counter[Key], events: Iterable[Mapping[str, Any]], tz: 
 def rebuild(connection: Connection, tz: tzinfo) -> None:
     """Recompute activity_tally from the projects and the events not undone (sync: run it via run_sync)."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text("LOCK TABLE activity_tally, activity_month_tally IN EXCLUSIVE MODE"))
+        connection.execute(text("LOCK TABLE activity_tally, activity_rollup IN EXCLUSIVE MODE"))
     connection.execute(delete(TALLY_TABLE))
-    connection.execute(delete(MONTH_TABLE))
+    connection.execute(delete(ROLLUP_TABLE))
     counts: Counter[Key] = Counter()
     projects = connection.execute(
         select(*(getattr(Project, name) for name in TRACKED))

@@ -25,7 +25,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.activity_queries import activity_counts
-from storage.models import ActivityMonthTally, FundsArrival, Project, ReportWeek, Team
+from storage.models import ActivityRollup, FundsArrival, Project, ReportWeek, Team
 from storage.report_queries.common import _exec, _live, _within
 
 
@@ -187,40 +187,58 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+YEAR_TAIL_DAYS = 62  # beyond this many days after `end`, the months are read instead of the year less its tail
+
+
 async def activity_totals(session: AsyncSession, *, start: date, end: date) -> dict[int, dict[str, int]]:
     """team id → kind → count over the local days start..end inclusive: storage.activity_queries'
-    activity_counts, with the whole months in between read from the monthly roll-up.
+    activity_counts, read from the roll-ups where they cover the period.
 
     A year at 2,000 squads is hundreds of thousands of day rows to sum (50–70 ms on SQLite, however the
-    index is walked); as whole months it is a dozen rows per squad and kind, and only the days of the
-    partial months at either end are read per day.
+    index is walked). A period from 1 January to late in the year is the year's row less the days after it
+    (none, for a year to date: nothing is counted ahead of today); otherwise the whole months inside are read as months and
+    only the days of the partial months at either end per day.
     """
-    first_month = start if start.day == 1 else _next_month(start)
-    after_last = _next_month(end) if _next_month(end) - timedelta(days=1) == end else end.replace(day=1)
-    if first_month >= after_last:  # no whole month inside: the days
-        return await activity_counts(session, start=start, end=end)
     counts: dict[int, dict[str, int]] = {}
 
-    def add(part: dict[int, dict[str, int]]) -> None:
+    def add(part: dict[int, dict[str, int]], sign: int = 1) -> None:
         for team_id, kinds in part.items():
             mine = counts.setdefault(team_id, {})
             for kind, number in kinds.items():
-                mine[kind] = mine.get(kind, 0) + number
+                mine[kind] = mine.get(kind, 0) + sign * number
 
-    if start < first_month:
-        add(await activity_counts(session, start=start, end=first_month - timedelta(days=1)))
-    if after_last <= end:
-        add(await activity_counts(session, start=after_last, end=end))
-    query = (
-        select(col(ActivityMonthTally.team_id), col(ActivityMonthTally.kind), func.sum(col(ActivityMonthTally.count)))
-        .where(col(ActivityMonthTally.month) >= first_month, col(ActivityMonthTally.month) < after_last)
-        .group_by(col(ActivityMonthTally.team_id), col(ActivityMonthTally.kind))
-    )
-    for team_id, kind, number in (await _exec(session, query)).all():
-        if number:
-            add({int(team_id): {str(kind): int(number)}})
+    year_end = date(start.year, 12, 31)
+    # From 1 January to near the year's end (a year to date: its days after `end` are few, or none).
+    if (start.month, start.day) == (1, 1) and end <= year_end and (year_end - end).days < YEAR_TAIL_DAYS:
+        add(await _rollup(session, span="y", first=start, after=start + timedelta(days=1)))
+        if end < year_end:
+            add(await activity_counts(session, start=end + timedelta(days=1), end=year_end), -1)
+    else:
+        first_month = start if start.day == 1 else _next_month(start)
+        after_last = _next_month(end) if _next_month(end) - timedelta(days=1) == end else end.replace(day=1)
+        if first_month >= after_last:  # no whole month inside: the days
+            return await activity_counts(session, start=start, end=end)
+        if start < first_month:
+            add(await activity_counts(session, start=start, end=first_month - timedelta(days=1)))
+        if after_last <= end:
+            add(await activity_counts(session, start=after_last, end=end))
+        add(await _rollup(session, span="m", first=first_month, after=after_last))
     return {team_id: {k: n for k, n in kinds.items() if n} for team_id, kinds in counts.items()
             if any(kinds.values())}
+
+
+async def _rollup(session: AsyncSession, *, span: str, first: date, after: date) -> dict[int, dict[str, int]]:
+    """The roll-up rows of one span whose first day is in [first, after), summed per team and kind."""
+    query = (
+        select(col(ActivityRollup.team_id), col(ActivityRollup.kind), func.sum(col(ActivityRollup.count)))
+        .where(col(ActivityRollup.span) == span, col(ActivityRollup.first) >= first, col(ActivityRollup.first) < after)
+        .group_by(col(ActivityRollup.team_id), col(ActivityRollup.kind))
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for team_id, kind, number in (await _exec(session, query)).all():
+        if number:
+            counts.setdefault(int(team_id), {})[str(kind)] = int(number)
+    return counts
 
 
 def _next_month(day: date) -> date:

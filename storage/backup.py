@@ -45,7 +45,7 @@ def _decode(column: Any, value: Any) -> Any:
 
 
 # Derived from the projects (storage.tallies, storage.name_index): not backed up; the restore rebuilds them.
-DERIVED_TABLES = frozenset({"team_year_tally", "breakdown_year_tally", "activity_tally", "activity_month_tally", "ledger_meta", "project_key", "project_gram"})
+DERIVED_TABLES = frozenset({"team_year_tally", "breakdown_year_tally", "activity_tally", "activity_rollup", "ledger_meta", "project_key", "project_gram"})
 
 
 def _ledger_tables() -> list[Table]:

@@ -471,15 +471,16 @@ class ActivityTally(SQLModel, table=True):
     count: int = 0
 
 
-class ActivityMonthTally(SQLModel, table=True):
-    """activity_tally summed per local month (month = its first day), written with it in every change, so a
-    year's or a quarter's activity reads a dozen rows per squad and kind, not one per day."""
+class ActivityRollup(SQLModel, table=True):
+    """activity_tally summed per local month (span "m") and per year (span "y"), `first` the span's first day,
+    written with it in every change: a year to date reads one row per squad and kind, a quarter three."""
 
-    __tablename__ = "activity_month_tally"
+    __tablename__ = "activity_rollup"
 
+    span: str = Field(primary_key=True, max_length=1)  # "m" month, "y" year
+    first: date = Field(primary_key=True)
     team_id: int = Field(primary_key=True, foreign_key="team.id")
     kind: str = Field(primary_key=True, max_length=12)
-    month: date = Field(primary_key=True)
     count: int = 0
 
 

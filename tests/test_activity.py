@@ -16,7 +16,7 @@ from bot.settings import Settings
 from handlers.messages import Incoming
 from storage import activity_queries, activity_tallies
 from storage.db import create_engine, migrate
-from storage.models import ActivityMonthTally, ActivityTally, Event, OwnershipClash, Project
+from storage.models import ActivityRollup, ActivityTally, Event, OwnershipClash, Project
 from tests.helpers import ADMIN, DISTRICT_TZ, Chat, MovableClock, Notices, make_core, squad_with_members
 
 DAY = date(2026, 11, 24)  # the clock's local day (10:00 in Shanghai)
@@ -40,15 +40,17 @@ async def rebuilt_counts(sessions, engine) -> dict[tuple[int, str, date], int]:
 
 
 async def stored(sessions) -> dict[tuple[int, str, date], int]:
-    """The daily counters, checked against their monthly roll-up (kept in the same writes)."""
+    """The daily counters, checked against their monthly and yearly roll-ups (kept in the same writes)."""
     async with sessions() as session:
         rows = (await session.exec(select(ActivityTally))).all()
-        months = (await session.exec(select(ActivityMonthTally))).all()
-    rolled: dict[tuple[int, str, date], int] = {}
+        rollups = (await session.exec(select(ActivityRollup))).all()
+    rolled: dict[tuple[str, date, int, str], int] = {}
     for row in rows:
-        key = (row.team_id, row.kind, row.day.replace(day=1))
-        rolled[key] = rolled.get(key, 0) + row.count
-    assert {k: n for k, n in rolled.items() if n} == {(m.team_id, m.kind, m.month): m.count for m in months if m.count}
+        for key in (("m", row.day.replace(day=1), row.team_id, row.kind),
+                    ("y", row.day.replace(month=1, day=1), row.team_id, row.kind)):
+            rolled[key] = rolled.get(key, 0) + row.count
+    assert {k: n for k, n in rolled.items() if n} == {(r.span, r.first, r.team_id, r.kind): r.count
+                                                     for r in rollups if r.count}
     return {(row.team_id, row.kind, row.day): row.count for row in rows if row.count}
 
 
