@@ -89,7 +89,8 @@ def _parse_promo(ctx: _Ctx) -> Command | ParseError:
             when = in_the_past(day.day, token.text, ctx.today)
         elif number is None and _BARE_COUNT.fullmatch(token.text):
             number = int(token.text)  # 活动 推介会 @深圳 30: the documented [参会企业数] written bare
-        elif kind is None and _plain(token) and id_of(token) is None:
+        elif kind is None and _plain(token) and id_of(token) is None and not _COMPANIES.fullmatch(token.text) \
+                and not token.text.isdigit():
             kind = token.text
         elif _plain(token):
             rest.append(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from handlers.commands import Command, ProjectRef
@@ -49,6 +50,17 @@ def _kind_text(kind: str) -> str:
     return kind
 
 
+# A Telegram bot's username ends in "bot", so the normaliser drops `@robot` as a mention of one; a place so
+# named is written `在robot`, which reads back as the same place.
+_LIKE_BOT = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,30}bot", re.IGNORECASE)
+
+
+def _place_text(place: str | None) -> str:
+    if not place:
+        return ""
+    return f"在{place}" if _LIKE_BOT.fullmatch(place) else f"@{place}"
+
+
 def _date_iso(value: date | None) -> str:
     return value.isoformat() if value is not None else ""
 
@@ -64,7 +76,7 @@ def render(command: Command) -> str:
     if verb in ("plan", "pursue", "sign", "land"):
         parts += [
             _project_text(c.project), c.amount.text if c.amount else "", c.industry or "", c.zone or "",
-            f"@{c.place}" if c.place else "",
+            _place_text(c.place),
             ("company:" if en else "公司:") + _word_or_quoted(c.company) if c.company else "",
             _date_iso(c.when), c.note,
         ]
@@ -72,7 +84,7 @@ def render(command: Command) -> str:
         parts += [_project_text(c.project), c.note]
     elif verb == "visit":
         parts += [
-            _project_text(c.project), f"@{c.place}" if c.place else "",
+            _project_text(c.project), _place_text(c.place),
             ("company:" if en else "公司:") + _word_or_quoted(c.company) if c.company else "", _date_iso(c.when),
             c.note,
         ]
@@ -120,19 +132,19 @@ def render(command: Command) -> str:
         parts += [rank, value, period_word(c.kind, c.lang) if c.kind else ""]
     elif verb == "reception":
         parts += [
-            _project_text(c.project), f"@{c.place}" if c.place else "",
+            _project_text(c.project), _place_text(c.place),
             ("company:" if en else "公司:") + _word_or_quoted(c.company) if c.company else "", _date_iso(c.when),
             c.note,
         ]
     elif verb == "promo":
-        parts += [_kind_text(c.kind or ""), f"@{c.place}" if c.place else "",
+        parts += [_kind_text(c.kind or ""), _place_text(c.place),
                   f"{c.number}家" if c.number is not None else "", _date_iso(c.when), c.note]
     elif verb == "lead":
         if c.flag == "promote":
             parts += ["promote" if en else "立项", str(c.number)]
         else:
             parts += [("company:" if en else "公司:") + _word_or_quoted(c.company or ""), c.industry or "",
-                      f"@{c.place}" if c.place else "", _date_iso(c.when), c.note]
+                      _place_text(c.place), _date_iso(c.when), c.note]
     elif verb == "publicity":
         parts += [_word_or_quoted(c.value or ""), c.note]
     elif verb == "clashes":
