@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, event, select, text
 from sqlalchemy.engine import Connection
@@ -34,7 +34,10 @@ from storage.activity_queries import (
     tally_upsert,
 )
 from storage.models import Event, Project
-from storage.tallies import LedgerSession, values_before_flush
+from storage.tallies import LedgerSession, stored_before_flush
+
+if TYPE_CHECKING:
+    from storage.event_queries import Undone
 
 TRACKED: tuple[str, ...] = ("team_id", "stage", "removed", "signed_at", "landed_at")
 Key = tuple[int, str, date]  # team id, kind, local day
@@ -71,16 +74,7 @@ def _current(project: Project) -> dict[str, Any]:
 
 
 def _previous(session: Session, project: Project) -> dict[str, Any] | None:
-    before = values_before_flush(project, TRACKED)
-    if before is None:
-        return None
-    old, unknown = before
-    if unknown:  # in before_flush the database still holds the old row
-        row = session.connection().execute(
-            select(*(getattr(Project, name) for name in TRACKED)).where(col(Project.id) == project.id)
-        ).one()
-        old = dict(zip(TRACKED, row, strict=True))
-    return old
+    return stored_before_flush(session, project, TRACKED)
 
 
 @event.listens_for(LedgerSession, "before_flush")
@@ -112,25 +106,20 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
 
 
 async def count_event(
-    session: AsyncSession, *, kind: str, team_id: int | None, created_at: datetime, undoes_event_id: int | None,
+    session: AsyncSession, *, kind: str, team_id: int | None, created_at: datetime, undone: Undone | None,
 ) -> None:
     """Count an event just appended: +1 for an activity event, −1 for the undo of one (same team and day)."""
-    tz = session.info.get("tz")
     if kind in EVENT_ACTIVITY_KINDS and team_id is not None:
-        if tz is None:
-            raise RuntimeError("a session that writes events needs info['tz'] (storage.db.session_factory)")
-        await bump_activity(session, team_id=team_id, kind=kind, day=local_day(created_at, tz))
+        kind_day = (team_id, kind, created_at)
+    elif undone is not None and undone.kind in EVENT_ACTIVITY_KINDS and undone.team_id is not None:
+        kind_day = (undone.team_id, undone.kind, undone.created_at)
+    else:
         return
-    if kind != "undo" or undoes_event_id is None:
-        return
-    connection = await session.connection()
-    undone = (await connection.execute(
-        select(col(Event.kind), col(Event.team_id), col(Event.created_at)).where(col(Event.id) == undoes_event_id))).first()
-    if undone is None or undone[0] not in EVENT_ACTIVITY_KINDS or undone[1] is None:
-        return
+    tz = session.info.get("tz")
     if tz is None:
         raise RuntimeError("a session that writes events needs info['tz'] (storage.db.session_factory)")
-    await bump_activity(session, team_id=int(undone[1]), kind=str(undone[0]), day=local_day(undone[2], tz), by=-1)
+    by = 1 if undone is None else -1
+    await bump_activity(session, team_id=kind_day[0], kind=kind_day[1], day=local_day(kind_day[2], tz), by=by)
 
 
 def tally_projects(counts: Counter[Key], projects: Iterable[Mapping[str, Any]], tz: tzinfo) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import (
     Table,
@@ -46,6 +47,17 @@ _TOUCH_PROJECT = (
 )
 
 
+class Undone(NamedTuple):
+    """The event an undo takes back, as the counters need it: its kind, squad and moment."""
+
+    kind: str
+    team_id: int | None
+    created_at: datetime
+
+
+_UNDONE = select(col(Event.kind), col(Event.team_id), col(Event.created_at)).where(col(Event.id) == bindparam("id"))
+
+
 async def add_event(
     session: AsyncSession, *, project_id: int | None, member_id: int | None, team_id: int | None, kind: str,
     from_stage: str, to_stage: str, text: str, data: str, undoes_event_id: int | None, source_platform: str,
@@ -60,10 +72,12 @@ async def add_event(
         "source_message_id": source_message_id, "created_at": created_at,
     })
     event_id = int(result.scalar_one())
-    await report_weeks.count_report(session, kind=kind, team_id=team_id, created_at=created_at,
-                                    undoes_event_id=undoes_event_id)
-    await activity_tallies.count_event(session, kind=kind, team_id=team_id, created_at=created_at,
-                                       undoes_event_id=undoes_event_id)
+    undone: Undone | None = None
+    if kind == "undo" and undoes_event_id is not None:  # read once: both counters take the undone event back
+        row = (await connection.execute(_UNDONE, {"id": undoes_event_id})).first()
+        undone = Undone(str(row[0]), row[1], row[2]) if row is not None else None
+    await report_weeks.count_report(session, kind=kind, team_id=team_id, created_at=created_at, undone=undone)
+    await activity_tallies.count_event(session, kind=kind, team_id=team_id, created_at=created_at, undone=undone)
     return event_id
 
 

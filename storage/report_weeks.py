@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +23,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Event, ReportWeek
 from storage.report_queries.common import REPORT_KINDS
+
+if TYPE_CHECKING:
+    from storage.event_queries import Undone
 
 # What counts as a squad's report: its own updates of every kind (not a leader's 核实 or 转交, not an undo,
 # not the administration events).
@@ -48,17 +51,13 @@ def _upsert(dialect_name: str) -> Any:
 
 
 async def count_report(
-    session: AsyncSession, *, kind: str, team_id: int | None, created_at: datetime, undoes_event_id: int | None,
+    session: AsyncSession, *, kind: str, team_id: int | None, created_at: datetime, undone: Undone | None,
 ) -> None:
     """Count an event just appended: +1 for a squad's report, −1 for the undo of one (same squad and week)."""
     if kind in SQUAD_REPORT_KINDS and team_id is not None:
         await _bump(session, team_id, created_at, +1)
-    elif kind == "undo" and undoes_event_id is not None:
-        connection = await session.connection()
-        undone = (await connection.execute(select(col(Event.kind), col(Event.team_id), col(Event.created_at))
-                                           .where(col(Event.id) == undoes_event_id))).first()
-        if undone is not None and undone[0] in SQUAD_REPORT_KINDS and undone[1] is not None:
-            await _bump(session, int(undone[1]), undone[2], -1)
+    elif undone is not None and undone.kind in SQUAD_REPORT_KINDS and undone.team_id is not None:
+        await _bump(session, undone.team_id, undone.created_at, -1)
 
 
 async def _bump(session: AsyncSession, team_id: int, created_at: datetime, by: int) -> None:

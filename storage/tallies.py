@@ -150,18 +150,23 @@ def values_before_flush(project: Project, fields: Iterable[str]) -> tuple[dict[s
     return (old, unknown) if changed else None
 
 
-def _previous(session: Session, project: Project) -> dict[str, Any] | None:
-    """The counted fields as stored before this flush, or None when none of them changed."""
-    before = values_before_flush(project, TRACKED)
+def stored_before_flush(session: Session, project: Project, fields: tuple[str, ...]) -> dict[str, Any] | None:
+    """`fields` as stored before this flush, or None when none of them changed (read from the row when the
+    session never loaded the old value)."""
+    before = values_before_flush(project, fields)
     if before is None:
         return None
     old, unknown = before
     if unknown:  # in before_flush the database still holds the old row
         row = session.connection().execute(
-            select(*(getattr(Project, name) for name in TRACKED)).where(col(Project.id) == project.id)
+            select(*(getattr(Project, name) for name in fields)).where(col(Project.id) == project.id)
         ).one()
-        old = dict(zip(TRACKED, row, strict=True))
+        old = dict(zip(fields, row, strict=True))
     return old
+
+
+def _previous(session: Session, project: Project) -> dict[str, Any] | None:
+    return stored_before_flush(session, project, TRACKED)
 
 
 class LedgerSession(Session):
