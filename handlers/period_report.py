@@ -15,6 +15,7 @@ from handlers.commands import Lang
 from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
 from handlers.schedule import local_day, range_bounds_utc
+from handlers.score_periods import PERIOD_KEYS, period_of
 from storage import report_queries as rq
 from storage.models import STAGES
 
@@ -34,17 +35,8 @@ def period_days(period: str, today: date) -> tuple[date, date]:
         return today, today
     if period == "yesterday":
         return today - timedelta(days=1), today - timedelta(days=1)
-    if period == "week":
-        return today - timedelta(days=today.weekday()), today
-    if period == "last_week":
-        monday = today - timedelta(days=today.weekday() + 7)
-        return monday, monday + timedelta(days=6)
-    if period == "month":
-        return today.replace(day=1), today
-    if period == "last_month":
-        last = today.replace(day=1) - timedelta(days=1)
-        return last.replace(day=1), last
-    return today.replace(month=1, day=1), today
+    named = period_of(period if period in PERIOD_KEYS else "year", today)  # the same calendar as 考核
+    return named.first, named.last
 
 
 def _t(lang: Lang, zh: str, en: str) -> str:
