@@ -70,7 +70,8 @@ async def list_jobs(settings: Settings, *, out: Out = print) -> int:
         async with bot.sessions() as session:
             pairs = await bound_targets(session)
             last = await runs.last_runs(session, jobs=JOBS)
-        out(f"宽限期 / grace: {int(grace_period(settings.rules()).total_seconds() // 60)} 分钟；时区 {settings.timezone}")
+        rules = bot.rules  # built once by the composition root (it reads the assessment scheme)
+        out(f"宽限期 / grace: {int(grace_period(rules).total_seconds() // 60)} 分钟；时区 {settings.timezone}")
         for spec in JOBS.values():
             day = "每周一" if spec.weekday == 0 else ("工作日" if spec.workdays_only else "每天")
             out("")
@@ -88,7 +89,7 @@ async def list_jobs(settings: Settings, *, out: Out = print) -> int:
                     upcoming = "已关闭"
                 else:
                     done = run is not None and run.period == today_period and run.state in runs.FINAL_STATES
-                    upcoming = "下次 " + _when(next_run(spec, setting.at, now, settings.rules(), done_today=done), settings)
+                    upcoming = "下次 " + _when(next_run(spec, setting.at, now, rules, done_today=done), settings)
                 if run is None:
                     result = "上次：无"
                 else:
