@@ -40,7 +40,7 @@ from handlers.routes import HANDLERS, policy_verb, reads_only, storable
 from handlers.understand.reader import Understanding, understand
 from handlers.understand.segments import UPDATE_VERBS, starts_command
 from storage import event_queries, inbox, queries, roster_queries
-from storage.db import SessionFactory, transaction
+from storage.db import SessionFactory, lost_a_race, transaction
 from storage.models import Member, Team
 from storage.tallies import zone_name
 
@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 # work is CPU-bound on both sides, so a few at a time answer the burst sooner.
 MAX_CONCURRENT_MESSAGES = 8
 _PROJECT_ID = re.compile(r"#\d")
+# A message whose transaction PostgreSQL aborted to break a deadlock runs again, up to this many times in all.
+RACE_ATTEMPTS = 3
 
 
 class Core(Asking):
@@ -83,17 +85,25 @@ class Core(Asking):
         """Answer one incoming message (the MessageHandler port)."""
         try:
             async with self._slots:
-                try:
-                    return await self._handle(incoming)
-                except DBAPIError as err:
-                    # A pooled connection the server dropped (a database restart) fails at its first use,
-                    # and the pool is then renewed. Running the message again is a redelivery: the inbox
-                    # row makes it store once even if the lost connection's COMMIT landed. Without a
-                    # message id there is no inbox row, so only then is it not retried.
-                    if not (err.connection_invalidated and incoming.message_id):
-                        raise
-                    log.warning("database connection lost; handling the %s message once more", incoming.platform)
-                    return await self._handle(incoming)
+                for attempt in range(1, RACE_ATTEMPTS + 1):
+                    try:
+                        return await self._handle(incoming)
+                    except DBAPIError as err:
+                        if lost_a_race(err) and attempt < RACE_ATTEMPTS:
+                            # PostgreSQL broke a lock cycle by aborting this transaction: nothing was stored.
+                            log.warning("transaction aborted by a deadlock; handling the %s message again",
+                                        incoming.platform)
+                            continue
+                        # A pooled connection the server dropped (a database restart) fails at its first use,
+                        # and the pool is then renewed. Running the message again is a redelivery: the inbox
+                        # row makes it store once even if the lost connection's COMMIT landed. Without a
+                        # message id there is no inbox row, so only then is it not retried.
+                        if not (err.connection_invalidated and incoming.message_id):
+                            raise
+                        log.warning("database connection lost; handling the %s message once more",
+                                    incoming.platform)
+                        return await self._handle(incoming)
+                raise AssertionError("unreachable: the last attempt returns or raises")
         except Exception:
             log.exception("handling a %s message failed", incoming.platform)
             # Honest wording: a connection lost during COMMIT may still have stored it, and a resend is safe

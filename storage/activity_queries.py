@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import counter_writes
 from storage.models import ActivityRollup, ActivityTally, Event, Project
 
 ACTIVITY_KINDS: tuple[str, ...] = ("sign", "land", "visit", "reception", "promo", "lead", "publicity")
@@ -85,19 +86,18 @@ def rollup_rows(day_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"span": s, "first": f, "team_id": t, "kind": k, "count": n} for (s, f, t, k), n in sorted(sums.items()) if n]
 
 
-async def bump_activity(session: AsyncSession, *, team_id: int, kind: str, day: date, by: int = 1) -> None:
-    """Add `by` (negative to take away) to a squad's count of `kind` on a local day, in the session's transaction."""
+def bump_activity(session: AsyncSession, *, team_id: int, kind: str, day: date, by: int = 1) -> None:
+    """Add `by` (negative to take away) to a squad's count of `kind` on a local day, in the session's
+    transaction (written when it commits: storage.counter_writes)."""
     if kind not in ACTIVITY_KINDS:
         raise ValueError(f"not an activity kind: {kind!r}")
-    connection = await session.connection()
-    rows = [{"team_id": team_id, "kind": kind, "day": day, "count": by}]
-    await connection.execute(tally_upsert(connection.dialect.name), rows)
-    if rollups := rollup_rows(rows):
-        await connection.execute(rollup_upsert(connection.dialect.name), rollups)
+    deltas = counter_writes.pending(session.sync_session, "activity")
+    deltas[(team_id, kind, day)] = deltas.get((team_id, kind, day), 0) + by
 
 
 async def activity_counts(session: AsyncSession, *, start: date, end: date) -> dict[int, dict[str, int]]:
     """team id → kind → count over the local days start..end inclusive (only non-zero counts)."""
+    await counter_writes.settle_async(session)
     total = func.sum(col(ActivityTally.count))
     statement = (
         select(col(ActivityTally.team_id), col(ActivityTally.kind), total)

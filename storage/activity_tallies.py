@@ -7,6 +7,7 @@
   is live (not removed, not dropped).
 - The event kinds: storage.event_queries.add_event counts each activity event as it appends it (+1 on
   the local day of its created_at, for its team) and each undo of one (−1 on the same day and team).
+- Both wait in the session and are written just before the transaction commits (storage.counter_writes).
 - Writes that bypass both (backup restore, a bulk load) and a change of time zone call `rebuild`.
 """
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import counter_writes
 from storage.activity_queries import (
     EVENT_ACTIVITY_KINDS,
     ROLLUP_TABLE,
@@ -33,8 +35,9 @@ from storage.activity_queries import (
     rollup_upsert,
     tally_upsert,
 )
+from storage.counter_writes import LedgerSession
 from storage.models import Event, Project
-from storage.tallies import LedgerSession, stored_before_flush
+from storage.tallies import stored_before_flush
 
 if TYPE_CHECKING:
     from storage.event_queries import Undone
@@ -87,11 +90,11 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
     tz = session.info.get("tz")
     if tz is None:
         raise RuntimeError("a session that writes projects needs info['tz'] (storage.db.session_factory)")
-    deltas: Counter[Key] = Counter()
+    deltas = counter_writes.pending(session, "activity")
 
     def add(values: Mapping[str, Any], sign: int) -> None:
         for key in contribution(values, tz):
-            deltas[key] += sign
+            deltas[key] = deltas.get(key, 0) + sign
 
     for project in new:
         add(_current(project), +1)
@@ -102,13 +105,16 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
             add(_current(project), +1)
     for project in gone:
         add(_previous(session, project) or _current(project), -1)
-    _apply(session.connection(), deltas)
 
 
-async def count_event(
+counter_writes.register("activity", order=30, writer=_apply)
+
+
+def count_event(
     session: AsyncSession, *, kind: str, team_id: int | None, created_at: datetime, undone: Undone | None,
 ) -> None:
-    """Count an event just appended: +1 for an activity event, −1 for the undo of one (same team and day)."""
+    """Count an event just appended: +1 for an activity event, −1 for the undo of one (same team and day),
+    written when the transaction commits (storage.counter_writes)."""
     if kind in EVENT_ACTIVITY_KINDS and team_id is not None:
         kind_day = (team_id, kind, created_at)
     elif undone is not None and undone.kind in EVENT_ACTIVITY_KINDS and undone.team_id is not None:
@@ -119,7 +125,7 @@ async def count_event(
     if tz is None:
         raise RuntimeError("a session that writes events needs info['tz'] (storage.db.session_factory)")
     by = 1 if undone is None else -1
-    await bump_activity(session, team_id=kind_day[0], kind=kind_day[1], day=local_day(kind_day[2], tz), by=by)
+    bump_activity(session, team_id=kind_day[0], kind=kind_day[1], day=local_day(kind_day[2], tz), by=by)
 
 
 def tally_projects(counts: Counter[Key], projects: Iterable[Mapping[str, Any]], tz: tzinfo) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, unio
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import counter_writes
 from storage.activity_queries import activity_counts
 from storage.models import ActivityRollup, FundsArrival, Project, ReportWeek, Team
 from storage.report_queries.common import _exec, _live, _within
@@ -166,6 +167,7 @@ async def teams_created(session: AsyncSession) -> dict[int, tuple[str, datetime]
 async def reported_weeks(session: AsyncSession, *, first: date, last: date) -> dict[int, tuple[int, date]]:
     """Per team id: how many weeks with Monday first..last it reported in (storage.report_weeks), and the
     earliest of them (teams that reported in none absent)."""
+    await counter_writes.settle_async(session)
     query = (
         select(col(ReportWeek.team_id), func.count(), func.min(col(ReportWeek.week)))
         .where(col(ReportWeek.week) >= first, col(ReportWeek.week) <= last, col(ReportWeek.reports) > 0)
@@ -176,6 +178,7 @@ async def reported_weeks(session: AsyncSession, *, first: date, last: date) -> d
 
 async def team_reported_weeks(session: AsyncSession, *, team_id: int, first: date, last: date) -> set[date]:
     """The Mondays (first..last) of the weeks in which the team reported."""
+    await counter_writes.settle_async(session)
     query = select(col(ReportWeek.week)).where(
         col(ReportWeek.team_id) == team_id, col(ReportWeek.week) >= first, col(ReportWeek.week) <= last,
         col(ReportWeek.reports) > 0)
@@ -229,6 +232,7 @@ async def activity_totals(session: AsyncSession, *, start: date, end: date) -> d
 
 async def _rollup(session: AsyncSession, *, span: str, first: date, after: date) -> dict[int, dict[str, int]]:
     """The roll-up rows of one span whose first day is in [first, after), summed per team and kind."""
+    await counter_writes.settle_async(session)
     query = (
         select(col(ActivityRollup.team_id), col(ActivityRollup.kind), func.sum(col(ActivityRollup.count)))
         .where(col(ActivityRollup.span) == span, col(ActivityRollup.first) >= first, col(ActivityRollup.first) < after)

@@ -14,9 +14,9 @@ from sqlalchemy import event, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
+from storage.counter_writes import LedgerSession
 from storage.models import Project
 from storage.name_lookup import name_key
-from storage.tallies import LedgerSession
 
 # Legal forms and group words, longest first; stripped from the end again and again
 # ("…集团股份有限公司" → "…"). English forms are matched on the key (case-folded, without punctuation).

@@ -12,13 +12,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 # company_names and activity_tallies also register their flush hooks
 from storage import activity_tallies, company_names, name_index, report_weeks, tallies
-from storage.tallies import LedgerSession
+from storage.counter_writes import LedgerSession
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -61,6 +62,16 @@ def session_factory(engine: AsyncEngine, *, tz: tzinfo) -> SessionFactory:
     return async_sessionmaker(
         engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=LedgerSession, info={"tz": tz}
     )
+
+
+# deadlock_detected, serialization_failure: PostgreSQL aborted the transaction to let another one through.
+_LOST_RACE_STATES = frozenset({"40P01", "40001"})
+
+
+def lost_a_race(error: DBAPIError) -> bool:
+    """Whether PostgreSQL aborted the transaction to break a deadlock (nothing of it was stored: running it
+    again is safe). `sqlstate` is the public attribute of SQLAlchemy's asyncpg errors."""
+    return getattr(error.orig, "sqlstate", None) in _LOST_RACE_STATES
 
 
 @asynccontextmanager

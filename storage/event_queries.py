@@ -76,8 +76,8 @@ async def add_event(
     if kind == "undo" and undoes_event_id is not None:  # read once: both counters take the undone event back
         row = (await connection.execute(_UNDONE, {"id": undoes_event_id})).first()
         undone = Undone(str(row[0]), row[1], row[2]) if row is not None else None
-    await report_weeks.count_report(session, kind=kind, team_id=team_id, created_at=created_at, undone=undone)
-    await activity_tallies.count_event(session, kind=kind, team_id=team_id, created_at=created_at, undone=undone)
+    report_weeks.count_report(session, kind=kind, team_id=team_id, created_at=created_at, undone=undone)
+    activity_tallies.count_event(session, kind=kind, team_id=team_id, created_at=created_at, undone=undone)
     return event_id
 
 

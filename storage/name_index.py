@@ -26,8 +26,9 @@ from sqlalchemy import Table, delete, event, select, text, tuple_
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, col
 
+from storage.counter_writes import LedgerSession
 from storage.models import LedgerMeta, Project, ProjectGram, ProjectKey
-from storage.tallies import LedgerSession, values_before_flush
+from storage.tallies import values_before_flush
 
 VERSION_KEY = "name_index_version"
 VERSION = "1"  # bump when the keys or grams change meaning: start-up then rebuilds

@@ -122,7 +122,11 @@ async def team_by_id(session: AsyncSession, *, team_id: int) -> Team | None:
 # SQLite has no row lock: a no-op write takes the database's write lock, the whole hold there (FOR UPDATE is
 # not rendered on SQLite), so no second statement. Built once, like the project's below.
 _SQLITE_TEAM_WRITE_LOCK = update(Team).where(col(Team.id) == bindparam("team_id")).values(name=Team.name)
-_LOCKED_TEAM = columns_select(col(Team.id)).where(col(Team.id) == bindparam("team_id")).with_for_update()
+# FOR NO KEY UPDATE, not FOR UPDATE: every row that references the squad (a project, an event, a 撞单 row
+# naming another squad) takes a KEY SHARE lock on it, which FOR UPDATE blocks. Two squads creating the same
+# company at once each held their own squad and waited for the other's to write the clash row: a deadlock.
+_LOCKED_TEAM = (columns_select(col(Team.id)).where(col(Team.id) == bindparam("team_id"))
+                .with_for_update(key_share=True))
 
 
 async def lock_team(session: AsyncSession, *, team_id: int) -> None:
@@ -168,8 +172,8 @@ async def project_by_id(session: AsyncSession, *, project_id: int) -> Project | 
 
 
 _LOCKED_PROJECT = (
-    select(Project).where(col(Project.id) == bindparam("project_id")).with_for_update()
-    .execution_options(populate_existing=True)
+    select(Project).where(col(Project.id) == bindparam("project_id")).with_for_update(key_share=True)
+    .execution_options(populate_existing=True)  # NO KEY UPDATE: rows referencing it need not wait (see above)
 )
 # SQLite has no row lock: a no-op write takes the database's write lock instead (see lock_project), and
 # its RETURNING reads the row under it, in the same statement.

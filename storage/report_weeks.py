@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import counter_writes
 from storage.models import Event, ReportWeek
 from storage.report_queries.common import REPORT_KINDS
 
@@ -50,23 +51,33 @@ def _upsert(dialect_name: str) -> Any:
         index_elements=["team_id", "week"], set_={"reports": TABLE.c.reports + statement.excluded.reports})
 
 
-async def count_report(
+def count_report(
     session: AsyncSession, *, kind: str, team_id: int | None, created_at: datetime, undone: Undone | None,
 ) -> None:
-    """Count an event just appended: +1 for a squad's report, −1 for the undo of one (same squad and week)."""
+    """Count an event just appended: +1 for a squad's report, −1 for the undo of one (same squad and week),
+    written when the transaction commits (storage.counter_writes)."""
     if kind in SQUAD_REPORT_KINDS and team_id is not None:
-        await _bump(session, team_id, created_at, +1)
+        _bump(session, team_id, created_at, +1)
     elif undone is not None and undone.kind in SQUAD_REPORT_KINDS and undone.team_id is not None:
-        await _bump(session, undone.team_id, undone.created_at, -1)
+        _bump(session, undone.team_id, undone.created_at, -1)
 
 
-async def _bump(session: AsyncSession, team_id: int, created_at: datetime, by: int) -> None:
+def _bump(session: AsyncSession, team_id: int, created_at: datetime, by: int) -> None:
     tz = session.info.get("tz")
     if tz is None:
         raise RuntimeError("a session that writes events needs info['tz'] (storage.db.session_factory)")
-    connection = await session.connection()
-    await connection.execute(_upsert(connection.dialect.name),
-                             [{"team_id": team_id, "week": week_of(created_at, tz), "reports": by}])
+    deltas = counter_writes.pending(session.sync_session, "report_week")
+    key = (team_id, week_of(created_at, tz))
+    deltas[key] = deltas.get(key, 0) + by
+
+
+def _write(connection: Connection, deltas: dict[tuple[int, date], int]) -> None:
+    rows = [{"team_id": team_id, "week": week, "reports": n} for (team_id, week), n in sorted(deltas.items()) if n]
+    if rows:  # sorted keys: concurrent writers lock rows in the same order
+        connection.execute(_upsert(connection.dialect.name), rows)
+
+
+counter_writes.register("report_week", order=40, writer=_write)
 
 
 def rebuild(connection: Connection, tz: tzinfo) -> None:

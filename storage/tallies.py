@@ -9,8 +9,9 @@ Written by hand because no library keeps aggregate tables in step with ORM write
 
 - Every ORM flush of a session from storage.db.session_factory runs `_before_flush`: for each project
   created, changed in a counted field or deleted, it subtracts the project's old contribution and adds
-  the new one, with one upsert per table, on the session's connection: the counters commit or roll back
-  with the change itself.
+  the new one. The differences wait in the session (storage.counter_writes) and are written with one
+  upsert per table just before the transaction commits: the counters commit or roll back with the
+  change itself.
 - A project's contribution follows the counting rule of storage.report_queries: a live project (not
   removed, not dropped) counts once toward each stage it has a `<stage>_at` for, in the local year of that
   moment, as verified or not (签约/落地: a leader's 核实; the other stages are always verified).
@@ -36,6 +37,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Session, SQLModel, col
 
+from storage import counter_writes
+from storage.counter_writes import LedgerSession
 from storage.models import STAGES, BreakdownYearTally, LedgerMeta, Project, TeamYearTally
 
 # The project fields a contribution depends on.
@@ -76,11 +79,13 @@ def contribution(values: Mapping[str, Any], tz: tzinfo) -> Iterator[tuple[int, s
 
 
 class Deltas:
-    """Counter changes not yet written: key → [projects, amount]."""
+    """Counter changes not yet written: key → [projects, amount] (by default in fresh dicts; the flush
+    hook passes the session's pending ones)."""
 
-    def __init__(self) -> None:
-        self.team: dict[TeamKey, list[int]] = {}
-        self.breakdown: dict[BreakdownKey, list[int]] = {}
+    def __init__(self, team: dict[TeamKey, list[int]] | None = None,
+                 breakdown: dict[BreakdownKey, list[int]] | None = None) -> None:
+        self.team: dict[TeamKey, list[int]] = {} if team is None else team
+        self.breakdown: dict[BreakdownKey, list[int]] = {} if breakdown is None else breakdown
 
     def add(self, values: Mapping[str, Any], tz: tzinfo, sign: int) -> None:
         """Add (sign=1) or take away (sign=-1) one project's contribution."""
@@ -169,10 +174,6 @@ def _previous(session: Session, project: Project) -> dict[str, Any] | None:
     return stored_before_flush(session, project, TRACKED)
 
 
-class LedgerSession(Session):
-    """The sync session under every AsyncSession of storage.db: keeps the year counters with each flush."""
-
-
 @event.listens_for(LedgerSession, "before_flush")
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
     projects_new = [o for o in session.new if isinstance(o, Project)]
@@ -183,7 +184,7 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
     tz = session.info.get("tz")
     if tz is None:
         raise RuntimeError("a session that writes projects needs info['tz'] (storage.db.session_factory)")
-    deltas = Deltas()
+    deltas = Deltas(counter_writes.pending(session, "team_year"), counter_writes.pending(session, "breakdown_year"))
     for project in projects_new:
         deltas.add(_current(project), tz, +1)
     for project in projects_dirty:
@@ -194,7 +195,12 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
     for project in projects_gone:
         old = _previous(session, project) or _current(project)
         deltas.add(old, tz, -1)
-    deltas.apply(session.connection())
+
+
+counter_writes.register("team_year", order=10, writer=lambda connection, deltas: _upsert(
+    connection, _TEAM_TABLE, _TEAM_KEYS, deltas))
+counter_writes.register("breakdown_year", order=20, writer=lambda connection, deltas: _upsert(
+    connection, _BREAKDOWN_TABLE, _BREAKDOWN_KEYS, deltas))
 
 
 def tally_rows(rows: Iterable[Mapping[str, Any]], tz: tzinfo) -> Deltas:
@@ -208,8 +214,9 @@ def tally_rows(rows: Iterable[Mapping[str, Any]], tz: tzinfo) -> Deltas:
 def rebuild(connection: Connection, tz: tzinfo) -> None:
     """Recompute both counter tables from the projects and record the zone (sync: run it via run_sync)."""
     if connection.dialect.name == "postgresql":
-        # Writers that changed a project before this began wait here until we read their commit; later
-        # ones wait for our commit and apply their difference on top of the rebuilt counters.
+        # Writers already writing their counters (storage.counter_writes: right before their commit) are
+        # waited for, so we read their projects; the others wait for our commit and apply their
+        # difference on top of the rebuilt counters.
         connection.execute(text("LOCK TABLE team_year_tally, breakdown_year_tally IN EXCLUSIVE MODE"))
     connection.execute(delete(_TEAM_TABLE))
     connection.execute(delete(_BREAKDOWN_TABLE))

@@ -95,11 +95,11 @@ async def test_bump_and_counts_over_a_period(sessions, clock) -> None:
     await squad_with_members(Chat(make_core(sessions, clock), clock), "德化街")
     team_id = 1
     async with sessions() as session, session.begin():
-        await activity_queries.bump_activity(session, team_id=team_id, kind="lead", day=date(2026, 10, 1))
-        await activity_queries.bump_activity(session, team_id=team_id, kind="lead", day=date(2026, 10, 1), by=2)
-        await activity_queries.bump_activity(session, team_id=team_id, kind="promo", day=date(2026, 12, 31))
-        await activity_queries.bump_activity(session, team_id=team_id, kind="promo", day=date(2026, 12, 31), by=-1)
-        await activity_queries.bump_activity(session, team_id=team_id, kind="visit", day=date(2027, 1, 1))
+        activity_queries.bump_activity(session, team_id=team_id, kind="lead", day=date(2026, 10, 1))
+        activity_queries.bump_activity(session, team_id=team_id, kind="lead", day=date(2026, 10, 1), by=2)
+        activity_queries.bump_activity(session, team_id=team_id, kind="promo", day=date(2026, 12, 31))
+        activity_queries.bump_activity(session, team_id=team_id, kind="promo", day=date(2026, 12, 31), by=-1)
+        activity_queries.bump_activity(session, team_id=team_id, kind="visit", day=date(2027, 1, 1))
     assert await counts(sessions, date(2026, 10, 1), date(2026, 12, 31)) == {team_id: {"lead": 3}}
     assert await counts(sessions, date(2026, 10, 2), date(2027, 1, 1)) == {team_id: {"visit": 1}}
 

@@ -14,14 +14,26 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 from handlers.dispatch import Core
 from handlers.messages import Incoming, Reply
-from storage.db import SessionFactory
-from storage.models import STAGE_ORDER, STAGES, Event, Project
-from tests.helpers import MovableClock, make_core
+from storage import activity_tallies, report_weeks, tallies
+from storage.db import SessionFactory, create_engine, lost_a_race
+from storage.models import (
+    STAGE_ORDER,
+    STAGES,
+    ActivityRollup,
+    ActivityTally,
+    BreakdownYearTally,
+    Event,
+    Project,
+    ReportWeek,
+    TeamYearTally,
+)
+from tests.helpers import DISTRICT_TZ, MovableClock, make_core
 from tests.reliability_support import seed_squad
 
 MEMBER, LEADER, OTHER = 101, 102, 103
@@ -161,3 +173,103 @@ async def test_the_same_new_project_reported_twice_at_once_is_created_once(core:
             kinds = sorted((await session.exec(select(Event.kind).where(Event.project_id == project.id))).all())
         assert kinds == ["create", "edit"], (first.text, second.text)
         assert project.amount_yuan == 200_000_000 and project.place == "上海" and project.stage == "planned"
+
+
+async def test_a_burst_from_two_squads_stores_every_update_and_keeps_the_counters(
+        db_url: str, engine: AsyncEngine, sessions: SessionFactory) -> None:
+    """Eight members of two squads sign, create and receive the same companies at the same instant, round
+    after round: every message is stored (none fails on a deadlock between the squad's lock, the clash
+    rows and the shared counter rows every 签约 of the year adds to), and each counter equals a rebuild."""
+    first = [201, 202, 203, 204]
+    second = [301, 302, 303, 304]
+    squad = await seed_squad(db_url, first, projects=6, team="一队")
+    await seed_squad(db_url, second, team="二队")
+    core = make_core(sessions, MovableClock(NOW))
+    for round_ in range(6):
+        messages: list[tuple[int, str]] = []
+        for index, user in enumerate(first + second):
+            # The two squads court the same companies (a 撞单 for the later one), no fuzzy neighbours.
+            name = "".join(chr(0x5000 + 64 * round_ + 8 * (index % 4) + k) for k in range(4))
+            kind = index % 4
+            if kind == 0 and index < 4:  # a stage move of one of the squad's projects (an update, then an event)
+                messages.append((user, f"签约 #{squad.projects[round_]} 3亿"))
+            else:  # a new project (which holds the squad), a reception, a plan
+                messages.append((user, (f"签约 {name}有限公司 2亿", f"接待 公司:{name}集团", f"谋划 {name} 1亿",
+                                        f"落地 {name}基地 5亿")[kind]))
+        replies = await at_once(core, *messages)
+        assert all(reply.ok for reply in replies), [reply.text for reply in replies if not reply.ok]
+    kept = await counter_snapshot(sessions)
+    assert kept["team_year"] and kept["activity"] and kept["report_week"]
+    async with engine.begin() as connection:
+        await connection.run_sync(tallies.rebuild, DISTRICT_TZ)
+        await connection.run_sync(activity_tallies.rebuild, DISTRICT_TZ)
+        await connection.run_sync(report_weeks.rebuild, DISTRICT_TZ)
+    assert await counter_snapshot(sessions) == kept
+
+
+async def counter_snapshot(sessions: SessionFactory) -> dict[str, set[tuple[object, ...]]]:
+    """Every counter table's non-zero rows."""
+    tables = {"team_year": (TeamYearTally, "projects"), "breakdown_year": (BreakdownYearTally, "projects"),
+              "activity": (ActivityTally, "count"), "rollup": (ActivityRollup, "count"),
+              "report_week": (ReportWeek, "reports")}
+    found: dict[str, set[tuple[object, ...]]] = {}
+    async with sessions() as session:
+        for name, (model, amount) in tables.items():
+            rows = (await session.exec(select(model))).all()
+            found[name] = {tuple(sorted(row.model_dump().items())) for row in rows if getattr(row, amount)}
+    return found
+
+
+async def real_deadlock(url: str) -> DBAPIError:
+    """The error PostgreSQL raises in the transaction it aborts to break a lock cycle (two transactions
+    each holding one row and asking for the other's)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as setup:
+            await setup.exec_driver_sql("CREATE TABLE IF NOT EXISTS race_rows (id int PRIMARY KEY)")
+            await setup.exec_driver_sql("INSERT INTO race_rows VALUES (1), (2) ON CONFLICT DO NOTHING")
+        first_holds, second_holds = asyncio.Event(), asyncio.Event()
+
+        async def take(mine: int, other: int, held: asyncio.Event, wait_for: asyncio.Event) -> None:
+            async with engine.begin() as connection:
+                await connection.exec_driver_sql(f"SELECT id FROM race_rows WHERE id = {mine} FOR UPDATE")
+                held.set()
+                await wait_for.wait()
+                await connection.exec_driver_sql(f"SELECT id FROM race_rows WHERE id = {other} FOR UPDATE")
+
+        outcomes = await asyncio.gather(take(1, 2, first_holds, second_holds), take(2, 1, second_holds, first_holds),
+                                        return_exceptions=True)
+        (error,) = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        assert isinstance(error, DBAPIError), repr(error)
+        return error
+    finally:
+        async with engine.begin() as cleanup:
+            await cleanup.exec_driver_sql("DROP TABLE IF EXISTS race_rows")
+        await engine.dispose()
+
+
+async def test_a_message_aborted_to_break_a_deadlock_is_run_again_and_stored_once(
+        postgres_database: str, db_url: str, sessions: SessionFactory) -> None:
+    """PostgreSQL aborts one transaction of a lock cycle; the core runs that message again (nothing of it
+    was stored), so the sender gets their card, not an error, and the update is stored once."""
+    error = await real_deadlock(postgres_database)
+    assert lost_a_race(error)
+    squad = await seed_squad(db_url, [MEMBER], projects=1)
+    built = make_core(sessions, MovableClock(NOW))
+
+    class AbortedOnce(Core):
+        aborted = 0
+
+        async def _handle(self, incoming: Incoming) -> Reply:
+            if not self.aborted:  # the first run is the deadlock's victim: PostgreSQL rolled it all back
+                self.aborted += 1
+                raise error
+            return await super()._handle(incoming)
+
+    core = AbortedOnce(settings=built.settings, sessions=sessions, catalog=built.catalog, clock=built.clock)
+    project_id = squad.projects[0]
+    reply = await core.handle(Incoming(platform="telegram", user_id=str(MEMBER), text=f"进展 #{project_id} 对方来访",
+                                       chat_id=str(MEMBER), display_name="m", message_id=f"d{next(_IDS)}"))
+    assert reply.ok and core.aborted == 1, reply.text
+    _, events = await state(sessions, project_id)
+    assert [event.kind for event in events].count("note") == 1

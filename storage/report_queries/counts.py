@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import counter_writes
 from storage.models import (
     STAGES,
     BreakdownYearTally,
@@ -232,6 +233,7 @@ async def year_team_tallies(
     The same numbers as team_stage_counts over the year's bounds, read from the counters: a few rows per
     team instead of every project of the year.
     """
+    await counter_writes.settle_async(session)
     table = _TEAM_TALLY
     query = (
         select(table.c.team_id, *_year_tally_columns(table, require_verification))
@@ -246,6 +248,7 @@ async def year_district_tally(
     session: AsyncSession, *, year: int, require_verification: bool, team_id: int | None = None
 ) -> StageTally:
     """Stage counts and amounts for a local calendar year, district-wide (or one team), from the counters."""
+    await counter_writes.settle_async(session)
     table = _TEAM_TALLY
     query = select(*_year_tally_columns(table, require_verification)).where(table.c.year == year)
     if team_id is not None:
@@ -255,6 +258,7 @@ async def year_district_tally(
 
 async def year_breakdowns(session: AsyncSession, *, year: int, require_verification: bool) -> Breakdowns:
     """Stage tallies for a local calendar year by wheel, industry and zone, from the counters."""
+    await counter_writes.settle_async(session)
     table = _BREAKDOWN_TALLY
     keys = (table.c.wheel, table.c.industry, table.c.zone)
     query = (
