@@ -36,7 +36,8 @@ class ConsoleSession:
         self.out = out
         self.files_dir = files_dir
 
-    def _print(self, text: str) -> None:
+    def print_line(self, text: str) -> None:
+        """Write one line to the console and show it at once."""
         self.out.write(text + "\n")
         self.out.flush()
 
@@ -59,7 +60,7 @@ class ConsoleSession:
 
     async def send(self, chat_id: str, reply: Reply, *, thread_id: str = "") -> None:
         """The Messenger port for the console: a notice for another console user is printed here."""
-        self._print(f"📨 给 {chat_id} 的通知：{reply.text}\n")
+        self.print_line(f"📨 给 {chat_id} 的通知：{reply.text}\n")
 
     platform = "console"
 
@@ -67,31 +68,31 @@ class ConsoleSession:
         word, _, rest = line[1:].partition(" ")
         if word == "user" and rest.strip():
             self.user = rest.strip()
-            self._print(f"（现在的身份：{self.user}）")
+            self.print_line(f"（现在的身份：{self.user}）")
         elif word in ("group", "private"):
             self.chat_kind = word
-            self._print(f"（现在在{'群聊' if word == 'group' else '私聊'}）")
+            self.print_line(f"（现在在{'群聊' if word == 'group' else '私聊'}）")
         else:
-            self._print(CONSOLE_HELP)
+            self.print_line(CONSOLE_HELP)
 
     async def _show(self, reply: Reply) -> None:
         if reply.silent:
-            self._print("（机器人未回复）\n")
+            self.print_line("（机器人未回复）\n")
             return
-        self._print(reply.text)
+        self.print_line(reply.text)
         if reply.image is not None:
             # Numbered past any earlier chart in the folder: a second 排行 (or the next session's) keeps the first.
             image_name = safe_part(reply.image_name)
             path = await asyncio.to_thread(write_new, self.files_dir, lambda n: f"zsbot-{n}-{image_name}",
                                            reply.image)
-            self._print(f"🖼  图表已保存：{path}")
+            self.print_line(f"🖼  图表已保存：{path}")
         if reply.file is not None:
             stem, dot, suffix = safe_part(reply.file.name).rpartition(".")
             path = await asyncio.to_thread(write_new, self.files_dir,
                                            numbered(stem or suffix, f".{suffix}" if dot and stem else ""),
                                            reply.file.content)
-            self._print(f"📎 文件已保存：{path}")
-        self._print("")
+            self.print_line(f"📎 文件已保存：{path}")
+        self.print_line("")
 
 
 def enable_line_editing() -> bool:
@@ -116,7 +117,7 @@ async def run_console(handle: MessageHandler, *, user: str, stdin: TextIO | None
     interactive = source.isatty()
     if interactive:
         enable_line_editing()
-        session._print("招商助手控制台。发送「帮助」查看命令；" + CONSOLE_HELP)
+        session.print_line("招商助手控制台。发送「帮助」查看命令；" + CONSOLE_HELP)
     while True:
         prompt = f"{session.user}> " if interactive else ""
         # input() blocks: read in a worker thread so the event loop (and any scheduler) keeps running.

@@ -35,6 +35,7 @@ from handlers.ledger_columns import (
     LEDGER_COLUMNS,
     LEDGER_HEADERS_ZH,
     LedgerFormatError,
+    csv_guard,
 )
 from storage.ledger_rows import LedgerRow, LedgerSummary, TeamSummaryRow
 from storage.models import ALL_STAGES
@@ -71,19 +72,6 @@ def _aware(moment: datetime) -> datetime:
     return moment
 
 
-# CSV-injection guard: Excel runs a cell starting with one of these as a formula. A leading apostrophe
-# is itself escaped, so reading can always undo the guard exactly.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
-
-
-def _csv_text(value: str) -> str:
-    return "'" + value if value[:1] in _FORMULA_STARTS and value else value
-
-
-def _csv_untext(value: str) -> str:
-    return value[1:] if value[:1] == "'" and value[1:2] and value[1] in _FORMULA_STARTS else value
-
-
 def _machine_value(row: LedgerRow, column: str, tz: tzinfo | None) -> Any:
     value = getattr(row, column)
     if isinstance(value, datetime):
@@ -107,7 +95,7 @@ def write_csv(rows: Iterable[LedgerRow], *, tz: tzinfo | None = None) -> bytes:
             if value is None:
                 out.append("")
             elif column in _TEXT_FIELDS:
-                out.append(_csv_text(value))
+                out.append(csv_guard(value))
             else:
                 out.append(str(value))
         writer.writerow(out)

@@ -50,6 +50,21 @@ MAX_ROWS = 100_000  # far beyond any district; stops a hostile or broken file ea
 MAX_REPORTED_PROBLEMS = 20
 
 
+# CSV-injection guard: Excel runs a cell starting with one of these as a formula. A leading apostrophe
+# is itself escaped, so reading can always undo the guard exactly.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_guard(value: str) -> str:
+    """A text cell as written to CSV: an apostrophe before what Excel would run as a formula."""
+    return "'" + value if value[:1] in _FORMULA_STARTS and value else value
+
+
+def csv_unguard(value: str) -> str:
+    """A CSV text cell as it was before `csv_guard`."""
+    return value[1:] if value[:1] == "'" and value[1:2] and value[1] in _FORMULA_STARTS else value
+
+
 class LedgerFormatError(ValueError):
     """A ledger file that cannot be read; `problems` lists every bad cell (sheet, row, column, why)."""
 

@@ -25,7 +25,7 @@ from typing import Any
 from handlers import ledger_cells as cells_
 from handlers import ledger_columns
 from handlers.ledger_cells import EXPECT_FIELDS, REMARK, SEQ, Column, blank, map_header, norm, stage_key
-from handlers.ledger_columns import SUMMARY_SHEET, LedgerFormatError
+from handlers.ledger_columns import SUMMARY_SHEET, LedgerFormatError, csv_unguard
 from storage.ledger_rows import LedgerRow
 from storage.limits import limits
 from storage.models import STAGE_ORDER, STAGES
@@ -34,7 +34,6 @@ HEADER_SEARCH_ROWS = 10
 SKIPPED_SHEETS = frozenset(norm(name) for name in (SUMMARY_SHEET, "说明", "填表说明"))
 _TEXT_FIELDS = ("name", "team", "industry", "wheel", "zone", "place", "company", "latest_note", "problems", REMARK)
 _TIME_FIELDS = ("created_at", "updated_at", "planned_at", "attracting_at", "signed_at", "landed_at")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 def _field_limits() -> dict[str, int]:
@@ -44,10 +43,6 @@ def _field_limits() -> dict[str, int]:
     found["team"] = known[("team", "name")]
     found["latest_note"] = known[("event", "text")]
     return found
-
-
-def _csv_untext(value: str) -> str:
-    return value[1:] if value[:1] == "'" and value[1:2] and value[1] in _FORMULA_STARTS else value
 
 
 class _Reader:
@@ -115,7 +110,7 @@ class _Reader:
     def _convert(self, name: str, column: Column, raw: Any) -> Any:
         if name in _TEXT_FIELDS:
             value = cells_.text(raw)
-            return _csv_untext(value) if self.csv_escaped else value
+            return csv_unguard(value) if self.csv_escaped else value
         if name in ("stage", "expected_stage"):
             if blank(raw):
                 return None if name == "stage" else ""
