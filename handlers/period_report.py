@@ -16,16 +16,18 @@ from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
 from handlers.schedule import local_day, range_bounds_utc
 from handlers.score_periods import PERIOD_KEYS, period_of
+from handlers.wording import key, say
 from storage import report_queries as rq
 from storage.models import STAGES
 
 if TYPE_CHECKING:
     from handlers.rules import Rules
 
+# What each period is called in a reply's heading (its message key).
 PERIOD_NAMES = {
-    "day": ("今天", "today"), "yesterday": ("昨天", "yesterday"), "week": ("本周", "this week"),
-    "last_week": ("上周", "last week"), "month": ("本月", "this month"), "last_month": ("上月", "last month"),
-    "year": ("今年", "this year"),
+    "day": key("period.day"), "yesterday": key("period.yesterday"), "week": key("period.week"),
+    "last_week": key("period.last_week"), "month": key("period.month"), "last_month": key("period.last_month"),
+    "year": key("period.year"),
 }
 
 
@@ -37,10 +39,6 @@ def period_days(period: str, today: date) -> tuple[date, date]:
         return today - timedelta(days=1), today - timedelta(days=1)
     named = period_of(period if period in PERIOD_KEYS else "year", today)  # the same calendar as 考核
     return named.first, named.last
-
-
-def _t(lang: Lang, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 async def period_count(
@@ -57,26 +55,23 @@ async def period_count(
     for tally in tallies.values():
         district.add(tally)
     mine = tallies.get(viewer_team_id) if viewer_team_id is not None else None
-    zh_name, en_name = PERIOD_NAMES.get(period, PERIOD_NAMES["year"])
-    span = f"{first:%m月%d日}–{last:%m月%d日}" if lang == "zh" else f"{first} – {last}"
-    lines = [_t(lang, f"📈 {zh_name}（{span}）", f"📈 {en_name} ({span})")]
+    name = say(lang, PERIOD_NAMES.get(period, PERIOD_NAMES["year"]))
+    lines = [say(lang, "period.title", name=name, first=first, last=last)]
     stages = [stage] if stage else list(STAGES)
     names = {team_id: name for team_id, name in (await rq.team_names(session)).items()}
-    for key in stages:
-        count = getattr(district, key)
-        amount = getattr(district, f"{key}_amount")
-        line = _t(lang, f"新增{stage_name(key)}：全区 {count} 个，{format_amount(amount, lang)}",
-                  f"newly {stage_name(key, lang)}: district {count}, {format_amount(amount, lang)}")
+    for pool in stages:
+        count = getattr(district, pool)
+        amount = getattr(district, f"{pool}_amount")
+        line = say(lang, "period.district", stage=stage_name(pool, lang), count=count,
+                   amount=format_amount(amount, lang))
         if mine is not None and viewer_team_id is not None:
-            line += _t(lang, f"；本队（{names.get(viewer_team_id, '')}）{getattr(mine, key)} 个",
-                       f"; your squad {getattr(mine, key)}")
+            line += say(lang, "period.own_squad", squad=names.get(viewer_team_id, ""), count=getattr(mine, pool))
         elif viewer_team_id is not None:
-            line += _t(lang, "；本队 0 个", "; your squad 0")
+            line += say(lang, "period.own_squad_none")
         lines.append(line)
-    if settings.require_verification and any(key in ("signed", "landed") for key in stages):
-        pending = sum(district.pending(key) for key in stages if key in ("signed", "landed"))
+    if settings.require_verification and any(pool in ("signed", "landed") for pool in stages):
+        pending = sum(district.pending(pool) for pool in stages if pool in ("signed", "landed"))
         if pending:
-            lines.append(_t(lang, f"（另有待核实 {pending} 个，核实后计入）", f"(+{pending} awaiting verification)"))
-    lines.append(_t(lang, "按项目第一次进入该库（或更后的库）的时间统计。",
-                    "Counted by when a project first reached the pool (or a later one)."))
+            lines.append(say(lang, "period.pending", pending=pending))
+    lines.append(say(lang, "period.how_counted"))
     return Reply(text="\n".join(lines))

@@ -20,6 +20,7 @@ ONE_SIDED = {
     "builds_on.later_change": ({"who"}, {"actor"}),  # 你 for the sender; English names the actor
     "settings.no_such_post": ({"known"}, set()),  # the Chinese post words are listed in Chinese only
     "dismiss.confirm": ({"squad"}, set()),  # "将取消 {name}（{squad}）的{role}" / "This takes back {name}'s {role} role"
+    "period.own_squad": ({"squad"}, set()),  # "；本队（{squad}）{count} 个" / "; your squad {count}"
 }
 
 

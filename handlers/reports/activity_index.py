@@ -85,13 +85,13 @@ def activity_reply(rows: Sequence[IndexRow], period: Period, weights: Mapping[st
     doc.line(say(lang, "activity.weights", weights=say(lang, "activity.sep").join(
         f"{say(lang, _SUB_KEYS[sub])}×{weights[sub]:g}" for sub in INDEX_KINDS)))
     if not rows:
-        doc.line(say(lang, "assess.no_squads"))
+        doc.line(say(lang, "report.no_squads"))
     shown = list(rows) if len(rows) <= RANK_ROWS_ALL else list(rows[:RANK_ROWS_TOP])
     tail = [] if len(rows) <= RANK_ROWS_ALL else list(rows[-RANK_ROWS_BOTTOM:])
     for row in shown:
         doc.line(_row_line(row, lang))
     if tail:
-        doc.line(say(lang, "assess.hidden", hidden=len(rows) - RANK_ROWS_TOP - RANK_ROWS_BOTTOM))
+        doc.line(say(lang, "report.rows_hidden", hidden=len(rows) - RANK_ROWS_TOP - RANK_ROWS_BOTTOM))
         for row in tail:
             doc.line(_row_line(row, lang))
     doc.line(say(lang, "activity.how"))

@@ -298,12 +298,12 @@ def ranking_reply(scores: Sequence[TeamScore], period: Period, scheme: Scheme, l
     doc = _Doc()
     doc.title(say(lang, "assess.rank_title", period=period.label(lang)))
     if not scores:
-        doc.line(say(lang, "assess.no_squads"))
+        doc.line(say(lang, "report.no_squads"))
     shown = list(scores) if len(scores) <= RANK_ROWS_ALL else list(scores[:RANK_ROWS_TOP])
     for score in shown:
         doc.line(say(lang, "assess.rank_line", rank=score.rank, team=score.team_name, total=points_text(score.total)))
     if len(scores) > RANK_ROWS_ALL:
-        doc.line(say(lang, "assess.hidden", hidden=len(scores) - RANK_ROWS_TOP - RANK_ROWS_BOTTOM))
+        doc.line(say(lang, "report.rows_hidden", hidden=len(scores) - RANK_ROWS_TOP - RANK_ROWS_BOTTOM))
         for score in scores[-RANK_ROWS_BOTTOM:]:
             doc.line(say(lang, "assess.rank_line", rank=score.rank, team=score.team_name,
                          total=points_text(score.total)))

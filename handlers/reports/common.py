@@ -14,6 +14,7 @@ from handlers.schedule import (
     squad_light,
     year_bounds_utc,
 )
+from handlers.wording import say
 from storage import report_queries as rq
 from storage.models import STAGES
 
@@ -33,10 +34,6 @@ RANK_ROWS_TOP, RANK_ROWS_BOTTOM = 20, 5  # ... beyond it, the top 20 and the bot
 LIST_LIMIT = 30
 CATCH_UP_LIMIT = 15
 BREAKDOWN_LIMIT = 10
-
-
-def _t(lang: Lang, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 def _pct(value: float) -> str:
@@ -62,7 +59,7 @@ def _counts_line(tally: rq.StageTally, lang: Lang) -> str:
 
 
 def _paren(text: str, lang: Lang) -> str:
-    return f" ({text}) " if lang == "en" else f"（{text}）"
+    return say(lang, "report.paren", text=text)
 
 
 # Lines carry names and problem texts members typed, and the markdown twin has no escape syntax: Telegram

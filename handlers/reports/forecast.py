@@ -10,8 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.commands import Lang
 from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
-from handlers.reports.common import LIST_LIMIT, _Doc, _pct, _period, _short_day, _t
+from handlers.reports.common import LIST_LIMIT, _Doc, _pct, _period, _short_day
 from handlers.reports.ranking import _district_targets, _lack_text
+from handlers.wording import say
 from storage import report_queries as rq
 from storage.models import STAGES
 
@@ -34,43 +35,36 @@ async def forecast_report(
     slipped = await rq.slipped_projects(session, min_slips=3, limit=LIST_LIMIT)
 
     doc = _Doc()
-    doc.title(_t(lang, f"📈 {period.year}年底预测", f"📈 Year-end forecast {period.year}")
-              + f" · {_short_day(period.today, lang)}")
-    doc.line(_t(lang, "序时进度 ", "Schedule ") + _pct(period.pct))
+    doc.title(say(lang, "forecast.title", year=period.year, day=_short_day(period.today, lang)))
+    doc.line(say(lang, "report.schedule", pct=_pct(period.pct)))
     for stage in STAGES:
         counted = tally.count(stage)
         pending = tally.pending(stage) if settings.require_verification else 0
         projected = counted + pending + inputs.expected[stage]
         target = targets.get(stage, 0)
         # One plain sentence per pool: 签约：已 35，预计年底 52，目标 80，差 28.
-        parts = [_t(lang, f"已 {counted}", f"{counted} so far")]
+        parts = [say(lang, "forecast.counted", counted=counted)]
         if pending:
-            parts.append(_t(lang, f"待核实 {pending}", f"{pending} to verify"))
-        parts.append(_t(lang, f"预计年底 {projected}", f"{projected} expected by year-end"))
+            parts.append(say(lang, "forecast.pending", pending=pending))
+        parts.append(say(lang, "forecast.projected", projected=projected))
         if target:
-            parts.append(_t(lang, f"目标 {target}", f"target {target}"))
+            parts.append(say(lang, "forecast.target", target=target))
             gap = target - projected
-            parts.append(_t(lang, f"差 {gap}", f"short by {gap}") if gap > 0
-                         else _t(lang, "可完成 ✅", "on track ✅"))
-        sep = _t(lang, "，", ", ")
-        doc.line(f"{stage_name(stage, lang)}{_t(lang, '：', ': ')}{sep.join(parts)}")
+            parts.append(say(lang, "forecast.short", gap=gap) if gap > 0
+                         else say(lang, "forecast.on_track"))
+        doc.line(say(lang, "forecast.stage_line", stage=stage_name(stage, lang),
+                     parts=say(lang, "report.comma").join(parts)))
     overdue = {stage: n for stage, n in inputs.overdue.items() if n}
     if overdue:
-        doc.line(_t(lang, "⚠️ 预计日期已过仍未达到：", "⚠️ Expected date passed, not reached: ")
-                 + _lack_text(overdue, lang))
+        doc.line(say(lang, "forecast.overdue", lacks=_lack_text(overdue, lang)))
     doc.blank()
-    doc.title(_t(lang, "🔁 预计日期推迟3次及以上", "🔁 Expected date slipped 3+ times"))
+    doc.title(say(lang, "forecast.slipped_title"))
     if not slipped:
-        doc.line(_t(lang, "暂无。", "None."))
+        doc.line(say(lang, "forecast.none"))
     for project in slipped:
         when = project.expected_date.strftime("%Y-%m-%d") if project.expected_date else "-"
-        doc.line(_t(
-            lang,
-            f"#{project.id} {project.name}（{project.team_name}）预计{stage_name(project.expected_stage)} "
-            f"{when} · 推迟{project.slips}次",
-            f"#{project.id} {project.name} ({project.team_name}) expects "
-            f"{stage_name(project.expected_stage, lang)} {when} · slipped {project.slips}×",
-        ))
+        doc.line(say(lang, "forecast.slipped", id=project.id, name=project.name, team_name=project.team_name,
+                     stage=stage_name(project.expected_stage, lang), when=when, slips=project.slips))
     return doc.reply()
 
 

@@ -16,7 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.commands import Lang
 from handlers.format import format_amount
-from handlers.reports.common import LIGHT_EMOJI, _light, _pct, _Period, _t
+from handlers.reports.common import LIGHT_EMOJI, _light, _pct, _Period
+from handlers.wording import say
 from storage import funds_queries
 from storage.funds_queries import FundsRate
 
@@ -68,10 +69,10 @@ def funds_line(figures: FundsFigures, team_id: int | None, period: _Period, sett
     in_place, target, rate = figures.in_place(team_id), figures.target(team_id), figures.rate(team_id)
     if not (in_place or target or rate.signed):
         return ""
-    line = _t(lang, "到位资金 ", "Funds in place ") + format_amount(in_place, lang)
+    line = say(lang, "funds.in_place", amount=format_amount(in_place, lang))
     if target:
         done = in_place / target * 100
         line += f"/{format_amount(target, lang)} {_pct(done)} {LIGHT_EMOJI[_light(settings, done, period.pct)]}"
     if rate.signed:
-        line += _t(lang, " · 到位率 ", " · in place / signed ") + _pct(rate.in_place / rate.signed * 100)
+        line += say(lang, "funds.rate", pct=_pct(rate.in_place / rate.signed * 100))
     return line

@@ -10,10 +10,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.commands import Lang
 from handlers.format import clip
 from handlers.messages import Reply
-from handlers.reports.common import LIST_LIMIT, _day_text, _Doc, _paren, _t
+from handlers.reports.common import LIST_LIMIT, _day_text, _Doc, _paren
 from handlers.schedule import (
     local_day,
 )
+from handlers.wording import say
 from storage import report_queries as rq
 
 if TYPE_CHECKING:
@@ -34,27 +35,25 @@ async def problem_list(
     overdue = sum(old for _, old in counts.values())
 
     doc = _Doc()
-    doc.title(_t(lang, "🧩 问题清单", "🧩 Open problems") + f" · {_day_text(today, lang)}")
+    doc.title(say(lang, "problems.title", day=_day_text(today, lang)))
     if total == 0:
-        doc.line(_t(lang, "✅ 暂无未解决的问题。", "✅ No open problems."))
+        doc.line(say(lang, "problems.none"))
         return doc.reply()
-    doc.line(_t(lang, f"未解决 {total} 个 · 超过{limit_days}天 {overdue} 个",
-                f"{total} open · {overdue} older than {limit_days} days"))
+    doc.line(say(lang, "problems.counts", total=total, limit_days=limit_days, overdue=overdue))
     ordered = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
     doc.line(" · ".join(f"{category} {n}" for category, (n, _) in ordered))
     doc.blank()
     problems = await rq.open_problems(session, team_id=team_id, limit=LIST_LIMIT)
     for index, problem in enumerate(problems, start=1):
         age = (today - local_day(problem.opened_at, settings.tz)).days
-        age_text = _t(lang, f"{age}天", f"{age}d") if age else _t(lang, "今天", "today")
+        age_text = say(lang, "problems.age", age=age) if age else say(lang, "problems.today")
         flag = " ⚠️" if age > limit_days else ""
         if problem.escalated_at is not None:
-            flag += _t(lang, "（已报领导）", " (escalated)")
+            flag += say(lang, "problems.escalated")
         doc.line(f"{index}. 【{problem.category}】#{problem.project_id} {problem.project_name}"
                  f"{_paren(problem.team_name, lang)}{age_text}{flag}")
         if problem.text.strip():
             doc.line(f"    {clip(problem.text, 40)}")
     if total > len(problems):
-        doc.line(_t(lang, f"…… 另有 {total - len(problems)} 个，请导出台账查看",
-                    f"… {total - len(problems)} more: export the ledger for all"))
+        doc.line(say(lang, "problems.more", more=total - len(problems)))
     return doc.reply()

@@ -32,7 +32,6 @@ from handlers.reports.common import (
     _period,
     _short,
     _short_day,
-    _t,
     _weights,
 )
 from handlers.schedule import (
@@ -40,6 +39,7 @@ from handlers.schedule import (
     range_bounds_utc,
 )
 from handlers.score_periods import period_of
+from handlers.wording import say
 from storage import report_queries as rq
 from storage.models import STAGES
 
@@ -174,7 +174,7 @@ def _delta_text(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
     if not has_snapshot:
         return ""
     if row.delta is None:
-        return _t(lang, "新", "new")
+        return say(lang, "ranking.new")
     if row.delta > 0:
         return f"↑{row.delta}"
     if row.delta < 0:
@@ -185,14 +185,14 @@ def _delta_text(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
 def _rank_line(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
     delta = _delta_text(row, has_snapshot, lang)
     if row.by == "assessment":
-        body = f"{row.rank}. {row.team_name} {points_text(row.score)}{_t(lang, '分', ' pts')}"
+        body = f"{row.rank}. {row.team_name} {say(lang, 'ranking.points', points=points_text(row.score))}"
     elif row.by == "activity":
         body = f"{row.rank}. {row.team_name} {row.score:.1f}"
     elif row.completion_pct is not None and row.light is not None:
         body = f"{row.rank}. {row.team_name} {LIGHT_EMOJI[row.light]} {_pct(row.completion_pct)}"
     else:
-        points = _t(lang, "分", " pts") + _paren(_counts_line(row.tally, lang), lang)
-        body = f"{row.rank}. {row.team_name} {row.score:g}{points}"
+        points = say(lang, "ranking.points", points=f"{row.score:g}") + _paren(_counts_line(row.tally, lang), lang)
+        body = f"{row.rank}. {row.team_name} {points}"
     return f"{body} {delta}".rstrip()
 
 
@@ -227,9 +227,8 @@ def stage_lacks(tally: rq.StageTally, targets: dict[str, int], share: float) -> 
 
 
 def _lack_text(lacking: dict[str, int], lang: Lang) -> str:
-    if lang == "en":
-        return ", ".join(f"{n} {stage_name(stage, lang)}" for stage, n in lacking.items())
-    return "，".join(f"{stage_name(stage)} {n} 个" for stage, n in lacking.items())
+    return say(lang, "report.comma").join(say(lang, "ranking.lack", stage=stage_name(stage, lang), count=n)
+                                          for stage, n in lacking.items())
 
 
 def _district_targets(targets: rq.Targets) -> tuple[dict[str, int], bool]:
@@ -270,35 +269,34 @@ async def leaderboard(
     has_snapshot = any(row.prev_rank is not None for row in rows)
 
     doc = _Doc()
-    doc.title(_t(lang, "🏆 比学赶超", "🏆 Leaderboard") + f" · {_day_text(period.today, lang)}")
-    doc.line(_t(lang, "序时进度 ", "Schedule ") + _pct(period.pct))
+    doc.title(say(lang, "ranking.title", day=_day_text(period.today, lang)))
+    doc.line(say(lang, "report.schedule", pct=_pct(period.pct)))
 
     # 比
     doc.blank()
     targeted = [row for row in rows if row.has_targets]
     if settings.ranking_by == "assessment":
-        doc.title(_t(lang, "【比】考核积分排名（本年）", "Compare: assessment points (this year)"))
+        doc.title(say(lang, "ranking.by_assessment"))
     elif settings.ranking_by == "activity":
-        doc.title(_t(lang, "【比】招商活跃指数排名（本年）", "Compare: activity index (this year)"))
+        doc.title(say(lang, "ranking.by_activity"))
     elif targeted:
-        doc.title(_t(lang, "【比】目标完成率排名", "Compare: completion of targets"))
+        doc.title(say(lang, "ranking.by_completion"))
     else:
-        doc.title(_t(lang, "【比】加权积分排名", "Compare: weighted stage score"))
+        doc.title(say(lang, "ranking.by_weighted_score"))
         weights = _weights(settings)
-        doc.line(_t(lang, "（未设小分队目标；积分=", "(no squad targets; score = ")
-                 + " + ".join(f"{_short(s, lang)}×{weights[s]:g}" for s in STAGES)
-                 + _t(lang, "）", ")"))
+        formula = " + ".join(f"{_short(s, lang)}×{weights[s]:g}" for s in STAGES)
+        doc.line(say(lang, "ranking.weighted_formula", formula=formula))
     if not rows:
-        doc.line(_t(lang, "还没有小分队。", "No squads yet."))
+        doc.line(say(lang, "report.no_squads"))
     top, bottom, hidden = _ranking_excerpt(rows)
     heading_done = False
     for row in top:
         if targeted and not row.has_targets and not heading_done and settings.ranking_by == "pools":
-            doc.line(_t(lang, "未设目标（按加权积分）：", "Without targets (weighted score):"))
+            doc.line(say(lang, "ranking.without_targets"))
             heading_done = True
         doc.line(_rank_line(row, has_snapshot, lang))
     if hidden:
-        doc.line(_t(lang, f"…… 中间 {hidden} 队略", f"… {hidden} squads not shown"))
+        doc.line(say(lang, "report.rows_hidden", hidden=hidden))
         for row in bottom:
             doc.line(_rank_line(row, has_snapshot, lang))
 
@@ -306,12 +304,12 @@ async def leaderboard(
     doc.blank()
     yesterday = period.today - timedelta(days=1)
     y_start, y_end = range_bounds_utc(yesterday, yesterday, settings.tz)
-    doc.title(_t(lang, f"【学】昨日（{_short_day(yesterday, lang)}）", f"Learn: yesterday ({yesterday})"))
+    doc.title(say(lang, "ranking.learn", day=_short_day(yesterday, lang)))
     await _learn_section(doc, session, settings=settings, start=y_start, end=y_end, lang=lang)
 
     # 赶
     doc.blank()
-    doc.title(_t(lang, "【赶】距序时进度还差", "Catch up: behind schedule by"))
+    doc.title(say(lang, "ranking.catch_up"))
     district_targets, _ = _district_targets(targets)
     district = _sum_tallies([row.tally for row in rows])
     lacks = [
@@ -323,33 +321,31 @@ async def leaderboard(
     lacks = [lack for lack in lacks if lack.lacking]
     lacks.sort(key=lambda lack: (-lack.gap_points, lack.name))
     if not targeted and not district_targets:
-        doc.line(_t(lang, "尚未设置年度目标，无法计算差距。领导可用「目标」命令设置。",
-                    "No targets set for the year yet: a leader can set them with the target command."))
+        doc.line(say(lang, "ranking.no_targets"))
     elif targeted and not lacks:
-        doc.line(_t(lang, "各小分队均达到序时进度 👍", "Every squad is on schedule 👍"))
+        doc.line(say(lang, "ranking.all_on_schedule"))
     for lack in lacks[:CATCH_UP_LIMIT]:
         emoji = LIGHT_EMOJI.get(lack.light or "", "")
-        doc.line(f"{emoji} {lack.name}{_t(lang, '：', ': ')}{_lack_text(lack.lacking, lang)}".lstrip())
+        doc.line(say(lang, "ranking.lack_line", light=emoji, name=lack.name,
+                     lacks=_lack_text(lack.lacking, lang)).lstrip())
     if len(lacks) > CATCH_UP_LIMIT:
-        doc.line(_t(lang, f"另有 {len(lacks) - CATCH_UP_LIMIT} 队落后于序时进度",
-                    f"{len(lacks) - CATCH_UP_LIMIT} more squads behind schedule"))
+        doc.line(say(lang, "ranking.more_behind", more=len(lacks) - CATCH_UP_LIMIT))
     if district_targets:
         district_lack = stage_lacks(district, district_targets, period.share)
         if district_lack:
-            doc.line(_t(lang, "全区：", "District: ") + _lack_text(district_lack, lang))
+            doc.line(say(lang, "ranking.district_lack", lacks=_lack_text(district_lack, lang)))
         else:
-            doc.line(_t(lang, "全区各库均达到序时进度 👍", "District: every pool on schedule 👍"))
+            doc.line(say(lang, "ranking.district_on_schedule"))
 
     image = None
     if charts is not None:
         funnel = _funnel(district, district_targets, lang)
         bars = _rank_bars(rows) if settings.ranking_by == "pools" else []  # chart bars are completion
-        funnel_title = _t(lang, f"全区四库 {period.year}", f"District pools {period.year}")
+        funnel_title = say(lang, "report.district_pools", year=period.year)
         if bars:
             image = await charts.ranking_and_funnel(
                 bars, funnel,
-                ranking_title=_t(lang, f"比学赶超 {_short_day(period.today, lang)}",
-                                 f"Ranking {period.today}"),
+                ranking_title=say(lang, "ranking.chart_title", day=_short_day(period.today, lang)),
                 funnel_title=funnel_title, schedule_pct=period.pct, lang=lang,
             )
         else:
@@ -359,7 +355,7 @@ async def leaderboard(
 
 def _move_line(move: rq.Move, settings: Rules, lang: Lang) -> str:
     pending = (
-        _t(lang, "（待核实）", " (to verify)")
+        say(lang, "ranking.to_verify")
         if settings.require_verification and move.to_stage in ("signed", "landed") and not move.verified
         else ""
     )
@@ -381,23 +377,23 @@ async def _learn_section(
     for move in shown[:10]:
         doc.line(f"🎉 {stage_name(move.to_stage, lang)} {_move_line(move, settings, lang)}")
     if len(shown) > 10:
-        doc.line(_t(lang, f"…… 共 {len(shown)} 个签约/落地", f"… {len(shown)} signed/landed in all"))
+        doc.line(say(lang, "ranking.more_moves", count=len(shown)))
     if not shown:
-        doc.line(_t(lang, "昨日暂无签约、落地。", "No projects signed or landed yesterday."))
+        doc.line(say(lang, "ranking.no_moves"))
     # The largest of yesterday's other moves (new 谋划/招引 projects): the 签约/落地 are listed above.
     listed = {m.project_id for m in shown[:10]}
     others = await rq.stage_moves(session, start=start, end=end, limit=3 + len(listed))
     biggest = [m for m in others if m.amount_yuan and m.project_id not in listed][:3]
     if biggest:
-        doc.line(_t(lang, "💰 新进大项目：", "💰 Largest new: ") + _t(lang, "；", "; ").join(
+        doc.line(say(lang, "ranking.largest_new", projects=say(lang, "report.semicolon").join(
             f"{m.name} {format_amount(m.amount_yuan, lang)}"
             + _paren(f"{m.team_name}·{stage_name(m.to_stage, lang)}", lang)
             for m in biggest
-        ))
+        )))
     reporters = await rq.reports_by_team(session, start=start, end=end, limit=3)
     if reporters:
-        doc.line(_t(lang, "📣 报送最多：", "📣 Most reports: ") + _t(lang, "、", ", ").join(
-            f"{name} {n}{_t(lang, '条', '')}" for _, name, n in reporters
-        ))
+        doc.line(say(lang, "ranking.most_reports", teams=say(lang, "list.separator").join(
+            say(lang, "ranking.report_count", name=name, count=n) for _, name, n in reporters
+        )))
     else:
-        doc.line(_t(lang, "📣 昨日无人报送。", "📣 No reports yesterday."))
+        doc.line(say(lang, "ranking.no_reports"))

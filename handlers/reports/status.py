@@ -24,7 +24,6 @@ from handlers.reports.common import (
     _pct,
     _Period,
     _period,
-    _t,
 )
 from handlers.reports.funds import FundsFigures, funds_figures, funds_line
 from handlers.reports.ranking import (
@@ -38,6 +37,7 @@ from handlers.reports.ranking import (
     stage_lacks,
 )
 from handlers.reports.stale import _stale_cutoffs
+from handlers.wording import say
 from storage import report_queries as rq
 from storage.models import STAGES
 
@@ -58,16 +58,16 @@ def _stage_lines(
             done = count / target * 100
             line += f"/{target} {_pct(done)} {LIGHT_EMOJI[_light(settings, done, period.pct)]}"
             if stage in lacking:
-                line += _t(lang, f" 差{lacking[stage]}", f" short {lacking[stage]}")
+                line += say(lang, "status.short", lacking=lacking[stage])
         # Unverified moves are news only where verification is required: with the setting off nobody
         # verifies, and "待核实" on every line would be noise (the 待核实 list still shows them).
         pending = tally.pending(stage)
         if pending and settings.require_verification:
-            line += _t(lang, f"（另有待核实 {pending}）", f" (+{pending} to verify)")
+            line += say(lang, "status.pending", pending=pending)
         doc.line(line)
     doc.line(
-        _t(lang, "签约金额 ", "Signed ") + format_amount(tally.signed_amount, lang)
-        + _t(lang, " · 落地金额 ", " · landed ") + format_amount(tally.landed_amount, lang)
+        say(lang, "status.amounts", signed=format_amount(tally.signed_amount, lang),
+            landed=format_amount(tally.landed_amount, lang))
     )
 
 
@@ -86,15 +86,15 @@ def _breakdown(
 
     items = sorted(groups.items(), key=weight)
     for key, tally in items[:BREAKDOWN_LIMIT]:
-        label = key or _t(lang, "未填", "unset")
+        label = key or say(lang, "status.unset")
         counts = " ".join(f"{stage_name(stage, lang)}{tally.count(stage)}" for stage in STAGES)
         amount = tally.signed_amount + tally.landed_amount
-        money = _t(lang, f"，签约+落地 {format_amount(amount, lang)}", f", signed+landed {format_amount(amount, lang)}") \
+        money = say(lang, "status.signed_landed", amount=format_amount(amount, lang)) \
             if amount else ""
-        doc.line(f"{label}{_t(lang, '：', ': ')}{counts}{money}")
+        doc.line(say(lang, "status.breakdown_line", label=label, counts=counts, money=money))
     if len(items) > BREAKDOWN_LIMIT:
         more = len(items) - BREAKDOWN_LIMIT
-        doc.line(_t(lang, f"…… 另有 {more} 项", f"… {more} more"))
+        doc.line(say(lang, "status.more", more=more))
 
 
 def close_names(query: str, names: Sequence[str], *, threshold: float, limit: int = 5) -> list[str]:
@@ -151,12 +151,10 @@ async def status_report(
         found, close = resolve_team(team_name, names, threshold=settings.fuzzy_threshold)
         if found is None:
             doc = _Doc()
-            doc.line(_t(lang, f"没有名为「{team_name}」的小分队。",
-                        f"There is no squad named “{team_name}”."))
+            doc.line(say(lang, "status.no_such_squad", team_name=team_name))
             if close:
-                doc.line(_t(lang, "相近的有：", "Did you mean: ") + _t(lang, "、", ", ").join(close))
-            doc.line(_t(lang, "用法：进度 队名（如：进度 ", "Usage: status <squad> (e.g. status ")
-                     + (close[0] if close else next(iter(names.values()), "德化街")) + _t(lang, "）", ")"))
+                doc.line(say(lang, "status.did_you_mean", names=say(lang, "list.separator").join(close)))
+            doc.line(say(lang, "status.usage", example=close[0] if close else next(iter(names.values()), "德化街")))
             return doc.reply(ok=False)
         focus = found  # whether the viewer may see it is the caller's to decide (handlers.access)
 
@@ -169,8 +167,8 @@ async def status_report(
     doc = _Doc()
     if focus is not None:
         row = by_team[focus]
-        doc.title(_t(lang, "📊 ", "📊 ") + f"{row.team_name} · {_day_text(period.today, lang)}")
-        doc.line(_t(lang, "序时进度 ", "Schedule ") + _pct(period.pct))
+        doc.title(f"📊 {row.team_name} · {_day_text(period.today, lang)}")
+        doc.line(say(lang, "report.schedule", pct=_pct(period.pct)))
         await _team_section(doc, session, row, len(rows), period, settings, lang, now, funds)
         image = await charts.funnel(
             _funnel(row.tally, row.targets, lang),
@@ -178,10 +176,10 @@ async def status_report(
         ) if charts is not None else None
         return doc.reply(image=image, image_name="status.png")
 
-    doc.title(_t(lang, "📊 全区进度", "📊 District progress") + f" · {_day_text(period.today, lang)}")
-    doc.line(_t(lang, "序时进度 ", "Schedule ") + _pct(period.pct))
+    doc.title(say(lang, "status.district_title", day=_day_text(period.today, lang)))
+    doc.line(say(lang, "report.schedule", pct=_pct(period.pct)))
     if summed:
-        doc.line(_t(lang, "（全区目标按各队目标合计）", "(district targets: sum of squad targets)"))
+        doc.line(say(lang, "status.district_targets_summed"))
     _stage_lines(doc, district, district_targets, period, settings, lang)
     if line := funds_line(funds, None, period, settings, lang):
         doc.line(line)
@@ -193,39 +191,37 @@ async def status_report(
                                               require_verification=settings.require_verification)
             if "wheel" in views:
                 doc.blank()
-                _breakdown(doc, _t(lang, "按服务业 / 工业", "By sector"), groups.wheel, lang, order=("服务业", "工业"))
+                _breakdown(doc, say(lang, "status.by_sector"), groups.wheel, lang, order=("服务业", "工业"))
             if "industry" in views:
                 doc.blank()
-                _breakdown(doc, _t(lang, "按产业", "By industry"), groups.industry, lang)
+                _breakdown(doc, say(lang, "status.by_industry"), groups.industry, lang)
             if "zone" in views:
                 doc.blank()
-                _breakdown(doc, _t(lang, "按区域", "By zone"), groups.zone, lang)
+                _breakdown(doc, say(lang, "status.by_zone"), groups.zone, lang)
         if "squads" in views:
             doc.blank()
-            doc.title(_t(lang, "按小分队", "By squad"))
+            doc.title(say(lang, "status.by_squad"))
             has_snapshot = any(row.prev_rank is not None for row in rows)
             top, bottom, hidden = _ranking_excerpt(rows)
             for row in top:
                 doc.line(_squad_status_line(row, has_snapshot, lang))
             if hidden:
-                doc.line(_t(lang, f"…… 中间 {hidden} 队略", f"… {hidden} squads not shown"))
+                doc.line(say(lang, "report.rows_hidden", hidden=hidden))
                 for row in bottom:
                     doc.line(_squad_status_line(row, has_snapshot, lang))
         if view is None:
             _squads_summary(doc, rows, lang)
         doc.blank()
-        doc.line(_t(lang, "更多：进度 按产业 / 按区域 / 按服务业 / 按小分队，全部：进度 详细；单队：进度 队名。",
-                    "More: status by industry / zone / sector / squad, everything: status all; one squad: "
-                    "status <squad>."))
+        doc.line(say(lang, "status.more_views"))
     elif viewer_team_id is not None and viewer_team_id in by_team:
         doc.blank()
         row = by_team[viewer_team_id]
-        doc.title(_t(lang, f"🚩 本队：{row.team_name}", f"🚩 Your squad: {row.team_name}"))
+        doc.title(say(lang, "status.your_squad", team_name=row.team_name))
         await _team_section(doc, session, row, len(rows), period, settings, lang, now, funds)
 
     image = await charts.funnel(
         _funnel(district, district_targets, lang),
-        title=_t(lang, f"全区四库 {period.year}", f"District pools {period.year}"),
+        title=say(lang, "report.district_pools", year=period.year),
         schedule_pct=period.pct if district_targets else None, lang=lang,
     ) if charts is not None else None
     return doc.reply(image=image, image_name="status.png")
@@ -238,12 +234,12 @@ def _squads_summary(doc: _Doc, rows: Sequence[RankRow], lang: Lang) -> None:
         return
     doc.blank()
     counts = {light: sum(1 for row in lit if row.light == light) for light in ("green", "yellow", "red")}
-    doc.line(_t(lang, "小分队：", "Squads: ") + _t(lang, "，", ", ").join(
-        f"{LIGHT_EMOJI[light]} {n}" + _t(lang, " 个", "") for light, n in counts.items() if n))
+    doc.line(say(lang, "status.squad_lights", lights=say(lang, "report.comma").join(
+        say(lang, "status.light_count", light=LIGHT_EMOJI[light], count=n) for light, n in counts.items() if n)))
     behind = [row.team_name for row in sorted(lit, key=lambda r: r.completion_pct or 0.0)
               if row.light == "red"][:3]
     if behind:
-        doc.line(_t(lang, "落后最多：", "Furthest behind: ") + _t(lang, "、", ", ").join(behind))
+        doc.line(say(lang, "status.furthest_behind", names=say(lang, "list.separator").join(behind)))
 
 
 def _squad_status_line(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
@@ -260,11 +256,10 @@ async def _team_section(
     lang: Lang, now: datetime, funds: FundsFigures,
 ) -> None:
     if row.completion_pct is not None and row.light is not None:
-        doc.line(_t(lang, f"排名 {row.rank}/{team_count} · 完成率 ", f"Rank {row.rank}/{team_count} · ")
-                 + f"{_pct(row.completion_pct)} {LIGHT_EMOJI[row.light]}")
+        doc.line(say(lang, "status.rank_completion", rank=row.rank, team_count=team_count,
+                     pct=_pct(row.completion_pct), light=LIGHT_EMOJI[row.light]))
     else:
-        doc.line(_t(lang, f"排名 {row.rank}/{team_count} · 积分 {row.score:g}（未设目标）",
-                    f"Rank {row.rank}/{team_count} · score {row.score:g} (no targets)"))
+        doc.line(say(lang, "status.rank_score", rank=row.rank, team_count=team_count, score=row.score))
     _stage_lines(doc, row.tally, row.targets, period, settings, lang)
     if line := funds_line(funds, row.team_id, period, settings, lang):
         doc.line(line)
@@ -273,10 +268,10 @@ async def _team_section(
     open_total = sum(total for total, _ in problems.values())
     cutoffs = _stale_cutoffs(settings, now)
     stale = (await rq.stale_counts(session, cutoffs=cutoffs, team_id=row.team_id)).get(row.team_id, {})
-    extras = [_t(lang, f"未解决问题 {open_total} 个", f"{open_total} open problems")]
+    extras = [say(lang, "status.open_problems", open_total=open_total)]
     warn = " ".join(
         f"{STALE_EMOJI[light]}{stale[light]}" for light in ("yellow", "red", "remove") if stale.get(light)
     )
     if warn:
-        extras.append(_t(lang, "预警项目 ", "stale projects ") + warn)
+        extras.append(say(lang, "status.stale", counts=warn))
     doc.line(" · ".join(extras))

@@ -1,6 +1,8 @@
-"""English wording of every reply, by key (see handlers.wording)."""
+"""English wording of every reply, by key (see handlers.wording); the reports' is in en_reports.py."""
 
-MESSAGES: dict[str, str] = {
+from handlers.wording import en_reports
+
+REPLIES: dict[str, str] = {
     # shared: handlers/refusal.py (a refusal's right form), lists
     "refusal.usage": "\nUsage: {usage}",
     "list.separator": ", ",
@@ -384,58 +386,7 @@ MESSAGES: dict[str, str] = {
     "clashes.more": "… {more} more",
     "clashes.how": "To settle: transfer #ID SQUAD (the project moves), or drop the duplicate project.",
     "target.funds": "funds in place {amount}",
-    # handlers/dashboard/chat.py
-    "dashboard.link": "📊 Dashboard ({scope}):\n{url}\nValid until {until:%Y-%m-%d %H:%M}, for you only: please do not forward it. To void your links: dashboard revoke",
-    "dashboard.button": "Open the dashboard",
-    "dashboard.scope_district": "the district",
-    "dashboard.scope_squad": "district overview and your squad: {team}",
-    "dashboard.revoked": "✅ Every dashboard link you were given is now void. Send `dashboard` for a new one.",
-    "dashboard.in_private": "Dashboard links are personal: send `dashboard` to me in a private chat.",
-    "dashboard.not_configured": "The dashboard is not set up: an admin must set ZSBOT_DASH_SECRET (the signing key) and restart.",
-    "dashboard.no_public_url": "The dashboard is not set up: an admin must set ZSBOT_PUBLIC_URL (the address people reach this service at) and restart.",
-    "dashboard.no_squad": "You have not joined a squad, so the dashboard has nothing for you yet. To join: join CODE",
-    # handlers/assessing.py, handlers/reports/assessment.py, handlers/reports/activity_index.py
-    "assess.team_title": "📋 Assessment · {team} · {period}",
-    "assess.rank_title": "📋 Assessment ranking · {period}",
-    "assess.band_below_yi": "under CNY 100m",
-    "assess.band_yi": "CNY 100m+",
-    "assess.band_ten_yi": "CNY 1bn+",
-    "assess.band_fifty_yi": "CNY 5bn+",
-    "assess.no_amount": "no amount",
-    "assess.line_signed": "signed #{id} {name} {amount} ({band})",
-    "assess.line_landed": "landed #{id} {name} {amount} ({band})",
-    "assess.line_funds": "funds in place {amount} × {per_yi} pts per CNY 100m ({where})",
-    "assess.line_activity": "{what} {count} × {each} pts",
-    "assess.line_bonus": "bonus: #{id} {name} (listed company: {company})",
-    "assess.line_silent": "deduction: {first} – {last}, no report from the squad: {weeks} weeks × {each} pts",
-    "assess.kind_visit": "visits",
-    "assess.kind_reception": "receptions",
-    "assess.kind_promo": "promotion events",
-    "assess.kind_lead": "leads",
-    "assess.kind_publicity": "publicity",
-    "assess.sep": ", ",
-    "assess.more_projects": " and {more} more projects",
-    "assess.nothing": "Nothing scored in this period yet.",
-    "assess.total": "Total {total} pts",
-    "assess.scheme": "Scheme: {source}",
-    "assess.scheme_default": "the default (ZSBOT_ASSESSMENT_FILE sets the district's own)",
-    "assess.rank_line": "{rank}. {team} {total} pts",
-    "assess.hidden": "… {hidden} squads not shown",
-    "assess.no_squads": "No squads yet.",
-    "assess.how": "Where each point came from: assess SQUAD [period]",
-    "assess.no_squad": "No squad named \"{value}\". {hint}",
-    "assess.close": "Did you mean: {names}?",
-    "activity.title": "🐎 Activity index · {period}",
-    "activity.race_title": "🐎 赛马榜 · last week's activity index · {period}",
-    "activity.weights": "Sub-indices (the period's best squad = 100) and weights: {weights}",
-    "activity.sub_signings": "signings ",
-    "activity.sub_starts": "starts ",
-    "activity.sub_visits": "visits ",
-    "activity.sub_receptions": "receptions ",
-    "activity.sub_promotions": "events ",
-    "activity.sub_publicity": "publicity ",
-    "activity.sep": ", ",
-    "activity.line": "{rank}. {team} {index}{counts}",
-    "activity.counts": " ({counts})",
-    "activity.how": "Recorded with visit, reception, event, publicity, sign, land. Assessment points: assess rank",
 }
+
+# The reports say theirs from their own file (en_reports.py); a key is in one of the two (tests/test_wording.py).
+MESSAGES: dict[str, str] = {**REPLIES, **en_reports.MESSAGES}
