@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from handlers.commands import Lang
 from handlers.context import Context
 from handlers.refusal import Refusal
-from handlers.wording import both
+from handlers.wording import both, in_lang, say
 
 Role = Literal["stranger", "member", "captain", "leader", "admin"]
 Scope = Literal["none", "self", "own", "any"]
@@ -136,13 +137,12 @@ def dash_allowed(page: str, role: str, *, own_team: int | None, team_id: int | N
     return False
 
 
-def who_may(verb: str, lang: str, settings: object = None) -> str:
+def who_may(verb: str, lang: Lang, settings: object = None) -> str:
     """The roles that may use a verb, lowest first: 队长、领导和管理员."""
-    names = [ROLE_NAMES[role][1 if lang == "en" else 0] for role in ROLES[1:]
-             if scope_of(verb, role, settings) != "none"]
-    if lang == "en":
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return names[0] if len(names) == 1 else "、".join(names[:-1]) + "和" + names[-1]
+    names = [in_lang(lang, *ROLE_NAMES[role]) for role in ROLES[1:] if scope_of(verb, role, settings) != "none"]
+    if len(names) == 1:
+        return names[0]
+    return say(lang, "list.separator").join(names[:-1]) + say(lang, "access.and") + names[-1]
 
 
 # What each verb lets one do, for the refusal "只有…可以…" (one wording for every verb).
@@ -203,7 +203,7 @@ def require(ctx: Context, verb: str, *, team_id: int | None, target: str, squad:
     check_verb(ctx, verb)
     if team_id is None:  # the district, to a role limited to its own squad
         wider = [role for role in ROLES if scope_of(verb, role, ctx.settings) == "any"]
-        roles = ctx.say("access.and").join(ROLE_NAMES[role][1 if ctx.lang == "en" else 0] for role in wider)
+        roles = ctx.say("access.and").join(in_lang(ctx.lang, *ROLE_NAMES[role]) for role in wider)
         raise Refusal(ctx.say("access.only_roles_for", target=target, roles=roles, action=_action(ctx, verb)))
     if squad:
         raise Refusal(ctx.say("access.not_your_squad", target=target, action=_action(ctx, verb)))
@@ -212,8 +212,7 @@ def require(ctx: Context, verb: str, *, team_id: int | None, target: str, squad:
 
 def _action(ctx: Context, verb: str) -> str:
     """What a verb does, in the sender's language (ACTIONS holds both)."""
-    zh, en = ACTIONS[verb]
-    return en if ctx.lang == "en" else zh
+    return in_lang(ctx.lang, *ACTIONS[verb])
 
 
 def may(ctx: Context, verb: str, *, team_id: int | None) -> bool:

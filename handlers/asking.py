@@ -25,7 +25,6 @@ from handlers.outcomes import (
     Ask,
     Rollback,
     hint_reply,
-    pick,
     refusal_reply,
 )
 from handlers.parse import parse, render
@@ -33,6 +32,7 @@ from handlers.proposals import proposal
 from handlers.routes import reads_only
 from handlers.understand.reader import Understanding
 from handlers.understand.segments import UPDATE_VERBS
+from handlers.wording import in_lang, say
 from storage import event_queries, inbox, queries
 from storage.db import SessionFactory, transaction
 
@@ -80,11 +80,8 @@ class Asking(abc.ABC):
         lang = understood.lang
         commands = [reading.command for reading in understood.readings] if understood.answer is None else []
         if quiet or not any(command.verb in UPDATE_VERBS for command in commands):
-            return SILENT if quiet else refusal_reply(pick(
-                lang, "转发的消息不会当作命令执行。要执行，请自己发送这条命令。",
-                "A forwarded message is never run as a command; send it yourself to run it."))
-        note = pick(lang, "这是转发的消息，不会直接执行。要以你的名义这样更新吗？",
-                  "This is a forwarded message and is not run as it is. Make this update in your own name?")
+            return SILENT if quiet else refusal_reply(say(lang, "forwarded.not_run"))
+        note = say(lang, "forwarded.offer")
         inbox_id = incoming.message_id
         return await self._answered(self._propose_reading(understood, commands, incoming, now, inbox_id,
                                                           first_doubt=note),
@@ -98,8 +95,7 @@ class Asking(abc.ABC):
         doubts = [first_doubt] if first_doubt else []
         doubts += [doubt.text(lang) for reading in understood.readings for doubt in reading.doubts]
         if understood.unread:
-            doubts.append(pick(lang, "这几句没看懂，不会保存：", "Not understood, will not be stored: ")
-                          + "；".join(f"「{part[:30]}」" for part in understood.unread))
+            doubts.append(say(lang, "proposal.unread", parts="；".join(f"「{part[:30]}」" for part in understood.unread)))
         readings: list[list[Command]] = [commands]
         for index, reading in enumerate(understood.readings):
             if reading.alternatives:
@@ -124,7 +120,7 @@ class Asking(abc.ABC):
                 # Questions store nothing, so there is nothing to confirm: answered now, the doubts above.
                 lines = [f"🤔 {doubt}" for doubt in dict.fromkeys(doubts) if doubt]
                 return replace(previews[0], text="\n".join([*lines, *(preview.text for preview in previews)]))
-            labels = [pick(lang, "按原文：", "as written: ") + render(option[0]) for option in options[1:]]
+            labels = [say(lang, "proposal.as_written", command=render(option[0])) for option in options[1:]]
             reply = proposal(lang, doubts=doubts, previews=previews, first_label="", labels=labels)
             await self._store_question(options, ["", *labels], reply, incoming, now, inbox_id)
             return reply
@@ -143,8 +139,8 @@ class Asking(abc.ABC):
         """
         question, lang = ask.question, ask.lang
         options = [[*commands[:ask.index], choice.command, *commands[ask.index + 1:]] for choice in question.choices]
-        labels = [pick(lang, choice.label_zh, choice.label_en) for choice in question.choices]
-        said = [*doubts, pick(lang, question.zh, question.en)]
+        labels = [in_lang(lang, choice.label_zh, choice.label_en) for choice in question.choices]
+        said = [*doubts, in_lang(lang, question.zh, question.en)]
         previews: list[Reply] | None = None
         if question.confirm:
             for _ in range(len(commands) + len(options)):
@@ -158,15 +154,14 @@ class Asking(abc.ABC):
                         break  # a list to pick from: asked once this question is answered
                     pinned = further.question.choices[0].command
                     options[0] = [*options[0][:further.index], pinned, *options[0][further.index + 1:]]
-                    said.append(pick(lang, further.question.zh, further.question.en))
+                    said.append(in_lang(lang, further.question.zh, further.question.en))
                 except Rollback as rollback:
                     if len(options) == 1 or rollback.unchanged:  # 网易签了, and #15 is signed already
                         if quiet and not rollback.unchanged:
                             return None
                         return refusal_reply("\n".join([*said[len(doubts):], rollback.reply.text]))
                     options.pop(0)
-                    said.append(pick(lang, "但它不能这样更新：", "But it cannot be updated so: ")
-                                + rollback.reply.text.splitlines()[0])
+                    said.append(say(lang, "proposal.cannot", reason=rollback.reply.text.splitlines()[0]))
                     labels.pop(0)
         first = labels[0] if not previews or len(labels) > 1 else ""
         reply = proposal(lang, doubts=said, previews=previews, first_label=first, labels=labels[1:])

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.commands import Lang
 from handlers.messages import Incoming, IncomingFile, Reply
-from handlers.wording import bilingual
+from handlers.wording import bilingual, say
 from storage import evidence
 from storage.models import Member
 
@@ -66,9 +66,7 @@ async def release_held(session: AsyncSession, incoming: Incoming, member: Member
 
 def kept_note(lang: Lang, count: int, too_large: int, limit_mb: float) -> str:
     """The card's line about the files kept as evidence."""
-    zh = f"📎 已保存附件 {count} 个作为佐证"
-    en = f"📎 {count} file(s) kept as evidence"
+    note = say(lang, "evidence.kept", count=count)
     if too_large:
-        zh += f"（其中 {too_large} 个超过 {limit_mb:g}MB，只记录文件名，不保存副本）"
-        en += f" ({too_large} over {limit_mb:g} MB: name recorded, no copy kept)"
-    return en if lang == "en" else zh
+        note += say(lang, "evidence.too_large", too_large=too_large, limit_mb=limit_mb)
+    return note

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import time
 
 from handlers import access
-from handlers.commands import Command
+from handlers.commands import Command, Lang
 from handlers.context import Context
 from handlers.job_defaults import JOB_DEFAULTS
 from handlers.messages import Reply
 from handlers.refusal import refuse_key
+from handlers.wording import in_lang, say
 from storage import bindings
 from storage.models import ChatBinding
 
@@ -48,16 +49,16 @@ def job_setting(binding: ChatBinding, key: str) -> JobSetting:
     return JobSetting(enabled=bool(stored.get("enabled", True)), at=at)
 
 
-def describe_settings(binding: ChatBinding, lang: str = "zh") -> list[str]:
+def describe_settings(binding: ChatBinding, lang: Lang = "zh") -> list[str]:
     """The chat's posts, one line each, for the reply to `设置`."""
     lines = []
     for key, default in JOB_DEFAULTS.items():
         setting = job_setting(binding, key)
-        state = setting.at.strftime("%H:%M") if setting.enabled else ("关" if lang == "zh" else "off")
-        day = ("每周一 " if lang == "zh" else "Mondays ") if default.weekday == 0 else ""
-        lines.append(f"· {default.zh if lang == 'zh' else key}：{day}{state}")
-    mentions = ("开" if binding.mentions else "关") if lang == "zh" else ("on" if binding.mentions else "off")
-    lines.append(("· 提醒时点名：" if lang == "zh" else "· mentions in reminders: ") + mentions)
+        state = setting.at.strftime("%H:%M") if setting.enabled else say(lang, "settings.off")
+        day = say(lang, "settings.mondays") if default.weekday == 0 else ""
+        lines.append(f"· {in_lang(lang, default.zh, key)}：{day}{state}")
+    mentions = say(lang, "settings.on") if binding.mentions else say(lang, "settings.off")
+    lines.append(say(lang, "settings.mentions", state=mentions))
     return lines
 
 
@@ -99,5 +100,5 @@ async def handle_settings(cmd: Command, ctx: Context) -> Reply:
     ctx.session.add(binding)
     setting = job_setting(binding, key)
     state = setting.at.strftime("%H:%M") if setting.enabled else ctx.say("settings.off")
-    post = ctx.t(JOB_DEFAULTS[key].zh, key)  # a post's name: its Chinese word, or its key in English
+    post = in_lang(ctx.lang, JOB_DEFAULTS[key].zh, key)  # a post's name: its Chinese word, or its key in English
     return Reply(text=ctx.say("settings.post_set", post=post, state=state))

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from handlers.wording import say
+
 Verb = Literal[
     # project updates
     "plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
@@ -154,5 +156,4 @@ class ParseError:
         """The text the user reads: the reason, then the right form."""
         if not self.usage:
             return self.reason
-        label = "Usage" if self.lang == "en" else "正确格式"
-        return f"{self.reason}\n{label}：{self.usage}"
+        return say(self.lang, "parse.reason_usage", reason=self.reason, usage=self.usage)

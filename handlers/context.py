@@ -73,10 +73,6 @@ class Context:
         """Leaders and admins see and may change every squad's projects."""
         return self.role in ("leader", "admin")
 
-    def t(self, zh: str, en: str) -> str:
-        """Pick the text in the language of the verb the user wrote."""
-        return en if self.lang == "en" else zh
-
     def say(self, key: str, /, **values: object) -> str:
         """The message `key` (handlers.wording) in the language of the verb the user wrote."""
         return say(self.lang, key, **values)

@@ -32,13 +32,14 @@ from handlers.choices import NeedsChoice
 from handlers.commands import Command, ProjectRef
 from handlers.context import Clock, Context, utc_now
 from handlers.messages import Incoming, IncomingFile, Reply
-from handlers.outcomes import SILENT, Ask, Previewed, Rollback, hint_reply, pick, refusal_reply
+from handlers.outcomes import SILENT, Ask, Previewed, Rollback, hint_reply, refusal_reply
 from handlers.ports import Charts, DashLinks, Notifier
 from handlers.proposals import combined
 from handlers.refusal import Refusal
 from handlers.routes import HANDLERS, policy_verb, reads_only, storable
 from handlers.understand.reader import Understanding, understand
 from handlers.understand.segments import UPDATE_VERBS, starts_command
+from handlers.wording import say
 from storage import event_queries, inbox, queries, roster_queries
 from storage.db import SessionFactory, lost_a_race, transaction
 from storage.models import Member, Team
@@ -275,8 +276,7 @@ class Core(Asking):
             except Refusal as refusal:
                 text = refusal.text
                 if len(commands) > 1:
-                    text = pick(command.lang, f"第{index + 1}项：", f"Part {index + 1}: ") + text + pick(
-                        command.lang, "\n整条消息都没有保存。", "\nNothing in this message was stored.")
+                    text = say(command.lang, "dispatch.part_refused", part=index + 1, reason=text)
                 raise Rollback(refusal_reply(text), member_id=member.id if member else None,
                                 unchanged=refusal.unchanged, attempt=refusal.attempt) from None
             except NeedsChoice as question:

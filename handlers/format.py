@@ -6,6 +6,7 @@ from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 from handlers.commands import Lang
+from handlers.wording import say
 
 STAGE_ZH: dict[str, str] = {
     "planned": "谋划", "attracting": "招引", "signed": "签约", "landed": "落地", "dropped": "已放弃",
@@ -29,7 +30,7 @@ def _trim(value: Decimal) -> str:
 def format_amount(yuan: int | None, lang: Lang = "zh") -> str:
     """An amount the way a district writes it: 2.5亿元, 3000万元, 8000元 (or 250 million yuan)."""
     if yuan is None:
-        return "金额未填" if lang == "zh" else "no amount"
+        return say(lang, "amount.none")
     value = Decimal(yuan)
     if lang == "en":
         if abs(value) >= 1_000_000_000:
@@ -65,6 +66,6 @@ def clip(text: str, width: int) -> str:
 
 def undo_hint(lang: Lang, minutes: int, *, whole_message: bool = False) -> str:
     """How to undo what was just stored (`whole_message`: several updates undone together)."""
-    if lang == "en":
-        return f"To undo: send `undo` within {minutes} minutes" + (" (the whole message)" if whole_message else "")
-    return f"撤销：{minutes}分钟内发送「撤销」" + ("（整条消息一起撤销）" if whole_message else "")
+    if whole_message:
+        return say(lang, "undo.hint_whole", minutes=minutes)
+    return say(lang, "undo.hint", minutes=minutes)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from handlers.choices import NeedsChoice
 from handlers.commands import Lang
 from handlers.messages import Reply
+from handlers.wording import say
 
 if TYPE_CHECKING:
     pass
@@ -55,10 +56,5 @@ def refusal_reply(text: str) -> Reply:
     return Reply(text=text, ok=False)
 
 
-def pick(lang: Lang, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
 def hint_reply(lang: Lang) -> Reply:
-    return Reply(text=pick(lang, "🙂 收到。报项目直接说就行，例如「签约 #12」「网易签了」；发送「帮助」查看用法。",
-                         "🙂 Noted. To report, just say it, e.g. `sign #12`; send `help` for more."))
+    return Reply(text=say(lang, "hint.how_to_report"))

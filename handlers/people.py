@@ -15,8 +15,8 @@ from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
 from handlers.records import headline_for, record_event
 from handlers.refusal import refuse_key
-from handlers.vocabulary import VERB_NAMES, describe, usage
-from handlers.wording import both
+from handlers.vocabulary import describe, usage, verb_word
+from handlers.wording import both, in_lang
 from storage import bindings, queries, roster_queries
 from storage.models import STAGES, ChatBinding, Member, Target, Team
 
@@ -151,7 +151,7 @@ async def handle_link(cmd: Command, ctx: Context) -> Reply:
     ctx.tell(owner.id, f"🔗 你的关联码刚被使用：{platform}账号「{ctx.incoming.display_name or ctx.incoming.user_id}」"
                        f"现在和你是同一人。如果不是你本人操作，请马上告诉管理员。")
     # The Chinese reply names the platform in Chinese, the English one by its key.
-    shown = ctx.t(platform, ctx.incoming.platform)
+    shown = in_lang(ctx.lang, platform, ctx.incoming.platform)
     return Reply(text=ctx.say("link.linked", platform=shown, name=owner.name))
 
 
@@ -256,62 +256,31 @@ async def handle_away(cmd: Command, ctx: Context) -> Reply:
     return Reply(text=ctx.say("away.reminders_until_away_cancel", when=cmd.when))
 
 
-GROUP_PRIVACY_ZH = (
-    "群聊提示：Telegram 群里机器人默认只看到以 / 开头的命令和 @它 的消息（隐私模式）。"
-    "想在群里直接说「网易签了」，请管理员在 @BotFather 里 /setprivacy 关闭隐私模式，或把机器人设为群管理员；"
-    "群里的闲聊机器人不会回复。"
-)
-GROUP_PRIVACY_EN = (
-    "Groups: on Telegram the bot only sees /commands and @mentions in groups (privacy mode). To report in plain "
-    "words in a group, turn privacy mode off with @BotFather's /setprivacy, or make the bot a group admin; "
-    "chatter in the group gets no answer."
-)
-
 HELP_ORDER = ("plan", "pursue", "sign", "land", "note", "visit", "problem", "resolve", "drop", "undo", "edit",
               "find", "mine", "rank", "status", "problems", "export", "verify", "expect", "away", "join",
               "link", "target", "newteam", "invite", "bind", "settings", "appoint", "dismiss", "remove", "rename",
               "unbind", "help")
 
 
-HELP_NATURAL_ZH = (
-    "直接说就行，例如：",
-    "· 网易签了　·　签约 #12 3个亿　·　昨天签约了 海康威视郑州基地",
-    "· 谋划 某某项目 2个亿 汽车 @深圳 对接:某某集团",
-    "· 今天去中原数据集团拜访了，对方有意向追加投资2个亿",
-    "· 签约 #29；落地 #30（一条消息报几件事，分行、分号都行）",
-    "· 预计 #26 签约 下周三　·　请假 到下周五　·　设置 排行 8点半",
-    "· 我们队排第几　·　德化街进度怎么样　·　本月新增签约多少",
-    "· 刚才金额写错了，应该是3.5亿　·　撤销",
-    "拿不准的地方，我会先把理解发给你：回复 1（或 是/对/确认）保存，回复 0 或 取消 放弃。",
-)
-HELP_NATURAL_EN = (
-    "Just say it, for example:",
-    "· sign #12 300m  ·  plan Tesla Zhengzhou showroom 200m  ·  note #15 third round done",
-    "· sign #29; land #30 (several updates in one message: lines or semicolons)",
-    "When I am not sure what you mean I show my reading first: reply 1 (or yes) to store it, 0 to cancel.",
-)
-
-
 def help_reply(ctx: Context, verb: str | None) -> Reply:
     """General help (the natural forms first, then every verb), or the right form of one verb."""
     if verb:
-        zh_name, en_name = VERB_NAMES[verb]  # type: ignore[index]  # verb comes from the parser's table
-        name = en_name if ctx.lang == "en" else zh_name
+        name = verb_word(verb, ctx.lang)  # type: ignore[arg-type]  # verb comes from the parser's table
         return Reply(text=f"{name}：{describe(verb, ctx.lang)}\n" + ctx.say("help_reply.form") + usage(verb, ctx.lang))
     lines = [ctx.say("help_reply.zsbot_report_projects_few")]
-    lines += HELP_NATURAL_EN if ctx.lang == "en" else HELP_NATURAL_ZH
+    lines.append(ctx.say("help.natural"))
     lines.append(ctx.say("help_reply.all_commands"))
     for name in HELP_ORDER:
         if access.scope_of("appoint_captain" if name in ("appoint", "dismiss") else name, ctx.role,
                                        ctx.settings) == "none" \
                 and ctx.role != "stranger":
             continue  # what the sender may not do is not offered (a stranger sees the whole language)
-        zh_name, en_name = VERB_NAMES[name]  # type: ignore[index]  # every HELP_ORDER verb is in the table
-        lines.append(f"· {en_name if ctx.lang == 'en' else zh_name}：{describe(name, ctx.lang)}")
+        word = verb_word(name, ctx.lang)  # type: ignore[arg-type]  # every HELP_ORDER verb is in the table
+        lines.append(f"· {word}：{describe(name, ctx.lang)}")
     lines.append(ctx.say("help_reply.name_project_id_name"))
     if ctx.member is None:
         lines.append(ctx.say("help_reply.squad_yet_join_code"))
-    lines.append(GROUP_PRIVACY_EN if ctx.lang == "en" else GROUP_PRIVACY_ZH)
+    lines.append(ctx.say("help.group_privacy"))
     return Reply(text="\n".join(lines))
 
 

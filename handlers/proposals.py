@@ -9,12 +9,9 @@ from __future__ import annotations
 from handlers.commands import Lang
 from handlers.format import undo_hint
 from handlers.messages import Button, Reply
+from handlers.wording import say
 
 _UNDO_PREFIX = "撤销 event:"
-
-
-def _t(lang: Lang, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 def _indent(text: str) -> str:
@@ -26,28 +23,26 @@ def proposal(lang: Lang, *, doubts: list[str], previews: list[Reply] | None, fir
     """A numbered question: option 1 is the reading (its card when previewed), then the other labels."""
     lines = [f"🤔 {doubt}" for doubt in dict.fromkeys(doubts) if doubt]
     if previews:
-        head = first_label or _t(lang, "确认", "Confirm")
+        head = first_label or say(lang, "proposal.confirm")
         many = len(previews) > 1
-        lines.append("1. " + head + (_t(lang, f"（共 {len(previews)} 项）：", f" ({len(previews)} updates):")
-                                     if many else _t(lang, "：", ":")))
+        lines.append("1. " + head + (say(lang, "proposal.several", count=len(previews)) if many
+                                     else say(lang, "proposal.one")))
         for index, preview in enumerate(previews, start=1):
             lines.append(_indent((f"({index}) " if many else "") + preview.text))
     else:
         lines.append(f"1. {first_label}")
     for number, label in enumerate(labels, start=2):
         lines.append(f"{number}. {label}")
-    lines.append(_t(lang, "0. 取消", "0. cancel"))
+    lines.append(say(lang, "proposal.cancel_line"))
     count = 1 + len(labels)
     if count == 1:
-        lines.append(_t(lang, "回复 1 或「确认」保存，回复 0 或「取消」放弃。（尚未保存）",
-                        "Reply 1 or `yes` to store it, 0 or `cancel` to drop it. (Nothing is stored yet.)"))
+        lines.append(say(lang, "proposal.how_to_confirm"))
     else:
-        lines.append(_t(lang, f"回复序号 1–{count} 选择，回复 0 取消。（尚未保存）",
-                        f"Reply with a number 1–{count}, or 0 to cancel. (Nothing is stored yet.)"))
-    first_button = _t(lang, "1. 确认", "1. Yes") if previews else f"1. {first_label[:24]}"
+        lines.append(say(lang, "proposal.how_to_choose", count=count))
+    first_button = say(lang, "proposal.yes_button") if previews else f"1. {first_label[:24]}"
     buttons = [Button(first_button, "1")]
     buttons += [Button(f"{number}. {label[:24]}", str(number)) for number, label in enumerate(labels, start=2)]
-    buttons.append(Button(_t(lang, "取消", "Cancel"), "0"))
+    buttons.append(Button(say(lang, "proposal.cancel_button"), "0"))
     return Reply(text="\n".join(lines), buttons=buttons)
 
 
@@ -56,13 +51,13 @@ def combined(lang: Lang, replies: list[Reply], *, undo_minutes: int) -> Reply:
     if len(replies) == 1:
         return replies[0]
     undo_commands = [b.command for r in replies for b in r.buttons if b.command.startswith(_UNDO_PREFIX)]
-    lines = [_t(lang, f"✅ 本条消息已保存 {len(replies)} 项：", f"✅ {len(replies)} updates stored:")]
+    lines = [say(lang, "proposal.stored", count=len(replies))]
     undo_line = undo_hint(lang, undo_minutes)
     for index, reply in enumerate(replies, start=1):
         body = "\n".join(line for line in reply.text.splitlines() if line != undo_line)
         lines.append(f"({index}) " + body.replace("\n", "\n    "))
     lines.append(undo_hint(lang, undo_minutes, whole_message=True))
-    buttons = [Button(_t(lang, "撤销", "Undo"), undo_commands[0])] if undo_commands else []
+    buttons = [Button(say(lang, "proposal.undo_button"), undo_commands[0])] if undo_commands else []
     extra = [b for r in replies for b in r.buttons if not b.command.startswith(_UNDO_PREFIX)]
     return Reply(text="\n".join(lines), buttons=buttons + extra,
                  image=next((r.image for r in replies if r.image is not None), None),

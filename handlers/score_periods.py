@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from handlers.commands import Lang
+from handlers.wording import in_lang
+
 # Words → period key (longest first when matched).
 PERIOD_WORDS: dict[str, str] = {
     "本周": "week", "这周": "week", "本星期": "week", "this week": "week", "week": "week",
@@ -100,7 +103,6 @@ _CANONICAL: dict[str, tuple[str, str]] = {
 }
 
 
-def period_word(key: str, lang: str) -> str:
+def period_word(key: str, lang: Lang) -> str:
     """The canonical word of a period key in a language (本季度, this quarter)."""
-    zh, en = _CANONICAL[key]
-    return en if lang == "en" else zh
+    return in_lang(lang, *_CANONICAL[key])

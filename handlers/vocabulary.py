@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import get_args
 
 from handlers.commands import Lang, Verb
+from handlers.wording import in_lang, say
 
 # Verb words → verb key. Chinese first (the table of DESIGN §4), then English.
 ZH_VERBS: dict[str, Verb] = {
@@ -361,10 +362,8 @@ def usage(verb: str, lang: Lang) -> str:
     """The right form of a verb with one example, in the given language."""
     key = verb if verb in _USAGE else verb_key(verb)
     if key is None:
-        names = " ".join(VERB_NAMES[v][1 if lang == "en" else 0] for v in COMMON_VERBS)
-        return ("common verbs: " if lang == "en" else "常用指令：") + names
-    zh, en = _USAGE[key]
-    return en if lang == "en" else zh
+        return say(lang, "usage.common_verbs", verbs=" ".join(verb_word(v, lang) for v in COMMON_VERBS))
+    return in_lang(lang, *_USAGE[key])
 
 
 def describe(verb: str, lang: Lang) -> str:
@@ -372,11 +371,9 @@ def describe(verb: str, lang: Lang) -> str:
     key = verb if verb in _DESCRIBE else verb_key(verb)
     if key is None:
         return ""
-    zh, en = _DESCRIBE[key]
-    return en if lang == "en" else zh
+    return in_lang(lang, *_DESCRIBE[key])
 
 
 def verb_word(verb: Verb, lang: Lang) -> str:
     """The word to write for a verb in the given language."""
-    zh, en = VERB_NAMES[verb]
-    return en if lang == "en" else zh
+    return in_lang(lang, *VERB_NAMES[verb])

@@ -15,6 +15,7 @@ from handlers.vocabulary import (
     usage,
     verb_word,
 )
+from handlers.wording import say
 
 # Verbs that report an action, so a particle may follow them (签约了, 拜访了, 解决了) and a meaning-free
 # adverb precede them (已经签约, 也落地了).
@@ -75,16 +76,13 @@ def unknown_verb(text: str) -> ParseError:
             best = (score, word, verb)
     common = " ".join(verb_word(v, lang) for v in COMMON_VERBS)
     extra: dict[str, str] = {}
-    if lang == "en":
-        reason = f"Unknown command {first!r}. A message starts with a verb, e.g. {common}."
-    else:
-        reason = f"不认识的指令“{first}”。消息要以指令开头，常用指令：{common}。"
+    reason = say(lang, "parse.unknown_verb", word=first, common=common)
     # Two-character Chinese verbs that share their first character (签名/签约) only reach 50.
     if best is not None and (
         best[0] >= 60 or (lang == "zh" and best[0] >= 50 and best[1][0] == first[:1])
     ):
         extra["suggestion"] = best[2]
-        reason += f" Did you mean {best[1]!r}?" if lang == "en" else f"你是不是想用“{best[1]}”？"
+        reason += say(lang, "parse.did_you_mean", word=best[1])
     if _ID.match(first):
-        reason += " To see a project: find #12" if lang == "en" else "查看项目请用：查 #12"
+        reason += say(lang, "parse.find_hint")
     return ParseError(reason=reason, usage=usage("help", lang), lang=lang, verb=None, extra=extra)

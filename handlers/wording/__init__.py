@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from string import Formatter
+from typing import TYPE_CHECKING, TypeVar
 
-from handlers.commands import Lang
 from handlers.wording import en, zh
+
+if TYPE_CHECKING:  # handlers.commands says its ParseError with the catalogue: no import cycle at run time
+    from handlers.commands import Lang
+
+T = TypeVar("T")
 
 CATALOGUES: dict[Lang, dict[str, str]] = {"zh": zh.MESSAGES, "en": en.MESSAGES}
 
@@ -40,8 +45,13 @@ def key(name: str, /) -> str:
     return name
 
 
+def in_lang(lang: Lang, zh: T, en: T) -> T:
+    """Of a value that is written in both languages elsewhere (a question's two texts), the one in `lang`."""
+    return en if lang == "en" else zh
+
+
 def _value_in(lang: Lang, value: object) -> object:
-    return (value.en if lang == "en" else value.zh) if isinstance(value, PerLang) else value
+    return in_lang(lang, value.zh, value.en) if isinstance(value, PerLang) else value
 
 
 def bilingual(key: str, /, **values: object) -> str:

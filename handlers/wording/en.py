@@ -386,6 +386,45 @@ REPLIES: dict[str, str] = {
     "clashes.more": "… {more} more",
     "clashes.how": "To settle: transfer #ID SQUAD (the project moves), or drop the duplicate project.",
     "target.funds": "funds in place {amount}",
+    # handlers/proposals.py, handlers/asking.py (a question about a reading), handlers/dispatch.py
+    "proposal.confirm": "Confirm",
+    "proposal.several": " ({count} updates):",
+    "proposal.one": ":",
+    "proposal.cancel_line": "0. cancel",
+    "proposal.how_to_confirm": "Reply 1 or `yes` to store it, 0 or `cancel` to drop it. (Nothing is stored yet.)",
+    "proposal.how_to_choose": "Reply with a number 1–{count}, or 0 to cancel. (Nothing is stored yet.)",
+    "proposal.yes_button": "1. Yes",
+    "proposal.cancel_button": "Cancel",
+    "proposal.stored": "✅ {count} updates stored:",
+    "proposal.undo_button": "Undo",
+    "proposal.unread": "Not understood, will not be stored: {parts}",
+    "proposal.as_written": "as written: {command}",
+    "proposal.cannot": "But it cannot be updated so: {reason}",
+    "forwarded.not_run": "A forwarded message is never run as a command; send it yourself to run it.",
+    "forwarded.offer": "This is a forwarded message and is not run as it is. Make this update in your own name?",
+    "dispatch.part_refused": "Part {part}: {reason}\nNothing in this message was stored.",
+    "hint.how_to_report": "🙂 Noted. To report, just say it, e.g. `sign #12`; send `help` for more.",
+    # handlers/people.py: help
+    "help.natural": "Just say it, for example:\n· sign #12 300m  ·  plan Tesla Zhengzhou showroom 200m  ·  note #15 third round done\n"
+                    "· sign #29; land #30 (several updates in one message: lines or semicolons)\n"
+                    "When I am not sure what you mean I show my reading first: reply 1 (or yes) to store it, 0 to cancel.",
+    "help.group_privacy": "Groups: on Telegram the bot only sees /commands and @mentions in groups (privacy mode). To report "
+                          "in plain words in a group, turn privacy mode off with @BotFather's /setprivacy, or make the bot a "
+                          "group admin; chatter in the group gets no answer.",
+    # handlers/commands.py (ParseError), handlers/format.py, handlers/attachments.py, handlers/chat_settings.py
+    "parse.reason_usage": "{reason}\nUsage：{usage}",
+    "amount.none": "no amount",
+    "undo.hint": "To undo: send `undo` within {minutes} minutes",
+    "undo.hint_whole": "To undo: send `undo` within {minutes} minutes (the whole message)",
+    "evidence.kept": "📎 {count} file(s) kept as evidence",
+    "evidence.too_large": " ({too_large} over {limit_mb:g} MB: name recorded, no copy kept)",
+    "settings.mondays": "Mondays ",
+    "settings.mentions": "· mentions in reminders: {state}",
+    # handlers/vocabulary.py, handlers/parse/verbs.py: a message that starts with no verb
+    "usage.common_verbs": "common verbs: {verbs}",
+    "parse.unknown_verb": "Unknown command {word!r}. A message starts with a verb, e.g. {common}.",
+    "parse.did_you_mean": " Did you mean {word!r}?",
+    "parse.find_hint": " To see a project: find #12",
 }
 
 # The reports say theirs from their own file (en_reports.py); a key is in one of the two (tests/test_wording.py).

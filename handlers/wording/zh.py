@@ -344,6 +344,46 @@ REPLIES: dict[str, str] = {
     "clashes.more": "……还有 {more} 条",
     "clashes.how": "处理：转交 #编号 队名（项目改归另一队）；或放弃重复的项目。",
     "target.funds": "到位资金 {amount}",
+    # handlers/proposals.py, handlers/asking.py (a question about a reading), handlers/dispatch.py
+    "proposal.confirm": "确认",
+    "proposal.several": "（共 {count} 项）：",
+    "proposal.one": "：",
+    "proposal.cancel_line": "0. 取消",
+    "proposal.how_to_confirm": "回复 1 或「确认」保存，回复 0 或「取消」放弃。（尚未保存）",
+    "proposal.how_to_choose": "回复序号 1–{count} 选择，回复 0 取消。（尚未保存）",
+    "proposal.yes_button": "1. 确认",
+    "proposal.cancel_button": "取消",
+    "proposal.stored": "✅ 本条消息已保存 {count} 项：",
+    "proposal.undo_button": "撤销",
+    "proposal.unread": "这几句没看懂，不会保存：{parts}",
+    "proposal.as_written": "按原文：{command}",
+    "proposal.cannot": "但它不能这样更新：{reason}",
+    "forwarded.not_run": "转发的消息不会当作命令执行。要执行，请自己发送这条命令。",
+    "forwarded.offer": "这是转发的消息，不会直接执行。要以你的名义这样更新吗？",
+    "dispatch.part_refused": "第{part}项：{reason}\n整条消息都没有保存。",
+    "hint.how_to_report": "🙂 收到。报项目直接说就行，例如「签约 #12」「网易签了」；发送「帮助」查看用法。",
+    # handlers/people.py: help
+    "help.natural": "直接说就行，例如：\n· 网易签了　·　签约 #12 3个亿　·　昨天签约了 海康威视郑州基地\n· 谋划 某某项目 2个亿 汽车 @深圳 对接:某某集团\n"
+                    "· 今天去中原数据集团拜访了，对方有意向追加投资2个亿\n· 签约 #29；落地 #30（一条消息报几件事，分行、分号都行）\n"
+                    "· 预计 #26 签约 下周三　·　请假 到下周五　·　设置 排行 8点半\n· 我们队排第几　·　德化街进度怎么样　·　本月新增签约多少\n"
+                    "· 刚才金额写错了，应该是3.5亿　·　撤销\n拿不准的地方，我会先把理解发给你：回复 1（或 是/对/确认）保存，回复 0 或 取消 放弃。",
+    "help.group_privacy": "群聊提示：Telegram 群里机器人默认只看到以 / 开头的命令和 @它 的消息（隐私模式）。"
+                          "想在群里直接说「网易签了」，请管理员在 @BotFather 里 /setprivacy 关闭隐私模式，或把机器人设为群管理员；"
+                          "群里的闲聊机器人不会回复。",
+    # handlers/commands.py (ParseError), handlers/format.py, handlers/attachments.py, handlers/chat_settings.py
+    "parse.reason_usage": "{reason}\n正确格式：{usage}",
+    "amount.none": "金额未填",
+    "undo.hint": "撤销：{minutes}分钟内发送「撤销」",
+    "undo.hint_whole": "撤销：{minutes}分钟内发送「撤销」（整条消息一起撤销）",
+    "evidence.kept": "📎 已保存附件 {count} 个作为佐证",
+    "evidence.too_large": "（其中 {too_large} 个超过 {limit_mb:g}MB，只记录文件名，不保存副本）",
+    "settings.mondays": "每周一 ",
+    "settings.mentions": "· 提醒时点名：{state}",
+    # handlers/vocabulary.py, handlers/parse/verbs.py: a message that starts with no verb
+    "usage.common_verbs": "常用指令：{verbs}",
+    "parse.unknown_verb": "不认识的指令“{word}”。消息要以指令开头，常用指令：{common}。",
+    "parse.did_you_mean": "你是不是想用“{word}”？",
+    "parse.find_hint": "查看项目请用：查 #12",
 }
 
 # The reports say theirs from their own file (zh_reports.py); a key is in one of the two (tests/test_wording.py).
