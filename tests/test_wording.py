@@ -21,6 +21,8 @@ ONE_SIDED = {
     "settings.no_such_post": ({"known"}, set()),  # the Chinese post words are listed in Chinese only
     "dismiss.confirm": ({"squad"}, set()),  # "将取消 {name}（{squad}）的{role}" / "This takes back {name}'s {role} role"
     "period.own_squad": ({"squad"}, set()),  # "；本队（{squad}）{count} 个" / "; your squad {count}"
+    "parse.unknown_industry": ({"value"}, set()),  # "没有“{value}”这个行业。可选：{known}" / "Unknown industry. Known: {known}"
+    "parse.unknown_zone": ({"value"}, set()),  # "没有“{value}”这个区域。可选：{known}" / "Unknown zone. Known: {known}"
 }
 
 

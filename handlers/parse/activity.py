@@ -63,8 +63,7 @@ def _parse_reception(ctx: _Ctx) -> Command | ParseError:
     if company is None and project is None and first is not None:
         company = rest.pop(first).text  # 接待 中原数据集团 考察团一行
     if company is None and project is None:
-        return ctx.error("接待了哪家企业？请写 公司:企业名（或 #项目编号）。",
-                         "Which company came? Add company:NAME (or a project #id).")
+        return ctx.error(ctx.say("parse.which_company_came"))
     return ctx.command(project=_ref(project) if project is not None else None, company=company, place=place,
                        note=_joined(ctx.rest, rest), when=when)
 
@@ -95,10 +94,9 @@ def _parse_promo(ctx: _Ctx) -> Command | ParseError:
         elif _plain(token):
             rest.append(token)
     if kind is None:
-        return ctx.error("什么活动？请写活动类型，如 推介会、招商会、对接会。",
-                         "What kind of event? e.g. roadshow, fair, matchmaking.")
+        return ctx.error(ctx.say("parse.what_event"))
     if number is not None and not 0 < number <= MAX_COMPANIES:
-        return ctx.error("参会企业数要大于零。", "The number of companies must be more than zero.")
+        return ctx.error(ctx.say("parse.companies_above_zero"))
     return ctx.command(kind=kind[:50], place=place, number=number, note=_joined(ctx.rest, rest), when=when)
 
 
@@ -108,8 +106,7 @@ def _parse_lead(ctx: _Ctx) -> Command | ParseError:
     if tokens and not tokens[0].quoted and tokens[0].text.lower() in _PROMOTE_WORDS:
         numbers = [m for t in tokens[1:] if not t.quoted and (m := _LEAD_ID.fullmatch(t.text)) is not None]
         if len(numbers) != 1 or len(tokens) != 2:
-            return ctx.error("立项哪条线索？请写线索编号，如：线索 立项 12。",
-                             "Which lead? Give its number, e.g. lead promote 12.")
+            return ctx.error(ctx.say("parse.which_lead"))
         return ctx.command(flag="promote", number=int(numbers[0].group(1)))
     company = industry = place = None
     when: date | None = None
@@ -132,7 +129,7 @@ def _parse_lead(ctx: _Ctx) -> Command | ParseError:
         if first is not None:
             company = rest.pop(first).text
     if company is None:
-        return ctx.error("缺少企业名：线索 企业 [行业] [@城市]。", "Which company? lead COMPANY [industry] [@city].")
+        return ctx.error(ctx.say("parse.lead_company"))
     return ctx.command(company=company[:200], industry=industry, place=place, note=_joined(ctx.rest, rest),
                        when=when)
 
@@ -141,6 +138,5 @@ def _parse_publicity(ctx: _Ctx) -> Command | ParseError:
     """publicity: the outlet or item (first word), then what it says, verbatim."""
     first = next((token for token in ctx.tokens if _plain(token)), None)
     if first is None:
-        return ctx.error("宣传了什么？请写媒体或事项，如：宣传 河南日报 报道我区招商成果。",
-                         "What publicity? Give the outlet or item, e.g. publicity Henan-Daily article.")
+        return ctx.error(ctx.say("parse.what_publicity"))
     return ctx.command(value=first.text[:100], note=_verbatim(ctx.rest, [first]))

@@ -43,8 +43,8 @@ def _parse_away(ctx: _Ctx) -> Command | ParseError:
     ]
     if not found:
         if (bad := _impossible_date(ctx.tokens)) is not None:
-            return ctx.error(f"日期“{bad.text}”不存在。", f"{bad.text!r} is not a valid date.")
-        return ctx.error("请假到哪一天？", "Until which day?")
+            return ctx.error(ctx.say("parse.no_such_date", text=bad.text))
+        return ctx.error(ctx.say("parse.away_until"))
     last = max(found, key=lambda reading: reading.day)  # 下周一到周三: until the Wednesday
     day, approximate = last.day, last.approximate
     if last.granularity == "week":  # 请假 下周: the whole week, probably
@@ -52,7 +52,7 @@ def _parse_away(ctx: _Ctx) -> Command | ParseError:
     elif last.granularity == "month":  # 出差 下个月: to its end, probably
         day, approximate = (last.day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1), True
     if day < ctx.today:
-        return ctx.error(f"日期 {day.isoformat()} 已经过去了。", f"{day.isoformat()} is already past.")
+        return ctx.error(ctx.say("parse.day_past", day=day.isoformat()))
     return ctx.command(when=day, flag="approximate" if approximate else None,
                        note=last.text if approximate else "")
 
@@ -73,8 +73,7 @@ def _parse_target(ctx: _Ctx) -> Command | ParseError:
             texts = [t.text if not t.quoted else "\0" for t in tokens]
             found = amount_at(texts, i + 1, usd_rate=ctx.usd_rate) if i + 1 < len(tokens) else None
             if found is None or found[0].vague:
-                return ctx.error(f"“{token.text}”后面缺少金额，如 到位 20亿。",
-                                 f"How much for {token.text!r}? Put an amount after it, e.g. funds 2b.")
+                return ctx.error(ctx.say("parse.amount_after", text=token.text))
             pairs["funds"] = found[0].yuan
             i += 1 + found[1]
             continue
@@ -86,7 +85,7 @@ def _parse_target(ctx: _Ctx) -> Command | ParseError:
                 i += 2
                 continue
             return ctx.error(
-                f"“{token.text}”后面缺少数量。", f"How many for {token.text!r}? Put a number after it."
+                ctx.say("parse.number_after", text=token.text)
             )
         glued_stage = _lookup(Token(glued.group(1), 0, 0), STAGE_WORDS) if glued else None
         if glued and glued_stage is not None:
@@ -94,12 +93,12 @@ def _parse_target(ctx: _Ctx) -> Command | ParseError:
         elif year is None and not token.quoted and (match := _YEAR.fullmatch(token.text)):
             year = int(match.group(1))
         elif pairs or (year is not None and team):
-            return ctx.error(f"看不懂“{token.text[:30]}”。", f"Cannot read {token.text[:30]!r}.")
+            return ctx.error(ctx.say("parse.cannot_read", text=token.text[:30]))
         else:
             team.append(token.text)
         i += 1
     if not pairs:
-        return ctx.error("缺少目标数量，如 签约 80。", "Give stage and number, e.g. sign 80.")
+        return ctx.error(ctx.say("parse.target_number"))
     return ctx.command(value=" ".join(team) or None, year=year, targets=tuple(pairs.items()))
 
 
@@ -114,7 +113,7 @@ def _parse_newteam(ctx: _Ctx) -> Command | ParseError:
         else:
             name.append(token.text)
     if not name:
-        return ctx.error("缺少队名。", "Give the new team's name.")
+        return ctx.error(ctx.say("parse.team_name"))
     return ctx.command(value=" ".join(name), kind=kind)
 
 
@@ -133,7 +132,7 @@ def _parse_invite(ctx: _Ctx) -> Command | ParseError:
 def _parse_join(ctx: _Ctx) -> Command | ParseError:
     """join: the invite code."""
     if not ctx.tokens:
-        return ctx.error("缺少邀请码。", "Give the invite code.")
+        return ctx.error(ctx.say("parse.invite_code"))
     return ctx.command(value=ctx.tokens[0].text)
 
 
@@ -153,14 +152,14 @@ def _parse_bind(ctx: _Ctx) -> Command | ParseError:
             match = _ROBOT_URL_KEY.search(token.text)
             if match is None:
                 return ctx.error(
-                    "群机器人地址里没有 key。", "The robot webhook URL has no key= parameter."
+                    ctx.say("parse.webhook_no_key")
                 )
             secret = match.group(1)
         else:
             name.append(token.text)
     value = " ".join(name)
     if not value and secret is not None and ctx.verb == "bind":
-        return ctx.error("绑定到哪个队？或写 领导。", "Bind to which team? Or say leaders.")
+        return ctx.error(ctx.say("parse.bind_to"))
     if value.lower() in LEADER_WORDS:
         value = "leaders"
     return ctx.command(value=value or None, secret=secret)  # bind alone: what this chat is bound to
@@ -176,7 +175,7 @@ def _parse_settings(ctx: _Ctx) -> Command | ParseError:
         if time:
             hour, minute = int(time.group(1)), int(time.group(2))
             if hour > 23 or minute > 59:
-                return ctx.error(f"时间“{token.text}”不对。", f"{token.text!r} is not a time of day.")
+                return ctx.error(ctx.say("parse.bad_time", text=token.text))
             flag = f"{hour:02d}:{minute:02d}"
         elif spoken is not None:  # 8点半, 早上九点
             flag = f"{spoken.hour:02d}:{spoken.minute:02d}"
@@ -187,9 +186,9 @@ def _parse_settings(ctx: _Ctx) -> Command | ParseError:
         elif value is None:
             value = _lookup(token, SETTING_JOBS) or token.text
         else:
-            return ctx.error(f"看不懂“{token.text[:30]}”。", f"Cannot read {token.text[:30]!r}.")
+            return ctx.error(ctx.say("parse.cannot_read", text=token.text[:30]))
     if flag is not None and value is None:
-        return ctx.error("设置哪一项？", "Which setting?")
+        return ctx.error(ctx.say("parse.which_setting"))
     return ctx.command(value=value, flag=flag)
 
 
@@ -214,8 +213,7 @@ def _parse_dashboard(ctx: _Ctx) -> Command | ParseError:
         return ctx.command()
     if len(words) == 1 and words[0] in _REVOKE_WORDS:
         return ctx.command(flag="revoke")
-    return ctx.error(f"看板后面只能跟「作废」，没看懂「{ctx.rest.strip()}」。",
-                     f"dashboard takes only `revoke`, not {ctx.rest.strip()!r}.")
+    return ctx.error(ctx.say("parse.dashboard_only_revoke", word=ctx.rest.strip()))
 
 
 def _person(token: Token) -> str:
@@ -235,7 +233,7 @@ def _parse_role_change(ctx: _Ctx) -> Command | ParseError:
         elif _person(token):
             names.append(_person(token))
     if not names:
-        return ctx.error("请写上是谁，例如 设为队长 小李。", "Who? e.g. appoint captain Li.")
+        return ctx.error(ctx.say("parse.appoint_who"))
     return ctx.command(value=" ".join(names), kind=kind)
 
 
@@ -243,14 +241,14 @@ def _parse_remove(ctx: _Ctx) -> Command | ParseError:
     """remove: the person to take out of their squad."""
     names = [_person(token) for token in ctx.tokens if _person(token)]
     if not names:
-        return ctx.error("请写上移出谁，例如 移出 小李。", "Who? e.g. remove Li.")
+        return ctx.error(ctx.say("parse.remove_who"))
     return ctx.command(value=" ".join(names))
 
 
 def _parse_rename(ctx: _Ctx) -> Command | ParseError:
     """rename: the squad, then its new name."""
     if len(ctx.tokens) != 2:
-        return ctx.error("请写上原队名和新队名，例如 改名 德化街 德化街道。", "Give the squad and its new name.")
+        return ctx.error(ctx.say("parse.rename_names"))
     return ctx.command(value=ctx.tokens[0].text, note=ctx.tokens[1].text)
 
 

@@ -14,7 +14,7 @@ def _period_and_rest(ctx: _Ctx) -> tuple[str | None, str] | ParseError:
     rest = rest.strip(_EDGE_CHARS)
     again, _ = split_period(rest)
     if period is not None and again is not None:
-        return ctx.error("只能写一个期间，例如“本季度”。", "Name one period only, e.g. `this quarter`.")
+        return ctx.error(ctx.say("parse.one_period"))
     return period, rest
 
 
@@ -27,8 +27,7 @@ def _parse_assess(ctx: _Ctx) -> Command | ParseError:
     first, _, after = rest.partition(" ")
     if first.lower() in RANK_WORDS or rest.lower() in RANK_WORDS:
         if after.strip(_EDGE_CHARS) and rest.lower() not in RANK_WORDS:
-            return ctx.error("考核 排行 后面只能写期间，例如“考核 排行 本月”。",
-                             "assess rank takes a period only, e.g. `assess rank this month`.")
+            return ctx.error(ctx.say("parse.assess_rank_period_only"))
         return ctx.command(flag="rank", kind=period)
     value = _unquote(rest)
     return ctx.command(value=value or None, kind=period)
@@ -41,6 +40,5 @@ def _parse_activity(ctx: _Ctx) -> Command | ParseError:
         return found
     period, rest = found
     if rest and rest.lower() not in RANK_WORDS:
-        return ctx.error(f"活跃后面只能写期间（本周、上周、本月、本季度、本年……），不认识“{rest}”。",
-                         f"activity takes a period only (this week, last month, …), not {rest!r}.")
+        return ctx.error(ctx.say("parse.activity_period_only", rest=rest))
     return ctx.command(kind=period)

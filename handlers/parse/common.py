@@ -19,6 +19,7 @@ from handlers.vocabulary import (
     ZH_VERBS,
     usage,
 )
+from handlers.wording import say
 
 MAX_LENGTH = 2000  # characters; longer messages are refused before any work is done on them
 
@@ -55,11 +56,12 @@ class _Ctx:
     def command(self, **fields: object) -> Command:
         return Command(verb=self.verb, lang=self.lang, text=self.text, **fields)  # type: ignore[arg-type]
 
-    def error(self, zh: str, en: str, **extra: str) -> ParseError:
-        return ParseError(
-            reason=en if self.lang == "en" else zh, usage=usage(self.verb, self.lang), lang=self.lang,
-            verb=self.verb, extra=dict(extra),
-        )
+    def say(self, key: str, /, **values: object) -> str:
+        return say(self.lang, key, **values)
+
+    def error(self, reason: str, **extra: str) -> ParseError:
+        return ParseError(reason=reason, usage=usage(self.verb, self.lang), lang=self.lang, verb=self.verb,
+                          extra=dict(extra))
 
 
 def id_of(token: Token) -> int | None:
@@ -130,7 +132,7 @@ def _ref(token: Token) -> ProjectRef:
 
 
 def _missing_project(ctx: _Ctx) -> ParseError:
-    return ctx.error("缺少项目：请写项目名或 #编号。", "Which project? Give its name or #id.")
+    return ctx.error(ctx.say("parse.which_project"))
 
 
 def _place_of(token: Token) -> str | None:

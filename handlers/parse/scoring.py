@@ -49,15 +49,13 @@ def _parse_funds(ctx: _Ctx) -> Command | ParseError:
     if pick is None:
         return _missing_project(ctx)
     if amount is None:
-        return ctx.error("缺少到位金额，如 5000万、2亿。", "How much arrived? e.g. 50m, 2b.")
+        return ctx.error(ctx.say("parse.funds_amount"))
     if amount.vague:
-        return ctx.error(f"到位资金要写确切金额，“{amount.text}”是估计。",
-                         f"Funds in place need an exact amount; {amount.text!r} is an estimate.")
+        return ctx.error(ctx.say("parse.funds_exact", text=amount.text))
     if amount.yuan <= 0:
-        return ctx.error("到位金额要大于零。", "The amount must be more than zero.")
+        return ctx.error(ctx.say("parse.funds_above_zero"))
     if when is not None and when > ctx.today:
-        return ctx.error(f"{when.isoformat()} 还没到：到位资金登记已经到账的钱，请到账后再报。",
-                         f"{when.isoformat()} is in the future: record funds once they have arrived.")
+        return ctx.error(ctx.say("parse.funds_future", day=when.isoformat()))
     note = _joined(ctx.rest, [t for k, t in enumerate(others) if k != pick])
     return ctx.command(project=_ref(others[pick]), amount=amount, when=when, note=note)
 
@@ -70,7 +68,7 @@ def _parse_transfer(ctx: _Ctx) -> Command | ParseError:
     pick = next((k for k, t in enumerate(tokens) if id_of(t) is not None), 0)
     squad = " ".join(t.text for k, t in enumerate(tokens) if k != pick).strip()
     if not squad:
-        return ctx.error("转交给哪个小分队？请写队名。", "To which squad? Give its name.")
+        return ctx.error(ctx.say("parse.transfer_to"))
     return ctx.command(project=_ref(tokens[pick]), value=squad[:100])
 
 
@@ -78,5 +76,5 @@ def _parse_clashes(ctx: _Ctx) -> Command | ParseError:
     """clashes: alone, the open ones; `全部`/`all`, with the settled ones."""
     words = {t.text.lower() for t in ctx.tokens}
     if words - _ALL_WORDS:
-        return ctx.error("撞单后面只能写“全部”。", "clashes takes nothing, or `all`.")
+        return ctx.error(ctx.say("parse.clashes_only_all"))
     return ctx.command(flag="all" if words else None)

@@ -109,7 +109,7 @@ def _parse_note(ctx: _Ctx) -> Command | ParseError:
     project = ctx.tokens[pick]
     note = _verbatim(ctx.rest, [project])
     if not note:
-        return ctx.error("缺少进展内容。", "What is the progress? Add the text after the project.")
+        return ctx.error(ctx.say("parse.note_text"))
     return ctx.command(project=_ref(project), note=note)
 
 
@@ -132,7 +132,7 @@ def _parse_visit(ctx: _Ctx) -> Command | ParseError:
             rest.append(token)
     if project is None and place is None and company is None and not rest:
         return ctx.error(
-            "拜访了哪里？请写 @城市 或 公司:企业名。", "Where did you go? Add @city or company:NAME."
+            ctx.say("parse.visit_where")
         )
     return ctx.command(
         project=_ref(project) if project is not None else None, place=place, company=company,
@@ -156,7 +156,7 @@ def _parse_problem(ctx: _Ctx) -> Command | ParseError:
     note = _verbatim(ctx.rest, removed)
     if not note:
         return ctx.error(
-            "缺少问题描述：请写明卡在哪里。", "Describe the problem after the project (and category)."
+            ctx.say("parse.problem_text")
         )
     return ctx.command(project=_ref(tokens[pick]), category=category, note=note)
 
@@ -183,8 +183,7 @@ def _parse_resolve(ctx: _Ctx) -> Command | ParseError:
         removed.append(token)
     if project is None and number is None:
         return ctx.error(
-            "解决哪个问题？请写项目名、#编号或问题编号（如 问题3）。",
-            "Which problem? Give the project (#id or name) or the problem id (p3).",
+            ctx.say("parse.which_problem"),
         )
     return ctx.command(
         project=_ref(project) if project is not None else None, category=category, number=number,
@@ -199,7 +198,7 @@ def _parse_drop(ctx: _Ctx) -> Command | ParseError:
         return _missing_project(ctx)
     reason = _verbatim(ctx.rest, [ctx.tokens[pick]])
     if not reason:
-        return ctx.error("请写明放弃的原因。", "Give the reason for dropping the project.")
+        return ctx.error(ctx.say("parse.drop_reason"))
     return ctx.command(project=_ref(ctx.tokens[pick]), note=reason)
 
 
@@ -209,7 +208,7 @@ def _parse_undo(ctx: _Ctx) -> Command | ParseError:
         match = _EVENT.fullmatch(token.text)
         if match and not token.quoted:
             if int(match.group(1)) > MAX_ROW_ID:  # no such row; PostgreSQL would reject the lookup itself
-                return ctx.error("没有这条记录，无法撤销。", "There is no such change to undo.")
+                return ctx.error(ctx.say("parse.no_such_event"))
             return ctx.command(number=int(match.group(1)))
     return ctx.command()
 
@@ -223,13 +222,12 @@ def _parse_edit(ctx: _Ctx) -> Command | ParseError:
         return _missing_project(ctx)
     if field_index is None:
         return ctx.error(
-            "改哪一项？字段：金额 名称 别名 行业 区域 地点 公司。",
-            "Which field? amount, name, alias, industry, zone, place or company.",
+            ctx.say("parse.which_field"),
         )
     field_name = _lookup(tokens[field_index], FIELD_WORDS)
     value = _unquote(ctx.rest[tokens[field_index].end :].strip(_EDGE_CHARS))
     if not value:
-        return ctx.error("缺少新的值。", "What is the new value?")
+        return ctx.error(ctx.say("parse.new_value"))
     project = _ref(tokens[pick])
     amount: Amount | None = None
     if field_name == "amount":
@@ -237,8 +235,7 @@ def _parse_edit(ctx: _Ctx) -> Command | ParseError:
         found = amount_at(words, 0, usd_rate=ctx.usd_rate) if words else None
         if found is None:
             return ctx.error(
-                f"看不懂金额“{value[:30]}”，请写如 3亿、5000万、300万美元。",
-                f"Cannot read the amount {value[:30]!r}; write e.g. 300m, 2b, CNY 200,000,000.",
+                ctx.say("parse.bad_amount", value=value[:30]),
             )
         amount = found[0]
         value = amount.text  # words after the amount are not part of it
@@ -247,7 +244,7 @@ def _parse_edit(ctx: _Ctx) -> Command | ParseError:
         if industry is None:
             known = "、".join(ctx.catalog.industries)
             return ctx.error(
-                f"没有“{value[:30]}”这个行业。可选：{known}", f"Unknown industry. Known: {known}"
+                ctx.say("parse.unknown_industry", value=value[:30], known=known)
             )
         value = industry
     elif field_name == "zone":
@@ -255,7 +252,7 @@ def _parse_edit(ctx: _Ctx) -> Command | ParseError:
         if zone is None:
             known = "、".join([*ctx.catalog.zones, *ctx.catalog.axes])
             return ctx.error(
-                f"没有“{value[:30]}”这个区域。可选：{known}", f"Unknown zone. Known: {known}"
+                ctx.say("parse.unknown_zone", value=value[:30], known=known)
             )
         value = zone
     elif field_name == "place":
@@ -308,14 +305,14 @@ def _parse_expect(ctx: _Ctx) -> Command | ParseError:
             continue
         others.append(token)
     if reading is None and (bad := _impossible_date(others)) is not None:
-        return ctx.error(f"日期“{bad.text}”不存在。", f"{bad.text!r} is not a valid date.")
+        return ctx.error(ctx.say("parse.no_such_date", text=bad.text))
     pick = _pick_project(others)
     if pick is None:
         return _missing_project(ctx)
     if stage is None:
-        return ctx.error("预计进入哪个阶段？请写 签约 或 落地 等。", "Which stage? e.g. sign or land.")
+        return ctx.error(ctx.say("parse.expect_stage"))
     if reading is None:
-        return ctx.error("缺少预计日期，如 2027-03、下个月、12月5号。", "When? Give a date such as 2027-03.")
+        return ctx.error(ctx.say("parse.expect_date"))
     return ctx.command(project=_ref(others[pick]), stage=stage, when=reading.day,
                        flag="approximate" if reading.approximate else None,
                        note=reading.text if reading.approximate else "")

@@ -1,6 +1,7 @@
-"""English wording of every reply, by key (see handlers.wording); the reports' is in en_reports.py."""
+"""English wording of every reply, by key (see handlers.wording); the reports' and the parser's have their own
+files (en_reports.py, en_parse.py)."""
 
-from handlers.wording import en_reports
+from handlers.wording import en_parse, en_reports
 
 REPLIES: dict[str, str] = {
     # shared: handlers/refusal.py (a refusal's right form), lists
@@ -411,8 +412,7 @@ REPLIES: dict[str, str] = {
     "help.group_privacy": "Groups: on Telegram the bot only sees /commands and @mentions in groups (privacy mode). To report "
                           "in plain words in a group, turn privacy mode off with @BotFather's /setprivacy, or make the bot a "
                           "group admin; chatter in the group gets no answer.",
-    # handlers/commands.py (ParseError), handlers/format.py, handlers/attachments.py, handlers/chat_settings.py
-    "parse.reason_usage": "{reason}\nUsage：{usage}",
+    # handlers/format.py, handlers/attachments.py, handlers/chat_settings.py
     "amount.none": "no amount",
     "undo.hint": "To undo: send `undo` within {minutes} minutes",
     "undo.hint_whole": "To undo: send `undo` within {minutes} minutes (the whole message)",
@@ -420,12 +420,8 @@ REPLIES: dict[str, str] = {
     "evidence.too_large": " ({too_large} over {limit_mb:g} MB: name recorded, no copy kept)",
     "settings.mondays": "Mondays ",
     "settings.mentions": "· mentions in reminders: {state}",
-    # handlers/vocabulary.py, handlers/parse/verbs.py: a message that starts with no verb
-    "usage.common_verbs": "common verbs: {verbs}",
-    "parse.unknown_verb": "Unknown command {word!r}. A message starts with a verb, e.g. {common}.",
-    "parse.did_you_mean": " Did you mean {word!r}?",
-    "parse.find_hint": " To see a project: find #12",
 }
 
-# The reports say theirs from their own file (en_reports.py); a key is in one of the two (tests/test_wording.py).
-MESSAGES: dict[str, str] = {**REPLIES, **en_reports.MESSAGES}
+# The reports and the parser's refusals say theirs from their own files (en_reports.py, en_parse.py); a key
+# is in one of the three (tests/test_wording.py).
+MESSAGES: dict[str, str] = {**REPLIES, **en_reports.MESSAGES, **en_parse.MESSAGES}

@@ -1,6 +1,7 @@
-"""Chinese wording of every reply, by key (see handlers.wording); the reports' is in zh_reports.py."""
+"""Chinese wording of every reply, by key (see handlers.wording); the reports' and the parser's have their own
+files (zh_reports.py, zh_parse.py)."""
 
-from handlers.wording import zh_reports
+from handlers.wording import zh_parse, zh_reports
 
 REPLIES: dict[str, str] = {
     # shared: handlers/refusal.py (a refusal's right form), lists
@@ -370,8 +371,7 @@ REPLIES: dict[str, str] = {
     "help.group_privacy": "群聊提示：Telegram 群里机器人默认只看到以 / 开头的命令和 @它 的消息（隐私模式）。"
                           "想在群里直接说「网易签了」，请管理员在 @BotFather 里 /setprivacy 关闭隐私模式，或把机器人设为群管理员；"
                           "群里的闲聊机器人不会回复。",
-    # handlers/commands.py (ParseError), handlers/format.py, handlers/attachments.py, handlers/chat_settings.py
-    "parse.reason_usage": "{reason}\n正确格式：{usage}",
+    # handlers/format.py, handlers/attachments.py, handlers/chat_settings.py
     "amount.none": "金额未填",
     "undo.hint": "撤销：{minutes}分钟内发送「撤销」",
     "undo.hint_whole": "撤销：{minutes}分钟内发送「撤销」（整条消息一起撤销）",
@@ -379,12 +379,8 @@ REPLIES: dict[str, str] = {
     "evidence.too_large": "（其中 {too_large} 个超过 {limit_mb:g}MB，只记录文件名，不保存副本）",
     "settings.mondays": "每周一 ",
     "settings.mentions": "· 提醒时点名：{state}",
-    # handlers/vocabulary.py, handlers/parse/verbs.py: a message that starts with no verb
-    "usage.common_verbs": "常用指令：{verbs}",
-    "parse.unknown_verb": "不认识的指令“{word}”。消息要以指令开头，常用指令：{common}。",
-    "parse.did_you_mean": "你是不是想用“{word}”？",
-    "parse.find_hint": "查看项目请用：查 #12",
 }
 
-# The reports say theirs from their own file (zh_reports.py); a key is in one of the two (tests/test_wording.py).
-MESSAGES: dict[str, str] = {**REPLIES, **zh_reports.MESSAGES}
+# The reports and the parser's refusals say theirs from their own files (zh_reports.py, zh_parse.py); a key
+# is in one of the three (tests/test_wording.py).
+MESSAGES: dict[str, str] = {**REPLIES, **zh_reports.MESSAGES, **zh_parse.MESSAGES}
