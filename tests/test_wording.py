@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 import pytest
 
-from handlers.wording import PerLang, both, en, placeholders, say, zh
+from handlers.wording import PerLang, both, en, en_parse, en_reports, placeholders, say, zh, zh_parse, zh_reports
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 # A key's literal at a call: ctx.say("k", ...), say(lang, "k", ...), say("zh", "k", ...), refuse_key(ctx, "k", ...),
@@ -90,3 +91,79 @@ def test_both_says_a_question_in_each_language() -> None:
 def test_both_gives_each_language_its_own_value() -> None:
     zh_text, en_text = both("appoint.confirm", name="王芳", squad="一队", role=PerLang("队长", "captain"))
     assert (zh_text, en_text) == ("将设 王芳（一队）为队长：", "This makes 王芳 (一队) a captain:")
+
+
+def test_a_catalogue_s_files_do_not_share_a_key() -> None:
+    for parts in ((zh.REPLIES, zh_reports.MESSAGES, zh_parse.MESSAGES), (en.REPLIES, en_reports.MESSAGES, en_parse.MESSAGES)):
+        assert sum(len(part) for part in parts) == len({key for part in parts for key in part})
+
+
+# An inline pair: a picker (`_t(lang, "差", "short")`, `ctx.t(...)`, `pick(...)`, `in_lang(...)`, the parser's
+# `ctx.error(zh, en)`) given two literal texts, or `"关" if lang == "zh" else "off"` with a literal on each side.
+PICKERS = {"_t", "t", "pick", "in_lang", "error"}
+# handlers/parse/render.py writes a command back in the words a user types (公司:/company:, 全部/all): the
+# command language, like handlers/vocabulary's tables, not a reply's wording.
+NOT_REPLIES = {"parse/render.py"}
+
+
+def _is_text(node: ast.expr) -> bool:
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
+def _asks_language(test: ast.expr) -> bool:
+    """`lang == "en"`, `ctx.lang != "zh"`, or a flag named en/zh standing for one."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.Name) and node.id in ("en", "zh"):
+            return True
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(isinstance(side, ast.Constant) and side.value in ("en", "zh") for side in sides) and any(
+                    (isinstance(side, ast.Name) and side.id == "lang")
+                    or (isinstance(side, ast.Attribute) and side.attr == "lang") for side in sides):
+                return True
+    return False
+
+
+def inline_pairs(source: str) -> list[int]:
+    """The lines of a module's source where a reply's two languages are written inline."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            if name in PICKERS and sum(_is_text(arg) for arg in node.args) >= 2:
+                found.append(node.lineno)
+        elif isinstance(node, ast.IfExp) and _asks_language(node.test) and _is_text(node.body) \
+                and _is_text(node.orelse):
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def test_no_reply_is_written_inline_in_two_languages() -> None:
+    found = {}
+    for path in sorted(HANDLERS.rglob("*.py")):
+        name = path.relative_to(HANDLERS).as_posix()
+        if name.startswith("wording/") or name in NOT_REPLIES:
+            continue
+        if lines := inline_pairs(path.read_text(encoding="utf-8")):
+            found[name] = lines
+    assert found == {}, "say these with the catalogue (handlers/wording), not inline"
+
+
+def test_the_inline_scan_finds_the_old_forms() -> None:
+    old = (
+        'a = _t(lang, f" 差{n}", f" short {n}")\n'
+        'b = ctx.t("关", "off")\n'
+        'c = pick(command.lang, "第一项", "Part one")\n'
+        'd = "关" if lang == "zh" else "off"\n'
+        'e = ("每周一 " if ctx.lang != "en" else "Mondays ")\n'
+        'f = ("company:" if en else "公司:")\n'
+        'g = ctx.error("缺少项目。", "Which project?")\n'
+    )
+    assert inline_pairs(old) == [1, 2, 3, 4, 5, 6, 7]
+    new = (
+        'a = say(lang, "status.short", lacking=n)\n'
+        'b = in_lang(lang, question.zh, question.en)\n'
+        'c = day.isoformat() if lang == "en" else short_day(day)\n'
+        'd = ctx.error(ctx.say("parse.which_project"))\n'
+    )
+    assert inline_pairs(new) == []
