@@ -17,7 +17,7 @@ from handlers.choices import Choice, NeedsChoice
 from handlers.commands import Command, ProjectRef
 from handlers.context import Context
 from handlers.messages import Button, Reply
-from handlers.projects.fields import _date_line
+from handlers.projects.fields import date_line
 from handlers.records import card, headline_for, record_event, undo_line
 from handlers.refusal import refuse_key
 from handlers.resolve import check_may_change, find_project, lock_project
@@ -40,7 +40,7 @@ def dated(ctx: Context, cmd: Command, data: dict[str, Any]) -> str:
     if cmd.when > ctx.today:
         raise refuse_key(ctx, "activity.future", cmd.verb, when=cmd.when)
     data["date"] = cmd.when.isoformat()
-    return _date_line(ctx, cmd)
+    return date_line(ctx, cmd)
 
 
 def _reply(ctx: Context, headline: str, lines: list[str], event_id: int, *,

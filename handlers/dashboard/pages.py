@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.format import format_amount, stage_name
-from handlers.reports.common import _light, _pct, _Period, _period
+from handlers.reports.common import ReportPeriod, light_for, percent, report_period
 from handlers.reports.funds import funds_figures, funds_line
-from handlers.reports.ranking import RankRow, _district_targets, _ranking, _sum_tallies, stage_lacks
-from handlers.reports.stale import _stale_cutoffs
+from handlers.reports.ranking import RankRow, ranking_with_targets
+from handlers.reports.scores import district_targets_or_sum, stage_lacks, sum_tallies
+from handlers.reports.stale import stage_cutoffs
 from handlers.schedule import local_day, range_bounds_utc
 from storage import report_queries as rq
 from storage.models import STAGES
@@ -56,15 +57,15 @@ class Pools:
     funds: str = ""  # 到位资金 and 到位率, worded as 进度 words them ("" before any target or arrival)
 
 
-def _pools(tally: rq.StageTally, targets: dict[str, int], period: _Period, settings: Rules) -> Pools:
+def _pools(tally: rq.StageTally, targets: dict[str, int], period: ReportPeriod, settings: Rules) -> Pools:
     lacking = stage_lacks(tally, targets, period.share)
     lines = []
     for stage in STAGES:
         count, target = tally.count(stage), targets.get(stage, 0)
         done = count / target * 100 if target else 0.0
         lines.append(PoolLine(
-            stage, stage_name(stage), count, target, _pct(done) if target else "", done,
-            _light(settings, done, period.pct) if target else None, lacking.get(stage, 0),
+            stage, stage_name(stage), count, target, percent(done) if target else "", done,
+            light_for(settings, done, period.pct) if target else None, lacking.get(stage, 0),
             tally.pending(stage) if settings.require_verification else 0, format_amount(tally.amount(stage)),
         ))
     return Pools(lines, format_amount(tally.signed_amount), format_amount(tally.landed_amount))
@@ -80,8 +81,8 @@ class Header:
     schedule: float
 
 
-def _header(period: _Period) -> Header:
-    return Header(period.today, period.year, _pct(period.pct), period.pct)
+def _header(period: ReportPeriod) -> Header:
+    return Header(period.today, period.year, percent(period.pct), period.pct)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def _rank_line(row: RankRow) -> RankLine:
     elif row.by == "activity":
         value = f"{row.score:.1f}"
     else:
-        value = _pct(row.completion_pct) if row.completion_pct is not None else f"{row.score:g}分"
+        value = percent(row.completion_pct) if row.completion_pct is not None else f"{row.score:g}分"
     return RankLine(row.team_id, row.rank, row.team_name, value, row.light, row.delta,
                     {stage: row.tally.count(stage) for stage in STAGES})
 
@@ -124,17 +125,17 @@ class Overview:
 
 async def overview(session: AsyncSession, *, settings: Rules, now: datetime, own_team: int | None) -> Overview:
     """全区进度: what `进度` says of the district, with the squads' lights (and the viewer's squad's place)."""
-    period = _period(settings, now)
-    rows, targets = await _ranking(session, settings, period)
+    period = report_period(settings, now)
+    rows, targets = await ranking_with_targets(session, settings, period)
     page = _overview(rows, targets, period, settings, own_team)
     figures = await funds_figures(session, year=period.year)
     return replace(page, pools=replace(page.pools, funds=funds_line(figures, None, period, settings, "zh")))
 
 
-def _overview(rows: list[RankRow], targets: rq.Targets, period: _Period, settings: Rules,
+def _overview(rows: list[RankRow], targets: rq.Targets, period: ReportPeriod, settings: Rules,
               own_team: int | None) -> Overview:
-    district_targets, summed = _district_targets(targets)
-    district = _sum_tallies([row.tally for row in rows])
+    district_targets, summed = district_targets_or_sum(targets)
+    district = sum_tallies([row.tally for row in rows])
     lit = [row for row in rows if row.light is not None]
     lights = {light: sum(1 for row in lit if row.light == light) for light in ("green", "yellow", "red")}
     behind = [row.team_name for row in sorted(lit, key=lambda r: r.completion_pct or 0.0) if row.light == "red"][:3]
@@ -156,8 +157,8 @@ class Ranking:
 
 async def ranking(session: AsyncSession, *, settings: Rules, now: datetime, own_team: int | None) -> Ranking:
     """排行 with each shown squad's rank over the last 30 days (the stored daily snapshots)."""
-    period = _period(settings, now)
-    rows, _ = await _ranking(session, settings, period)
+    period = report_period(settings, now)
+    rows, _ = await ranking_with_targets(session, settings, period)
     if len(rows) <= RANK_TOP + RANK_BOTTOM:
         shown = list(rows)
     else:
@@ -166,7 +167,7 @@ async def ranking(session: AsyncSession, *, settings: Rules, now: datetime, own_
     return await _ranking_page(session, rows, shown, period)
 
 
-async def _ranking_page(session: AsyncSession, rows: list[RankRow], shown: list[RankRow], period: _Period) -> Ranking:
+async def _ranking_page(session: AsyncSession, rows: list[RankRow], shown: list[RankRow], period: ReportPeriod) -> Ranking:
     history = await rq.rank_history(session, start=period.today - timedelta(days=TREND_DAYS),
                                     end=period.today, team_ids=[row.team_id for row in shown])
     lines = []
@@ -184,8 +185,8 @@ async def screen(session: AsyncSession, *, settings: Rules,
                  now: datetime) -> tuple[Overview, Ranking, list[MoveLine]]:
     """The big screen: the overview, the top of the ranking and yesterday's 签约/落地 (as 学 lists them), from
     one ranking of the squads; what it does not show (reporters, the largest new) is not read."""
-    period = _period(settings, now)
-    rows, targets = await _ranking(session, settings, period)
+    period = report_period(settings, now)
+    rows, targets = await ranking_with_targets(session, settings, period)
     yesterday = period.today - timedelta(days=1)
     start, end = range_bounds_utc(yesterday, yesterday, settings.tz)
     moves = _furthest(await rq.stage_moves(session, start=start, end=end, stages=("signed", "landed"),
@@ -269,14 +270,14 @@ def _move_lines(moves: list[rq.Move], settings: Rules) -> list[MoveLine]:
 
 async def squad(session: AsyncSession, *, settings: Rules, now: datetime, team_id: int) -> Squad | None:
     """进度 队名 as a page: the squad's pools and place, every live project by pool, problems, last 30 days' moves."""
-    period = _period(settings, now)
-    rows, _ = await _ranking(session, settings, period)
+    period = report_period(settings, now)
+    rows, _ = await ranking_with_targets(session, settings, period)
     row = next((r for r in rows if r.team_id == team_id), None)
     if row is None:
         return None
     today = local_day(now, settings.tz)
     projects: dict[str, list[ProjectLine]] = {stage: [] for stage in STAGES}
-    for p in await rq.squad_projects(session, team_id=team_id, cutoffs=_stale_cutoffs(settings, now)):
+    for p in await rq.squad_projects(session, team_id=team_id, cutoffs=stage_cutoffs(settings, now)):
         projects.setdefault(p.stage, []).append(ProjectLine(
             p.id, p.name, p.stage, format_amount(p.amount_yuan) if p.amount_yuan else "",
             (today - local_day(p.last_event_at, settings.tz)).days, p.light))
@@ -312,7 +313,7 @@ async def problem_board(
     counts = await rq.open_problem_counts(session, older_than=older, team_id=team_id)
     categories = sorted(((c, n, old) for c, (n, old) in counts.items()), key=lambda item: (-item[1], item[0]))
     problems = await rq.open_problems(session, team_id=team_id, limit=LIST_LIMIT)
-    return ProblemBoard(_header(_period(settings, now)), sum(n for _, n, _ in categories),
+    return ProblemBoard(_header(report_period(settings, now)), sum(n for _, n, _ in categories),
                         sum(old for _, _, old in categories), settings.problem_escalation_days, categories,
                         _problem_lines(problems, settings, now))
 
@@ -343,10 +344,10 @@ class Forecast:
 
 async def forecast(session: AsyncSession, *, settings: Rules, now: datetime) -> Forecast:
     """The same projection as `预计` alone (handlers.reports.forecast_report)."""
-    period = _period(settings, now)
+    period = report_period(settings, now)
     tally = await rq.year_district_tally(session, year=period.year,
                                          require_verification=settings.require_verification)
-    targets, _ = _district_targets(await rq.targets_for_year(session, year=period.year))
+    targets, _ = district_targets_or_sum(await rq.targets_for_year(session, year=period.year))
     inputs = await rq.forecast_inputs(session, today=period.today, year_end=date(period.year, 12, 31))
     slipped = await rq.slipped_projects(session, min_slips=3, limit=LIST_LIMIT)
     lines = []
@@ -384,7 +385,7 @@ def _furthest(moves: list[rq.Move]) -> list[rq.Move]:
 
 async def movers(session: AsyncSession, *, settings: Rules, now: datetime) -> Movers:
     """The day's movers, from the same queries as 【学】 in 排行."""
-    period = _period(settings, now)
+    period = report_period(settings, now)
     yesterday = period.today - timedelta(days=1)
     y_start, y_end = range_bounds_utc(yesterday, yesterday, settings.tz)
     shown = _furthest(await rq.stage_moves(session, start=y_start, end=y_end, stages=("signed", "landed"),
@@ -434,7 +435,7 @@ def _breakdown(groups: dict[str, rq.StageTally], order: tuple[str, ...] = ()) ->
 
 async def breakdowns(session: AsyncSession, *, settings: Rules, now: datetime) -> Breakdowns:
     """The breakdowns `进度 详细` gives, every group listed (the chat shows the first ten)."""
-    period = _period(settings, now)
+    period = report_period(settings, now)
     groups = await rq.year_breakdowns(session, year=period.year, require_verification=settings.require_verification)
     return Breakdowns(_header(period), [("按服务业 / 工业", _breakdown(groups.wheel, ("服务业", "工业"))),
                                         ("按产业", _breakdown(groups.industry)), ("按区域", _breakdown(groups.zone))])

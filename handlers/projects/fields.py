@@ -11,7 +11,8 @@ from handlers.format import format_amount
 from storage.models import STAGE_ORDER, STAGES, Project
 
 VERIFY_LIMIT = 50  # moves verified by one 核实 全部: a list a leader can read before confirming
-_STAGE_FIELDS = ("stage", "planned_at", "attracting_at", "signed_at", "landed_at", "dropped_at", "drop_reason")
+# What a stage move changes: a move snapshots these for its undo.
+STAGE_FIELDS = ("stage", "planned_at", "attracting_at", "signed_at", "landed_at", "dropped_at", "drop_reason")
 EDITABLE_FIELDS = {
     "amount": ("amount_yuan", "amount_text"),
     "name": ("name", "name_key"),
@@ -27,7 +28,7 @@ FIELD_NAMES_ZH = {
 }
 
 
-def _apply_fields(ctx: Context, project: Project, cmd: Command) -> list[str]:
+def apply_fields(ctx: Context, project: Project, cmd: Command) -> list[str]:
     """Copy amount/industry/zone/place/company from the command; return what changed, for the card."""
     changed: list[str] = []
     if cmd.amount is not None:
@@ -51,7 +52,8 @@ def _apply_fields(ctx: Context, project: Project, cmd: Command) -> list[str]:
     return changed
 
 
-def _verification_note(ctx: Context, project: Project, stage: str) -> list[str]:
+def verification_note(ctx: Context, project: Project, stage: str) -> list[str]:
+    """The card's line that a 签约/落地 waits for a leader's 核实 before it counts (when verification is on)."""
     if not (ctx.settings.require_verification and stage in ("signed", "landed")):
         return []
     return [ctx.say("verification_note.awaiting_leader_verify_before", id=project.id)]
@@ -71,7 +73,8 @@ def dated(ctx: Context, cmd: Command, project: Project | None) -> datetime:
     return min(moment, ctx.now)
 
 
-def _date_line(ctx: Context, cmd: Command) -> str:
+def date_line(ctx: Context, cmd: Command) -> str:
+    """The card's line for a report dated in the past (日期：2026-03-05), or nothing for today."""
     if cmd.when is None or cmd.when >= ctx.today:
         return ""
     return ctx.say("date_line.dated", when=cmd.when)

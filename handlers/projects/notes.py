@@ -8,7 +8,7 @@ from handlers import ownership
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.messages import Button, Reply
-from handlers.projects.fields import _apply_fields, _date_line
+from handlers.projects.fields import apply_fields, date_line
 from handlers.records import card, headline_for, record_event, snapshot, undo_line
 from handlers.refusal import refuse_key
 from handlers.resolve import changeable_project, check_may_change, find_project, lock_project
@@ -21,7 +21,7 @@ async def handle_note(cmd: Command, ctx: Context) -> Reply:
     if not cmd.note and not ctx.incoming.files:
         raise refuse_key(ctx, "note.write_what_happened", cmd.verb)
     before = snapshot(project, ["amount_yuan", "amount_text"])
-    changed = _apply_fields(ctx, project, replace(cmd, industry=None, zone=None, place=None, company=None))
+    changed = apply_fields(ctx, project, replace(cmd, industry=None, zone=None, place=None, company=None))
     event_id = await record_event(ctx, project=project, kind="note", text=cmd.note,
                                   data={"before": before} if changed else None)
     return await card(ctx, project, ctx.say("note.progress_noted"), [cmd.note, *changed], event_id)
@@ -54,10 +54,10 @@ async def handle_visit(cmd: Command, ctx: Context) -> Reply:
                                       event_id=event_id, team_id=project.team_id if project else None)
     headline = headline_for(ctx, ctx.say("visit.logged_alone", where=where))
     if project is None:
-        lines = [headline, _date_line(ctx, cmd), cmd.note, *ctx.notes]
+        lines = [headline, date_line(ctx, cmd), cmd.note, *ctx.notes]
         if ctx.preview:
             return Reply(text="\n".join(filter(None, lines)))
         return Reply(text="\n".join(filter(None, [*lines, undo_line(ctx)])),
                      buttons=[Button(ctx.say("visit.undo"), f"撤销 event:{event_id}")])
     return await card(ctx, project, ctx.say("visit.logged_on_card", where=where),
-                      [_date_line(ctx, cmd), cmd.note], event_id)
+                      [date_line(ctx, cmd), cmd.note], event_id)

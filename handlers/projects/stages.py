@@ -8,12 +8,12 @@ from handlers.context import Context
 from handlers.format import stage_name
 from handlers.messages import Reply
 from handlers.projects.fields import (
-    _STAGE_FIELDS,
-    _apply_fields,
-    _date_line,
-    _verification_note,
+    STAGE_FIELDS,
+    apply_fields,
+    date_line,
     dated,
     reach_stage,
+    verification_note,
     with_project_id,
 )
 from handlers.records import card, check_fits, record_event, snapshot
@@ -34,13 +34,13 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
     await lock_project(ctx, project)
     check_may_change(ctx, project, cmd.verb)
     from_stage = project.stage
-    fields = [*_STAGE_FIELDS, "amount_yuan", "amount_text", "industry", "wheel", "zone", "place", "company",
+    fields = [*STAGE_FIELDS, "amount_yuan", "amount_text", "industry", "wheel", "zone", "place", "company",
               "signed_verified_at", "landed_verified_at", "expected_stage", "expected_date", "expected_slips"]
     before = snapshot(project, fields)
     if from_stage != "dropped" and STAGE_ORDER[to_stage] < STAGE_ORDER[from_stage]:
         raise refuse_key(ctx, "stage.already_go_back_undo", id=project.id, from_stage=stage_name(from_stage, ctx.lang),
                          to_stage=stage_name(to_stage, ctx.lang))
-    changed = _apply_fields(ctx, project, cmd)
+    changed = apply_fields(ctx, project, cmd)
     if from_stage == to_stage:
         if not changed and not cmd.note and not ctx.incoming.files:
             raise refuse_key(ctx, "stage.already_nothing_changed", unchanged=True, id=project.id,
@@ -60,8 +60,8 @@ async def handle_stage(cmd: Command, ctx: Context) -> Reply:
                                   text=cmd.note, data={"before": before})
     arrow = f"{stage_name(from_stage, ctx.lang)} → {stage_name(to_stage, ctx.lang)}"
     headline = ctx.say("stage.moved", to_stage=stage_name(to_stage, ctx.lang), arrow=arrow)
-    details = [_date_line(ctx, cmd), *changed, cmd.note]
-    details += _verification_note(ctx, project, to_stage)
+    details = [date_line(ctx, cmd), *changed, cmd.note]
+    details += verification_note(ctx, project, to_stage)
     return await card(ctx, project, headline, details, event_id)
 
 
@@ -85,7 +85,7 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
         name=name, name_key=name_lookup.name_key(name), team_id=ctx.member.team_id, stage=stage,
         created_by=ctx.member.id, created_at=ctx.now, updated_at=ctx.now, last_event_at=ctx.now,
     )
-    changed = _apply_fields(ctx, project, cmd)
+    changed = apply_fields(ctx, project, cmd)
     reach_stage(project, stage, dated(ctx, cmd, None))
     check_fits(ctx, project)
     ctx.session.add(project)
@@ -100,8 +100,8 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
     headline = ctx.say("create_project.new_project_pool", stage=stage_name(stage, ctx.lang))
     if STAGE_ORDER[stage] > 0:
         headline += ctx.say("create_project.also_counted_earlier_stages")
-    details = [_date_line(ctx, cmd), *changed, cmd.note]
-    details += _verification_note(ctx, project, stage)
+    details = [date_line(ctx, cmd), *changed, cmd.note]
+    details += verification_note(ctx, project, stage)
     return await card(ctx, project, headline, details, event_id)
 
 
@@ -112,7 +112,7 @@ async def handle_drop(cmd: Command, ctx: Context) -> Reply:
         raise refuse_key(ctx, "drop.already_dropped", id=project.id)
     if not cmd.note:
         raise refuse_key(ctx, "drop.give_reason", cmd.verb)
-    before = snapshot(project, _STAGE_FIELDS)
+    before = snapshot(project, STAGE_FIELDS)
     from_stage = project.stage
     project.stage = "dropped"
     project.dropped_at = ctx.now

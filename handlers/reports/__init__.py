@@ -10,14 +10,8 @@ from handlers.reports.common import LIGHT_EMOJI, MARKDOWN_SAFE, STALE_EMOJI
 from handlers.reports.forecast import forecast_report, pending_verification
 from handlers.reports.ledger_rows import ledger_export, ledger_summary
 from handlers.reports.problems import problem_list
-from handlers.reports.ranking import (
-    RankRow,
-    composite_completion,
-    compute_ranking,
-    leaderboard,
-    stage_lacks,
-    weighted_score,
-)
+from handlers.reports.ranking import RankRow, compute_ranking, leaderboard
+from handlers.reports.scores import composite_completion, stage_lacks, weighted_score
 from handlers.reports.stale import stale_report
 from handlers.reports.status import close_names, resolve_team, status_report
 from handlers.reports.weekly import last_week, weekly_summary

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.assessment_scheme import INDEX_KINDS
 from handlers.commands import Lang
 from handlers.messages import Reply
-from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_TOP, _Doc
+from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_TOP, Doc
 from handlers.schedule import local_day
 from handlers.score_periods import Period, period_of
 from handlers.wording import key, say
@@ -78,9 +78,9 @@ def _counts_text(row: IndexRow, lang: Lang) -> str:
 
 
 def activity_reply(rows: Sequence[IndexRow], period: Period, weights: Mapping[str, float], lang: Lang,
-                   *, title_key: str = key("activity.title")) -> _Doc:
+                   *, title_key: str = key("activity.title")) -> Doc:
     """活跃 (or the 赛马榜): the index per squad, best first, with the counts behind it."""
-    doc = _Doc()
+    doc = Doc()
     doc.title(say(lang, title_key, period=period.label(lang)))
     doc.line(say(lang, "activity.weights", weights=say(lang, "activity.sep").join(
         f"{say(lang, _SUB_KEYS[sub])}×{weights[sub]:g}" for sub in INDEX_KINDS)))

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.assessment_scheme import ACTIVITY_ITEMS, BANDS, YI, Scheme, band_of
 from handlers.commands import Lang
 from handlers.format import format_amount
-from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_TOP, _Doc
+from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_TOP, Doc
 from handlers.schedule import range_bounds_utc
 from handlers.score_periods import Period
 from handlers.wording import key, say
@@ -278,9 +278,9 @@ def _day(day: date, lang: Lang) -> str:
     return day.isoformat() if lang == "en" else f"{day.month}月{day.day}日"
 
 
-def team_reply(score: TeamScore, period: Period, scheme: Scheme, lang: Lang) -> _Doc:
+def team_reply(score: TeamScore, period: Period, scheme: Scheme, lang: Lang) -> Doc:
     """考核 SQUAD: the title, every line with its points, and the total."""
-    doc = _Doc()
+    doc = Doc()
     doc.title(say(lang, "assess.team_title", team=score.team_name, period=period.label(lang)))
     if not score.lines:
         doc.line(say(lang, "assess.nothing"))
@@ -293,9 +293,9 @@ def team_reply(score: TeamScore, period: Period, scheme: Scheme, lang: Lang) -> 
     return doc
 
 
-def ranking_reply(scores: Sequence[TeamScore], period: Period, scheme: Scheme, lang: Lang) -> _Doc:
+def ranking_reply(scores: Sequence[TeamScore], period: Period, scheme: Scheme, lang: Lang) -> Doc:
     """考核 排行: every squad's total, best first (the top and the bottom beyond a phone screen)."""
-    doc = _Doc()
+    doc = Doc()
     doc.title(say(lang, "assess.rank_title", period=period.label(lang)))
     if not scores:
         doc.line(say(lang, "report.no_squads"))

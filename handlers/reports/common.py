@@ -36,29 +36,38 @@ CATCH_UP_LIMIT = 15
 BREAKDOWN_LIMIT = 10
 
 
-def _pct(value: float) -> str:
+def percent(value: float) -> str:
+    """A percentage with one decimal: 43.5%."""
     return f"{value:.1f}%"
 
 
-def _day_text(day: date, lang: Lang) -> str:
-    if lang == "en":
-        return day.isoformat()
-    return f"{day.year}年{day.month}月{day.day}日（周{_WEEKDAYS_ZH[day.weekday()]}）"
+def day_with_weekday(day: date) -> str:
+    """A day as a Chinese post heads it: 3月5日（周四）."""
+    return f"{day.month}月{day.day}日（周{_WEEKDAYS_ZH[day.weekday()]}）"
 
 
-def _short_day(day: date, lang: Lang) -> str:
+def day_text(day: date, lang: Lang) -> str:
+    """A report's day: 2026年3月5日（周四）, or 2026-03-05 in English."""
+    return day.isoformat() if lang == "en" else f"{day.year}年{day_with_weekday(day)}"
+
+
+def short_day(day: date, lang: Lang) -> str:
+    """A day without its year: 3月5日, or 2026-03-05 in English."""
     return day.isoformat() if lang == "en" else f"{day.month}月{day.day}日"
 
 
-def _short(stage: str, lang: Lang) -> str:
+def stage_letter(stage: str, lang: Lang) -> str:
+    """A stage in one letter, for a line of counts: 谋 招 签 落, or P A S L."""
     return (_SHORT_EN if lang == "en" else _SHORT_ZH)[stage]
 
 
-def _counts_line(tally: rq.StageTally, lang: Lang) -> str:
-    return " ".join(f"{_short(stage, lang)}{tally.count(stage)}" for stage in STAGES)
+def counts_line(tally: rq.StageTally, lang: Lang) -> str:
+    """A tally in one short line: 谋12 招5 签3 落1."""
+    return " ".join(f"{stage_letter(stage, lang)}{tally.count(stage)}" for stage in STAGES)
 
 
-def _paren(text: str, lang: Lang) -> str:
+def paren(text: str, lang: Lang) -> str:
+    """Text in the language's brackets: （一队） or " (一队) "."""
     return say(lang, "report.paren", text=text)
 
 
@@ -68,7 +77,7 @@ def _paren(text: str, lang: Lang) -> str:
 MARKDOWN_SAFE = str.maketrans({"*": "＊", "[": "［", "]": "］", "<": "＜", ">": "＞", "`": "｀"})
 
 
-class _Doc:
+class Doc:
     """A reply being written twice at once: plain text, and markdown with ** for headings."""
 
     def __init__(self) -> None:
@@ -76,19 +85,23 @@ class _Doc:
         self.marked: list[str] = []
 
     def title(self, text: str) -> None:
+        """A heading: bold in the markdown copy."""
         self.plain.append(text)
         self.marked.append(f"**{text.translate(MARKDOWN_SAFE)}**")
 
     def line(self, text: str) -> None:
+        """A line, trailing spaces dropped; markup characters made harmless in the markdown copy."""
         text = text.rstrip()
         self.plain.append(text)
         self.marked.append(text.translate(MARKDOWN_SAFE))
 
     def blank(self) -> None:
+        """An empty line between sections (never two in a row, never first)."""
         if self.plain and self.plain[-1] != "":
             self.line("")
 
     def reply(self, *, image: bytes | None = None, image_name: str = "chart.png", ok: bool = True) -> Reply:
+        """The finished reply, with empty sections and trailing blank lines left out."""
         # A heading with nothing under it (a section that turned out empty) is dropped, not shown bare.
         keep = [index for index in range(len(self.plain))
                 if not (self.marked[index].startswith("**") and index > 0
@@ -106,7 +119,9 @@ class _Doc:
 
 
 @dataclass(frozen=True)
-class _Period:
+class ReportPeriod:
+    """The year a report covers, up to today, with its 序时进度."""
+
     today: date
     year: int
     start: datetime
@@ -115,19 +130,18 @@ class _Period:
 
     @property
     def pct(self) -> float:
+        """序时进度 in percent."""
         return self.share * 100
 
 
-def _period(settings: Rules, now: datetime) -> _Period:
+def report_period(settings: Rules, now: datetime) -> ReportPeriod:
+    """The year so far at `now`, in the district's time zone."""
     today = local_day(now, settings.tz)
     start, end = year_bounds_utc(today.year, settings.tz)
-    return _Period(today, today.year, start, end, schedule_share(today))
+    return ReportPeriod(today, today.year, start, end, schedule_share(today))
 
 
-def _light(settings: Rules, completion_pct: float, schedule_pct: float) -> str:
+def light_for(settings: Rules, completion_pct: float, schedule_pct: float) -> str:
+    """The light (green, yellow, red) of a completion against 序时进度, by the district's margins."""
     return squad_light(completion_pct, schedule_pct, yellow=settings.schedule_yellow_points,
                        red=settings.schedule_red_points)
-
-
-def _weights(settings: Rules) -> dict[str, float]:
-    return {stage: float(settings.stage_weights.get(stage, 0)) for stage in STAGES}

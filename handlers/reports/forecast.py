@@ -10,8 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.commands import Lang
 from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
-from handlers.reports.common import LIST_LIMIT, _Doc, _pct, _period, _short_day
-from handlers.reports.ranking import _district_targets, _lack_text
+from handlers.reports.common import LIST_LIMIT, Doc, percent, report_period, short_day
+from handlers.reports.scores import district_targets_or_sum, lack_text
 from handlers.wording import say
 from storage import report_queries as rq
 from storage.models import STAGES
@@ -26,17 +26,17 @@ async def forecast_report(
     session: AsyncSession, *, settings: Rules, now: datetime, lang: Lang = "zh"
 ) -> Reply:
     """The year-end projection per stage (counted + 待核实 + expected by 31 Dec) and the slipping projects."""
-    period = _period(settings, now)
+    period = report_period(settings, now)
     tally = await rq.year_district_tally(
         session, year=period.year, require_verification=settings.require_verification
     )
-    targets, _ = _district_targets(await rq.targets_for_year(session, year=period.year))
+    targets, _ = district_targets_or_sum(await rq.targets_for_year(session, year=period.year))
     inputs = await rq.forecast_inputs(session, today=period.today, year_end=date(period.year, 12, 31))
     slipped = await rq.slipped_projects(session, min_slips=3, limit=LIST_LIMIT)
 
-    doc = _Doc()
-    doc.title(say(lang, "forecast.title", year=period.year, day=_short_day(period.today, lang)))
-    doc.line(say(lang, "report.schedule", pct=_pct(period.pct)))
+    doc = Doc()
+    doc.title(say(lang, "forecast.title", year=period.year, day=short_day(period.today, lang)))
+    doc.line(say(lang, "report.schedule", pct=percent(period.pct)))
     for stage in STAGES:
         counted = tally.count(stage)
         pending = tally.pending(stage) if settings.require_verification else 0
@@ -56,7 +56,7 @@ async def forecast_report(
                      parts=say(lang, "report.comma").join(parts)))
     overdue = {stage: n for stage, n in inputs.overdue.items() if n}
     if overdue:
-        doc.line(say(lang, "forecast.overdue", lacks=_lack_text(overdue, lang)))
+        doc.line(say(lang, "forecast.overdue", lacks=lack_text(overdue, lang)))
     doc.blank()
     doc.title(say(lang, "forecast.slipped_title"))
     if not slipped:
@@ -73,7 +73,7 @@ async def pending_verification(
 ) -> Reply:
     """待核实: 签约/落地 moves no leader has confirmed yet, oldest first, with how long each has waited."""
     moves, total = await rq.pending_verifications(session, team_id=team_id, limit=LIST_LIMIT)
-    doc = _Doc()
+    doc = Doc()
     doc.title(f"🔍 待核实 {total} 个")
     if settings.require_verification:
         doc.line("签约、落地经领导核实后才计入统计。")

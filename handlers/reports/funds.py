@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.commands import Lang
 from handlers.format import format_amount
-from handlers.reports.common import LIGHT_EMOJI, _light, _pct, _Period
+from handlers.reports.common import LIGHT_EMOJI, ReportPeriod, light_for, percent
 from handlers.wording import say
 from storage import funds_queries
 from storage.funds_queries import FundsRate
@@ -64,7 +64,7 @@ async def funds_figures(session: AsyncSession, *, year: int) -> FundsFigures:
     )
 
 
-def funds_line(figures: FundsFigures, team_id: int | None, period: _Period, settings: Rules, lang: Lang) -> str:
+def funds_line(figures: FundsFigures, team_id: int | None, period: ReportPeriod, settings: Rules, lang: Lang) -> str:
     """`到位资金 1.5亿元/20亿元 7.5% 🔴 · 到位率 37.5%`, or "" when there is nothing to say yet."""
     in_place, target, rate = figures.in_place(team_id), figures.target(team_id), figures.rate(team_id)
     if not (in_place or target or rate.signed):
@@ -72,7 +72,7 @@ def funds_line(figures: FundsFigures, team_id: int | None, period: _Period, sett
     line = say(lang, "funds.in_place", amount=format_amount(in_place, lang))
     if target:
         done = in_place / target * 100
-        line += f"/{format_amount(target, lang)} {_pct(done)} {LIGHT_EMOJI[_light(settings, done, period.pct)]}"
+        line += f"/{format_amount(target, lang)} {percent(done)} {LIGHT_EMOJI[light_for(settings, done, period.pct)]}"
     if rate.signed:
-        line += say(lang, "funds.rate", pct=_pct(rate.in_place / rate.signed * 100))
+        line += say(lang, "funds.rate", pct=percent(rate.in_place / rate.signed * 100))
     return line

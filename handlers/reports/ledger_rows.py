@@ -10,8 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import ledger
 from handlers.messages import OutgoingFile
-from handlers.reports.common import _period
-from handlers.reports.ranking import _ranking
+from handlers.reports.common import report_period
+from handlers.reports.ranking import ranking_with_targets
 from storage import report_queries as rq
 
 if TYPE_CHECKING:
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 async def ledger_summary(session: AsyncSession, *, settings: Rules, now: datetime) -> ledger.LedgerSummary:
     """The 汇总 of the ledger on the day of `now`: squads in the order of the 排行 (compute_ranking)."""
-    period = _period(settings, now)
-    ranking, _ = await _ranking(session, settings, period)
+    period = report_period(settings, now)
+    ranking, _ = await ranking_with_targets(session, settings, period)
     return await rq.ledger_summary(
         session, year=period.year, as_of=period.today, schedule_pct=period.pct,
         require_verification=settings.require_verification, order=[row.team_id for row in ranking],

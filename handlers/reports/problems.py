@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.commands import Lang
 from handlers.format import clip
 from handlers.messages import Reply
-from handlers.reports.common import LIST_LIMIT, _day_text, _Doc, _paren
+from handlers.reports.common import LIST_LIMIT, Doc, day_text, paren
 from handlers.schedule import (
     local_day,
 )
@@ -34,8 +34,8 @@ async def problem_list(
     total = sum(n for n, _ in counts.values())
     overdue = sum(old for _, old in counts.values())
 
-    doc = _Doc()
-    doc.title(say(lang, "problems.title", day=_day_text(today, lang)))
+    doc = Doc()
+    doc.title(say(lang, "problems.title", day=day_text(today, lang)))
     if total == 0:
         doc.line(say(lang, "problems.none"))
         return doc.reply()
@@ -51,7 +51,7 @@ async def problem_list(
         if problem.escalated_at is not None:
             flag += say(lang, "problems.escalated")
         doc.line(f"{index}. 【{problem.category}】#{problem.project_id} {problem.project_name}"
-                 f"{_paren(problem.team_name, lang)}{age_text}{flag}")
+                 f"{paren(problem.team_name, lang)}{age_text}{flag}")
         if problem.text.strip():
             doc.line(f"    {clip(problem.text, 40)}")
     if total > len(problems):

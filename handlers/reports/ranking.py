@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.chart_data import FunnelStage, RankBar
+from handlers.chart_data import RankBar
 from handlers.commands import Lang
 from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
@@ -22,22 +22,28 @@ from handlers.reports.common import (
     RANK_ROWS_ALL,
     RANK_ROWS_BOTTOM,
     RANK_ROWS_TOP,
-    _counts_line,
-    _day_text,
-    _Doc,
-    _light,
-    _paren,
-    _pct,
-    _Period,
-    _period,
-    _short,
-    _short_day,
-    _weights,
+    Doc,
+    ReportPeriod,
+    counts_line,
+    day_text,
+    light_for,
+    paren,
+    percent,
+    report_period,
+    short_day,
+    stage_letter,
 )
-from handlers.schedule import (
-    ceil_share,
-    range_bounds_utc,
+from handlers.reports.scores import (
+    composite_completion,
+    district_targets_or_sum,
+    funnel_stages,
+    lack_text,
+    stage_lacks,
+    stage_weights,
+    sum_tallies,
+    weighted_score,
 )
+from handlers.schedule import range_bounds_utc
 from handlers.score_periods import period_of
 from handlers.wording import say
 from storage import report_queries as rq
@@ -83,25 +89,6 @@ class RankRow:
         return None if self.prev_rank is None else self.prev_rank - self.rank
 
 
-def pool_completion(tally: rq.StageTally, stage: str, target: int) -> float:
-    """One pool's completion as a share of its target, capped at 1 (DESIGN §5d): entries beyond the target
-    in one pool (junk 谋划 entries, say) cannot make up for another pool that lags."""
-    return min(tally.count(stage) / target, 1.0)
-
-
-def composite_completion(tally: rq.StageTally, targets: dict[str, int], weights: dict[str, float]) -> float:
-    """Weighted mean of each pool's capped completion over the stages with a target, in percent (≤ 100)."""
-    total_weight = sum(weights[stage] for stage in targets)
-    if total_weight <= 0:  # every targeted stage weighs 0: fall back to an unweighted mean
-        return sum(pool_completion(tally, s, n) for s, n in targets.items()) / len(targets) * 100
-    return sum(weights[s] * pool_completion(tally, s, n) for s, n in targets.items()) / total_weight * 100
-
-
-def weighted_score(tally: rq.StageTally, weights: dict[str, float]) -> float:
-    """The weighted stage score: Σ weight × projects counted toward the stage."""
-    return sum(weights[stage] * tally.count(stage) for stage in STAGES)
-
-
 def _rank_key(row: RankRow) -> tuple[int, float, int]:
     # Teams with targets first (by completion), then those without (by weighted score); ties on the
     # score go to the larger signed + landed investment (DESIGN §5). Ranked by assessment points or the
@@ -110,7 +97,7 @@ def _rank_key(row: RankRow) -> tuple[int, float, int]:
     return (first, -round(row.score, 6), -row.amount_yuan)
 
 
-async def _other_scores(session: AsyncSession, settings: Rules, period: _Period) -> dict[int, float] | None:
+async def _other_scores(session: AsyncSession, settings: Rules, period: ReportPeriod) -> dict[int, float] | None:
     """Per team, the assessment points or activity index for the year so far (None: ranking by pools)."""
     if settings.ranking_by == "pools":
         return None
@@ -128,13 +115,13 @@ async def compute_ranking(session: AsyncSession, *, settings: Rules, now: dateti
     weighted stage score. Equal score and equal investment share a rank. The daily job saves this list
     with storage.report_queries.save_rank_snapshot.
     """
-    rows, _ = await _ranking(session, settings, _period(settings, now))
+    rows, _ = await ranking_with_targets(session, settings, report_period(settings, now))
     return rows
 
 
-async def _ranking(session: AsyncSession, settings: Rules, period: _Period) -> tuple[list[RankRow], rq.Targets]:
+async def ranking_with_targets(session: AsyncSession, settings: Rules, period: ReportPeriod) -> tuple[list[RankRow], rq.Targets]:
     """compute_ranking, also handing back the year's targets (the reports need them too)."""
-    weights = _weights(settings)
+    weights = stage_weights(settings)
     names = await rq.team_names(session)
     tallies = await rq.year_team_tallies(
         session, year=period.year, require_verification=settings.require_verification
@@ -150,7 +137,7 @@ async def _ranking(session: AsyncSession, settings: Rules, period: _Period) -> t
         amount = tally.signed_amount + tally.landed_amount
         if own:
             completion = composite_completion(tally, own, weights)
-            score, light = completion, _light(settings, completion, period.pct)
+            score, light = completion, light_for(settings, completion, period.pct)
         else:
             completion, light, score = None, None, weighted_score(tally, weights)
         if other is not None:
@@ -170,7 +157,8 @@ async def _ranking(session: AsyncSession, settings: Rules, period: _Period) -> t
     return ranked, targets
 
 
-def _delta_text(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
+def delta_text(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
+    """A row's move since yesterday: ↑2, ↓1, –, 新 (not ranked yesterday), or nothing without a snapshot."""
     if not has_snapshot:
         return ""
     if row.delta is None:
@@ -183,20 +171,20 @@ def _delta_text(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
 
 
 def _rank_line(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
-    delta = _delta_text(row, has_snapshot, lang)
+    delta = delta_text(row, has_snapshot, lang)
     if row.by == "assessment":
         body = f"{row.rank}. {row.team_name} {say(lang, 'ranking.points', points=points_text(row.score))}"
     elif row.by == "activity":
         body = f"{row.rank}. {row.team_name} {row.score:.1f}"
     elif row.completion_pct is not None and row.light is not None:
-        body = f"{row.rank}. {row.team_name} {LIGHT_EMOJI[row.light]} {_pct(row.completion_pct)}"
+        body = f"{row.rank}. {row.team_name} {LIGHT_EMOJI[row.light]} {percent(row.completion_pct)}"
     else:
-        points = say(lang, "ranking.points", points=f"{row.score:g}") + _paren(_counts_line(row.tally, lang), lang)
+        points = say(lang, "ranking.points", points=f"{row.score:g}") + paren(counts_line(row.tally, lang), lang)
         body = f"{row.rank}. {row.team_name} {points}"
     return f"{body} {delta}".rstrip()
 
 
-def _ranking_excerpt(rows: Sequence[RankRow]) -> tuple[list[RankRow], list[RankRow], int]:
+def ranking_excerpt(rows: Sequence[RankRow]) -> tuple[list[RankRow], list[RankRow], int]:
     """What fits on a phone: all rows, or the top and the bottom with how many were left out."""
     if len(rows) <= RANK_ROWS_ALL:
         return list(rows), [], 0
@@ -214,37 +202,6 @@ class _Lack:
     lacking: dict[str, int] = field(default_factory=dict)
 
 
-def stage_lacks(tally: rq.StageTally, targets: dict[str, int], share: float) -> dict[str, int]:
-    """Per stage, how many more projects are needed to be on 序时进度 (target × share, rounded up)."""
-    lacking: dict[str, int] = {}
-    for stage in STAGES:
-        target = targets.get(stage, 0)
-        if target > 0:
-            missing = ceil_share(target, share) - tally.count(stage)
-            if missing > 0:
-                lacking[stage] = missing
-    return lacking
-
-
-def _lack_text(lacking: dict[str, int], lang: Lang) -> str:
-    return say(lang, "report.comma").join(say(lang, "ranking.lack", stage=stage_name(stage, lang), count=n)
-                                          for stage, n in lacking.items())
-
-
-def _district_targets(targets: rq.Targets) -> tuple[dict[str, int], bool]:
-    """The district's targets; with none set for a stage, the sum of the teams' (flag says so)."""
-    return targets.district_or_sum()
-
-
-def _funnel(tally: rq.StageTally, targets: dict[str, int], lang: Lang) -> list[FunnelStage]:
-    return [
-        FunnelStage(
-            stage_name(stage, lang), tally.count(stage), targets.get(stage), tally.amount(stage)
-        )
-        for stage in STAGES
-    ]
-
-
 def _rank_bars(rows: Sequence[RankRow]) -> list[RankBar]:
     return [
         RankBar(row.team_name, round(row.completion_pct, 1), row.light, row.delta, row.rank)
@@ -253,24 +210,17 @@ def _rank_bars(rows: Sequence[RankRow]) -> list[RankBar]:
     ]
 
 
-def _sum_tallies(tallies: Sequence[rq.StageTally]) -> rq.StageTally:
-    total = rq.StageTally()
-    for tally in tallies:
-        total.add(tally)
-    return total
-
-
 async def leaderboard(
     session: AsyncSession, *, settings: Rules, now: datetime, lang: Lang = "zh", charts: Charts | None = None
 ) -> Reply:
     """The 比学赶超 post: 比 (ranking with ↑↓ and lights), 学 (yesterday's movers), 赶 (what each lags by)."""
-    period = _period(settings, now)
-    rows, targets = await _ranking(session, settings, period)
+    period = report_period(settings, now)
+    rows, targets = await ranking_with_targets(session, settings, period)
     has_snapshot = any(row.prev_rank is not None for row in rows)
 
-    doc = _Doc()
-    doc.title(say(lang, "ranking.title", day=_day_text(period.today, lang)))
-    doc.line(say(lang, "report.schedule", pct=_pct(period.pct)))
+    doc = Doc()
+    doc.title(say(lang, "ranking.title", day=day_text(period.today, lang)))
+    doc.line(say(lang, "report.schedule", pct=percent(period.pct)))
 
     # 比
     doc.blank()
@@ -283,12 +233,12 @@ async def leaderboard(
         doc.title(say(lang, "ranking.by_completion"))
     else:
         doc.title(say(lang, "ranking.by_weighted_score"))
-        weights = _weights(settings)
-        formula = " + ".join(f"{_short(s, lang)}×{weights[s]:g}" for s in STAGES)
+        weights = stage_weights(settings)
+        formula = " + ".join(f"{stage_letter(s, lang)}×{weights[s]:g}" for s in STAGES)
         doc.line(say(lang, "ranking.weighted_formula", formula=formula))
     if not rows:
         doc.line(say(lang, "report.no_squads"))
-    top, bottom, hidden = _ranking_excerpt(rows)
+    top, bottom, hidden = ranking_excerpt(rows)
     heading_done = False
     for row in top:
         if targeted and not row.has_targets and not heading_done and settings.ranking_by == "pools":
@@ -304,14 +254,14 @@ async def leaderboard(
     doc.blank()
     yesterday = period.today - timedelta(days=1)
     y_start, y_end = range_bounds_utc(yesterday, yesterday, settings.tz)
-    doc.title(say(lang, "ranking.learn", day=_short_day(yesterday, lang)))
+    doc.title(say(lang, "ranking.learn", day=short_day(yesterday, lang)))
     await _learn_section(doc, session, settings=settings, start=y_start, end=y_end, lang=lang)
 
     # 赶
     doc.blank()
     doc.title(say(lang, "ranking.catch_up"))
-    district_targets, _ = _district_targets(targets)
-    district = _sum_tallies([row.tally for row in rows])
+    district_targets, _ = district_targets_or_sum(targets)
+    district = sum_tallies([row.tally for row in rows])
     lacks = [
         _Lack(row.team_name, row.light, period.pct - (row.completion_pct or 0.0),
               stage_lacks(row.tally, row.targets, period.share))
@@ -327,25 +277,25 @@ async def leaderboard(
     for lack in lacks[:CATCH_UP_LIMIT]:
         emoji = LIGHT_EMOJI.get(lack.light or "", "")
         doc.line(say(lang, "ranking.lack_line", light=emoji, name=lack.name,
-                     lacks=_lack_text(lack.lacking, lang)).lstrip())
+                     lacks=lack_text(lack.lacking, lang)).lstrip())
     if len(lacks) > CATCH_UP_LIMIT:
         doc.line(say(lang, "ranking.more_behind", more=len(lacks) - CATCH_UP_LIMIT))
     if district_targets:
         district_lack = stage_lacks(district, district_targets, period.share)
         if district_lack:
-            doc.line(say(lang, "ranking.district_lack", lacks=_lack_text(district_lack, lang)))
+            doc.line(say(lang, "ranking.district_lack", lacks=lack_text(district_lack, lang)))
         else:
             doc.line(say(lang, "ranking.district_on_schedule"))
 
     image = None
     if charts is not None:
-        funnel = _funnel(district, district_targets, lang)
+        funnel = funnel_stages(district, district_targets, lang)
         bars = _rank_bars(rows) if settings.ranking_by == "pools" else []  # chart bars are completion
         funnel_title = say(lang, "report.district_pools", year=period.year)
         if bars:
             image = await charts.ranking_and_funnel(
                 bars, funnel,
-                ranking_title=say(lang, "ranking.chart_title", day=_short_day(period.today, lang)),
+                ranking_title=say(lang, "ranking.chart_title", day=short_day(period.today, lang)),
                 funnel_title=funnel_title, schedule_pct=period.pct, lang=lang,
             )
         else:
@@ -360,11 +310,11 @@ def _move_line(move: rq.Move, settings: Rules, lang: Lang) -> str:
         else ""
     )
     amount = f" {format_amount(move.amount_yuan, lang)}" if move.amount_yuan else ""
-    return f"#{move.project_id} {move.name}{amount}{_paren(move.team_name, lang)}{pending}"
+    return f"#{move.project_id} {move.name}{amount}{paren(move.team_name, lang)}{pending}"
 
 
 async def _learn_section(
-    doc: _Doc, session: AsyncSession, *, settings: Rules, start: datetime, end: datetime, lang: Lang
+    doc: Doc, session: AsyncSession, *, settings: Rules, start: datetime, end: datetime, lang: Lang
 ) -> None:
     moves = await rq.stage_moves(session, start=start, end=end, stages=("signed", "landed"), limit=60)
     # A project that signed and landed on the same day is listed once, at its furthest stage.
@@ -387,7 +337,7 @@ async def _learn_section(
     if biggest:
         doc.line(say(lang, "ranking.largest_new", projects=say(lang, "report.semicolon").join(
             f"{m.name} {format_amount(m.amount_yuan, lang)}"
-            + _paren(f"{m.team_name}·{stage_name(m.to_stage, lang)}", lang)
+            + paren(f"{m.team_name}·{stage_name(m.to_stage, lang)}", lang)
             for m in biggest
         )))
     reporters = await rq.reports_by_team(session, start=start, end=end, limit=3)

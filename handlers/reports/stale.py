@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.format import stage_name
 from handlers.messages import Reply
-from handlers.reports.common import LIST_LIMIT, STALE_EMOJI, _day_text, _Doc
+from handlers.reports.common import LIST_LIMIT, STALE_EMOJI, Doc, day_text
 from handlers.schedule import (
     STALE_STAGES,
     local_day,
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 
 
-def _stale_cutoffs(settings: Rules, now: datetime) -> dict[str, tuple[datetime, datetime, datetime]]:
+def stage_cutoffs(settings: Rules, now: datetime) -> dict[str, tuple[datetime, datetime, datetime]]:
+    """Per stage that can go stale, the moments before which a project turns 🟡, 🔴 and ⛔."""
     months = settings.stale_months
     cutoffs: dict[str, tuple[datetime, datetime, datetime]] = {}
     for stage in STALE_STAGES:
@@ -48,7 +49,7 @@ async def stale_report(
     the projects flagged for removal).
     """
     today = local_day(now, settings.tz)
-    cutoffs = _stale_cutoffs(settings, now)
+    cutoffs = stage_cutoffs(settings, now)
     if not cutoffs:
         return None
     lights = ("red", "remove") if reds_only else ("yellow", "red", "remove")
@@ -65,8 +66,8 @@ async def stale_report(
         "remove": f"超{limits[2]}个月，建议出库",
     }
 
-    doc = _Doc()
-    doc.title(f"⏰ 项目预警 · {_day_text(today, 'zh')}")
+    doc = Doc()
+    doc.title(f"⏰ 项目预警 · {day_text(today, 'zh')}")
     doc.line(" · ".join(f"{STALE_EMOJI[light]}{label[light]} {totals[light]} 个" for light in lights
                         if totals[light]))
     doc.blank()

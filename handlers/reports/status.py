@@ -17,26 +17,18 @@ from handlers.reports.common import (
     BREAKDOWN_LIMIT,
     LIGHT_EMOJI,
     STALE_EMOJI,
-    _counts_line,
-    _day_text,
-    _Doc,
-    _light,
-    _pct,
-    _Period,
-    _period,
+    Doc,
+    ReportPeriod,
+    counts_line,
+    day_text,
+    light_for,
+    percent,
+    report_period,
 )
 from handlers.reports.funds import FundsFigures, funds_figures, funds_line
-from handlers.reports.ranking import (
-    RankRow,
-    _delta_text,
-    _district_targets,
-    _funnel,
-    _ranking,
-    _ranking_excerpt,
-    _sum_tallies,
-    stage_lacks,
-)
-from handlers.reports.stale import _stale_cutoffs
+from handlers.reports.ranking import RankRow, delta_text, ranking_excerpt, ranking_with_targets
+from handlers.reports.scores import district_targets_or_sum, funnel_stages, stage_lacks, sum_tallies
+from handlers.reports.stale import stage_cutoffs
 from handlers.wording import say
 from storage import report_queries as rq
 from storage.models import STAGES
@@ -48,7 +40,7 @@ if TYPE_CHECKING:
 
 
 def _stage_lines(
-    doc: _Doc, tally: rq.StageTally, targets: dict[str, int], period: _Period, settings: Rules, lang: Lang
+    doc: Doc, tally: rq.StageTally, targets: dict[str, int], period: ReportPeriod, settings: Rules, lang: Lang
 ) -> None:
     lacking = stage_lacks(tally, targets, period.share)
     for stage in STAGES:
@@ -56,7 +48,7 @@ def _stage_lines(
         line = f"{stage_name(stage, lang)} {count}"
         if target:
             done = count / target * 100
-            line += f"/{target} {_pct(done)} {LIGHT_EMOJI[_light(settings, done, period.pct)]}"
+            line += f"/{target} {percent(done)} {LIGHT_EMOJI[light_for(settings, done, period.pct)]}"
             if stage in lacking:
                 line += say(lang, "status.short", lacking=lacking[stage])
         # Unverified moves are news only where verification is required: with the setting off nobody
@@ -72,7 +64,7 @@ def _stage_lines(
 
 
 def _breakdown(
-    doc: _Doc, title: str, groups: dict[Any, rq.StageTally], lang: Lang, *, order: Sequence[str] = ()
+    doc: Doc, title: str, groups: dict[Any, rq.StageTally], lang: Lang, *, order: Sequence[str] = ()
 ) -> None:
     if not groups:
         return
@@ -143,14 +135,14 @@ async def status_report(
     squads' lights, who lags most) and asks for the breakdowns by `view`: "wheel", "industry", "zone",
     "squads" or "all" (进度 按产业, 进度 详细); or one squad by naming it (进度 德化街).
     """
-    period = _period(settings, now)
+    period = report_period(settings, now)
     names = await rq.team_names(session)
 
     focus: int | None = None
     if team_name:
         found, close = resolve_team(team_name, names, threshold=settings.fuzzy_threshold)
         if found is None:
-            doc = _Doc()
+            doc = Doc()
             doc.line(say(lang, "status.no_such_squad", team_name=team_name))
             if close:
                 doc.line(say(lang, "status.did_you_mean", names=say(lang, "list.separator").join(close)))
@@ -158,26 +150,26 @@ async def status_report(
             return doc.reply(ok=False)
         focus = found  # whether the viewer may see it is the caller's to decide (handlers.access)
 
-    rows, targets = await _ranking(session, settings, period)
+    rows, targets = await ranking_with_targets(session, settings, period)
     by_team = {row.team_id: row for row in rows}
-    district_targets, summed = _district_targets(targets)
-    district = _sum_tallies([row.tally for row in rows])
+    district_targets, summed = district_targets_or_sum(targets)
+    district = sum_tallies([row.tally for row in rows])
     funds = await funds_figures(session, year=period.year)
 
-    doc = _Doc()
+    doc = Doc()
     if focus is not None:
         row = by_team[focus]
-        doc.title(f"📊 {row.team_name} · {_day_text(period.today, lang)}")
-        doc.line(say(lang, "report.schedule", pct=_pct(period.pct)))
+        doc.title(f"📊 {row.team_name} · {day_text(period.today, lang)}")
+        doc.line(say(lang, "report.schedule", pct=percent(period.pct)))
         await _team_section(doc, session, row, len(rows), period, settings, lang, now, funds)
         image = await charts.funnel(
-            _funnel(row.tally, row.targets, lang),
+            funnel_stages(row.tally, row.targets, lang),
             title=f"{row.team_name} {period.year}", schedule_pct=period.pct if row.targets else None, lang=lang,
         ) if charts is not None else None
         return doc.reply(image=image, image_name="status.png")
 
-    doc.title(say(lang, "status.district_title", day=_day_text(period.today, lang)))
-    doc.line(say(lang, "report.schedule", pct=_pct(period.pct)))
+    doc.title(say(lang, "status.district_title", day=day_text(period.today, lang)))
+    doc.line(say(lang, "report.schedule", pct=percent(period.pct)))
     if summed:
         doc.line(say(lang, "status.district_targets_summed"))
     _stage_lines(doc, district, district_targets, period, settings, lang)
@@ -202,7 +194,7 @@ async def status_report(
             doc.blank()
             doc.title(say(lang, "status.by_squad"))
             has_snapshot = any(row.prev_rank is not None for row in rows)
-            top, bottom, hidden = _ranking_excerpt(rows)
+            top, bottom, hidden = ranking_excerpt(rows)
             for row in top:
                 doc.line(_squad_status_line(row, has_snapshot, lang))
             if hidden:
@@ -220,14 +212,14 @@ async def status_report(
         await _team_section(doc, session, row, len(rows), period, settings, lang, now, funds)
 
     image = await charts.funnel(
-        _funnel(district, district_targets, lang),
+        funnel_stages(district, district_targets, lang),
         title=say(lang, "report.district_pools", year=period.year),
         schedule_pct=period.pct if district_targets else None, lang=lang,
     ) if charts is not None else None
     return doc.reply(image=image, image_name="status.png")
 
 
-def _squads_summary(doc: _Doc, rows: Sequence[RankRow], lang: Lang) -> None:
+def _squads_summary(doc: Doc, rows: Sequence[RankRow], lang: Lang) -> None:
     """The squads in two lines: how many in each light, and who lags most."""
     lit = [row for row in rows if row.light is not None]
     if not lit:
@@ -243,21 +235,21 @@ def _squads_summary(doc: _Doc, rows: Sequence[RankRow], lang: Lang) -> None:
 
 
 def _squad_status_line(row: RankRow, has_snapshot: bool, lang: Lang) -> str:
-    delta = _delta_text(row, has_snapshot, lang)
+    delta = delta_text(row, has_snapshot, lang)
     if row.completion_pct is not None and row.light is not None:
-        head = f"{row.rank}. {row.team_name} {LIGHT_EMOJI[row.light]} {_pct(row.completion_pct)}"
+        head = f"{row.rank}. {row.team_name} {LIGHT_EMOJI[row.light]} {percent(row.completion_pct)}"
     else:
         head = f"{row.rank}. {row.team_name}"
-    return f"{head} {_counts_line(row.tally, lang)} {delta}".rstrip()
+    return f"{head} {counts_line(row.tally, lang)} {delta}".rstrip()
 
 
 async def _team_section(
-    doc: _Doc, session: AsyncSession, row: RankRow, team_count: int, period: _Period, settings: Rules,
+    doc: Doc, session: AsyncSession, row: RankRow, team_count: int, period: ReportPeriod, settings: Rules,
     lang: Lang, now: datetime, funds: FundsFigures,
 ) -> None:
     if row.completion_pct is not None and row.light is not None:
         doc.line(say(lang, "status.rank_completion", rank=row.rank, team_count=team_count,
-                     pct=_pct(row.completion_pct), light=LIGHT_EMOJI[row.light]))
+                     pct=percent(row.completion_pct), light=LIGHT_EMOJI[row.light]))
     else:
         doc.line(say(lang, "status.rank_score", rank=row.rank, team_count=team_count, score=row.score))
     _stage_lines(doc, row.tally, row.targets, period, settings, lang)
@@ -266,7 +258,7 @@ async def _team_section(
     older = now - timedelta(days=settings.problem_escalation_days)
     problems = await rq.open_problem_counts(session, older_than=older, team_id=row.team_id)
     open_total = sum(total for total, _ in problems.values())
-    cutoffs = _stale_cutoffs(settings, now)
+    cutoffs = stage_cutoffs(settings, now)
     stale = (await rq.stale_counts(session, cutoffs=cutoffs, team_id=row.team_id)).get(row.team_id, {})
     extras = [say(lang, "status.open_problems", open_total=open_total)]
     warn = " ".join(

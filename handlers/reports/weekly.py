@@ -11,8 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
 from handlers.ports import Charts
-from handlers.reports.common import LIST_LIMIT, _counts_line, _Doc, _weights
-from handlers.reports.ranking import _district_targets, _funnel, _sum_tallies, weighted_score
+from handlers.reports.common import LIST_LIMIT, Doc, counts_line
+from handlers.reports.scores import district_targets_or_sum, funnel_stages, stage_weights, sum_tallies, weighted_score
 from handlers.schedule import (
     ceil_share,
     local_day,
@@ -47,10 +47,10 @@ async def weekly_summary(session: AsyncSession, *, settings: Rules, now: datetim
     per_team = await rq.stage_tallies(session, start=start, end=end, require_verification=verification)
     names = await rq.team_names(session)
     reports = {tid: n for tid, _, n in await rq.reports_by_team(session, start=start, end=end)}
-    week = _sum_tallies(list(per_team.values()))
-    weights = _weights(settings)
+    week = sum_tallies(list(per_team.values()))
+    weights = stage_weights(settings)
 
-    doc = _Doc()
+    doc = Doc()
     doc.title(f"🗓 周报 · {monday.month}月{monday.day}日—{sunday.month}月{sunday.day}日")
     doc.line("本周新增：" + "，".join(f"{stage_name(s)} {week.count(s)}" for s in STAGES))
     money = week.signed_amount + week.landed_amount
@@ -70,19 +70,19 @@ async def weekly_summary(session: AsyncSession, *, settings: Rules, now: datetim
     )
     for tid in active[:LIST_LIMIT]:
         tally = per_team.get(tid, rq.StageTally())
-        doc.line(f"{names[tid]} {_counts_line(tally, 'zh')} · 报送{reports.get(tid, 0)}条")
+        doc.line(f"{names[tid]} {counts_line(tally, 'zh')} · 报送{reports.get(tid, 0)}条")
     if len(active) > LIST_LIMIT:
         doc.line(f"…… 另有 {len(active) - LIST_LIMIT} 队有进展")
     quiet = len(names) - len(active)
     if quiet:
         doc.line(f"本周无进展、无报送：{quiet} 队")
 
-    year_targets, _ = _district_targets(await rq.targets_for_year(session, year=sunday.year))
+    year_targets, _ = district_targets_or_sum(await rq.targets_for_year(session, year=sunday.year))
     days_in_year = 366 if calendar.isleap(sunday.year) else 365
     # The weekly pace a yearly target implies, rounded up: the bar each pool should reach in a week.
     pace = {stage: ceil_share(n, 7 / days_in_year) for stage, n in year_targets.items()}
     image = await charts.funnel(
-        _funnel(week, pace, "zh"),
+        funnel_stages(week, pace, "zh"),
         title=f"上周新增（周均目标）{monday.month}/{monday.day}–{sunday.month}/{sunday.day}",
         schedule_pct=None, lang="zh",
     ) if charts is not None else None

@@ -34,6 +34,7 @@ MESSAGES: dict[str, str] = {
     "status.rank_score": "Rank {rank}/{team_count} · score {score:g} (no targets)",
     "status.open_problems": "{open_total} open problems",
     "status.stale": "stale projects {counts}",
+    "report.lack": "{count} {stage}",
     "report.paren": " ({text}) ",
     # handlers/reports/ranking.py
     "ranking.new": "new",
@@ -50,7 +51,6 @@ MESSAGES: dict[str, str] = {
     "ranking.no_targets": "No targets set for the year yet: a leader can set them with the target command.",
     "ranking.all_on_schedule": "Every squad is on schedule 👍",
     "ranking.lack_line": "{light} {name}: {lacks}",
-    "ranking.lack": "{count} {stage}",
     "ranking.more_behind": "{more} more squads behind schedule",
     "ranking.district_lack": "District: {lacks}",
     "ranking.district_on_schedule": "District: every pool on schedule 👍",

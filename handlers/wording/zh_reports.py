@@ -33,6 +33,7 @@ MESSAGES: dict[str, str] = {
     "status.rank_score": "排名 {rank}/{team_count} · 积分 {score:g}（未设目标）",
     "status.open_problems": "未解决问题 {open_total} 个",
     "status.stale": "预警项目 {counts}",
+    "report.lack": "{stage} {count} 个",
     "report.paren": "（{text}）",
     # handlers/reports/ranking.py
     "ranking.new": "新",
@@ -49,7 +50,6 @@ MESSAGES: dict[str, str] = {
     "ranking.no_targets": "尚未设置年度目标，无法计算差距。领导可用「目标」命令设置。",
     "ranking.all_on_schedule": "各小分队均达到序时进度 👍",
     "ranking.lack_line": "{light} {name}：{lacks}",
-    "ranking.lack": "{stage} {count} 个",
     "ranking.more_behind": "另有 {more} 队落后于序时进度",
     "ranking.district_lack": "全区：{lacks}",
     "ranking.district_on_schedule": "全区各库均达到序时进度 👍",
