@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.commands import Lang
 from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
+from handlers.reports.common import short_day
 from handlers.schedule import local_day, range_bounds_utc
 from handlers.score_periods import PERIOD_KEYS, period_of
 from handlers.wording import key, say
@@ -56,7 +57,7 @@ async def period_count(
         district.add(tally)
     mine = tallies.get(viewer_team_id) if viewer_team_id is not None else None
     name = say(lang, PERIOD_NAMES.get(period, PERIOD_NAMES["year"]))
-    lines = [say(lang, "period.title", name=name, first=first, last=last)]
+    lines = [say(lang, "period.title", name=name, first=short_day(first, lang), last=short_day(last, lang))]
     stages = [stage] if stage else list(STAGES)
     names = {team_id: name for team_id, name in (await rq.team_names(session)).items()}
     for pool in stages:

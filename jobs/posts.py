@@ -21,6 +21,7 @@ from handlers.format import clip
 from handlers.messages import Reply
 from handlers.ports import Charts
 from handlers.reports.activity_index import weekly_race
+from handlers.reports.common import day_with_weekday
 from handlers.schedule import day_bounds_utc, is_workday, local_day
 from storage import post_queries
 from storage.models import ChatBinding
@@ -30,7 +31,6 @@ from storage.report_queries import save_rank_snapshot
 if TYPE_CHECKING:
     from handlers.rules import Rules
 
-_WEEKDAYS_ZH = "一二三四五六日"
 ESCALATION_LIMIT = 30  # problems per escalation post; the rest go out the next day
 # The identity prefix whose user ids a platform's messages can @-mention.
 _MENTION_IDENTITY = {"wecom-robot": "wecom", "wecom-bot": "wecom"}
@@ -237,10 +237,6 @@ def mention_ids(people: Sequence[Unreported], platform: str) -> list[str]:
     return mentions
 
 
-def _day_zh(day: date) -> str:
-    return f"{day.month}月{day.day}日（周{_WEEKDAYS_ZH[day.weekday()]}）"
-
-
 async def reminder(
     session: AsyncSession, *, settings: Rules, now: datetime, team_id: int, platform: str, mentions: bool
 ) -> Reply | None:
@@ -249,7 +245,7 @@ async def reminder(
     people = await unreported_members(session, team_id=team_id, day=day, settings=settings)
     if not people:
         return None
-    lines = [f"📝 报送提醒 · {_day_zh(day)}"]
+    lines = [f"📝 报送提醒 · {day_with_weekday(day)}"]
     if mentions:
         lines.append(f"今天还有 {len(people)} 位队员没有报送：" + "、".join(p.name for p in people))
     else:
@@ -284,7 +280,7 @@ async def escalation(session: AsyncSession, *, settings: Rules, now: datetime) -
         return None
     today = local_day(now, settings.tz)
     limit = settings.problem_escalation_days
-    lines = [f"🚨 问题督办 · {_day_zh(today)}",
+    lines = [f"🚨 问题督办 · {day_with_weekday(today)}",
              f"以下 {len(problems)} 个问题已超过 {limit} 天未解决，请领导协调推动："]
     for index, problem in enumerate(problems, start=1):
         age = (today - local_day(problem.opened_at, settings.tz)).days

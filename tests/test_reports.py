@@ -484,3 +484,17 @@ async def test_leaderboard_renders_a_real_png_once_for_the_same_data(sessions: S
 
 def test_tz_constant_matches_settings() -> None:
     assert make_settings().tz == BJ
+
+
+async def test_a_period_count_names_its_days_as_the_other_reports_do(sessions: SessionFactory) -> None:
+    from handlers.period_report import period_count, period_days
+
+    now = bj(2028, 3, 5)
+    first, last = period_days("month", date(2028, 3, 5))
+    async with sessions() as session:
+        zh_reply = await period_count(session, settings=make_settings(), now=now, period="month", stage="signed",
+                                      viewer_team_id=None)
+        en_reply = await period_count(session, settings=make_settings(), now=now, period="month", stage="signed",
+                                      viewer_team_id=None, lang="en")
+    assert zh_reply.text.splitlines()[0] == f"📈 本月（3月1日–{last.month}月{last.day}日）"  # not 03月01日
+    assert en_reply.text.splitlines()[0] == f"📈 this month ({first.isoformat()} – {last.isoformat()})"

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.assessment_scheme import ACTIVITY_ITEMS, BANDS, YI, Scheme, band_of
 from handlers.commands import Lang
 from handlers.format import format_amount
-from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_TOP, Doc
+from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_TOP, Doc, short_day
 from handlers.schedule import range_bounds_utc
 from handlers.score_periods import Period
 from handlers.wording import key, say
@@ -245,8 +245,8 @@ async def assess_team(
                                    company=_listed_name(scheme, name, company)), points(scheme.bonus_points)))
     for first, last in _runs(inputs.silent.get(team_id, [])):  # consecutive silent weeks on one line
         weeks = last - first + 1
-        lines.append(ScoreLine(say(lang, "assess.line_silent", first=_day(inputs.weeks[first][0], lang),
-                                   last=_day(inputs.weeks[last][1], lang), weeks=weeks,
+        lines.append(ScoreLine(say(lang, "assess.line_silent", first=short_day(inputs.weeks[first][0], lang),
+                                   last=short_day(inputs.weeks[last][1], lang), weeks=weeks,
                                    each=points_text(scheme.no_report_week)),
                                weeks * points(-scheme.no_report_week)))
     total = points(sum(line.points for line in lines))
@@ -272,10 +272,6 @@ def _listed_name(scheme: Scheme, name: str, company: str) -> str:
         if wanted and any(key.startswith(wanted) for key in keys):
             return listed
     return company or name
-
-
-def _day(day: date, lang: Lang) -> str:
-    return day.isoformat() if lang == "en" else f"{day.month}月{day.day}日"
 
 
 def team_reply(score: TeamScore, period: Period, scheme: Scheme, lang: Lang) -> Doc:

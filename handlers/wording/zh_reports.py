@@ -93,7 +93,7 @@ MESSAGES: dict[str, str] = {
     "period.month": "本月",
     "period.last_month": "上月",
     "period.year": "今年",
-    "period.title": "📈 {name}（{first:%m月%d日}–{last:%m月%d日}）",
+    "period.title": "📈 {name}（{first}–{last}）",
     "period.district": "新增{stage}：全区 {count} 个，{amount}",
     "period.own_squad": "；本队（{squad}）{count} 个",
     "period.own_squad_none": "；本队 0 个",
