@@ -19,22 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot.wecom_markdown import escape_markdown
 from handlers.messages import LinkButton, Reply
 
-# Markdown: every character that opens an element WeCom renders. `#` only matters at a line's start (a
-# heading needs "# "), so it is handled there and a `#12` project id keeps its ASCII hash.
-_MARKDOWN = str.maketrans({"*": "＊", "[": "［", "]": "］", "<": "＜", ">": "＞", "`": "｀"})
-_HEADING = re.compile(r"^(\s*)#(?=#{0,5}[ \t])", re.MULTILINE)
 # Text: only tags are markup (`<a href>`); `>` is mapped too so a stray `a href="…">` cannot pair with a
 # `<` the platform inserts.
 _TEXT = str.maketrans({"<": "＜", ">": "＞"})
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
-
-
-def escape_markdown(text: str) -> str:
-    """`text` shown literally by WeCom markdown: no link, font, mention, code, quote or heading."""
-    return _HEADING.sub(r"\1＃", text.translate(_MARKDOWN))
 
 
 def escape_text(text: str) -> str:

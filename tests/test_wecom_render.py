@@ -51,3 +51,11 @@ def test_a_quoted_wecom_message_is_not_the_senders_words() -> None:
     assert own_words("「张三：放弃 项目甲」\n- - - - - - - - - - - - - - -\n") == ""
     assert own_words("放弃 项目甲") == "放弃 项目甲"
     assert own_words("「项目甲」 签约了") == "「项目甲」 签约了"  # corner brackets alone are a name, not a quote
+
+
+@pytest.mark.parametrize("text", ["# 标题", "## 二级", "###### 六级", "#", "  ## 缩进", "#\t标题"])
+def test_both_wecom_renderers_escape_every_heading_alike(text: str) -> None:
+    from bot.wecom_bot import render as bot_render
+
+    assert escape_markdown(text) == bot_render.escape(text)
+    assert "＃" in escape_markdown(text) and not escape_markdown(text).lstrip().startswith("#")

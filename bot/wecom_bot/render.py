@@ -20,10 +20,10 @@ import re
 import secrets
 from typing import Any
 
+from bot.wecom_markdown import escape_markdown as escape  # plain text made safe to show as markdown
 from bot.wecom_payloads import split_utf8
 from handlers.format import clip
 from handlers.messages import Button, LinkButton, Reply
-from handlers.reports import MARKDOWN_SAFE
 
 STREAM_LIMIT = 20480  # bytes of a stream reply's content
 POST_LIMIT = 4096  # bytes of one markdown post: WeCom's limit for a robot's markdown, kept for the AI bot
@@ -35,7 +35,6 @@ BUTTON_CHARS = 12  # the documented suggestion is 10 characters; a number and a 
 KEY_PREFIX = "zs1"
 KEY_LIMIT = 1024  # bytes of a button key
 ANYONE = "*"
-_HEADING = re.compile(r"^(\s*)#(?=\s)", re.MULTILINE)
 
 WELCOME = (
     "👋 你好，我是招商助手，帮小分队报送项目进展、推送每日比学赶超排行。\n"
@@ -46,11 +45,6 @@ WELCOME = (
 )
 ONLY_SENDER_TITLE = "只有发起人可以操作"
 ONLY_SENDER_TEXT = "这张卡片的按钮只有发送原消息的人可以点。要报送或提问，请直接 @我 发送。"
-
-
-def escape(text: str) -> str:
-    """Plain text made safe to show as WeCom markdown: no markup opens, no line becomes a heading."""
-    return _HEADING.sub(r"\1＃", text.translate(MARKDOWN_SAFE))
 
 
 def markdown_of(reply: Reply) -> str:
