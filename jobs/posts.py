@@ -24,8 +24,8 @@ from handlers.reports.activity_index import weekly_race
 from handlers.schedule import day_bounds_utc, is_workday, local_day
 from storage import post_queries
 from storage.models import ChatBinding
-from storage.post_queries import OverdueProblem, Unreported, team_names
-from storage.report_queries import save_rank_snapshot
+from storage.post_queries import OverdueProblem, Unreported
+from storage.report_queries import save_rank_snapshot, team_names
 
 if TYPE_CHECKING:
     from handlers.rules import Rules
