@@ -28,6 +28,7 @@ from handlers.reports import close_names
 from storage import event_queries, name_lookup
 from storage import ledger_queries as lq
 from storage import report_queries as rq
+from storage.db import follow_explicit_ids
 from storage.models import STAGE_ORDER, STAGES, Project
 
 _EDIT_FIELDS = ("amount_yuan", "industry", "wheel", "zone", "place", "company")
@@ -310,7 +311,7 @@ async def _run(bot: ZsBot, session: Any, rows: Sequence[LedgerRow], mapping: Map
             report.unchanged += 1
         await session.flush()
     if explicit_ids and not report.dry_run:
-        await lq.follow_explicit_ids(session)
+        await follow_explicit_ids(session, "project")
 
 
 async def _match(session: Any, row: LedgerRow, team_id: int) -> Project | None:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from storage.db import transaction
+from storage.db import follow_explicit_ids, transaction
 from storage.models import InboundMessage, Project, Team
 
 
@@ -28,3 +28,21 @@ async def test_round_trip_and_unique_inbox(sessions) -> None:
         async with transaction(sessions) as session:
             session.add(InboundMessage(platform="telegram", message_id="1:1", identity="telegram:1",
                                        reply="{}", created_at=now))
+
+
+async def test_follow_explicit_ids_moves_the_sequence_past_them(engine, sessions) -> None:
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    async with engine.begin() as connection:  # on an empty table the next id is still 1, not 2
+        await follow_explicit_ids(connection, "team")
+    async with transaction(sessions) as session:
+        first = Team(name="甲队", invite_code="a1", created_at=now)
+        session.add(first)
+        await session.flush()
+        assert first.id == 1
+        session.add(Team(id=7, name="乙队", invite_code="b2", created_at=now))
+        await session.flush()
+        await follow_explicit_ids(session, "team")
+        after = Team(name="丙队", invite_code="c3", created_at=now)
+        session.add(after)
+        await session.flush()
+        assert after.id == 8
