@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+# Re-exported for the reports that import it from here; new code imports it from storage.moments.
+from storage.moments import local_day as local_day
+
 log = logging.getLogger(__name__)
 
 # Stages whose projects go stale: a landed project has finished the funnel, so silence there is no alarm;
@@ -28,11 +31,6 @@ _warned_years: set[int] = set()
 def as_tz(tz: tzinfo | str) -> tzinfo:
     """A tzinfo from a zone name or a tzinfo."""
     return ZoneInfo(tz) if isinstance(tz, str) else tz
-
-
-def local_day(now: datetime, tz: tzinfo | str) -> date:
-    """The calendar day `now` falls on in the district's time zone."""
-    return now.astimezone(as_tz(tz)).date()
 
 
 def day_bounds_utc(day: date, tz: tzinfo | str) -> tuple[datetime, datetime]:

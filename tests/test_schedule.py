@@ -13,12 +13,12 @@ from handlers.schedule import (
     add_months,
     ceil_share,
     is_workday,
-    local_day,
     schedule_share,
     squad_light,
     stale_light,
     year_bounds_utc,
 )
+from storage.moments import local_day
 
 BJ = ZoneInfo("Asia/Shanghai")
 
@@ -35,7 +35,8 @@ def test_schedule_share_counts_today_and_leap_years() -> None:
 def test_local_day_and_year_bounds_follow_the_district_zone() -> None:
     # 2025-12-31 16:30 UTC is already 2026-01-01 00:30 in Beijing.
     assert local_day(datetime(2025, 12, 31, 16, 30, tzinfo=UTC), BJ) == date(2026, 1, 1)
-    assert local_day(datetime(2025, 12, 31, 15, 59, tzinfo=UTC), "Asia/Shanghai") == date(2025, 12, 31)
+    assert local_day(datetime(2025, 12, 31, 15, 59, tzinfo=UTC), BJ) == date(2025, 12, 31)
+    assert local_day(datetime(2025, 12, 31, 16, 30), BJ) == date(2026, 1, 1)  # naive is UTC, as SQLite returns it
     start, end = year_bounds_utc(2026, BJ)
     assert start == datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
     assert end == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)

@@ -18,9 +18,10 @@ from handlers.reports.common import _light, _pct, _Period, _period
 from handlers.reports.funds import funds_figures, funds_line
 from handlers.reports.ranking import RankRow, _district_targets, _ranking, _sum_tallies, stage_lacks
 from handlers.reports.stale import _stale_cutoffs
-from handlers.schedule import local_day, range_bounds_utc
+from handlers.schedule import range_bounds_utc
 from storage import report_queries as rq
 from storage.models import STAGES
+from storage.moments import local_day
 
 if TYPE_CHECKING:
     from handlers.rules import Rules
