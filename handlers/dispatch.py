@@ -40,7 +40,7 @@ from handlers.routes import HANDLERS, policy_verb, reads_only, storable
 from handlers.understand.reader import Understanding, understand
 from handlers.understand.segments import UPDATE_VERBS, starts_command
 from storage import event_queries, inbox, queries, roster_queries
-from storage.db import SessionFactory, lost_a_race, transaction
+from storage.db import SessionFactory, lost_a_race, session_zone, transaction
 from storage.models import Member, Team
 from storage.tallies import zone_name
 
@@ -68,9 +68,9 @@ class Core(Asking):
     ) -> None:
         # The year counters (storage.tallies) are bucketed in the sessions' zone; reports read them by the
         # settings' zone, so the two must agree.
-        session_zone = sessions.kw.get("info", {}).get("tz")
-        if session_zone is None or zone_name(session_zone) != zone_name(settings.tz):
-            raise ValueError(f"sessions bucket years in {session_zone}, settings say {settings.tz}")
+        zone = session_zone(sessions)
+        if zone is None or zone_name(zone) != zone_name(settings.tz):
+            raise ValueError(f"sessions bucket years in {zone}, settings say {settings.tz}")
         self.settings = settings
         self.sessions = sessions
         self.catalog = catalog

@@ -64,6 +64,20 @@ def session_factory(engine: AsyncEngine, *, tz: tzinfo) -> SessionFactory:
     )
 
 
+def session_zone(sessions: SessionFactory) -> tzinfo | None:
+    """The zone the factory's sessions bucket local years and days in (session_factory's `tz`; None: not set)."""
+    # Read from a session's public `info` (a session connects only when first used, so this one never does);
+    # the factory's own keyword store is not documented API.
+    zone = sessions().info.get("tz")
+    return zone if isinstance(zone, tzinfo) else None
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raise unless the database answers a trivial query (the /healthz check)."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
 async def follow_explicit_ids(db: AsyncConnection | AsyncSession, table: str) -> None:
     """After rows were inserted with explicit ids: move PostgreSQL's id sequence of `table` past them."""
     connection = db if isinstance(db, AsyncConnection) else await db.connection()

@@ -1,12 +1,14 @@
 """The migrated schema accepts a team and a project on both backends, and enforces its unique keys."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 
-from storage.db import follow_explicit_ids, transaction
+from storage.db import follow_explicit_ids, ping, session_factory, session_zone, transaction
 from storage.models import InboundMessage, Project, Team
 
 
@@ -46,3 +48,10 @@ async def test_follow_explicit_ids_moves_the_sequence_past_them(engine, sessions
         session.add(after)
         await session.flush()
         assert after.id == 8
+
+
+async def test_ping_and_session_zone(engine) -> None:
+    await ping(engine)  # raises when the database does not answer
+    tokyo = ZoneInfo("Asia/Tokyo")
+    assert session_zone(session_factory(engine, tz=tokyo)) is tokyo
+    assert session_zone(async_sessionmaker(engine)) is None  # not made by session_factory: Core refuses it (test_year_tallies)
