@@ -9,8 +9,7 @@ from __future__ import annotations
 from handlers.commands import Lang
 from handlers.format import undo_hint
 from handlers.messages import Button, Reply
-
-_UNDO_PREFIX = "撤销 event:"
+from handlers.undo_button import UNDO_PREFIX as _UNDO_PREFIX
 
 
 def _t(lang: Lang, zh: str, en: str) -> str:

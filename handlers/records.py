@@ -10,8 +10,9 @@ from typing import Any
 from handlers.attachments import kept_note
 from handlers.context import Context
 from handlers.format import format_amount, project_label, stage_name, undo_hint
-from handlers.messages import Button, Reply
+from handlers.messages import Reply
 from handlers.refusal import refuse_key
+from handlers.undo_button import undo_button
 from handlers.wording import key
 from storage import event_queries, queries
 from storage.limits import table_limits, violations
@@ -149,4 +150,4 @@ async def card(ctx: Context, project: Project, headline: str, details: list[str]
         return Reply(text="\n".join(line for line in lines if line))
     lines.append(undo_line(ctx))
     return Reply(text="\n".join(line for line in lines if line),
-                 buttons=[Button(ctx.say("card.undo"), f"撤销 event:{event_id}")])
+                 buttons=[undo_button(ctx.say("card.undo"), event_id)])
