@@ -41,6 +41,7 @@ from handlers.understand.reader import Understanding, understand
 from handlers.understand.segments import UPDATE_VERBS, starts_command
 from storage import event_queries, inbox, queries, roster_queries
 from storage.db import SessionFactory, lost_a_race, session_zone, transaction
+from storage.limits import clip_to
 from storage.models import Member, Team
 from storage.tallies import zone_name
 
@@ -196,7 +197,7 @@ class Core(Asking):
             async with transaction(self.sessions) as session:
                 notices = await codes.count_wrong(session, identity=incoming.identity, kind=rollback.attempt,
                                                   now=now, admins=self.settings.admins,
-                                                  message_id=(incoming.message_id or "")[:300])
+                                                  message_id=clip_to("codeattempt", "message_id", incoming.message_id or ""))
             await self._tell(notices)
         if rollback.member_id is not None and any(c.verb in UPDATE_VERBS for c in commands):
             # Remembered so that a 撤销 right after it says this message changed nothing.

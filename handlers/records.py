@@ -15,7 +15,7 @@ from handlers.refusal import refuse_key
 from handlers.undo_button import undo_button
 from handlers.wording import key
 from storage import event_queries, queries
-from storage.limits import table_limits, violations
+from storage.limits import clip_to, table_limits, violations
 from storage.models import Evidence, Project
 
 # --- snapshots for undo ---------------------------------------------------------------------------
@@ -107,8 +107,10 @@ def _keep_evidence(ctx: Context, project: Project | None, event_id: int) -> None
     for item in ctx.incoming.files:
         state = "stored" if item.local_path else ("too_large" if item.size > limit else "pending")
         ctx.session.add(Evidence(
-            project_id=project.id, event_id=event_id, platform=ctx.incoming.platform, file_ref=item.file_ref[:500],
-            file_name=item.file_name[:300], mime_type=item.mime_type[:100], stored_path=item.local_path,
+            project_id=project.id, event_id=event_id, platform=ctx.incoming.platform,
+            file_ref=clip_to("evidence", "file_ref", item.file_ref),
+            file_name=clip_to("evidence", "file_name", item.file_name),
+            mime_type=clip_to("evidence", "mime_type", item.mime_type), stored_path=item.local_path,
             created_at=ctx.now, size_bytes=item.size, fetch_state=state,
         ))
     if ctx.incoming.files:
