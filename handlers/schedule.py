@@ -104,24 +104,6 @@ def stale_cutoffs(
     return add_months(now, -yellow), add_months(now, -red), add_months(now, -remove)
 
 
-def stale_light(last_event_at: datetime, now: datetime, stage: str, *, months: StaleLimits) -> str | None:
-    """A project's staleness: "yellow", "red", "remove" or None (fresh, or a stage that never goes stale).
-
-    A project is yellow when it has had no event for longer than its stage's first limit, and so on.
-    """
-    cutoffs = stale_cutoffs(now, stage, months)
-    if cutoffs is None:
-        return None
-    yellow_cut, red_cut, remove_cut = cutoffs
-    if last_event_at < remove_cut:
-        return "remove"
-    if last_event_at < red_cut:
-        return "red"
-    if last_event_at < yellow_cut:
-        return "yellow"
-    return None
-
-
 def is_workday(day: date) -> bool:
     """True on a Chinese workday: statutory holidays off, make-up days (调休) on.
 
