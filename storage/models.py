@@ -20,7 +20,6 @@ ALL_STAGES: tuple[str, ...] = (*STAGES, "dropped")
 # Stored roles: only those given in chat (handlers.access computes admin and settings leaders per message).
 ROLES: tuple[str, ...] = ("member", "captain", "leader")
 ADMIN_EVENT_KINDS: tuple[str, ...] = ("role", "roster", "team", "binding")
-PROBLEM_CATEGORIES: tuple[str, ...] = ("规划", "土地", "技术", "资金", "审批", "其他")
 
 
 class Team(SQLModel, table=True):

@@ -256,9 +256,3 @@ async def ensure(engine: AsyncEngine, tz: tzinfo) -> bool:
     """`ensure_zone` in its own transaction on `engine`."""
     async with engine.begin() as connection:
         return await connection.run_sync(ensure_zone, tz)
-
-
-async def rebuild_async(engine: AsyncEngine, tz: tzinfo) -> None:
-    """`rebuild` in its own transaction on `engine`."""
-    async with engine.begin() as connection:
-        await connection.run_sync(rebuild, tz)
