@@ -11,7 +11,6 @@ that are still in the funnel, so a project signed in March and dropped in June n
 """
 
 from storage.ledger_queries import ledger_rows  # the ledger's rows live with the other ledger SQL
-from storage.report_queries.activity import Move, reports_by_team, stage_moves
 from storage.report_queries.common import REPORT_KINDS, GroupBy
 from storage.report_queries.counts import (
     Breakdowns,
@@ -39,6 +38,7 @@ from storage.report_queries.forecast import (
     slipped_projects,
 )
 from storage.report_queries.ledger import ledger_summary
+from storage.report_queries.movers import Move, reports_by_team, stage_moves
 from storage.report_queries.problems import OpenProblem, open_problem_counts, open_problems
 from storage.report_queries.snapshots import RankLike, rank_snapshot, save_rank_snapshot
 from storage.report_queries.stale import StaleProject, stale_counts, stale_projects, stale_totals
