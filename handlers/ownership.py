@@ -209,7 +209,7 @@ def _held(words: Callable[..., str], owner: Owner) -> str:
 
 async def _first_reporter(ctx: Context, owner: Owner) -> list[int]:
     if owner.project_id is not None:
-        first = await ctx.session.get(Project, owner.project_id)
+        first = await ctx.session.get(Project, owner.project_id)  # only who reported it is read: removed or not
         return [first.created_by] if first is not None and first.created_by is not None else []
     event = await ctx.session.get(Event, owner.event_id) if owner.event_id is not None else None
     return [event.member_id] if event is not None and event.member_id is not None else []
