@@ -30,10 +30,10 @@ from handlers.reports import compute_ranking, leaderboard
 from handlers.reports.activity_index import activity_ranking, activity_reply
 from handlers.reports.assessment import assess_all, assess_team, ranking_reply, team_reply
 from handlers.rules import Rules
-from handlers.schedule import local_day
 from handlers.score_periods import period_of
 from storage import activity_tallies
 from storage.db import create_engine, session_factory
+from storage.moments import local_day
 
 GOAL_MS = 200.0
 Report = Callable[[Any, Rules, Any], Awaitable[object]]

@@ -32,8 +32,8 @@ from bot.settings import Settings
 from handlers import reports
 from handlers.dashboard.tokens import sign_token
 from handlers.messages import Reply
-from handlers.schedule import local_day
 from storage.db import transaction
+from storage.moments import local_day
 from storage.report_queries import save_rank_snapshot
 
 GOAL_MS = 200.0

@@ -37,8 +37,8 @@ from alembic.script import ScriptDirectory
 from bench import common
 from handlers.catalog import load_catalog
 from handlers.schedule import day_bounds_utc
+from handlers.vocabulary import CATEGORIES as PROBLEM_CATEGORIES
 from storage.db import alembic_config, create_engine, ensure_derived, migrate
-from storage.models import PROBLEM_CATEGORIES
 from storage.name_lookup import name_key
 
 VERSION = 1  # bump when the generator changes what it makes

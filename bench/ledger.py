@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.common import OUT, backends, database_url, drop_database, machine_line, parse_args, pg_admin, table
 from bot.app import ZsBot
 from bot.ledger_files import export_ledger
-from bot.ledger_import import import_ledger
+from bot.ledger_load import import_ledger
 from bot.settings import Settings
 from handlers import ledger, reports
 from handlers.messages import Incoming

@@ -28,7 +28,7 @@ from handlers.ports import DeliveryError, Messenger
 from jobs.bindings import ChatLifecycle
 from jobs.scheduler import JobScheduler
 from storage import replays
-from storage.db import SessionFactory, create_engine, ensure_derived, migrate, session_factory, transaction
+from storage.db import SessionFactory, create_engine, ensure_derived, migrate, ping, session_factory, transaction
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +183,7 @@ class ZsBot:
         async def healthz(request: web.Request) -> web.Response:
             """Healthy when the database answers."""
             try:
-                async with self.engine.connect() as connection:
-                    await connection.exec_driver_sql("SELECT 1")
+                await ping(self.engine)
             except Exception as exc:  # report, don't crash: a load balancer polls this
                 return web.json_response({"ok": False, "error": type(exc).__name__, "worker": worker}, status=503)
             return web.json_response({"ok": True, "worker": worker})

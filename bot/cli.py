@@ -113,7 +113,7 @@ MAX_SHOWN = 40  # detail lines printed after an import (a dry run prints them al
 
 async def _import(settings: Settings, path: Path, *, mapping: dict[str, str], dry_run: bool) -> int:
     from bot.app import ZsBot
-    from bot.ledger_import import import_ledger
+    from bot.ledger_load import import_ledger
 
     async with ZsBot(settings) as bot:
         report = await import_ledger(bot, path, mapping=mapping, dry_run=dry_run)
@@ -248,7 +248,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         check_target(args.file)  # before opening (and perhaps creating) the database
         return asyncio.run(_export(settings, args.file))
     if args.command == "import":
-        from bot.ledger_import import parse_mapping, read_mapping_file
+        from bot.ledger_load import parse_mapping, read_mapping_file
 
         if not args.file.is_file():
             raise FileNotFoundError(2, "文件不存在 / no such file", str(args.file))

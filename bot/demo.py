@@ -117,7 +117,7 @@ async def demo_state(bot: ZsBot) -> str:
     """'empty', 'demo' (a demo built before, with whatever was tried in it since) or 'other' (real data:
     the demo must not touch it)."""
     async with bot.sessions() as session:
-        names = set(await roster_queries.team_names(session))
+        names = set(await queries.team_names(session))
         members = await roster_queries.member_count(session)
     if not names and not members:
         return "empty"
@@ -177,7 +177,7 @@ def _zh(stage: str) -> str:
 async def demo_summary(bot: ZsBot) -> str:
     """A few lines telling a newcomer what is in the demo and what to try."""
     async with bot.sessions() as session:
-        teams = len(await roster_queries.team_names(session))
+        teams = len(await queries.team_names(session))
         targets = await roster_queries.target_count(session)
     return (
         f"演示数据：郑州市二七区，{teams} 个小分队/街道，{targets} 条目标。\n"

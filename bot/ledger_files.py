@@ -1,4 +1,4 @@
-"""`zsbot export`: the ledger (台账) from the database into .xlsx/.csv/.json (import: bot.ledger_import)."""
+"""`zsbot export`: the ledger (台账) from the database into .xlsx/.csv/.json (import: bot.ledger_load)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from bot.app import ZsBot
-from bot.ledger_import import ImportReport, import_ledger
+from bot.ledger_load import ImportReport, import_ledger
 from handlers import ledger, reports
 from handlers.ledger import LedgerFormatError
 from storage import ledger_queries as lq

@@ -21,6 +21,7 @@ from handlers.projects.fields import date_line
 from handlers.records import card, headline_for, record_event, undo_line
 from handlers.refusal import refuse_key
 from handlers.resolve import check_may_change, find_project, lock_project
+from handlers.undo_button import undo_button
 from handlers.wording import both
 from storage import event_queries, name_lookup
 from storage.models import Event, Project
@@ -49,7 +50,7 @@ def _reply(ctx: Context, headline: str, lines: list[str], event_id: int, *,
     body = [headline_for(ctx, headline), *lines, *ctx.notes]
     if ctx.preview:
         return Reply(text="\n".join(line for line in body if line))
-    buttons = [*(extra or []), Button(ctx.say("activity.undo"), f"撤销 event:{event_id}")]
+    buttons = [*(extra or []), undo_button(ctx.say("activity.undo"), event_id)]
     return Reply(text="\n".join(line for line in [*body, undo_line(ctx)] if line), buttons=buttons)
 
 

@@ -117,7 +117,6 @@ _TOTAL_LABEL = "|".join(
     sorted((word for word, label in _CANONICAL_LABEL.items() if label in INVESTMENT_LABELS), key=len, reverse=True)
 )
 _TOKEN = re.compile(rf"(?:(?:{_TOTAL_LABEL})(?:{_CONNECTORS})?)?{_PHRASE_SRC}", re.IGNORECASE)
-_LEADING_LABEL = re.compile(rf"(?:{_TOTAL_LABEL})(?:{_CONNECTORS})?\s*")
 _PHASE = r"(?:第)?(?P<phase>[一二三四五六七八九十0-9]{1,2}|首)期(?:总?投资)?"
 _ALL_LABELS = "|".join(sorted(_CANONICAL_LABEL, key=len, reverse=True))
 # The leftmost match that reaches the amount is the longest label (计划总投资, not 总投资).
@@ -369,23 +368,6 @@ def looks_like_amount(text: str) -> bool:
         return False
     # parse_amount also takes `2 亿` (spaces dropped), which free text does not
     return next(scan_amounts(text), None) is not None or parse_amount(text, usd_rate=DEFAULT_USD_RATE) is not None
-
-
-def split_compound(token: str, *, usd_rate: float) -> tuple[Amount, str] | None:
-    """`总投资10亿一期3亿` → (10亿, '一期3亿'): a total followed by more words, the total first; None when the
-    token is one plain amount or not one."""
-    if not isinstance(token, str):
-        return None
-    text = token.strip()
-    label = _LEADING_LABEL.match(text.translate(_FOLD))
-    first = next(scan_amounts(text), None)
-    if first is None or first[0] != (label.end() if label else 0):
-        return None
-    rest = text[first[1] :].lstrip(" ,，、;；:：。")
-    if not rest:
-        return None
-    amount = amount_of(first[2], text[: first[1]], usd_rate=usd_rate)
-    return (amount, rest) if amount is not None else None
 
 
 def amount_at(tokens: Sequence[str], i: int, *, usd_rate: float) -> tuple[Amount, int] | None:

@@ -9,9 +9,9 @@ from handlers.messages import Reply
 from handlers.refusal import refuse_key
 from handlers.reports.activity_index import activity_ranking, activity_reply
 from handlers.reports.assessment import assess_all, assess_team, ranking_reply, team_reply
-from handlers.schedule import local_day
 from handlers.score_periods import period_of
 from storage import report_queries as rq
+from storage.moments import local_day
 
 ASSESS_DEFAULT_PERIOD = "quarter"  # assessment schemes are quarterly and yearly
 ACTIVITY_DEFAULT_PERIOD = "week"  # the 活跃指数 is published weekly

@@ -45,8 +45,16 @@ async def fresh_invite_code(session: AsyncSession) -> str:
 
 
 def new_link_code() -> str:
-    """A fresh link code."""
+    """A random link code (not checked against the codes in use: see fresh_link_code)."""
     return "".join(secrets.choice(ALPHABET) for _ in range(LINK_CODE_LENGTH))
+
+
+async def fresh_link_code(session: AsyncSession) -> str:
+    """A link code no person holds (expired ones included: a code is found by its text alone)."""
+    code = new_link_code()
+    while await roster_queries.member_by_link_code(session, code=code) is not None:
+        code = new_link_code()
+    return code
 
 
 async def check_not_locked(ctx: Context, kind: str) -> None:

@@ -401,18 +401,3 @@ def read_date(text: str, today: date) -> DateReading | None:
 def find_dates(text: str, today: date) -> list[DateReading]:
     """Every date expression inside free text, non-overlapping, left to right, longest match first."""
     return scan_matches(_DATE, text, lambda m: _safe_reading(m, text, today, free_text=True))
-
-
-def date_words() -> frozenset[str]:
-    """Words that are a date on their own (今天, 下周, 月底 …): never a project name."""
-    return _DATE_WORDS
-
-
-_DATE_WORDS = frozenset((
-    "今天", "今日", "当天", "明天", "明日", "后天", "大后天", "昨天", "昨日", "前天", "大前天", "本周", "这周", "下周",
-    "上周", "下下周", "周末", "下个月", "下月", "本月", "上个月", "月底", "月末", "月初", "月中", "上旬", "中旬", "下旬",
-    "年底", "年末", "年初", "明年", "后年", "去年", "上半年", "下半年", "春节", "元旦", "清明", "五一", "劳动节", "端午",
-    "中秋", "国庆", "节后", "节前", "年后", "年前",
-))
-
-

@@ -41,7 +41,8 @@ from handlers.understand.reader import Understanding, understand
 from handlers.understand.segments import UPDATE_VERBS, starts_command
 from handlers.wording import say
 from storage import event_queries, inbox, queries, roster_queries
-from storage.db import SessionFactory, lost_a_race, transaction
+from storage.db import SessionFactory, lost_a_race, session_zone, transaction
+from storage.limits import clip_to
 from storage.models import Member, Team
 from storage.tallies import zone_name
 
@@ -69,9 +70,9 @@ class Core(Asking):
     ) -> None:
         # The year counters (storage.tallies) are bucketed in the sessions' zone; reports read them by the
         # settings' zone, so the two must agree.
-        session_zone = sessions.kw.get("info", {}).get("tz")
-        if session_zone is None or zone_name(session_zone) != zone_name(settings.tz):
-            raise ValueError(f"sessions bucket years in {session_zone}, settings say {settings.tz}")
+        zone = session_zone(sessions)
+        if zone is None or zone_name(zone) != zone_name(settings.tz):
+            raise ValueError(f"sessions bucket years in {zone}, settings say {settings.tz}")
         self.settings = settings
         self.sessions = sessions
         self.catalog = catalog
@@ -197,7 +198,7 @@ class Core(Asking):
             async with transaction(self.sessions) as session:
                 notices = await codes.count_wrong(session, identity=incoming.identity, kind=rollback.attempt,
                                                   now=now, admins=self.settings.admins,
-                                                  message_id=(incoming.message_id or "")[:300])
+                                                  message_id=clip_to("codeattempt", "message_id", incoming.message_id or ""))
             await self._tell(notices)
         if rollback.member_id is not None and any(c.verb in UPDATE_VERBS for c in commands):
             # Remembered so that a 撤销 right after it says this message changed nothing.

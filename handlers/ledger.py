@@ -1,7 +1,7 @@
 """The ledger (台账): its rows, its columns and the machine formats (CSV, JSON), as plain functions over bytes.
 
 The people's format (.xlsx) is written by handlers.ledger_xlsx and every format is read by
-handlers.ledger_import; `write_xlsx` and `read_ledger` here hand over to them.
+handlers.ledger_read; `write_xlsx` and `read_ledger` here hand over to them.
 
 Formats, decided once:
 - CSV and JSON are for machines: English column names (`LEDGER_COLUMNS`, DESIGN §6 order), stage keys
@@ -123,7 +123,7 @@ def write_xlsx(rows: Iterable[LedgerRow], summary: LedgerSummary, *, tz: tzinfo)
 def read_ledger(
     content: bytes, filename: str, *, tz: tzinfo = DEFAULT_TZ, usd_rate: float | None = None,
 ) -> list[LedgerRow]:
-    """Rows of an .xlsx/.csv/.json ledger (handlers.ledger_import); raises LedgerFormatError, all or nothing."""
-    from handlers.ledger_import import read_rows
+    """Rows of an .xlsx/.csv/.json ledger (handlers.ledger_read); raises LedgerFormatError, all or nothing."""
+    from handlers.ledger_read import read_rows
 
     return read_rows(content, filename, tz=tz, usd_rate=usd_rate)

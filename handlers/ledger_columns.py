@@ -1,5 +1,5 @@
 """The ledger's (台账) columns, sheets and limits, and the error a file that cannot be read raises: what the
-ledger's writers and readers (handlers.ledger, ledger_xlsx, ledger_import) share."""
+ledger's writers and readers (handlers.ledger, ledger_xlsx, ledger_read) share."""
 
 from __future__ import annotations
 

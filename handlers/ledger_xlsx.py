@@ -1,7 +1,7 @@
 """The ledger as an Excel workbook for people: 汇总, one sheet per pool, 说明; ready to print.
 
 Every sheet prints landscape, one page wide, with its header row repeated on each printed page; every
-table ends with a 合计 row (read back, it is skipped: handlers.ledger_import skips 合计/小计 rows).
+table ends with a 合计 row (read back, it is skipped: handlers.ledger_read skips 合计/小计 rows).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from handlers.messages import Reply
 from handlers.wording import key, say
 from storage import ownership_queries, queries, roster_queries
 from storage.company_names import company_key
+from storage.limits import clip_to
 from storage.models import Event, OwnershipClash, Project
 from storage.name_lookup import name_key
 from storage.ownership_queries import Courted
@@ -168,15 +169,17 @@ async def first_contact(
     since = format_local(owner.since, ctx.settings.tz, with_time=False)
     ctx.notes.append(ctx.say("ownership.sender", company=owner.company, team=owner.team_name, since=since,
                              held=_held(ctx.say, owner)))
+    clash_company = clip_to("ownership_clash", "company", owner.company)
     existing = await ownership_queries.open_clash(ctx.session, first_project_id=owner.project_id,
                                                   second_team_id=team_id, first_team_id=owner.team_id,
-                                                  company=owner.company[:200])
+                                                  company=clash_company)
     if existing is not None and existing.id is not None:
         return Clash(owner=owner, clash_id=existing.id, new=False)
     row = OwnershipClash(
-        company=owner.company[:200], first_team_id=owner.team_id, first_project_id=owner.project_id,
+        company=clash_company, first_team_id=owner.team_id, first_project_id=owner.project_id,
         first_seen_at=owner.since, second_team_id=team_id, second_project_id=project_id, subject=subject,
-        subject_text=(project_name or company)[:200], member_id=ctx.member.id if ctx.member else None,
+        subject_text=clip_to("ownership_clash", "subject_text", project_name or company),
+        member_id=ctx.member.id if ctx.member else None,
         event_id=event_id, created_at=ctx.now, first_subject=owner.subject,
     )
     ctx.session.add(row)
@@ -206,7 +209,7 @@ def _held(words: Callable[..., str], owner: Owner) -> str:
 
 async def _first_reporter(ctx: Context, owner: Owner) -> list[int]:
     if owner.project_id is not None:
-        first = await ctx.session.get(Project, owner.project_id)
+        first = await ctx.session.get(Project, owner.project_id)  # only who reported it is read: removed or not
         return [first.created_by] if first is not None and first.created_by is not None else []
     event = await ctx.session.get(Event, owner.event_id) if owner.event_id is not None else None
     return [event.member_id] if event is not None and event.member_id is not None else []
@@ -216,7 +219,7 @@ async def settle(ctx: Context, *, project_id: int, resolution: str) -> int:
     """Close the open clashes a project is in (a transfer, a drop); returns how many."""
     rows = await ownership_queries.open_clashes_of_project(ctx.session, project_id=project_id)
     for row in rows:
-        row.resolved_at, row.resolution = ctx.now, resolution[:30]
+        row.resolved_at, row.resolution = ctx.now, clip_to("ownership_clash", "resolution", resolution)
         row.resolved_by = ctx.member.id if ctx.member else None
         ctx.session.add(row)
     return len(rows)

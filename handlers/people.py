@@ -123,9 +123,7 @@ async def handle_link(cmd: Command, ctx: Context) -> Reply:
     if not cmd.value:
         if ctx.member is None:
             raise refuse_key(ctx, "link.link_from_platform_where", 'link')
-        code = codes.new_link_code()
-        while await roster_queries.member_by_link_code(ctx.session, code=code) is not None:
-            code = codes.new_link_code()
+        code = await codes.fresh_link_code(ctx.session)
         ctx.member.link_code, ctx.member.link_code_until = code, ctx.now + LINK_CODE_LIFETIME
         ctx.session.add(ctx.member)
         return Reply(text=ctx.say("link.link_code_valid_minutes", code=code))

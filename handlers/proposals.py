@@ -9,9 +9,8 @@ from __future__ import annotations
 from handlers.commands import Lang
 from handlers.format import undo_hint
 from handlers.messages import Button, Reply
+from handlers.undo_button import UNDO_PREFIX as _UNDO_PREFIX
 from handlers.wording import say
-
-_UNDO_PREFIX = "撤销 event:"
 
 
 def _indent(text: str) -> str:

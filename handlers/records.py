@@ -10,11 +10,12 @@ from typing import Any
 from handlers.attachments import kept_note
 from handlers.context import Context
 from handlers.format import format_amount, project_label, stage_name, undo_hint
-from handlers.messages import Button, Reply
+from handlers.messages import Reply
 from handlers.refusal import refuse_key
+from handlers.undo_button import undo_button
 from handlers.wording import key
 from storage import event_queries, queries
-from storage.limits import table_limits, violations
+from storage.limits import clip_to, table_limits, violations
 from storage.models import Evidence, Project
 
 # --- snapshots for undo ---------------------------------------------------------------------------
@@ -106,8 +107,10 @@ def _keep_evidence(ctx: Context, project: Project | None, event_id: int) -> None
     for item in ctx.incoming.files:
         state = "stored" if item.local_path else ("too_large" if item.size > limit else "pending")
         ctx.session.add(Evidence(
-            project_id=project.id, event_id=event_id, platform=ctx.incoming.platform, file_ref=item.file_ref[:500],
-            file_name=item.file_name[:300], mime_type=item.mime_type[:100], stored_path=item.local_path,
+            project_id=project.id, event_id=event_id, platform=ctx.incoming.platform,
+            file_ref=clip_to("evidence", "file_ref", item.file_ref),
+            file_name=clip_to("evidence", "file_name", item.file_name),
+            mime_type=clip_to("evidence", "mime_type", item.mime_type), stored_path=item.local_path,
             created_at=ctx.now, size_bytes=item.size, fetch_state=state,
         ))
     if ctx.incoming.files:
@@ -149,4 +152,4 @@ async def card(ctx: Context, project: Project, headline: str, details: list[str]
         return Reply(text="\n".join(line for line in lines if line))
     lines.append(undo_line(ctx))
     return Reply(text="\n".join(line for line in lines if line),
-                 buttons=[Button(ctx.say("card.undo"), f"撤销 event:{event_id}")])
+                 buttons=[undo_button(ctx.say("card.undo"), event_id)])

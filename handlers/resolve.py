@@ -152,9 +152,7 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
         return await find_project(ctx, cmd, may_create=may_create, lock=lock, looked_again=True)
     containing = [p for p in candidates if key in p.name_key or key in p.aliases]
     if not writes and len(containing) == 1:
-        hit = await ctx.session.get(Project, containing[0].id)
-        assert hit is not None  # read a moment ago in this transaction
-        return hit
+        return await _live(ctx, verb, containing[0].id)
     scored = process.extract(
         key, {index: project.name_key for index, project in enumerate(candidates)}, scorer=fuzz.WRatio,
         limit=MAX_CHOICES, score_cutoff=ctx.settings.fuzzy_threshold,
@@ -171,9 +169,7 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
     if len(close) == 1:
         only = close[0]
         if not writes:
-            hit = await ctx.session.get(Project, only.id)
-            assert hit is not None
-            return hit
+            return await _live(ctx, verb, only.id)
         choices = [Choice(*both("find_project.yes_that_one", id=only.id, project=only.name), _pinned(cmd, only.id))]
         if offer_new:
             choices.append(_new_choice(cmd, name))
@@ -184,6 +180,15 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
     if may_create:
         return CREATE
     raise refuse_key(ctx, "find_project.project_matches_mine_list", verb, name=name)
+
+
+async def _live(ctx: Context, verb: str, project_id: int) -> Project:
+    """A candidate found a moment ago, loaded whole; refused like an unknown #id if its creation was undone
+    since (another message committed in between: the candidates query skips removed projects)."""
+    project = await queries.project_by_id(ctx.session, project_id=project_id)
+    if project is None:
+        raise refuse_key(ctx, "find_project.there_project", verb, id=project_id)
+    return project
 
 
 async def require_project(ctx: Context, cmd: Command, *, lock: bool = False) -> Project:

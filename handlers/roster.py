@@ -19,6 +19,7 @@ from handlers.records import headline_for, record_event
 from handlers.refusal import refuse_key
 from handlers.wording import PerLang, both, key, say
 from storage import bindings, queries, roster_queries
+from storage import report_queries as rq
 from storage.models import ChatBinding, Member
 
 ROLE_WORDS = {"captain": key("role.captain"), "leader": key("role.leader")}
@@ -166,7 +167,7 @@ def _binding_label(ctx: Context, binding: ChatBinding, teams: dict[int, str]) ->
 
 async def list_bindings(ctx: Context) -> Reply:
     """绑定 alone: what this chat is bound to (in a group), or every binding (admins, in private)."""
-    teams = await roster_queries.team_names_by_id(ctx.session)
+    teams = await rq.team_names(ctx.session)
     if ctx.incoming.chat_kind == "group":
         binding = await bindings.binding_of(ctx.session, platform=ctx.incoming.chat_platform,
                                                         chat_id=ctx.incoming.chat_id)
@@ -183,7 +184,7 @@ async def list_bindings(ctx: Context) -> Reply:
 
 async def handle_unbind(cmd: Command, ctx: Context) -> Reply:
     """unbind: this group, a WeCom group robot (robot:KEY), or one of a squad's bindings (listed, then chosen)."""
-    teams = await roster_queries.team_names_by_id(ctx.session)
+    teams = await rq.team_names(ctx.session)
     binding: ChatBinding | None = None
     if cmd.secret:
         binding = await bindings.binding_of(ctx.session, platform="wecom-robot", chat_id=cmd.secret)

@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+# Re-exported for the reports that import it from here; new code imports it from storage.moments.
+from storage.moments import local_day as local_day
+
 log = logging.getLogger(__name__)
 
 # Stages whose projects go stale: a landed project has finished the funnel, so silence there is no alarm;
@@ -28,11 +31,6 @@ _warned_years: set[int] = set()
 def as_tz(tz: tzinfo | str) -> tzinfo:
     """A tzinfo from a zone name or a tzinfo."""
     return ZoneInfo(tz) if isinstance(tz, str) else tz
-
-
-def local_day(now: datetime, tz: tzinfo | str) -> date:
-    """The calendar day `now` falls on in the district's time zone."""
-    return now.astimezone(as_tz(tz)).date()
 
 
 def day_bounds_utc(day: date, tz: tzinfo | str) -> tuple[datetime, datetime]:
@@ -104,24 +102,6 @@ def stale_cutoffs(
         return None
     yellow, red, remove = limits
     return add_months(now, -yellow), add_months(now, -red), add_months(now, -remove)
-
-
-def stale_light(last_event_at: datetime, now: datetime, stage: str, *, months: StaleLimits) -> str | None:
-    """A project's staleness: "yellow", "red", "remove" or None (fresh, or a stage that never goes stale).
-
-    A project is yellow when it has had no event for longer than its stage's first limit, and so on.
-    """
-    cutoffs = stale_cutoffs(now, stage, months)
-    if cutoffs is None:
-        return None
-    yellow_cut, red_cut, remove_cut = cutoffs
-    if last_event_at < remove_cut:
-        return "remove"
-    if last_event_at < red_cut:
-        return "red"
-    if last_event_at < yellow_cut:
-        return "yellow"
-    return None
 
 
 def is_workday(day: date) -> bool:

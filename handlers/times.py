@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from handlers.calendar_math import read_number
-from handlers.dates import CN_DIGITS, scan_matches
+from handlers.dates import CN_DIGITS
 
 Relation = Literal["on", "by", "until", "after"]
 Granularity = Literal["day", "week", "month", "year"]
@@ -39,16 +39,13 @@ _TIME = re.compile(
 )
 
 
-def _time(m: re.Match[str], free_text: bool) -> TimeReading | None:
+def _time(m: re.Match[str]) -> TimeReading | None:
     """Interpret one time match, or None when the hour or minute is impossible."""
     period, ampm = m.group("per"), (m.group("ampm") or "").lower().replace(".", "")
     if m.group("h") is not None or m.group("eh") is not None:
         hour, minute = int(m.group("h") or m.group("eh")), int(m.group("m") or 0)
     else:
         hour_text, rest = m.group("ch"), m.group("rest")
-        # 一点 / 两点 / 三点 are "a little", "two points" in a sentence; a time needs more than that there.
-        if free_text and not hour_text.isdigit() and not (period or rest or ampm or "钟" in m.group(0)):
-            return None
         minute_text = m.group("cm") or m.group("cm2") or m.group("cm3") or m.group("cm4")
         read_hour = read_number(hour_text)
         read_minute = read_number(minute_text) if minute_text else {"半": 30, "一刻": 15, "三刻": 45}.get(rest or "", 0)
@@ -73,13 +70,8 @@ def read_time(text: str) -> TimeReading | None:
     """The time of day a whole word names (8点半, 下午3点, 14:30), or None."""
     stripped = text.strip()
     m = _TIME.fullmatch(stripped) if stripped else None
-    reading = _time(m, free_text=False) if m else None
+    reading = _time(m) if m else None
     if reading is None:
         return None
     offset = text.find(stripped)
     return dataclasses.replace(reading, start=reading.start + offset, end=reading.end + offset)
-
-
-def find_times(text: str) -> list[TimeReading]:
-    """Every time of day inside free text, left to right."""
-    return scan_matches(_TIME, text, lambda m: _time(m, free_text=True))

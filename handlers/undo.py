@@ -74,6 +74,7 @@ async def _target(ctx: Context, cmd: Command) -> Event:
         raise refuse_key(ctx, "target.nothing_yours_undo_last", minutes=minutes)
     unchanged = ctx.member.last_unchanged_at
     if unchanged is not None and unchanged > found.created_at:
+        # Removed ones too: this only names the project the earlier change was on.
         project = await ctx.session.get(Project, found.project_id) if found.project_id else None
         label = f"{project_label(project.id, project.name)} " if project else ""
         ago = max(1, int((ctx.now - found.created_at).total_seconds() // 60))
@@ -99,6 +100,8 @@ async def handle_undo(cmd: Command, ctx: Context) -> Reply:
         events = [event for event in mine if _batch(event) == batch] or [target]
     lines: list[str] = []
     for event in events:
+        # Removed ones too: an undo is what removes a project (its creation undone), and _reverse must see a
+        # removed one to refuse undoing that creation twice.
         project = await ctx.session.get(Project, event.project_id) if event.project_id else None
         if project is not None:
             await lock_project(ctx, project)

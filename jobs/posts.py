@@ -22,11 +22,12 @@ from handlers.messages import Reply
 from handlers.ports import Charts
 from handlers.reports.activity_index import weekly_race
 from handlers.reports.common import day_with_weekday
-from handlers.schedule import day_bounds_utc, is_workday, local_day
+from handlers.schedule import day_bounds_utc, is_workday
 from storage import post_queries
 from storage.models import ChatBinding
-from storage.post_queries import OverdueProblem, Unreported, team_names
-from storage.report_queries import save_rank_snapshot
+from storage.moments import local_day
+from storage.post_queries import OverdueProblem, Unreported
+from storage.report_queries import save_rank_snapshot, team_names
 
 if TYPE_CHECKING:
     from handlers.rules import Rules

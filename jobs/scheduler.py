@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from handlers.chat_settings import job_setting
 from handlers.context import Clock
 from handlers.ports import Charts, ChatEvents, DeliveryError, Messenger
-from handlers.schedule import local_day
 from jobs.failures import report_failures, safe_error
 from jobs.posts import (
     JOBS,
@@ -43,6 +42,7 @@ from jobs.timing import is_due, scheduled_at
 from storage import job_runs as runs
 from storage.db import SessionFactory, transaction
 from storage.models import ChatBinding, JobRun
+from storage.moments import local_day
 from storage.post_queries import mark_escalated
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, event, select, text
@@ -37,6 +37,7 @@ from storage.activity_queries import (
 )
 from storage.counter_writes import LedgerSession
 from storage.models import Event, Project
+from storage.moments import local_day
 from storage.tallies import stored_before_flush
 
 if TYPE_CHECKING:
@@ -44,13 +45,6 @@ if TYPE_CHECKING:
 
 TRACKED: tuple[str, ...] = ("team_id", "stage", "removed", "signed_at", "landed_at")
 Key = tuple[int, str, date]  # team id, kind, local day
-
-
-def local_day(moment: datetime, tz: tzinfo) -> date:
-    """The day of `moment` in the district's zone (a naive moment is UTC, as SQLite returns it raw)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(tz).date()
 
 
 def contribution(values: Mapping[str, Any], tz: tzinfo) -> Iterator[Key]:

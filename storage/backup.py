@@ -21,7 +21,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from storage import activity_tallies, company_names, name_index, report_weeks, tallies
-from storage.db import create_engine, migrate
+from storage.db import create_engine, follow_explicit_ids, migrate
 from storage.limits import violations
 
 FORMAT = "zsbot-backup/1"
@@ -120,11 +120,8 @@ async def restore_from(url: str, path: Path, *, tz: tzinfo) -> dict[str, int]:
                     columns = table.columns
                     decoded = [{k: _decode(columns[k], v) for k, v in row.items() if k in columns} for row in rows]
                     await connection.execute(insert(table), decoded)
-                if engine.dialect.name == "postgresql" and "id" in table.columns:
-                    # Restored ids do not move the sequences; new rows must not collide with them.
-                    await connection.execute(text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                        f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
+                if "id" in table.columns:  # restored ids do not move the sequences; new rows must not collide
+                    await follow_explicit_ids(connection, table.name)
             await connection.run_sync(tallies.rebuild, tz)
             await connection.run_sync(activity_tallies.rebuild, tz)
             await connection.run_sync(report_weeks.rebuild, tz)

@@ -10,10 +10,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -62,6 +62,32 @@ def session_factory(engine: AsyncEngine, *, tz: tzinfo) -> SessionFactory:
     return async_sessionmaker(
         engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=LedgerSession, info={"tz": tz}
     )
+
+
+def session_zone(sessions: SessionFactory) -> tzinfo | None:
+    """The zone the factory's sessions bucket local years and days in (session_factory's `tz`; None: not set)."""
+    # Read from a session's public `info` (a session connects only when first used, so this one never does);
+    # the factory's own keyword store is not documented API.
+    zone = sessions().info.get("tz")
+    return zone if isinstance(zone, tzinfo) else None
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raise unless the database answers a trivial query (the /healthz check)."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+async def follow_explicit_ids(db: AsyncConnection | AsyncSession, table: str) -> None:
+    """After rows were inserted with explicit ids: move PostgreSQL's id sequence of `table` past them."""
+    connection = db if isinstance(db, AsyncConnection) else await db.connection()
+    if connection.dialect.name != "postgresql":
+        return  # SQLite's next rowid is always past the largest one stored
+    # is_called=false: the next id is exactly MAX(id) + 1, so 1 on an empty table.
+    quoted = connection.dialect.identifier_preparer.quote(table)
+    await connection.execute(text(
+        f"SELECT setval(pg_get_serial_sequence(:table, 'id'), COALESCE((SELECT MAX(id) FROM {quoted}), 0) + 1, false)"
+    ), {"table": quoted})
 
 
 # deadlock_detected, serialization_failure: PostgreSQL aborted the transaction to let another one through.

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import activity_tallies, report_weeks
+from storage.limits import clip_to
 from storage.models import (
     ADMIN_EVENT_KINDS,
     Event,
@@ -128,7 +129,7 @@ async def mark_unchanged(session: AsyncSession, *, member_id: int, text: str, no
     """Remember that the member's latest update changed nothing (for the next 撤销)."""
     connection = await session.connection()
     await connection.execute(update(Member).where(col(Member.id) == member_id)
-                             .values(last_unchanged_at=now, last_unchanged_text=text[:200]))
+                             .values(last_unchanged_at=now, last_unchanged_text=clip_to("member", "last_unchanged_text", text)))
 
 
 async def is_undone(session: AsyncSession, *, event_id: int) -> bool:

@@ -24,14 +24,6 @@ async def funds_in_place_by_team(session: AsyncSession, *, since: date, until: d
     return {int(team_id): int(total) for team_id, total in (await session.exec(statement)).all()}
 
 
-async def funds_in_place_district(session: AsyncSession, *, since: date, until: date) -> int:
-    """Yuan in place in the whole district: arrivals not undone with since <= arrived_on < until."""
-    statement = select(func.coalesce(func.sum(col(FundsArrival.amount_yuan)), 0)).where(
-        col(FundsArrival.arrived_on) >= since, col(FundsArrival.arrived_on) < until,
-        col(FundsArrival.removed) == false())
-    return int((await session.exec(statement)).one())
-
-
 async def funds_in_place_by_project(
     session: AsyncSession, *, project_ids: Iterable[int] | None = None, until: date | None = None,
 ) -> dict[int, int]:

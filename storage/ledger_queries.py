@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import exists, false, func, select, text
+from sqlalchemy import exists, false, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel import select as sqlmodel_select  # ORM entities back (sqlalchemy's select gives rows)
@@ -134,10 +134,3 @@ async def project_in_team(session: AsyncSession, *, key: str, team_id: int) -> P
     """The project of this name key in this squad (removed ones too), the oldest first."""
     query = sqlmodel_select(Project).where(col(Project.name_key) == key, col(Project.team_id) == team_id)
     return (await session.exec(query.order_by(col(Project.id)))).first()
-
-
-async def follow_explicit_ids(session: AsyncSession) -> None:
-    """After inserting projects with explicit ids: PostgreSQL's sequence must move past them."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await _exec(session, text(
-            "SELECT setval(pg_get_serial_sequence('project', 'id'), COALESCE(MAX(id), 1)) FROM project"))

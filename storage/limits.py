@@ -56,6 +56,11 @@ def table_limits(table: str) -> Mapping[str, int]:
     return MappingProxyType({column: limit for (name, column), limit in _limits().items() if name == table})
 
 
+def clip_to(table: str, column: str, text: str) -> str:
+    """`text` cut to the most characters the column may hold (for what is kept as context, never a name)."""
+    return text[:table_limits(table)[column]]
+
+
 @dataclass(frozen=True)
 class Violation:
     """A value longer than its column allows."""

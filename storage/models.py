@@ -19,14 +19,7 @@ ALL_STAGES: tuple[str, ...] = (*STAGES, "dropped")
 
 # Stored roles: only those given in chat (handlers.access computes admin and settings leaders per message).
 ROLES: tuple[str, ...] = ("member", "captain", "leader")
-EVENT_KINDS: tuple[str, ...] = (
-    "create", "stage", "note", "visit", "problem", "resolve", "edit", "drop", "undo",
-    "verify", "expect", "evidence", "funds", "transfer",
-    "reception", "promo", "lead", "publicity",  # activity without a project stage (storage.activity_queries)
-    *("role", "roster", "team", "binding"),  # administration from the chat (not undone by 撤销)
-)
 ADMIN_EVENT_KINDS: tuple[str, ...] = ("role", "roster", "team", "binding")
-PROBLEM_CATEGORIES: tuple[str, ...] = ("规划", "土地", "技术", "资金", "审批", "其他")
 
 
 class Team(SQLModel, table=True):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import String, and_, bindparam, func, or_, true
+from sqlalchemy import String, and_, bindparam, or_, true
 from sqlalchemy import select as columns_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -149,12 +149,6 @@ async def clashes(session: AsyncSession, *, include_resolved: bool, limit: int =
         statement = statement.where(col(OwnershipClash.resolved_at).is_(None))
     return (await session.exec(statement.order_by(col(OwnershipClash.created_at).desc(),
                                                   col(OwnershipClash.id).desc()).limit(limit))).all()
-
-
-async def count_open_clashes(session: AsyncSession) -> int:
-    """How many clashes wait for a leader."""
-    statement = select(func.count()).select_from(OwnershipClash).where(col(OwnershipClash.resolved_at).is_(None))
-    return int((await session.exec(statement)).one())
 
 
 async def open_clashes_of_project(session: AsyncSession, *, project_id: int) -> Sequence[OwnershipClash]:

@@ -17,12 +17,6 @@ from storage.models import ChatBinding, Event, Identity, Member, Problem, Projec
 from storage.report_queries import REPORT_KINDS
 
 
-async def team_names(session: AsyncSession) -> dict[int, str]:
-    """Team id → name."""
-    rows = (await session.exec(select(col(Team.id), col(Team.name)))).all()
-    return {tid: name for tid, name in rows if tid is not None}
-
-
 async def all_bindings(session: AsyncSession) -> list[ChatBinding]:
     """Every bound chat, in binding order."""
     return list((await session.exec(select(ChatBinding).order_by(col(ChatBinding.id)))).all())

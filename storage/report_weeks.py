@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, delete, select, text
@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import counter_writes
 from storage.models import Event, ReportWeek
+from storage.moments import local_day
 from storage.report_queries.common import REPORT_KINDS
 
 if TYPE_CHECKING:
@@ -37,9 +38,7 @@ TABLE: Table = SQLModel.metadata.tables[ReportWeek.__tablename__]
 
 def week_of(moment: datetime, tz: tzinfo) -> date:
     """The local Monday of the week `moment` falls in (a naive moment is UTC, as SQLite returns it raw)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    day = moment.astimezone(tz).date()
+    day = local_day(moment, tz)
     return day - timedelta(days=day.weekday())
 
 

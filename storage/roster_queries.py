@@ -46,12 +46,6 @@ async def captains_of(session: AsyncSession, *, team_id: int) -> Sequence[Member
     return (await session.exec(statement.order_by(col(Member.id)))).all()
 
 
-async def team_names_by_id(session: AsyncSession) -> dict[int, str]:
-    """Every squad's name by id."""
-    return {team_id: name for team_id, name in (await session.exec(select(Team.id, Team.name))).all()
-            if team_id is not None}
-
-
 async def rename_team(session: AsyncSession, *, team: Team, name: str) -> None:
     """Give a squad a new name."""
     team.name = name
@@ -179,11 +173,6 @@ async def team_lines(session: AsyncSession) -> list[TeamLine]:
             captains.setdefault(team_id, []).append(name)
     return [TeamLine(team.id or 0, team.name, team.kind, int(counts.get(team.id, 0)),
                      "、".join(captains.get(team.id or 0, [])), int(chats.get(team.id, 0))) for team in teams]
-
-
-async def team_names(session: AsyncSession) -> list[str]:
-    """Every squad's name."""
-    return list((await session.exec(select(Team.name))).all())
 
 
 async def member_count(session: AsyncSession) -> int:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Table, delete, event, inspect, select, text
@@ -40,6 +40,7 @@ from sqlmodel import Session, SQLModel, col
 from storage import counter_writes
 from storage.counter_writes import LedgerSession
 from storage.models import STAGES, BreakdownYearTally, LedgerMeta, Project, TeamYearTally
+from storage.moments import as_utc
 
 # The project fields a contribution depends on.
 TRACKED: tuple[str, ...] = (
@@ -60,9 +61,7 @@ _BREAKDOWN_KEYS = ("year", "wheel", "industry", "zone", "stage", "verified")
 
 
 def _local_year(moment: datetime, tz: tzinfo) -> int:
-    if moment.tzinfo is None:  # SQLite rows read outside the ORM's UTCDateTime come back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(tz).year
+    return as_utc(moment).astimezone(tz).year
 
 
 def contribution(values: Mapping[str, Any], tz: tzinfo) -> Iterator[tuple[int, str, bool]]:
@@ -257,9 +256,3 @@ async def ensure(engine: AsyncEngine, tz: tzinfo) -> bool:
     """`ensure_zone` in its own transaction on `engine`."""
     async with engine.begin() as connection:
         return await connection.run_sync(ensure_zone, tz)
-
-
-async def rebuild_async(engine: AsyncEngine, tz: tzinfo) -> None:
-    """`rebuild` in its own transaction on `engine`."""
-    async with engine.begin() as connection:
-        await connection.run_sync(rebuild, tz)

@@ -24,7 +24,7 @@ from handlers.catalog import load_catalog
 from handlers.dispatch import Core
 from handlers.messages import Incoming, Reply
 from handlers.understand.guards import bad_name
-from storage.db import SessionFactory
+from storage.db import SessionFactory, follow_explicit_ids
 from storage.models import Event, Member, Problem, Project
 from tests.helpers import DISTRICT_TZ, MovableClock
 
@@ -151,12 +151,9 @@ async def restore_snapshot(engine: AsyncEngine, snapshot: Snapshot) -> None:
             rows = snapshot[table.name]
             if rows:
                 await connection.execute(insert(table), rows)
-        if connection.dialect.name == "postgresql":
-            for table in tables:
-                if "id" in table.c and table.c.id.autoincrement is not False and table.c.id.primary_key:
-                    top = max((row["id"] for row in snapshot[table.name]), default=0)
-                    await connection.execute(text(
-                        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), {max(top, 1)}, {top > 0})"))
+        for table in tables:
+            if "id" in table.c and table.c.id.autoincrement is not False and table.c.id.primary_key:
+                await follow_explicit_ids(connection, table.name)
 
 
 def is_question(reply: Reply) -> bool:

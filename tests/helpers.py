@@ -7,12 +7,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.settings import Settings
 from handlers.catalog import load_catalog
 from handlers.commands import Command
 from handlers.dispatch import Core
 from handlers.messages import Incoming, IncomingFile, Reply
 from handlers.ports import DashLinks, Notifier
+from storage import report_queries as rq
 from storage.db import SessionFactory
 
 ADMIN = "admin"
@@ -102,3 +105,14 @@ async def squad_with_members(chat: Chat, team: str, *members: str) -> str:
 def same_command(a: Command, b: Command) -> bool:
     """Whether two Commands are equal apart from the message text they came from."""
     return replace(a, text="") == replace(b, text="")
+
+
+async def district_scan(session: AsyncSession, *, start: datetime, end: datetime, require_verification: bool,
+                        team_id: int | None = None) -> rq.StageTally:
+    """The district's (or one squad's) stage counts in [start, end), scanned from the projects: the squads of
+    rq.stage_tallies added up (the oracle the year counters and the verification rule are checked against)."""
+    total = rq.StageTally()
+    for tally in (await rq.stage_tallies(session, start=start, end=end, require_verification=require_verification,
+                                         team_id=team_id)).values():
+        total.add(tally)
+    return total

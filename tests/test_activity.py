@@ -11,7 +11,7 @@ from sqlalchemy import text as sql_text
 from sqlmodel import col, select
 
 from bot.app import ZsBot
-from bot.ledger_import import import_ledger
+from bot.ledger_load import import_ledger
 from bot.settings import Settings
 from handlers.messages import Incoming
 from storage import activity_queries, activity_tallies

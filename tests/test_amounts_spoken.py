@@ -14,7 +14,6 @@ from handlers.amounts import (
     find_amounts,
     looks_like_amount,
     parse_amount,
-    split_compound,
 )
 from handlers.commands import Amount
 
@@ -114,7 +113,6 @@ def test_spoken_forms(text: str, yuan: int, currency: str, vague: bool) -> None:
     expected = Amount(yuan=yuan, text=text, currency=currency, vague=vague)
     assert parse_amount(text, usd_rate=RATE) == expected
     assert looks_like_amount(text)
-    assert split_compound(text, usd_rate=RATE) is None  # one plain amount
     if " " not in text:  # glued to words on both sides, it is found with the same value
         [found] = find_amounts(f"签了{text}的合同", usd_rate=RATE)
         assert found.end == 2 + len(text) and text.endswith(found.text)
@@ -133,7 +131,7 @@ def test_spoken_forms(text: str, yuan: int, currency: str, vague: bool) -> None:
         "1亿5000",  # 5000 yuan or 5000万?
         "一期3亿", "二期5000万", "首期投资3亿",  # a phase, not the project's total
         "年产值5000万", "税收300万", "营收2亿",  # not an investment at all
-        "总投资10亿一期3亿",  # a compound: see split_compound
+        "总投资10亿一期3亿",  # a total and a phase: find_amounts reads both, with their labels
     ],
 )
 def test_money_that_cannot_be_stored_as_read(text: str) -> None:
@@ -207,27 +205,6 @@ def test_find_amounts_in_free_text(text: str, expected: list[tuple[str, int | No
 
 
 @pytest.mark.parametrize(
-    ("token", "expected"),
-    [
-        ("总投资10亿一期3亿", (Amount(10 * YI, "总投资10亿"), "一期3亿")),
-        ("10亿一期3亿二期7亿", (Amount(10 * YI, "10亿"), "一期3亿二期7亿")),
-        ("总投资10亿，其中一期3亿", (Amount(10 * YI, "总投资10亿"), "其中一期3亿")),
-        ("十来个亿一期2亿", (Amount(10 * YI, "十来个亿", vague=True), "一期2亿")),
-        ("2亿建总部", (Amount(2 * YI, "2亿"), "建总部")),
-        ("总投资10亿", None),  # one plain amount
-        ("2亿元人民币", None),
-        ("一期3亿二期5亿", None),  # starts with a phase, not the total
-        ("几个亿一期3亿", None),  # the total cannot be read
-        ("网易2亿", None),  # words before the amount
-        ("二期", None),
-        ("", None),
-    ],
-)
-def test_split_compound(token: str, expected: tuple[Amount, str] | None) -> None:
-    assert split_compound(token, usd_rate=RATE) == expected
-
-
-@pytest.mark.parametrize(
     ("tokens", "expected"),
     [
         (["投资5", "亿"], (Amount(5 * YI, "投资5 亿"), 2)),
@@ -298,13 +275,6 @@ def test_never_raises_and_stays_in_range(text: str) -> None:
             if len(f.text) <= 40:  # the words alone read the same
                 assert parse_amount(f.text, usd_rate=RATE) == f.amount
     assert looks_like_amount(text) == (bool(found) or amount is not None)
-    split = split_compound(text, usd_rate=RATE)
-    if split is not None:
-        total, rest = split
-        assert 0 < total.yuan <= MAX_YUAN and rest
-        assert text.strip().startswith(total.text)
-        if len(total.text) <= 40:
-            assert parse_amount(total.text, usd_rate=RATE) == total
 
 
 @settings(max_examples=200, deadline=None)

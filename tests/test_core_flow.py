@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import update
 from sqlmodel import func, select
 
 from handlers.messages import IncomingFile
+from storage import name_lookup
 from storage.models import Event, Evidence, InboundMessage, Member, PendingChoice, Problem, Project, Target, Team
 from tests.helpers import ADMIN, Chat, make_core, squad_with_members
 
@@ -355,3 +357,20 @@ async def test_one_person_links_telegram_and_wecom(chat, sessions) -> None:
     await chat.ok("刘洋", "谋划 长江路物流园")
     code = (await chat.ok("张伟", "关联")).text.split("关联码：")[1].split("（")[0]
     await chat.refused("刘洋", f"关联 {code}")
+
+
+async def test_a_project_removed_after_the_name_lookup_is_not_used(chat, monkeypatch) -> None:
+    await squad_with_members(chat, "德化街", "张伟")
+    await chat.ok("张伟", "谋划 华润万象城三期 2亿")
+    assert "华润万象城三期" in (await chat.ok("张伟", "查 万象城")).text  # found as the one name containing it
+    real = name_lookup.fuzzy_candidates
+
+    async def removed_meanwhile(session, **kwargs):
+        # Another message's undo of the creation commits between the candidates query and the load.
+        found = await real(session, **kwargs)
+        await (await session.connection()).execute(update(Project).values(removed=True))
+        return found
+
+    monkeypatch.setattr(name_lookup, "fuzzy_candidates", removed_meanwhile)
+    refused = await chat.refused("张伟", "查 万象城")
+    assert "#1" in refused.text and "华润万象城三期" not in refused.text

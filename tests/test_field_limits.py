@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import func, select
 
 from storage.backup import backup_to
-from storage.limits import ALIAS_LIMIT, limits, violations
+from storage.limits import ALIAS_LIMIT, clip_to, limits, violations
 from storage.models import Event, Project
 from tests.helpers import squad_with_members
 
@@ -31,6 +31,14 @@ async def test_overlong_fields_are_refused_alike_on_both_backends(chat, sessions
     async with sessions() as session:
         project = (await session.exec(select(Project))).one()
     assert (project.aliases, project.company, project.place) == ("", "", "")
+
+
+def test_clip_to_cuts_to_the_column_the_model_declares() -> None:
+    assert limits()[("evidence", "file_name")] == 300
+    assert clip_to("evidence", "file_name", "甲" * 301) == "甲" * 300
+    assert clip_to("ownership_clash", "resolution", "transfer:12") == "transfer:12"
+    with pytest.raises(KeyError):  # an unbounded or misspelt column is a bug, not "no limit"
+        clip_to("evidence", "no_such_column", "x")
 
 
 async def _count(sessions, model) -> int:

@@ -45,8 +45,6 @@ async def test_funds_add_up_with_date_rate_and_evidence(sessions, clock) -> None
         assert by_team == {1: 150_000_000}
         assert await funds_queries.funds_in_place_by_team(
             session, since=date(2026, 11, 21), until=date(2026, 11, 25)) == {1: 100_000_000}
-        assert await funds_queries.funds_in_place_district(
-            session, since=date(2026, 1, 1), until=date(2027, 1, 1)) == 150_000_000
     card = await chat.ok("张伟", "查 #1")
     assert "累计到位 1.5亿元" in card.text and "2026-11-20 5000万元" in card.text
     over = await chat.ok("张伟", "到位 #1 8000万")

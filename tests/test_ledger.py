@@ -361,7 +361,7 @@ def test_writers_refuse_rows_they_cannot_represent() -> None:
 
 
 def test_oversized_files_are_refused_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ledger_columns, "MAX_ROWS", 2)  # read by handlers.ledger_import at call time
+    monkeypatch.setattr(ledger_columns, "MAX_ROWS", 2)  # read by handlers.ledger_read at call time
     with pytest.raises(LedgerFormatError) as caught:
         read_ledger(b"name,stage\nA,planned\nB,planned\nC,planned\nD,planned\n", "a.csv")
     assert caught.value.problems == ["行数超过 2，文件过大"]

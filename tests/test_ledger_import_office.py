@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import func, select
 
 from bot.app import ZsBot
-from bot.ledger_import import import_ledger, parse_mapping, read_mapping_file
+from bot.ledger_load import import_ledger, parse_mapping, read_mapping_file
 from bot.settings import Settings
 from handlers.ledger import LedgerFormatError, read_ledger
 from handlers.messages import Incoming

@@ -10,6 +10,7 @@ import pytest
 from handlers.catalog import Catalog, load_catalog
 from handlers.commands import VERB_FIELDS, Amount, Command, ParseError, ProjectRef
 from handlers.parse import MAX_LENGTH, parse, render
+from handlers.undo_button import undo_command
 from handlers.vocabulary import (
     EN_VERBS,
     VERB_NAMES,
@@ -258,6 +259,7 @@ def test_undo() -> None:
     assert ok("撤销") == Command(verb="undo", text="撤销")
     assert ok("撤回").verb == "undo"
     assert ok("撤销 event:42").number == 42
+    assert ok(undo_command(42)) == ok("撤销 event:42")  # what the undo button sends is what the parser reads
     assert ok("undo event:7").number == 7
     assert ok("undo").lang == "en"
 

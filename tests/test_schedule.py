@@ -13,12 +13,12 @@ from handlers.schedule import (
     add_months,
     ceil_share,
     is_workday,
-    local_day,
     schedule_share,
     squad_light,
-    stale_light,
+    stale_cutoffs,
     year_bounds_utc,
 )
+from storage.moments import local_day
 
 BJ = ZoneInfo("Asia/Shanghai")
 
@@ -35,7 +35,8 @@ def test_schedule_share_counts_today_and_leap_years() -> None:
 def test_local_day_and_year_bounds_follow_the_district_zone() -> None:
     # 2025-12-31 16:30 UTC is already 2026-01-01 00:30 in Beijing.
     assert local_day(datetime(2025, 12, 31, 16, 30, tzinfo=UTC), BJ) == date(2026, 1, 1)
-    assert local_day(datetime(2025, 12, 31, 15, 59, tzinfo=UTC), "Asia/Shanghai") == date(2025, 12, 31)
+    assert local_day(datetime(2025, 12, 31, 15, 59, tzinfo=UTC), BJ) == date(2025, 12, 31)
+    assert local_day(datetime(2025, 12, 31, 16, 30), BJ) == date(2026, 1, 1)  # naive is UTC, as SQLite returns it
     start, end = year_bounds_utc(2026, BJ)
     assert start == datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
     assert end == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
@@ -70,23 +71,26 @@ def test_add_months_clamps_to_month_end() -> None:
     assert add_months(datetime(2026, 11, 30, tzinfo=UTC), 3) == datetime(2027, 2, 28, tzinfo=UTC)
 
 
-def test_stale_light_per_stage_and_limits() -> None:
+def test_stale_cutoffs_per_stage_and_limits() -> None:
+    # The moments the SQL lights (storage.report_queries.stale) compare last_event_at against.
     now = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
     months = (2, 3, 6)
-    assert stale_light(datetime(2026, 9, 25, tzinfo=UTC), now, "planned", months=months) is None
-    assert stale_light(datetime(2026, 9, 24, 0, 59, tzinfo=UTC), now, "planned", months=months) == "yellow"
-    assert stale_light(datetime(2026, 8, 24, 0, 59, tzinfo=UTC), now, "attracting", months=months) == "red"
-    assert stale_light(datetime(2026, 5, 24, 0, 59, tzinfo=UTC), now, "signed", months=months) == "remove"
+    expected = (datetime(2026, 9, 24, 1, 0, tzinfo=UTC), datetime(2026, 8, 24, 1, 0, tzinfo=UTC),
+                datetime(2026, 5, 24, 1, 0, tzinfo=UTC))
+    for stage in ("planned", "attracting", "signed"):
+        assert stale_cutoffs(now, stage, months) == expected
     # A landed project has finished the funnel and a dropped one has left it: they never go stale.
-    assert stale_light(datetime(2020, 1, 1, tzinfo=UTC), now, "landed", months=months) is None
-    assert stale_light(datetime(2020, 1, 1, tzinfo=UTC), now, "dropped", months=months) is None
-    # Per-stage limits: a mapping overrides the single triple.
+    assert stale_cutoffs(now, "landed", months) is None
+    assert stale_cutoffs(now, "dropped", months) is None
+    # Per-stage limits: a mapping overrides the single triple; a stage missing from it never goes stale.
     per_stage = {"planned": (1, 2, 3), "signed": (4, 5, 12)}
-    last = datetime(2026, 8, 1, tzinfo=UTC)
-    assert stale_light(datetime(2026, 10, 10, tzinfo=UTC), now, "planned", months=per_stage) == "yellow"
-    assert stale_light(last, now, "planned", months=per_stage) == "remove"
-    assert stale_light(last, now, "signed", months=per_stage) is None
-    assert stale_light(last, now, "attracting", months=per_stage) is None
+    assert stale_cutoffs(now, "planned", per_stage) == (datetime(2026, 10, 24, 1, 0, tzinfo=UTC),
+                                                        datetime(2026, 9, 24, 1, 0, tzinfo=UTC),
+                                                        datetime(2026, 8, 24, 1, 0, tzinfo=UTC))
+    assert stale_cutoffs(now, "signed", per_stage) == (datetime(2026, 7, 24, 1, 0, tzinfo=UTC),
+                                                       datetime(2026, 6, 24, 1, 0, tzinfo=UTC),
+                                                       datetime(2025, 11, 24, 1, 0, tzinfo=UTC))
+    assert stale_cutoffs(now, "attracting", per_stage) is None
 
 
 def test_ceil_share_rounds_up_without_float_noise() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from handlers.schedule import year_bounds_utc
-from storage import report_queries as rq
 from storage.models import Project
-from tests.helpers import DISTRICT_TZ, Chat, MovableClock, make_core, squad_with_members
+from tests.helpers import DISTRICT_TZ, Chat, MovableClock, district_scan, make_core, squad_with_members
 
 LEADER = "王局"
 
@@ -35,7 +34,7 @@ async def test_verifying_a_landing_verifies_the_signing_it_implies(sessions, clo
     assert stored.signed_verified_at is not None and stored.landed_verified_at is not None
     start, end = year_bounds_utc(2026, DISTRICT_TZ)
     async with sessions() as session:
-        tally = await rq.district_stage_counts(session, start=start, end=end, require_verification=True)
+        tally = await district_scan(session, start=start, end=end, require_verification=True)
     assert (tally.signed, tally.landed) == (1, 1)  # never more landed than signed
     queue = await chat.ok(LEADER, "核实")
     assert "#2 京东结算中心" in queue.text and "#1 " not in queue.text

@@ -34,6 +34,7 @@ from bot.wecom_bot.connection import BotApiError
 from bot.wecom_bot.sender import BotSender
 from handlers.messages import Incoming, IncomingFile, Reply
 from handlers.ports import MessageHandler
+from handlers.undo_button import offers_undo
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +117,6 @@ def message_id(msgid: str) -> str:
     return f"aibot:{msgid}"
 
 
-def _stored(reply: Reply) -> bool:
-    """The reply says an update was stored (it carries that update's 撤销)."""
-    return any(button.command.startswith("撤销 event:") for button in reply.buttons)
-
-
 class BotAdapter:
     """Translates the 智能机器人's callbacks for the core and answers them; one per process."""
 
@@ -185,7 +181,7 @@ class BotAdapter:
                 addressed=msg.group, via=VIA,
             )
             reply = await self._core(incoming)
-            if held_files and _stored(reply):
+            if held_files and offers_undo(reply):  # an update was stored
                 await self._held.release(msg.user, held_files)
             await self._answer(msg, answer, reply)
 

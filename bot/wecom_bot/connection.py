@@ -37,7 +37,6 @@ from bot.wecom_bot import frames
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"
 HEARTBEAT_SECONDS = 30.0  # the SDK's and the docs' interval
 MISSED_HEARTBEATS = 2  # unanswered pings before the connection counts as dead
 ACK_SECONDS = 5.0  # how long a request waits for WeCom's acknowledgement

@@ -38,7 +38,6 @@ UPLOAD_FINISH = "aibot_upload_media_finish"
 
 ENTER_CHAT = "enter_chat"
 TEMPLATE_CARD_EVENT = "template_card_event"
-FEEDBACK_EVENT = "feedback_event"
 DISCONNECTED_EVENT = "disconnected_event"  # a newer connection of this bot took over: this one ends
 
 MAX_TEXT_CHARS = 20_000  # a text message is at most 2048 bytes on WeCom; anything near this is not one

@@ -19,9 +19,10 @@ from handlers.reports.funds import funds_figures, funds_line
 from handlers.reports.ranking import RankRow, ranking_with_targets
 from handlers.reports.scores import district_targets_or_sum, stage_lacks, sum_tallies
 from handlers.reports.stale import stage_cutoffs
-from handlers.schedule import local_day, range_bounds_utc
+from handlers.schedule import range_bounds_utc
 from storage import report_queries as rq
 from storage.models import STAGES
+from storage.moments import local_day
 
 if TYPE_CHECKING:
     from handlers.rules import Rules

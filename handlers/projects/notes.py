@@ -7,11 +7,12 @@ from dataclasses import replace
 from handlers import ownership
 from handlers.commands import Command
 from handlers.context import Context
-from handlers.messages import Button, Reply
+from handlers.messages import Reply
 from handlers.projects.fields import apply_fields, date_line
 from handlers.records import card, headline_for, record_event, snapshot, undo_line
 from handlers.refusal import refuse_key
 from handlers.resolve import changeable_project, check_may_change, find_project, lock_project
+from handlers.undo_button import undo_button
 from storage.models import Project
 
 
@@ -58,6 +59,6 @@ async def handle_visit(cmd: Command, ctx: Context) -> Reply:
         if ctx.preview:
             return Reply(text="\n".join(filter(None, lines)))
         return Reply(text="\n".join(filter(None, [*lines, undo_line(ctx)])),
-                     buttons=[Button(ctx.say("visit.undo"), f"撤销 event:{event_id}")])
+                     buttons=[undo_button(ctx.say("visit.undo"), event_id)])
     return await card(ctx, project, ctx.say("visit.logged_on_card", where=where),
                       [date_line(ctx, cmd), cmd.note], event_id)

@@ -11,14 +11,11 @@ that are still in the funnel, so a project signed in March and dropped in June n
 """
 
 from storage.ledger_queries import ledger_rows  # the ledger's rows live with the other ledger SQL
-from storage.report_queries.activity import Move, reports_by_team, stage_moves
 from storage.report_queries.common import REPORT_KINDS, GroupBy
 from storage.report_queries.counts import (
     Breakdowns,
     StageTally,
     breakdowns,
-    district_stage_counts,
-    pool_sizes,
     stage_tallies,
     team_stage_counts,
     year_breakdowns,
@@ -41,6 +38,7 @@ from storage.report_queries.forecast import (
     slipped_projects,
 )
 from storage.report_queries.ledger import ledger_summary
+from storage.report_queries.movers import Move, reports_by_team, stage_moves
 from storage.report_queries.problems import OpenProblem, open_problem_counts, open_problems
 from storage.report_queries.snapshots import RankLike, rank_snapshot, save_rank_snapshot
 from storage.report_queries.stale import StaleProject, stale_counts, stale_projects, stale_totals
@@ -62,14 +60,12 @@ __all__ = [
     "Targets",
     "breakdowns",
     "dash_revoked_at",
-    "district_stage_counts",
     "forecast_inputs",
     "ledger_rows",
     "ledger_summary",
     "open_problem_counts",
     "open_problems",
     "pending_verifications",
-    "pool_sizes",
     "rank_history",
     "rank_snapshot",
     "reports_by_team",

@@ -189,22 +189,6 @@ async def breakdowns(
     return _fold_breakdowns((await _exec(session, query)).all())
 
 
-async def district_stage_counts(
-    session: AsyncSession,
-    *,
-    start: datetime,
-    end: datetime,
-    require_verification: bool,
-    team_id: int | None = None,
-) -> StageTally:
-    """Stage counts and amounts in [start, end) for the whole district (or one team)."""
-    query = select(*_tally_columns(start, end, require_verification)).where(_live(), _touches(start))
-    if team_id is not None:
-        query = query.where(col(Project.team_id) == team_id)
-    row = (await _exec(session, query)).one()
-    return _tally(row)
-
-
 # --------------------------------------------------------------------------------------------------
 # Whole local years, from the counters (storage.tallies)
 
@@ -267,18 +251,3 @@ async def year_breakdowns(session: AsyncSession, *, year: int, require_verificat
         .group_by(*keys)
     )
     return _fold_breakdowns((await _exec(session, query)).all())
-
-
-async def pool_sizes(session: AsyncSession, *, team_id: int | None = None) -> dict[str, int]:
-    """How many live projects sit in each pool right now (dropped and removed excluded)."""
-    query = (
-        select(col(Project.stage), func.count())
-        .where(_live())
-        .group_by(col(Project.stage))
-    )
-    if team_id is not None:
-        query = query.where(col(Project.team_id) == team_id)
-    rows = (await _exec(session, query)).all()
-    sizes = dict.fromkeys(STAGES, 0)
-    sizes.update({stage: int(n) for stage, n in rows})
-    return sizes

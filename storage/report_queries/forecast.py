@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +24,7 @@ from storage.models import (
     Project,
     Team,
 )
+from storage.moments import as_utc
 from storage.report_queries.common import _STAGE_COLUMNS, _exec, _live, _sum
 
 
@@ -83,9 +84,7 @@ def _aware(value: Any) -> datetime:
     # A CASE over UTCDateTime columns loses the column type, so SQLite hands back naive text-parsed times.
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
+    return as_utc(value)
 
 
 @dataclass

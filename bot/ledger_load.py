@@ -28,6 +28,8 @@ from handlers.reports import close_names
 from storage import event_queries, name_lookup
 from storage import ledger_queries as lq
 from storage import report_queries as rq
+from storage.db import follow_explicit_ids
+from storage.limits import clip_to
 from storage.models import STAGE_ORDER, STAGES, Project
 
 _EDIT_FIELDS = ("amount_yuan", "industry", "wheel", "zone", "place", "company")
@@ -133,7 +135,7 @@ class _Importer:
             self.session, project_id=project.id, member_id=None, team_id=project.team_id, kind=kind,
             from_stage=from_stage, to_stage=to_stage, text=text,
             data=json.dumps({**(data or {}), "import": self.source}, ensure_ascii=False, default=str),
-            undoes_event_id=None, source_platform="import", source_chat=self.source[:200],
+            undoes_event_id=None, source_platform="import", source_chat=clip_to("event", "source_chat", self.source),
             source_message_id="", created_at=self.now,
         )
 
@@ -310,7 +312,7 @@ async def _run(bot: ZsBot, session: Any, rows: Sequence[LedgerRow], mapping: Map
             report.unchanged += 1
         await session.flush()
     if explicit_ids and not report.dry_run:
-        await lq.follow_explicit_ids(session)
+        await follow_explicit_ids(session, "project")
 
 
 async def _match(session: Any, row: LedgerRow, team_id: int) -> Project | None:
