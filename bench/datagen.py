@@ -36,7 +36,7 @@ from alembic.script import ScriptDirectory
 
 from bench import common
 from handlers.catalog import load_catalog
-from handlers.schedule import day_bounds_utc
+from handlers.report_calendar import day_bounds_utc
 from handlers.vocabulary import CATEGORIES as PROBLEM_CATEGORIES
 from storage.db import alembic_config, create_engine, ensure_derived, migrate
 from storage.name_lookup import name_key

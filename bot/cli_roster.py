@@ -38,7 +38,7 @@ def role_of(line: MemberLine, settings: Settings) -> str:
 async def roster_command(settings: Settings, args: argparse.Namespace) -> int:
     """Print the members (`members`) or the squads (`teams`); 2 for a squad that does not exist."""
     from bot.app import ZsBot
-    from storage import queries, roster_queries
+    from storage import people_queries, roster_queries
 
     async with ZsBot(settings) as bot, bot.sessions() as session:
         if args.command == "teams":
@@ -49,7 +49,7 @@ async def roster_command(settings: Settings, args: argparse.Namespace) -> int:
                       f"队长 {team.captains or '-'}\t绑定群 {team.bound_chats}")
             return 0
         squad = args.squad
-        if squad is not None and await queries.team_by_name(session, name=squad) is None:
+        if squad is not None and await people_queries.team_by_name(session, name=squad) is None:
             print(f"没有名为「{squad}」的小分队 / no squad named {squad!r}", file=sys.stderr)
             return 2
         lines = [line for line in await roster_queries.member_lines(session) if squad is None or line.team == squad]

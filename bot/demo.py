@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from bot.app import ZsBot
 from handlers.dispatch import Core
 from handlers.messages import Incoming
-from storage import queries, roster_queries
+from storage import people_queries, roster_queries
 from storage.db import transaction
 
 DEMO_ADMIN = "admin"
@@ -117,7 +117,7 @@ async def demo_state(bot: ZsBot) -> str:
     """'empty', 'demo' (a demo built before, with whatever was tried in it since) or 'other' (real data:
     the demo must not touch it)."""
     async with bot.sessions() as session:
-        names = set(await queries.team_names(session))
+        names = set(await people_queries.team_names(session))
         members = await roster_queries.member_count(session)
     if not names and not members:
         return "empty"
@@ -153,7 +153,7 @@ async def build_demo(bot: ZsBot, *, now: datetime | None = None) -> int:
         await send(DEMO_ADMIN, f"目标 {name} " + " ".join(f"{_zh(s)} {n}" for s, n in numbers))
     await send(DEMO_ADMIN, "目标 " + " ".join(f"{_zh(s)} {n}" for s, n in DISTRICT_TARGETS.items()))
     async with transaction(bot.sessions) as session:
-        await queries.add_member(session, identity=f"console:{DEMO_LEADER}", name=DEMO_LEADER, now=real_now,
+        await people_queries.add_member(session, identity=f"console:{DEMO_LEADER}", name=DEMO_LEADER, now=real_now,
                                  role="leader")
 
     timed: list[tuple[datetime, DemoMessage]] = []
@@ -177,7 +177,7 @@ def _zh(stage: str) -> str:
 async def demo_summary(bot: ZsBot) -> str:
     """A few lines telling a newcomer what is in the demo and what to try."""
     async with bot.sessions() as session:
-        teams = len(await queries.team_names(session))
+        teams = len(await people_queries.team_names(session))
         targets = await roster_queries.target_count(session)
     return (
         f"演示数据：郑州市二七区，{teams} 个小分队/街道，{targets} 条目标。\n"

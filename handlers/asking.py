@@ -33,7 +33,7 @@ from handlers.routes import reads_only
 from handlers.understand.reader import Understanding
 from handlers.understand.segments import UPDATE_VERBS
 from handlers.wording import in_lang, say
-from storage import event_queries, inbox, queries
+from storage import event_queries, inbox, people_queries
 from storage.db import SessionFactory, transaction
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ class Asking(abc.ABC):
                                      command_text=incoming.text, options=options_to_json(options, labels), now=now)
             if incoming.files:
                 # The photo sent with a message in doubt is evidence of the update once it is confirmed.
-                member, _ = await queries.member_and_team(session, identity=incoming.identity)
+                member, _ = await people_queries.member_and_team(session, identity=incoming.identity)
                 if member is not None:
                     await attachments.keep_for_next_update(session, incoming, member, now)
             if inbox_id:
@@ -189,7 +189,7 @@ class Asking(abc.ABC):
         """Whether the sender may leave a question behind: a member, or an admin or leader by the settings."""
         if identity in self.settings.admins or identity in self.settings.leaders:
             return True
-        member, _ = await queries.member_and_team(session, identity=identity)
+        member, _ = await people_queries.member_and_team(session, identity=identity)
         return member is not None
 
     async def _cancel_pending(self, incoming: Incoming) -> Reply | None:
@@ -246,7 +246,7 @@ class Asking(abc.ABC):
         """Whether the sender stored an update after the question was asked (checked when an answer comes,
         not on every update: the answer is the rare message)."""
         async with self.sessions() as session:
-            member, _ = await queries.member_and_team(session, identity=incoming.identity)
+            member, _ = await people_queries.member_and_team(session, identity=incoming.identity)
             if member is None or member.id is None:
                 return False
             latest = await event_queries.last_undoable_event(session, member_id=member.id, since=asked_at)

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.context import Context
 from handlers.refusal import Refusal
 from handlers.wording import key
-from storage import queries, roster_queries
+from storage import people_queries, roster_queries
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes are read aloud and typed on phones
 LINK_CODE_LENGTH = 10  # 31^10 ≈ 8 × 10^14: with the limits below, out of reach in its 15 minutes
@@ -39,7 +39,7 @@ def new_invite_code() -> str:
 async def fresh_invite_code(session: AsyncSession) -> str:
     """An invite code no squad uses."""
     code = new_invite_code()
-    while await queries.team_by_invite(session, code=code):
+    while await people_queries.team_by_invite(session, code=code):
         code = new_invite_code()
     return code
 

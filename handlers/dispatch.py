@@ -40,7 +40,7 @@ from handlers.routes import HANDLERS, policy_verb, reads_only, storable
 from handlers.understand.reader import Understanding, understand
 from handlers.understand.segments import UPDATE_VERBS, starts_command
 from handlers.wording import say
-from storage import event_queries, inbox, queries, roster_queries
+from storage import event_queries, inbox, people_queries, roster_queries
 from storage.db import SessionFactory, lost_a_race, session_zone, transaction
 from storage.limits import clip_to
 from storage.models import Member, Team
@@ -294,11 +294,11 @@ class Core(Asking):
         """The sender, their squad and their role (handlers.access): from the settings on every message, or
         given in chat (a stored captain or leader)."""
         identity = incoming.identity
-        member, team, admin, leader = await queries.member_team_roles(
+        member, team, admin, leader = await people_queries.member_team_roles(
             session, identity=identity, admins=self.settings.admins, leaders=self.settings.leaders)
         if member is None and (identity in self.settings.admins or identity in self.settings.leaders):
             # Named in the settings: known without an invite (a leader belongs to no squad).
-            member = await queries.add_member(session, identity=identity, now=now,
+            member = await people_queries.add_member(session, identity=identity, now=now,
                                               name=incoming.display_name or incoming.user_id)
             admin, leader = identity in self.settings.admins, identity in self.settings.leaders
         if member is None:
@@ -321,7 +321,7 @@ class Core(Asking):
             return stored
         try:
             async with transaction(self.sessions) as session:
-                member, _ = await queries.member_and_team(session, identity=incoming.identity)
+                member, _ = await people_queries.member_and_team(session, identity=incoming.identity)
                 if member is None:  # (an admin becomes a member with the first command)
                     return refusal_reply(attachments.stranger_file())
                 reply = await attachments.hold(session, incoming, member, now)

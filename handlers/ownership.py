@@ -27,7 +27,7 @@ from handlers.context import Context
 from handlers.format import format_local
 from handlers.messages import Reply
 from handlers.wording import key, say
-from storage import ownership_queries, queries, roster_queries
+from storage import ownership_queries, people_queries, roster_queries
 from storage.company_names import company_key
 from storage.limits import clip_to
 from storage.models import Event, OwnershipClash, Project
@@ -123,13 +123,13 @@ async def find_owner(session: AsyncSession, *, company: str, project_name: str, 
     if first_contact is not None and (first_project is None or first_contact.created_at < first_project.created_at):
         if first_contact.team_id == team_id:
             return None
-        team = await queries.team_by_id(session, team_id=first_contact.team_id)
+        team = await people_queries.team_by_id(session, team_id=first_contact.team_id)
         return Owner(team_id=first_contact.team_id, team_name=team.name if team else "", project_id=None,
                      project_name="", company=first_contact.company, since=first_contact.created_at,
                      subject=first_contact.kind, event_id=first_contact.event_id)
     if first_project is None or first_project.team_id == team_id:
         return None
-    team = await queries.team_by_id(session, team_id=first_project.team_id)
+    team = await people_queries.team_by_id(session, team_id=first_project.team_id)
     return Owner(team_id=first_project.team_id, team_name=team.name if team else "", project_id=first_project.id,
                  project_name=first_project.name, company=first_project.company or first_project.name,
                  since=first_project.created_at)
@@ -185,7 +185,7 @@ async def first_contact(
     ctx.session.add(row)
     await ctx.session.flush()
     shown = f"{project_name}（{company}）" if project_name and company else (project_name or company)
-    second = await queries.team_by_id(ctx.session, team_id=team_id)
+    second = await people_queries.team_by_id(ctx.session, team_id=team_id)
     who = ctx.member.name if ctx.member else ""
     text = say(NOTICE_LANG, "ownership.captain", team=second.name if second else "", who=who,
                what=say(NOTICE_LANG, SUBJECT_KEYS.get(subject, SUBJECT_KEYS["project"])), name=shown,
@@ -234,7 +234,7 @@ async def handle_clashes(cmd: Command, ctx: Context) -> Reply:
         rows = [r for r in rows if own is not None and own in (r.first_team_id, r.second_team_id)]
     if not rows:
         return Reply(text=ctx.say(key("clashes.none_all") if include_resolved else key("clashes.none")))
-    names = await queries.team_names_by_id(ctx.session, team_ids={i for r in rows for i in (r.first_team_id, r.second_team_id)})
+    names = await people_queries.team_names_by_id(ctx.session, team_ids={i for r in rows for i in (r.first_team_id, r.second_team_id)})
     tz = ctx.settings.tz
     lines = [ctx.say("clashes.title", count=len(rows))]
     for r in rows[:50]:

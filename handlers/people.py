@@ -17,16 +17,16 @@ from handlers.records import headline_for, record_event
 from handlers.refusal import refuse_key
 from handlers.vocabulary import describe, usage, verb_word
 from handlers.wording import both, in_lang
-from storage import bindings, queries, roster_queries
+from storage import bindings, people_queries, project_queries, roster_queries
 from storage.models import STAGES, ChatBinding, Member, Target, Team
 
 TEAM_KINDS_ZH = {"squad": "小分队", "street": "街道", "bureau": "局"}
 
 
 async def _named_team(ctx: Context, name: str) -> Team:
-    team = await queries.team_by_name(ctx.session, name=name)
+    team = await people_queries.team_by_name(ctx.session, name=name)
     if team is None:
-        names = await queries.team_names(ctx.session)
+        names = await people_queries.team_names(ctx.session)
         close = [match for match, _, _ in process.extract(name, names, limit=3, score_cutoff=50)]
         hint = ctx.say("named_team.did_mean", close=ctx.say("list.separator").join(close)) if close else ""
         raise refuse_key(ctx, "named_team.squad_named", name=name, hint=hint)
@@ -38,7 +38,7 @@ async def handle_newteam(cmd: Command, ctx: Context) -> Reply:
     name = (cmd.value or "").strip()
     if not name or len(name) > 50:
         raise refuse_key(ctx, "newteam.give_squad_name_characters", 'newteam')
-    if await queries.team_by_name(ctx.session, name=name):
+    if await people_queries.team_by_name(ctx.session, name=name):
         raise refuse_key(ctx, "newteam.squad_named_already_exists", name=name)
     code = await codes.fresh_invite_code(ctx.session)
     kind = cmd.kind or "squad"
@@ -77,12 +77,12 @@ async def handle_join(cmd: Command, ctx: Context) -> Reply:
     if not code:
         raise refuse_key(ctx, "join.give_invite_code", 'join')
     await codes.check_not_locked(ctx, "invite")
-    team = await queries.team_by_invite(ctx.session, code=code)
+    team = await people_queries.team_by_invite(ctx.session, code=code)
     if team is None:
         raise codes.wrong_code(ctx, "invite")
     if ctx.member is None:
         name = ctx.incoming.display_name or ctx.incoming.user_id
-        ctx.member = await queries.add_member(ctx.session, identity=ctx.incoming.identity, name=name,
+        ctx.member = await people_queries.add_member(ctx.session, identity=ctx.incoming.identity, name=name,
                                               now=ctx.now, team_id=team.id)
         welcome = ctx.say("join.welcome", name=name, team_name=team.name)
     else:
@@ -137,12 +137,12 @@ async def handle_link(cmd: Command, ctx: Context) -> Reply:
     if ctx.member is not None and ctx.member.id == owner.id:
         return Reply(text=ctx.say("link.account_already_yours"))
     if ctx.member is not None:
-        if await queries.member_has_history(ctx.session, member_id=ctx.member.id or 0):
+        if await people_queries.member_has_history(ctx.session, member_id=ctx.member.id or 0):
             raise refuse_key(ctx, "link.account_already_has_reports")
-        await queries.move_identities(ctx.session, from_member=ctx.member.id or 0, to_member=owner.id)
+        await people_queries.move_identities(ctx.session, from_member=ctx.member.id or 0, to_member=owner.id)
         await ctx.session.delete(ctx.member)
     else:
-        await queries.add_identity(ctx.session, identity=ctx.incoming.identity, member_id=owner.id,
+        await people_queries.add_identity(ctx.session, identity=ctx.incoming.identity, member_id=owner.id,
                                    name=ctx.incoming.display_name, now=ctx.now)
     platform = {"wecom": "企业微信", "telegram": "Telegram", "console": "控制台"}.get(ctx.incoming.platform,
                                                                                  ctx.incoming.platform)
@@ -220,7 +220,7 @@ async def handle_target(cmd: Command, ctx: Context) -> Reply:
             raise refuse_key(ctx, "target.unreasonable_target", 'target', number=format_amount(number, ctx.lang))
         if stage != "funds" and (number < 0 or number > 1_000_000):
             raise refuse_key(ctx, "target.unreasonable_target", 'target', number=number)
-        row = await queries.target_row(ctx.session, year=year, scope=scope, stage=stage)
+        row = await project_queries.target_row(ctx.session, year=year, scope=scope, stage=stage)
         if row is None:
             row = Target(year=year, scope=scope, team_id=team.id if team else None, stage=stage, number=number)
         row.number = number

@@ -14,12 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.commands import Lang
 from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
+from handlers.report_calendar import range_bounds_utc
 from handlers.reports.common import short_day
-from handlers.schedule import local_day, range_bounds_utc
 from handlers.score_periods import PERIOD_KEYS, period_of
 from handlers.wording import key, say
 from storage import report_queries as rq
 from storage.models import STAGES
+from storage.moments import local_day
 
 if TYPE_CHECKING:
     from handlers.rules import Rules

@@ -14,7 +14,7 @@ from handlers.messages import Reply
 from handlers.refusal import refuse_key
 from handlers.undo_button import undo_button
 from handlers.wording import key
-from storage import event_queries, queries
+from storage import event_queries, people_queries
 from storage.limits import clip_to, table_limits, violations
 from storage.models import Evidence, Project
 
@@ -142,7 +142,7 @@ def undo_line(ctx: Context) -> str:
 
 async def card(ctx: Context, project: Project, headline: str, details: list[str], event_id: int) -> Reply:
     """The short card every update gets: what was stored, #id, squad, stage, amount, how to undo."""
-    team = await queries.team_by_id(ctx.session, team_id=project.team_id)
+    team = await people_queries.team_by_id(ctx.session, team_id=project.team_id)
     facts = [stage_name(project.stage, ctx.lang), format_amount(project.amount_yuan, ctx.lang)]
     if team:
         facts.append(team.name)

@@ -20,7 +20,7 @@ from handlers.refusal import refuse_key
 from handlers.understand.guards import bad_name
 from handlers.understand.words import COMPANY_SUFFIXES, strip_edges
 from handlers.wording import PerLang, both
-from storage import name_lookup, queries
+from storage import name_lookup, people_queries, project_queries
 from storage.models import Project
 
 MAX_CHOICES = 5
@@ -64,7 +64,7 @@ async def _label(ctx: Context, project: Project | name_lookup.Candidate, teams: 
 
 async def _which(ctx: Context, cmd: Command, candidates: list[Project] | list[name_lookup.Candidate], *,
                  offer_new: str | None) -> NeedsChoice:
-    teams = await queries.team_names_by_id(ctx.session, team_ids={p.team_id for p in candidates})
+    teams = await people_queries.team_names_by_id(ctx.session, team_ids={p.team_id for p in candidates})
     choices = []
     for project in candidates:
         zh, en = await _label(ctx, project, teams)
@@ -86,13 +86,13 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
         raise refuse_key(ctx, "find_project.name_project_id_name", verb)
     if ref.id is not None:
         if lock:
-            project = await queries.locked_project(ctx.session, project_id=ref.id)
+            project = await project_queries.locked_project(ctx.session, project_id=ref.id)
             if project is not None:
                 ctx.locked.add(ref.id)
                 if project.removed:
                     project = None
         else:
-            project = await queries.project_by_id(ctx.session, project_id=ref.id)
+            project = await project_queries.project_by_id(ctx.session, project_id=ref.id)
         if project is None:
             raise refuse_key(ctx, "find_project.there_project", verb, id=ref.id)
         return project
@@ -122,7 +122,7 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
     if exact:
         project = exact[0]
         if writes and may_create and not ctx.is_leader and own_team is not None and project.team_id != own_team:
-            team = await queries.team_by_id(ctx.session, team_id=project.team_id)
+            team = await people_queries.team_by_id(ctx.session, team_id=project.team_id)
             whose = team.name if team else ""
             raise NeedsChoice(
                 *both("find_project.other_squads", name=name, whose=whose, id=project.id),
@@ -185,7 +185,7 @@ async def find_project(ctx: Context, cmd: Command, *, may_create: bool, lock: bo
 async def _live(ctx: Context, verb: str, project_id: int) -> Project:
     """A candidate found a moment ago, loaded whole; refused like an unknown #id if its creation was undone
     since (another message committed in between: the candidates query skips removed projects)."""
-    project = await queries.project_by_id(ctx.session, project_id=project_id)
+    project = await project_queries.project_by_id(ctx.session, project_id=project_id)
     if project is None:
         raise refuse_key(ctx, "find_project.there_project", verb, id=project_id)
     return project
@@ -211,7 +211,7 @@ async def lock_project(ctx: Context, project: Project) -> None:
     """
     if project.id is None or project.id in ctx.locked:  # new, or already read under its lock
         return
-    await queries.locked_project(ctx.session, project_id=project.id)
+    await project_queries.locked_project(ctx.session, project_id=project.id)
     ctx.locked.add(project.id)
 
 

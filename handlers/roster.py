@@ -18,7 +18,7 @@ from handlers.messages import Reply
 from handlers.records import headline_for, record_event
 from handlers.refusal import refuse_key
 from handlers.wording import PerLang, both, key, say
-from storage import bindings, queries, roster_queries
+from storage import bindings, people_queries, roster_queries
 from storage import report_queries as rq
 from storage.models import ChatBinding, Member
 
@@ -41,7 +41,7 @@ async def _person(ctx: Context, cmd: Command, *, prefer_team: int | None = None)
     if not found:
         raise refuse_key(ctx, "person.member_called", cmd.verb, value=value)
     if len(found) > 1:
-        teams = await queries.team_names_by_id(ctx.session, team_ids={m.team_id for m in found if m.team_id})
+        teams = await people_queries.team_names_by_id(ctx.session, team_ids={m.team_id for m in found if m.team_id})
         raise NeedsChoice(
             *both("person.which_member", count=len(found), value=value),
             [Choice(*both("person.member_choice", name=m.name,
@@ -62,7 +62,7 @@ def _confirm(ctx: Context, cmd: Command, member: Member | None, question: tuple[
 
 
 async def _team_label(ctx: Context, team_id: int | None) -> str:
-    team = await queries.team_by_id(ctx.session, team_id=team_id) if team_id else None
+    team = await people_queries.team_by_id(ctx.session, team_id=team_id) if team_id else None
     return team.name if team else ctx.say("team_label.squad")
 
 
@@ -141,13 +141,13 @@ async def handle_remove(cmd: Command, ctx: Context) -> Reply:
 
 async def handle_rename(cmd: Command, ctx: Context) -> Reply:
     """rename: give a squad a new name (admins)."""
-    team = await queries.team_by_name(ctx.session, name=cmd.value or "")
+    team = await people_queries.team_by_name(ctx.session, name=cmd.value or "")
     if team is None:
         raise refuse_key(ctx, "rename.squad_named", 'rename', value=cmd.value)
     new = cmd.note.strip()
     if not new or len(new) > 50:
         raise refuse_key(ctx, "rename.new_name_must_characters", 'rename')
-    if await queries.team_by_name(ctx.session, name=new):
+    if await people_queries.team_by_name(ctx.session, name=new):
         raise refuse_key(ctx, "rename.squad_named_already_exists", new=new)
     _confirm(ctx, cmd, None, both("rename.confirm", old=team.name, new=new))
     old = team.name
@@ -193,7 +193,7 @@ async def handle_unbind(cmd: Command, ctx: Context) -> Reply:
         binding = found[0] if found else None
     elif cmd.value:
         leaders = cmd.value == "leaders"
-        team = None if leaders else await queries.team_by_name(ctx.session, name=cmd.value)
+        team = None if leaders else await people_queries.team_by_name(ctx.session, name=cmd.value)
         if team is None and not leaders:
             raise refuse_key(ctx, "unbind.squad_named", 'unbind', value=cmd.value)
         choices = await roster_queries.bindings(ctx.session, team_id=team.id if team else None, leaders=leaders)

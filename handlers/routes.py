@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from handlers import activity, assessing, chat_settings, ownership, people, projects, questions, roster, undo
+from handlers import activity, assessing, chat_settings, ownership, people, projects, report_requests, roster, undo
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.dashboard.chat import handle_dashboard
@@ -44,10 +44,10 @@ HANDLERS: dict[str, Handler] = {
     "publicity": activity.handle_publicity,
     "find": projects.handle_find,
     "mine": projects.handle_mine,
-    "rank": questions.handle_rank,
-    "status": questions.handle_status,
-    "problems": questions.handle_problems,
-    "export": questions.handle_export,
+    "rank": report_requests.handle_rank,
+    "status": report_requests.handle_status,
+    "problems": report_requests.handle_problems,
+    "export": report_requests.handle_export,
     "away": people.handle_away,
     "newteam": people.handle_newteam,
     "invite": people.handle_invite,

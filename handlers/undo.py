@@ -20,7 +20,7 @@ from handlers.records import headline_for, record_event, restore
 from handlers.refusal import refuse_key
 from handlers.resolve import lock_project
 from handlers.wording import both, key
-from storage import event_queries, funds_queries, ownership_queries, queries
+from storage import event_queries, funds_queries, ownership_queries, project_queries
 from storage.models import Event, Problem, Project
 
 _KIND_NAMES = {"stage": key("event_kind.stage"), "note": key("event_kind.note"), "visit": key("event_kind.visit"),
@@ -141,7 +141,7 @@ async def _check_nothing_builds_on(ctx: Context, event: Event, batch: str) -> No
     """Refuse to undo a change a later one built on, saying what came after and who did it."""
     if event.project_id is None:
         return
-    for later, actor in await queries.later_events(ctx.session, project_id=event.project_id, after_id=event.id or 0):
+    for later, actor in await project_queries.later_events(ctx.session, project_id=event.project_id, after_id=event.id or 0):
         if batch and _batch(later) == batch:
             continue  # the same message: undone together
         if _builds_on(event, later):

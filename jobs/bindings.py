@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.context import Clock
 from handlers.messages import Reply
 from handlers.ports import Messenger
-from storage import bindings, queries
+from storage import bindings, people_queries
 from storage.db import SessionFactory, transaction
 from storage.models import ChatBinding
 
@@ -106,7 +106,7 @@ class ChatLifecycle:
             return "领导群"
         if binding.team_id is None:
             return "（未知小分队）"
-        team = await queries.team_by_id(session, team_id=binding.team_id)
+        team = await people_queries.team_by_id(session, team_id=binding.team_id)
         return f"「{team.name}」" if team is not None else "（未知小分队）"
 
     async def _tell_admins(self, notice: Reply) -> None:

@@ -20,9 +20,9 @@ from handlers.chat_settings import JOB_DEFAULTS, job_setting
 from handlers.format import clip
 from handlers.messages import Reply
 from handlers.ports import Charts
+from handlers.report_calendar import day_bounds_utc, is_workday
 from handlers.reports.activity_index import weekly_race
 from handlers.reports.common import day_with_weekday
-from handlers.schedule import day_bounds_utc, is_workday
 from storage import post_queries
 from storage.models import ChatBinding
 from storage.moments import local_day

@@ -18,7 +18,7 @@ from bot.ledger_files import export_ledger
 from bot.settings import Settings
 from handlers import reports
 from handlers.messages import Incoming
-from storage import queries
+from storage import people_queries
 from tests.helpers import MovableClock
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -106,7 +106,7 @@ async def test_machine_formats_carry_the_new_columns(demo_bot: ZsBot, tmp_path: 
 
 async def test_captains_export_holds_their_squad_only(demo_bot: ZsBot) -> None:
     async with demo_bot.sessions() as session:
-        team = await queries.team_by_name(session, name="德化街")
+        team = await people_queries.team_by_name(session, name="德化街")
         assert team is not None
         file = await reports.ledger_export(session, settings=demo_bot.settings, now=NOW, team_id=team.id)
     workbook = openpyxl.load_workbook(io.BytesIO(file.content))

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.schedule import day_bounds_utc, stale_cutoffs, year_bounds_utc
+from handlers.report_calendar import day_bounds_utc, stale_cutoffs, year_bounds_utc
 from storage import report_queries as rq
 from storage.db import SessionFactory, transaction
 from storage.models import STAGES, Event, Problem, Project, RankSnapshot, Target, Team

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from handlers.schedule import year_bounds_utc
+from handlers.report_calendar import year_bounds_utc
 from storage.models import Project
 from tests.helpers import DISTRICT_TZ, Chat, MovableClock, district_scan, make_core, squad_with_members
 

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from bot.settings import Settings
 from handlers.catalog import load_catalog
 from handlers.dispatch import Core
-from handlers.schedule import year_bounds_utc
+from handlers.report_calendar import year_bounds_utc
 from storage import report_queries as rq
 from storage import tallies
 from storage.db import SessionFactory, ensure_derived, session_factory

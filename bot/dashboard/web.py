@@ -32,7 +32,7 @@ from handlers.dashboard import pages
 from handlers.dashboard.tokens import MAX_TOKEN_LENGTH, TokenError, sign_token
 from handlers.dashboard.viewer import Viewer, viewer_for
 from handlers.rules import Rules
-from storage import queries
+from storage import people_queries
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ class DashboardWeb:
             return web.Response(status=403, headers=SECURITY_HEADERS)
         identity = f"telegram:{user_id}"
         async with self._sessions() as session:
-            member, _, _, _ = await queries.member_team_roles(session, identity=identity, admins=self._rules.admins,
+            member, _, _, _ = await people_queries.member_team_roles(session, identity=identity, admins=self._rules.admins,
                                                              leaders=self._rules.leaders)
             token = "" if member is None or member.id is None else sign_token(
                 self._secret, member_id=member.id, identity=identity, now=now, ttl_seconds=self._ttl)

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.format import format_amount, stage_name
+from handlers.report_calendar import range_bounds_utc
 from handlers.reports.common import ReportPeriod, light_for, percent, report_period
 from handlers.reports.funds import funds_figures, funds_line
 from handlers.reports.ranking import RankRow, ranking_with_targets
 from handlers.reports.scores import district_targets_or_sum, stage_lacks, sum_tallies
 from handlers.reports.stale import stage_cutoffs
-from handlers.schedule import range_bounds_utc
 from storage import report_queries as rq
 from storage.models import STAGES
 from storage.moments import local_day

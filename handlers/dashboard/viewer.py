@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import access
 from handlers.dashboard.tokens import Claims, TokenError, read_token
-from storage import queries
+from storage import people_queries
 from storage import report_queries as rq
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ async def viewer_for(
         raise TokenError("no such member")
     if revoked is not None and claims.issued_at <= revoked:
         raise TokenError("revoked")
-    member, team, admin, leader = await queries.member_team_roles(
+    member, team, admin, leader = await people_queries.member_team_roles(
         session, identity=claims.identity, admins=settings.admins, leaders=settings.leaders)
     if member is None or member.id != claims.member_id:
         raise TokenError("identity moved")  # the identity was unlinked or now belongs to someone else

@@ -10,7 +10,7 @@ from handlers.messages import Reply
 from handlers.projects.funds import card_lines as funds_card_lines
 from handlers.refusal import refuse_key
 from handlers.resolve import require_project
-from storage import queries
+from storage import people_queries, project_queries
 from storage.models import STAGES, Project
 
 EVENT_VERBS_ZH = {"create": "新建", "stage": "阶段", "note": "进展", "visit": "拜访", "problem": "问题",
@@ -23,7 +23,7 @@ async def handle_find(cmd: Command, ctx: Context) -> Reply:
     """find: a project card with its history."""
     project = await require_project(ctx, cmd)
     tz = ctx.settings.tz
-    team = await queries.team_by_id(ctx.session, team_id=project.team_id)
+    team = await people_queries.team_by_id(ctx.session, team_id=project.team_id)
     lines = [f"📁 {project_label(project.id, project.name)}"]
     lines.append(ctx.say("find.stage") + stage_name(project.stage, ctx.lang)
                  + (ctx.say("find.awaiting_verification") if _unverified(ctx, project) else ""))
@@ -46,7 +46,7 @@ async def handle_find(cmd: Command, ctx: Context) -> Reply:
     if project.expected_stage and project.expected_date:
         lines.append(ctx.say("find.expected") + f"{project.expected_date:%Y-%m-%d} "
                      + stage_name(project.expected_stage, ctx.lang))
-    problems = await queries.open_problems(ctx.session, project_id=project.id or 0)
+    problems = await project_queries.open_problems(ctx.session, project_id=project.id or 0)
     may_read = access.may(ctx, "problem_texts", team_id=project.team_id)
     if may_read:
         for problem in problems:
@@ -55,7 +55,7 @@ async def handle_find(cmd: Command, ctx: Context) -> Reply:
     elif problems:  # another squad's problems: how many and of what kind, the texts are theirs
         kinds = "、".join(dict.fromkeys(problem.category for problem in problems))
         lines.append(ctx.say("find.open_problem_details_squad", problems_count=len(problems), kinds=kinds))
-    events = await queries.project_events(ctx.session, project_id=project.id or 0)
+    events = await project_queries.project_events(ctx.session, project_id=project.id or 0)
     if events:
         lines.append(ctx.say("find.history"))
     for event in events:
@@ -81,14 +81,14 @@ async def handle_mine(cmd: Command, ctx: Context) -> Reply:
     """mine: my squad's projects by pool (a leader may name a squad)."""
     team = ctx.team
     if cmd.value:
-        named = await queries.team_by_name(ctx.session, name=cmd.value)
+        named = await people_queries.team_by_name(ctx.session, name=cmd.value)
         if named is None:
             raise refuse_key(ctx, "mine.squad_named", value=cmd.value)
         access.require(ctx, "mine", team_id=named.id, target=ctx.say("access.squad", name=named.name), squad=True)
         team = named
     if team is None or team.id is None:
         raise refuse_key(ctx, "mine.squad_leaders_mine_squad")
-    projects = await queries.team_projects(ctx.session, team_id=team.id)
+    projects = await project_queries.team_projects(ctx.session, team_id=team.id)
     lines = [ctx.say("mine.projects", name=team.name, projects_count=len(projects))]
     for stage in (*STAGES, "dropped"):
         in_stage = [p for p in projects if p.stage == stage]

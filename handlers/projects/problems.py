@@ -13,7 +13,7 @@ from handlers.records import card, record_event
 from handlers.refusal import refuse_key
 from handlers.resolve import changeable_project
 from handlers.wording import both
-from storage import queries
+from storage import project_queries
 from storage.models import Problem
 
 
@@ -43,7 +43,7 @@ async def handle_resolve(cmd: Command, ctx: Context) -> Reply:
             raise refuse_key(ctx, "resolve.there_open_problem_p", cmd.verb, number=cmd.number)
         cmd = replace(cmd, project=ProjectRef(id=problem.project_id))
     project = await changeable_project(ctx, cmd)
-    problems = list(await queries.open_problems(ctx.session, project_id=project.id or 0))
+    problems = list(await project_queries.open_problems(ctx.session, project_id=project.id or 0))
     picked = pick_problem(problems, words=cmd.note, category=cmd.category, number=cmd.number)
     if isinstance(picked, list):
         if not picked:

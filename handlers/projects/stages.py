@@ -20,7 +20,7 @@ from handlers.records import card, check_fits, record_event, snapshot
 from handlers.refusal import refuse_key
 from handlers.resolve import CREATE, changeable_project, check_may_change, find_project, lock_project
 from handlers.understand.guards import bad_name
-from storage import name_lookup, queries
+from storage import name_lookup, people_queries
 from storage.models import STAGE_ORDER, Project
 
 
@@ -76,7 +76,7 @@ async def _create_project(cmd: Command, ctx: Context, stage: str) -> Reply:
         raise refuse_key(ctx, "create_project.project_name_too_long", cmd.verb)
     # Two members reporting the same new project at once both found no match and both created it: hold the
     # squad and look again, so the later one reports on the earlier one's project, as if it came after.
-    await queries.lock_team(ctx.session, team_id=ctx.member.team_id)
+    await people_queries.lock_team(ctx.session, team_id=ctx.member.team_id)
     twins = [p for p in await name_lookup.projects_named(ctx.session, key=name_lookup.name_key(name))
              if p.team_id == ctx.member.team_id]
     if twins and twins[0].id is not None:

@@ -13,7 +13,7 @@ from handlers.records import card, record_event, snapshot
 from handlers.refusal import refuse_key
 from handlers.resolve import check_may_change, lock_project, require_project
 from handlers.wording import key, say
-from storage import funds_queries, queries, roster_queries
+from storage import funds_queries, people_queries, roster_queries
 
 
 async def handle_transfer(cmd: Command, ctx: Context) -> Reply:
@@ -21,11 +21,11 @@ async def handle_transfer(cmd: Command, ctx: Context) -> Reply:
     project = await require_project(ctx, cmd, lock=True)
     await lock_project(ctx, project)
     check_may_change(ctx, project, "transfer")
-    team = await queries.team_by_name(ctx.session, name=cmd.value or "")
+    team = await people_queries.team_by_name(ctx.session, name=cmd.value or "")
     if team is None or team.id is None:
-        names = ctx.say("list.separator").join((await queries.team_names(ctx.session))[:30])
+        names = ctx.say("list.separator").join((await people_queries.team_names(ctx.session))[:30])
         raise refuse_key(ctx, "transfer.no_squad", cmd.verb, name=cmd.value or "", names=names)
-    old = await queries.team_by_id(ctx.session, team_id=project.team_id)
+    old = await people_queries.team_by_id(ctx.session, team_id=project.team_id)
     if team.id == project.team_id:
         raise refuse_key(ctx, "transfer.already", unchanged=True, id=project.id, team=team.name)
     before = snapshot(project, ["team_id"])

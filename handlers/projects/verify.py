@@ -16,7 +16,7 @@ from handlers.records import card, headline_for, record_event, snapshot, undo_li
 from handlers.refusal import refuse_key
 from handlers.resolve import check_may_change, lock_project, require_project
 from handlers.wording import both
-from storage import queries, report_queries
+from storage import people_queries, project_queries, report_queries
 from storage.models import Project
 
 _VERIFIABLE = ("signed", "landed")
@@ -44,7 +44,7 @@ async def handle_verify(cmd: Command, ctx: Context) -> Reply:
         team_id = None if ctx.is_leader else (ctx.team.id if ctx.team else None)
         return await reports.pending_verification(ctx.session, settings=ctx.settings, team_id=team_id, now=ctx.now)
     name = cmd.project.name or ""
-    team = None if cmd.project.id is not None or name in _ALL_WORDS else await queries.team_by_name(
+    team = None if cmd.project.id is not None or name in _ALL_WORDS else await people_queries.team_by_name(
         ctx.session, name=name)
     if name in _ALL_WORDS or team is not None:
         return await _verify_list(cmd, ctx, team_id=team.id if team else None, scope=team.name if team else "")
@@ -85,7 +85,7 @@ async def _verify_list(cmd: Command, ctx: Context, *, team_id: int | None, scope
     verified = []
     ctx.batch = ctx.batch or uuid.uuid4().hex[:12]  # one 撤销 takes the whole list back
     for move in moves:
-        project = await queries.locked_project(ctx.session, project_id=move.project_id)
+        project = await project_queries.locked_project(ctx.session, project_id=move.project_id)
         if project is None or project.stage not in _VERIFIABLE:
             continue
         ctx.locked.add(move.project_id)

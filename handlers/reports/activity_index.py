@@ -21,11 +21,11 @@ from handlers.assessment_scheme import INDEX_KINDS
 from handlers.commands import Lang
 from handlers.messages import Reply
 from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_TOP, Doc
-from handlers.schedule import local_day
 from handlers.score_periods import Period, period_of
 from handlers.wording import key, say
 from storage import assessment_queries as aq
 from storage import report_queries as rq
+from storage.moments import local_day
 
 if TYPE_CHECKING:
     from handlers.rules import Rules

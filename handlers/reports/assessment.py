@@ -21,8 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.assessment_scheme import ACTIVITY_ITEMS, BANDS, YI, Scheme, band_of
 from handlers.commands import Lang
 from handlers.format import format_amount
+from handlers.report_calendar import range_bounds_utc
 from handlers.reports.common import RANK_ROWS_ALL, RANK_ROWS_BOTTOM, RANK_ROWS_TOP, Doc, short_day
-from handlers.schedule import range_bounds_utc
 from handlers.score_periods import Period
 from handlers.wording import key, say
 from storage import assessment_queries as aq

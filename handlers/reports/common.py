@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 from handlers.commands import Lang
 from handlers.messages import Reply
-from handlers.schedule import (
-    local_day,
+from handlers.report_calendar import (
     schedule_share,
     squad_light,
     year_bounds_utc,
@@ -17,6 +16,7 @@ from handlers.schedule import (
 from handlers.wording import say
 from storage import report_queries as rq
 from storage.models import STAGES
+from storage.moments import local_day
 
 if TYPE_CHECKING:
     from handlers.rules import Rules

@@ -11,11 +11,9 @@ from handlers.commands import Lang
 from handlers.format import clip
 from handlers.messages import Reply
 from handlers.reports.common import LIST_LIMIT, Doc, day_text, paren
-from handlers.schedule import (
-    local_day,
-)
 from handlers.wording import say
 from storage import report_queries as rq
+from storage.moments import local_day
 
 if TYPE_CHECKING:
     from handlers.rules import Rules

@@ -14,6 +14,7 @@ from handlers.commands import Lang
 from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
 from handlers.ports import Charts
+from handlers.report_calendar import range_bounds_utc
 from handlers.reports.activity_index import activity_ranking
 from handlers.reports.assessment import assess_all, points_text
 from handlers.reports.common import (
@@ -43,7 +44,6 @@ from handlers.reports.scores import (
     sum_tallies,
     weighted_score,
 )
-from handlers.schedule import range_bounds_utc
 from handlers.score_periods import period_of
 from handlers.wording import say
 from storage import report_queries as rq

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from handlers.chart_data import FunnelStage
 from handlers.commands import Lang
 from handlers.format import stage_name
-from handlers.schedule import ceil_share
+from handlers.report_calendar import ceil_share
 from handlers.wording import say
 from storage import report_queries as rq
 from storage.models import STAGES

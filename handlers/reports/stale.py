@@ -9,14 +9,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.format import stage_name
 from handlers.messages import Reply
-from handlers.reports.common import LIST_LIMIT, STALE_EMOJI, Doc, day_text
-from handlers.schedule import (
+from handlers.report_calendar import (
     STALE_STAGES,
-    local_day,
     stale_cutoffs,
     stale_limits,
 )
+from handlers.reports.common import LIST_LIMIT, STALE_EMOJI, Doc, day_text
 from storage import report_queries as rq
+from storage.moments import local_day
 
 if TYPE_CHECKING:
     from handlers.rules import Rules

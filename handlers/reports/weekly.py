@@ -11,15 +11,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.format import format_amount, stage_name
 from handlers.messages import Reply
 from handlers.ports import Charts
-from handlers.reports.common import LIST_LIMIT, Doc, counts_line
-from handlers.reports.scores import district_targets_or_sum, funnel_stages, stage_weights, sum_tallies, weighted_score
-from handlers.schedule import (
+from handlers.report_calendar import (
     ceil_share,
-    local_day,
     range_bounds_utc,
 )
+from handlers.reports.common import LIST_LIMIT, Doc, counts_line
+from handlers.reports.scores import district_targets_or_sum, funnel_stages, stage_weights, sum_tallies, weighted_score
 from storage import report_queries as rq
 from storage.models import STAGES
+from storage.moments import local_day
 
 if TYPE_CHECKING:
     from handlers.rules import Rules

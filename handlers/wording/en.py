@@ -225,7 +225,7 @@ REPLIES: dict[str, str] = {
         "Cannot undo this {action}: {actor} made a later change on it ({what}, {when:%Y-%m-%d %H:%M}) that "
         "would be lost. Use `edit`, or have that change undone first."
     ),
-    # handlers/questions.py
+    # handlers/report_requests.py
     "rank.number": "📍 {team_name} is number {rank} of {rows_count}",
     "problems.squad_named": "No squad named \"{value}\".",
     "export.ledger_exported_one_sheet": "📊 Ledger exported: {name} (one sheet per pool plus a summary)",

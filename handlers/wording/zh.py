@@ -192,7 +192,7 @@ REPLIES: dict[str, str] = {
     "builds_on.later_change": (
         "不能撤销这次{action}：之后{who}在 {when:%m月%d日 %H:%M} 做了「{what}」，撤销会把它一起抹掉。要更正请用「改」，或请{who}先撤销那一条。"
     ),
-    # handlers/questions.py
+    # handlers/report_requests.py
     "rank.number": "📍 {team_name} 现在排第 {rank} 名（共 {rows_count} 队）",
     "problems.squad_named": "没有名为「{value}」的小分队。",
     "export.ledger_exported_one_sheet": "📊 台账已导出：{name}（每个项目库一张表，另有汇总表）",

@@ -2,7 +2,7 @@
 
 Every function is keyword-only after the session and answers with one or a few SQL statements (GROUP BY,
 CASE); none loops over all projects in Python. Time windows arrive as UTC half-open intervals
-[start, end) computed from local days by handlers.schedule, so the rows are never converted.
+[start, end) computed from local days by handlers.report_calendar, so the rows are never converted.
 
 Counting rule (DESIGN §3): `<stage>_at` is the first time a project reached that stage or a later one, so
 "counts toward stage S in window W" is `S_at` within W. Removed projects (creation undone) never count.

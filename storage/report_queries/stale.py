@@ -70,7 +70,7 @@ async def stale_projects(
     """Stale live projects, longest silent first.
 
     `cutoffs` maps a stage to the last-event moments before which it is yellow, red and flagged for
-    removal (handlers.schedule.stale_cutoffs); stages absent from it never go stale.
+    removal (handlers.report_calendar.stale_cutoffs); stages absent from it never go stale.
     """
     light, is_stale = _stale_light_expr(cutoffs)
     query = (

@@ -14,9 +14,6 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-# Re-exported for the reports that import it from here; new code imports it from storage.moments.
-from storage.moments import local_day as local_day
-
 log = logging.getLogger(__name__)
 
 # Stages whose projects go stale: a landed project has finished the funnel, so silence there is no alarm;

@@ -9,7 +9,7 @@ from handlers.context import Context
 from handlers.messages import Reply
 from handlers.period_report import period_count
 from handlers.refusal import refuse_key
-from storage import name_lookup, queries
+from storage import name_lookup, people_queries
 from storage import report_queries as rq
 
 
@@ -84,7 +84,7 @@ async def handle_problems(cmd: Command, ctx: Context) -> Reply:
     """problems: open problems oldest first; members see their squad's, leaders all or a named squad's."""
     team_id = ctx.team.id if ctx.team and not ctx.is_leader else None
     if cmd.value:
-        team = await queries.team_by_name(ctx.session, name=cmd.value)
+        team = await people_queries.team_by_name(ctx.session, name=cmd.value)
         if team is None:
             raise refuse_key(ctx, "problems.squad_named", value=cmd.value)
         team_id = team.id

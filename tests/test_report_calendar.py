@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers import schedule
-from handlers.schedule import (
+from handlers import report_calendar as schedule
+from handlers.report_calendar import (
     add_months,
     ceil_share,
     is_workday,
@@ -110,7 +110,7 @@ def test_is_workday_uses_the_statutory_calendar() -> None:
 
 def test_is_workday_falls_back_to_weekdays_and_warns_once(caplog: pytest.LogCaptureFixture) -> None:
     schedule._warned_years.discard(2099)
-    with caplog.at_level(logging.WARNING, logger="handlers.schedule"):
+    with caplog.at_level(logging.WARNING, logger="handlers.report_calendar"):
         assert is_workday(date(2099, 10, 1)) is True  # a Thursday: no holiday data that far ahead
         assert is_workday(date(2099, 10, 3)) is False  # a Saturday
         assert is_workday(date(2099, 10, 5)) is True
