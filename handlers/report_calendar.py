@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from handlers import calendar_math
+
 log = logging.getLogger(__name__)
 
 # Stages whose projects go stale: a landed project has finished the funnel, so silence there is no alarm;
@@ -72,10 +74,10 @@ def squad_light(completion_pct: float, schedule_pct: float, *, yellow: float, re
 
 def add_months(moment: datetime, months: int) -> datetime:
     """`moment` moved by whole calendar months, the day clamped to the target month's length."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+    day = calendar_math.add_months(moment.date(), months)
+    if day is None:
+        raise ValueError(f"{moment!r} moved by {months} months leaves the calendar")
+    return moment.replace(year=day.year, month=day.month, day=day.day)
 
 
 def stale_limits(stage: str, months: StaleLimits) -> tuple[int, int, int] | None:
