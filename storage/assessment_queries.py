@@ -197,8 +197,8 @@ async def activity_totals(session: AsyncSession, *, start: date, end: date) -> d
     """team id → kind → count over the local days start..end inclusive: storage.activity_queries'
     activity_counts, read from the roll-ups where they cover the period.
 
-    A year at 2,000 squads is hundreds of thousands of day rows to sum (50–70 ms on SQLite, however the
-    index is walked). A period from 1 January to late in the year is the year's row less the days after it
+    A year at 2,000 squads is hundreds of thousands of day rows to sum, however the index is walked
+    (bench/README.md, Activity counts). A period from 1 January to late in the year is the year's row less the days after it
     (none, for a year to date: nothing is counted ahead of today); otherwise the whole months inside are read as months and
     only the days of the partial months at either end per day.
     """

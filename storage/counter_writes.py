@@ -5,7 +5,7 @@ activity_tally, activity_rollup; storage.report_weeks: report_week) are rows man
 签约 of the year adds to the same district row of breakdown_year_tally, every report of a squad to its
 week's row. Written at each flush, a transaction held those rows locked from its first flush to its
 commit, and two transactions whose flushes reached the same rows in a different order deadlocked
-(PostgreSQL aborted one, and its sender was told of an error; 50 in one 20-second `bench.ingest` run).
+(PostgreSQL aborted one, and its sender was told of an error: bench/README.md, Deadlocks under load).
 Kept here and written just before COMMIT, sorted by counter and key, the rows are held only for the
 commit, and every writer takes them in the same order.
 

@@ -2,8 +2,8 @@
 
 A message naming a project ("签约 华润万象城") looks it up twice: exactly, by its name or an alias, and
 by substring, for the "did you mean?" candidates ("仲景" → "仲景医药健康产业园"). On the project table
-both were scans (`aliases LIKE '%|key|%'`, `name_key LIKE '%key%'`): 70–250 ms each at 200,000
-projects, per message. The index answers both from B-trees, on SQLite and PostgreSQL alike:
+both were scans (`aliases LIKE '%|key|%'`, `name_key LIKE '%key%'`) of every project, per message
+(bench/README.md, Name look-ups at scale). The index answers both from B-trees, on SQLite and PostgreSQL alike:
 
 - project_key(key, project_id): every searchable key of a project, its name_key and each alias.
 - project_gram(gram, project_id): every two-character piece (bigram) of those keys. A key of two or

@@ -1,8 +1,8 @@
 """The yearly stage counters (team_year_tally, breakdown_year_tally), kept in step with the projects.
 
 The yearly reports (排行, 进度, the forecast, the ledger's 汇总) count the live projects that reached each
-stage in a local calendar year. Counting them from the projects scans every project of the year (300 ms
-at 200,000 projects); the counters answer the same question from a few rows per squad.
+stage in a local calendar year. Counting them from the projects scans every project of the year
+(bench/README.md, Reports); the counters answer the same question from a few rows per squad.
 
 Written by hand because no library keeps aggregate tables in step with ORM writes on both backends
 (PostgreSQL's materialized views refresh whole; SQLite has none). How it stays exact:

@@ -85,8 +85,8 @@ def _kind_in(kinds: Sequence[str]) -> ColumnElement[bool]:
 
     Nearly every event has one of these kinds, and the queries using this also bound `created_at` to a
     day or a week: that range is the selective part. Without statistics SQLite prefers the equality
-    test on the kind index and walks millions of events (0.8 s at 2M events, not 3 ms); `kind || ''`
-    is the same value, but no index covers it.
+    test on the kind index and walks millions of events (bench/README.md, Reports); `kind || ''` is the
+    same value, but no index covers it.
     """
     return col(Event.kind).concat("").in_(tuple(kinds))
 

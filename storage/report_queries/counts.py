@@ -107,7 +107,8 @@ def _touches(start: datetime) -> ColumnElement[bool]:
 def _tally(row: Any, skip: int = 0) -> StageTally:
     """The tally in a row's columns after the first `skip` (the _tally_columns, in StageTally's order).
 
-    Positional on purpose: reading 2,000 teams' rows by name through each row's mapping cost a report 20 ms.
+    Positional on purpose: reading rows by name through each row's mapping was a visible share of a
+    report's time at 2,000 teams (bench/README.md, Reports).
     The columns are CAST to BIGINT (`_sum`), so both drivers hand back ints and none is converted here.
     """
     return StageTally(*row[skip:])

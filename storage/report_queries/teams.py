@@ -50,8 +50,8 @@ class Targets:
 async def targets_for_year(session: AsyncSession, *, year: int) -> Targets:
     """The district and team targets set for `year` (stages without a target are absent).
 
-    Pivoted in SQL, one row per team (and one for the district) instead of one per team and stage: at
-    2,000 squads the 7,000 rows took the leaderboard 27-37 ms to fetch and fold, the 2,000 a third.
+    Pivoted in SQL, one row per team (and one for the district) instead of one per team and stage: a
+    third of the rows to fetch and fold for the leaderboard (bench/README.md, Reports).
     """
     team_id = col(Target.team_id)
     numbers = [
