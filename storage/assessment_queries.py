@@ -26,13 +26,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import counter_writes
 from storage.activity_queries import activity_counts
+from storage.column_select import run_select
 from storage.models import ActivityRollup, FundsArrival, Project, ReportWeek, Team
-from storage.report_queries.common import _exec, _live, _within
+from storage.report_queries.common import live_projects, within
 
 
 def _counted(stage: str, start: datetime, end: datetime, require_verification: bool) -> ColumnElement[bool]:
     column = col(Project.signed_at) if stage == "signed" else col(Project.landed_at)
-    reached = _within(column, start, end)
+    reached = within(column, start, end)
     if not require_verification:
         return reached
     verified = col(Project.signed_verified_at) if stage == "signed" else col(Project.landed_verified_at)
@@ -47,7 +48,7 @@ def _band(thresholds: Sequence[int]) -> Any:
 
 
 def _window(start: datetime, end: datetime) -> ColumnElement[bool]:
-    return or_(_within(col(Project.signed_at), start, end), _within(col(Project.landed_at), start, end))
+    return or_(within(col(Project.signed_at), start, end), within(col(Project.landed_at), start, end))
 
 
 @dataclass
@@ -68,12 +69,12 @@ async def band_counts(
     for stage in ("signed", "landed"):  # one range over each stage's covering index (no OR of the two)
         query = (
             select(col(Project.team_id), band, func.count())
-            .where(_counted(stage, start, end, require_verification), _live())
+            .where(_counted(stage, start, end, require_verification), live_projects())
             .group_by(col(Project.team_id), band)
         )
         if team_id is not None:
             query = query.where(col(Project.team_id) == team_id)
-        for team, index, n in (await _exec(session, query)).all():
+        for team, index, n in (await run_select(session, query)).all():
             tally = tallies.setdefault(int(team), BandTally([0] * len(thresholds), [0] * len(thresholds)))
             (tally.signed if stage == "signed" else tally.landed)[int(index)] += int(n)
     return tallies
@@ -98,10 +99,10 @@ async def stage_projects(
     landed = _counted("landed", start, end, require_verification)
     query = (
         select(col(Project.id), col(Project.name), col(Project.amount_yuan), signed, landed)
-        .where(_live(), col(Project.team_id) == team_id, _window(start, end), or_(signed, landed))
+        .where(live_projects(), col(Project.team_id) == team_id, _window(start, end), or_(signed, landed))
         .order_by(col(Project.id))
     )
-    return [ScoredProject(int(r[0]), r[1], r[2], bool(r[3]), bool(r[4])) for r in (await _exec(session, query)).all()]
+    return [ScoredProject(int(r[0]), r[1], r[2], bool(r[3]), bool(r[4])) for r in (await run_select(session, query)).all()]
 
 
 def _prefix(column: Any, key: str) -> ColumnElement[bool]:
@@ -127,13 +128,13 @@ async def bonus_projects(
     query = (
         select(col(Project.team_id), col(Project.id), col(Project.name), col(Project.company),
                col(Project.company_key), col(Project.name_key))
-        .where(_live(), _window(start, end), or_(signed, landed), matched)
+        .where(live_projects(), _window(start, end), or_(signed, landed), matched)
         .order_by(col(Project.id))
     )
     if team_id is not None:
         query = query.where(col(Project.team_id) == team_id)
     found: dict[int, list[tuple[int, str, str]]] = {}
-    for team, pid, name, company, c_key, n_key in (await _exec(session, query)).all():
+    for team, pid, name, company, c_key, n_key in (await run_select(session, query)).all():
         # The ranges are by code point (SQLite's BINARY, PostgreSQL's order of Han characters); confirmed
         # here, so a collation that orders otherwise cannot add a project (the rows are a handful).
         if any((c_key or "").startswith(key) or (n_key or "").startswith(key) for key in keys):
@@ -155,13 +156,13 @@ async def funds_by_project(
         .group_by(col(Project.id), col(Project.name))
         .order_by(col(Project.id))
     )
-    return [(int(pid), name, int(yuan)) for pid, name, yuan in (await _exec(session, query)).all()]
+    return [(int(pid), name, int(yuan)) for pid, name, yuan in (await run_select(session, query)).all()]
 
 
 async def teams_created(session: AsyncSession) -> dict[int, tuple[str, datetime]]:
     """Every team id with its name and creation time."""
     query = select(col(Team.id), col(Team.name), col(Team.created_at)).order_by(col(Team.id))
-    return {int(tid): (name, created) for tid, name, created in (await _exec(session, query)).all()}
+    return {int(tid): (name, created) for tid, name, created in (await run_select(session, query)).all()}
 
 
 async def reported_weeks(session: AsyncSession, *, first: date, last: date) -> dict[int, tuple[int, date]]:
@@ -173,7 +174,7 @@ async def reported_weeks(session: AsyncSession, *, first: date, last: date) -> d
         .where(col(ReportWeek.week) >= first, col(ReportWeek.week) <= last, col(ReportWeek.reports) > 0)
         .group_by(col(ReportWeek.team_id))
     )
-    return {int(tid): (int(n), _as_date(earliest)) for tid, n, earliest in (await _exec(session, query)).all()}
+    return {int(tid): (int(n), _as_date(earliest)) for tid, n, earliest in (await run_select(session, query)).all()}
 
 
 async def team_reported_weeks(session: AsyncSession, *, team_id: int, first: date, last: date) -> set[date]:
@@ -182,7 +183,7 @@ async def team_reported_weeks(session: AsyncSession, *, team_id: int, first: dat
     query = select(col(ReportWeek.week)).where(
         col(ReportWeek.team_id) == team_id, col(ReportWeek.week) >= first, col(ReportWeek.week) <= last,
         col(ReportWeek.reports) > 0)
-    return {_as_date(week) for (week,) in (await _exec(session, query)).all()}
+    return {_as_date(week) for (week,) in (await run_select(session, query)).all()}
 
 
 def _as_date(value: Any) -> date:
@@ -239,7 +240,7 @@ async def _rollup(session: AsyncSession, *, span: str, first: date, after: date)
         .group_by(col(ActivityRollup.team_id), col(ActivityRollup.kind))
     )
     counts: dict[int, dict[str, int]] = {}
-    for team_id, kind, number in (await _exec(session, query)).all():
+    for team_id, kind, number in (await run_select(session, query)).all():
         if number:
             counts.setdefault(int(team_id), {})[str(kind)] = int(number)
     return counts

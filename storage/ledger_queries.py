@@ -13,18 +13,12 @@ from sqlmodel import col
 from sqlmodel import select as sqlmodel_select  # ORM entities back (sqlalchemy's select gives rows)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.column_select import run_select
 from storage.funds_queries import funds_in_place_by_project
 from storage.ledger_rows import LedgerRow
 from storage.models import Event, Problem, Project, Team
 
 _UNDO = aliased(Event, name="undo_of_note")
-
-
-async def _exec(session: AsyncSession, statement: Any) -> Any:
-    """A column select on the session's connection, pending ORM changes flushed first (as autoflush would)."""
-    await session.flush()
-    connection = await session.connection()
-    return await connection.execute(statement)
 
 
 def _team_filter(query: Any, team_id: int | None) -> Any:
@@ -53,7 +47,7 @@ async def last_notes(
         newest = newest.where(col(Event.project_id).in_(ids))
     latest = newest.subquery()
     query = select(col(Event.project_id), col(Event.text)).join(latest, latest.c.event_id == col(Event.id))
-    return {int(row[0]): str(row[1]) for row in (await _exec(session, query)).all()}
+    return {int(row[0]): str(row[1]) for row in (await run_select(session, query)).all()}
 
 
 async def open_problem_texts(session: AsyncSession, *, team_id: int | None = None) -> dict[int, str]:
@@ -66,7 +60,7 @@ async def open_problem_texts(session: AsyncSession, *, team_id: int | None = Non
     if team_id is not None:
         query = query.join(Project, col(Project.id) == col(Problem.project_id)).where(col(Project.team_id) == team_id)
     found: dict[int, list[str]] = {}
-    for project_id, category, problem in (await _exec(session, query)).all():
+    for project_id, category, problem in (await run_select(session, query)).all():
         found.setdefault(int(project_id), []).append(f"[{category}] {problem}".strip())
     return {project_id: "\n".join(lines) for project_id, lines in found.items()}
 
@@ -114,7 +108,7 @@ async def ledger_rows(session: AsyncSession, *, tz: tzinfo, team_id: int | None 
             problems=problems.get(r[0], ""), expected_stage=r[17] or "", expected_date=r[18],
             funds_yuan=funds.get(r[0], 0), funds_rate=_rate(funds.get(r[0], 0), r[4], r[3]),
         )
-        for r in (await _exec(session, query)).all()
+        for r in (await run_select(session, query)).all()
     ]
 
 
@@ -127,7 +121,7 @@ def _rate(funds: int, amount: int | None, stage: str) -> float | None:
 
 async def project_count(session: AsyncSession) -> int:
     """How many projects the database holds (removed ones too)."""
-    return int((await _exec(session, select(func.count()).select_from(Project))).scalar_one())
+    return int((await run_select(session, select(func.count()).select_from(Project))).scalar_one())
 
 
 async def project_in_team(session: AsyncSession, *, key: str, team_id: int) -> Project | None:

@@ -17,13 +17,14 @@ from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import counter_writes
+from storage.column_select import run_select
 from storage.models import (
     STAGES,
     BreakdownYearTally,
     Project,
     TeamYearTally,
 )
-from storage.report_queries.common import _STAGE_COLUMNS, _VERIFIED_COLUMNS, GroupBy, _exec, _live, _sum, _within
+from storage.report_queries.common import _STAGE_COLUMNS, _VERIFIED_COLUMNS, GroupBy, _sum, live_projects, within
 
 
 @dataclass
@@ -76,14 +77,14 @@ def _tally_columns(start: datetime, end: datetime, require_verification: bool) -
     columns: list[Any] = []
     counted: dict[str, ColumnElement[bool]] = {}
     for stage, column in _STAGE_COLUMNS.items():
-        reached = _within(column, start, end)
+        reached = within(column, start, end)
         if stage in _VERIFIED_COLUMNS and require_verification:
             counted[stage] = and_(reached, _VERIFIED_COLUMNS[stage].is_not(None))
         else:
             counted[stage] = reached
         columns.append(_sum(counted[stage]).label(stage))
     for stage in ("signed", "landed"):
-        pending = and_(_within(_STAGE_COLUMNS[stage], start, end), _VERIFIED_COLUMNS[stage].is_(None))
+        pending = and_(within(_STAGE_COLUMNS[stage], start, end), _VERIFIED_COLUMNS[stage].is_(None))
         columns.append(_sum(pending).label(f"{stage}_pending"))
     amount = func.coalesce(col(Project.amount_yuan), 0)
     for stage in STAGES:
@@ -138,12 +139,12 @@ async def stage_tallies(
     }[by]
     query = (
         select(key.label("key"), *_tally_columns(start, end, require_verification))
-        .where(_live(), _touches(start))
+        .where(live_projects(), _touches(start))
         .group_by(key)
     )
     if team_id is not None:
         query = query.where(col(Project.team_id) == team_id)
-    rows = (await _exec(session, query)).all()
+    rows = (await run_select(session, query)).all()
     return {row[0]: _tally(row, 1) for row in rows}
 
 
@@ -184,10 +185,10 @@ async def breakdowns(
     keys = (col(Project.wheel), col(Project.industry), col(Project.zone))
     query = (
         select(*keys, *_tally_columns(start, end, require_verification))
-        .where(_live(), _touches(start))
+        .where(live_projects(), _touches(start))
         .group_by(*keys)
     )
-    return _fold_breakdowns((await _exec(session, query)).all())
+    return _fold_breakdowns((await run_select(session, query)).all())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -225,7 +226,7 @@ async def year_team_tallies(
         .where(table.c.year == year)
         .group_by(table.c.team_id)
     )
-    rows = (await _exec(session, query)).all()
+    rows = (await run_select(session, query)).all()
     return {int(row[0]): _tally(row, 1) for row in rows}
 
 
@@ -238,7 +239,7 @@ async def year_district_tally(
     query = select(*_year_tally_columns(table, require_verification)).where(table.c.year == year)
     if team_id is not None:
         query = query.where(table.c.team_id == team_id)
-    return _tally((await _exec(session, query)).one())
+    return _tally((await run_select(session, query)).one())
 
 
 async def year_breakdowns(session: AsyncSession, *, year: int, require_verification: bool) -> Breakdowns:
@@ -251,4 +252,4 @@ async def year_breakdowns(session: AsyncSession, *, year: int, require_verificat
         .where(table.c.year == year)
         .group_by(*keys)
     )
-    return _fold_breakdowns((await _exec(session, query)).all())
+    return _fold_breakdowns((await run_select(session, query)).all())

@@ -11,8 +11,9 @@ from sqlalchemy import select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.column_select import run_select
 from storage.models import Member, Project, RankSnapshot
-from storage.report_queries.common import _exec, _live
+from storage.report_queries.common import live_projects
 from storage.report_queries.stale import _stale_light_expr
 
 
@@ -40,7 +41,7 @@ async def rank_history(
     if team_ids is not None:
         query = query.where(col(RankSnapshot.team_id).in_(list(team_ids)))
     history: dict[int, list[tuple[date, int]]] = {}
-    for team_id, day, rank in (await _exec(session, query)).all():
+    for team_id, day, rank in (await run_select(session, query)).all():
         history.setdefault(int(team_id), []).append((day, int(rank)))
     return history
 
@@ -53,16 +54,16 @@ async def squad_projects(
     query = (
         select(col(Project.id), col(Project.name), col(Project.stage), col(Project.amount_yuan),
                col(Project.last_event_at), light)
-        .where(_live(), col(Project.team_id) == team_id)
+        .where(live_projects(), col(Project.team_id) == team_id)
         .order_by(col(Project.last_event_at).desc(), col(Project.id))
     )
-    rows = (await _exec(session, query)).all()
+    rows = (await run_select(session, query)).all()
     return [SquadProject(int(i), name, stage, amount, last, lit or "") for i, name, stage, amount, last, lit in rows]
 
 
 async def dash_revoked_at(session: AsyncSession, *, member_id: int) -> tuple[bool, datetime | None]:
     """Whether the member exists, and the moment before which their dashboard links are void."""
-    row = (await _exec(session, select(col(Member.dash_revoked_at)).where(col(Member.id) == member_id))).first()
+    row = (await run_select(session, select(col(Member.dash_revoked_at)).where(col(Member.id) == member_id))).first()
     return (row is not None, row[0] if row is not None else None)
 
 

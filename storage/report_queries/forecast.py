@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.column_select import run_select
 from storage.models import (
     STAGE_ORDER,
     STAGES,
@@ -25,7 +26,7 @@ from storage.models import (
     Team,
 )
 from storage.moments import as_utc
-from storage.report_queries.common import _STAGE_COLUMNS, _exec, _live, _sum
+from storage.report_queries.common import _STAGE_COLUMNS, _sum, live_projects
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class PendingMove:
 
 def _pending_conditions(team_id: int | None) -> list[ColumnElement[bool]]:
     conditions = [
-        _live(),
+        live_projects(),
         or_(
             and_(col(Project.signed_at).is_not(None), col(Project.signed_verified_at).is_(None)),
             and_(col(Project.landed_at).is_not(None), col(Project.landed_verified_at).is_(None)),
@@ -72,9 +73,9 @@ async def pending_verifications(
     )
     if limit is not None:
         query = query.limit(limit)
-    rows = (await _exec(session, query)).all()
+    rows = (await run_select(session, query)).all()
     total = (
-        await _exec(session, select(func.count()).select_from(Project).where(*_pending_conditions(team_id)))
+        await run_select(session, select(func.count()).select_from(Project).where(*_pending_conditions(team_id)))
     ).scalar_one()
     moves = [PendingMove(int(r[0]), r[1], int(r[2]), r[3], r[4], _aware(r[5]), r[6]) for r in rows]
     return moves, int(total)
@@ -113,10 +114,10 @@ async def forecast_inputs(
         aims = and_(column.is_(None), expected_order >= STAGE_ORDER[stage])
         columns.append(_sum(and_(aims, upcoming)).label(f"e_{stage}"))
         columns.append(_sum(and_(aims, overdue)).label(f"o_{stage}"))
-    query = select(*columns).where(_live(), col(Project.expected_date).is_not(None))
+    query = select(*columns).where(live_projects(), col(Project.expected_date).is_not(None))
     if team_id is not None:
         query = query.where(col(Project.team_id) == team_id)
-    row = (await _exec(session, query)).one()._mapping
+    row = (await run_select(session, query)).one()._mapping
     return ForecastInputs(
         expected={stage: int(row[f"e_{stage}"]) for stage in STAGES},
         overdue={stage: int(row[f"o_{stage}"]) for stage in STAGES},
@@ -146,11 +147,11 @@ async def slipped_projects(
             col(Project.expected_stage), col(Project.expected_date), col(Project.expected_slips),
         )
         .join(Team, col(Team.id) == col(Project.team_id))
-        .where(_live(), col(Project.expected_slips) >= min_slips)
+        .where(live_projects(), col(Project.expected_slips) >= min_slips)
         .order_by(col(Project.expected_slips).desc(), col(Project.id))
     )
     if team_id is not None:
         query = query.where(col(Project.team_id) == team_id)
     if limit is not None:
         query = query.limit(limit)
-    return [SlippedProject(*row) for row in (await _exec(session, query)).all()]
+    return [SlippedProject(*row) for row in (await run_select(session, query)).all()]

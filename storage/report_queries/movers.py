@@ -15,13 +15,14 @@ from sqlalchemy import (
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.column_select import run_select
 from storage.models import (
     STAGES,
     Event,
     Project,
     Team,
 )
-from storage.report_queries.common import REPORT_KINDS, _exec, _kind_in, _live, _not_undone, _within
+from storage.report_queries.common import REPORT_KINDS, _kind_in, _not_undone, live_projects, within
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,11 @@ async def stage_moves(
         .join(Project, col(Project.id) == col(Event.project_id))
         .outerjoin(Team, col(Team.id) == col(Event.team_id))
         .where(
-            _within(col(Event.created_at), start, end),
+            within(col(Event.created_at), start, end),
             _kind_in(("create", "stage")),
             col(Event.to_stage).in_(tuple(stages)),
             _not_undone(),
-            _live(),
+            live_projects(),
         )
         .order_by(func.coalesce(col(Project.amount_yuan), 0).desc(), col(Event.created_at), col(Event.id))
     )
@@ -78,7 +79,7 @@ async def stage_moves(
         query = query.where(col(Event.team_id) == team_id)
     if limit is not None:
         query = query.limit(limit)
-    rows = (await _exec(session, query)).all()
+    rows = (await run_select(session, query)).all()
     return [
         Move(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
         for r in rows
@@ -94,7 +95,7 @@ async def reports_by_team(
         select(col(Event.team_id), col(Team.name), count)
         .join(Team, col(Team.id) == col(Event.team_id))
         .where(
-            _within(col(Event.created_at), start, end),
+            within(col(Event.created_at), start, end),
             _kind_in(REPORT_KINDS),
             _not_undone(),
         )
@@ -103,5 +104,5 @@ async def reports_by_team(
     )
     if limit is not None:
         query = query.limit(limit)
-    rows = (await _exec(session, query)).all()
+    rows = (await run_select(session, query)).all()
     return [(int(team_id), name, int(n)) for team_id, name, n in rows]

@@ -14,12 +14,13 @@ from sqlalchemy import (
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.column_select import run_select
 from storage.models import (
     Problem,
     Project,
     Team,
 )
-from storage.report_queries.common import _exec, _live, _sum
+from storage.report_queries.common import _sum, live_projects
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def _open_problem_filter(team_id: int | None) -> list[ColumnElement[bool]]:
     conditions = [
         col(Problem.resolved_at).is_(None),
         col(Problem.withdrawn) == false(),
-        _live(),
+        live_projects(),
     ]
     if team_id is not None:
         conditions.append(col(Project.team_id) == team_id)
@@ -64,7 +65,7 @@ async def open_problems(
     )
     if limit is not None:
         query = query.limit(limit)
-    rows = (await _exec(session, query)).all()
+    rows = (await run_select(session, query)).all()
     return [OpenProblem(*row) for row in rows]
 
 
@@ -78,5 +79,5 @@ async def open_problem_counts(
         .where(*_open_problem_filter(team_id))
         .group_by(col(Problem.category))
     )
-    rows = (await _exec(session, query)).all()
+    rows = (await run_select(session, query)).all()
     return {category: (int(total), int(old)) for category, total, old in rows}

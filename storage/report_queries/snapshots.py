@@ -13,10 +13,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.column_select import run_select
 from storage.models import (
     RankSnapshot,
 )
-from storage.report_queries.common import _exec
 
 
 class RankLike(Protocol):
@@ -35,7 +35,7 @@ class RankLike(Protocol):
 async def rank_snapshot(session: AsyncSession, *, day: date) -> dict[int, tuple[int, float]]:
     """The stored ranking of `day`: team id → (rank, score); empty when none was saved."""
     rows = (
-        await _exec(
+        await run_select(
             session,
             select(col(RankSnapshot.team_id), col(RankSnapshot.rank), col(RankSnapshot.score)).where(
                 col(RankSnapshot.day) == day

@@ -19,11 +19,12 @@ from sqlalchemy import (
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.column_select import run_select
 from storage.models import (
     Project,
     Team,
 )
-from storage.report_queries.common import _exec, _not_removed, _sum
+from storage.report_queries.common import _not_removed, _sum
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ async def stale_projects(
         query = query.where(col(Project.team_id) == team_id)
     if limit is not None:
         query = query.limit(limit)
-    rows = (await _exec(session, query)).all()
+    rows = (await run_select(session, query)).all()
     return [StaleProject(*row) for row in rows]
 
 
@@ -106,7 +107,7 @@ async def stale_counts(
     if team_id is not None:
         query = query.where(col(Project.team_id) == team_id)
     counts: dict[int, dict[str, int]] = {}
-    for tid, light_name, n in (await _exec(session, query)).all():
+    for tid, light_name, n in (await run_select(session, query)).all():
         counts.setdefault(int(tid), {})[light_name] = int(n)
     return counts
 
@@ -126,5 +127,5 @@ async def stale_totals(
     query = select(*(_sum(light == name).label(name) for name in names)).where(_not_removed(), is_stale)
     if team_id is not None:
         query = query.where(col(Project.team_id) == team_id)
-    row = (await _exec(session, query)).one()._mapping
+    row = (await run_select(session, query)).one()._mapping
     return {name: int(row[name]) for name in names}

@@ -12,17 +12,17 @@ from sqlalchemy import (
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.column_select import run_select
 from storage.models import (
     STAGES,
     Target,
     Team,
 )
-from storage.report_queries.common import _exec
 
 
 async def team_names(session: AsyncSession) -> dict[int, str]:
     """Every team's id and name."""
-    rows = (await _exec(session, select(col(Team.id), col(Team.name)))).all()
+    rows = (await run_select(session, select(col(Team.id), col(Team.name)))).all()
     return {int(team_id): name for team_id, name in rows}
 
 
@@ -65,7 +65,7 @@ async def targets_for_year(session: AsyncSession, *, year: int) -> Targets:
         .group_by(col(Target.scope), team_id)
     )
     targets = Targets()
-    for scope, tid, *values in (await _exec(session, query)).all():
+    for scope, tid, *values in (await run_select(session, query)).all():
         own = {stage: int(n) for stage, n in zip(STAGES, values, strict=True) if n is not None}
         if scope == "district":
             targets.district.update(own)
