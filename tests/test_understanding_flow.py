@@ -192,3 +192,20 @@ async def test_someone_who_has_not_joined_is_shown_a_reading_but_nothing_is_kept
     reply = await chat.refused("路人甲", "签约 万达 5000万")
     assert await count(sessions, PendingChoice) == questions and await count(sessions, Event) == events
     assert "加入" in reply.text
+
+
+async def test_a_bare_number_left_by_the_split_is_an_answer_or_an_unread_word(chat, sessions, squad) -> None:
+    """`;4` is a number once the separator goes (found by the hostile suite: it reached the handlers as a
+    command none takes, an internal error): with no question open it is told so, with one open it answers
+    it; after an update it is a word not read, and the update is still handled."""
+    reply = await chat.refused("张伟", ";4")
+    assert "没有等待你选择的问题" in reply.text and "系统出错" not in reply.text
+    await chat.ok("张伟", "网易签了")  # nothing to match: a new project, asked
+    assert await count(sessions, PendingChoice) == 1
+    assert (await chat.ok("张伟", "；0")).text.startswith("已取消")
+    assert await count(sessions, PendingChoice) == 0
+    # A number before an update is a word not read: named, never filed, and the update is still handled.
+    before = await count(sessions, Event)
+    reply = await chat.say("张伟", "4\n进展 #1 对方来访")
+    assert "系统出错" not in reply.text and "4" in reply.text.split("\n")[0] + reply.text, reply.text
+    assert await count(sessions, Event) + await count(sessions, PendingChoice) > before

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import date
 
 from handlers.catalog import Catalog
@@ -95,6 +96,14 @@ def understand(
     first_error: ParseError | None = None
     for segment in segments:
         parsed = parse(segment.text, catalog=catalog, usd_rate=usd_rate, today=today)
+        if isinstance(parsed, Command) and parsed.verb == "choose":
+            # A bare number the split left (`;4`, `进展 #5 好；4`): the answer to a question when it is all
+            # there is, otherwise a word not read (no handler takes a number on its own).
+            if len(segments) == 1 and (answer := _answer(segment.text)) is not None:
+                return replace(answer, text=norm)
+            first_error = first_error or unknown_verb(segment.text)
+            unread.append(segment.text)
+            continue
         if isinstance(parsed, Command):
             reading = check(parsed, usd_rate=usd_rate, today=today)
             if segment.soft:
