@@ -23,7 +23,12 @@ ONE_SIDED = {
     "dismiss.confirm": ({"squad"}, set()),  # "将取消 {name}（{squad}）的{role}" / "This takes back {name}'s {role} role"
     "period.own_squad": ({"squad"}, set()),  # "；本队（{squad}）{count} 个" / "; your squad {count}"
     "parse.unknown_industry": ({"value"}, set()),  # "没有“{value}”这个行业。可选：{known}" / "Unknown industry. Known: {known}"
-    "parse.unknown_zone": ({"value"}, set()),  # "没有“{value}”这个区域。可选：{known}" / "Unknown zone. Known: {known}"
+    "parse.unknown_zone": ({"value"}, set()),
+    "doubt.amount_estimate": ({"yi"}, {"yuan"}),  # "我先按 {yi:g} 亿记" / "read as {yuan:,} yuan"
+    "doubt.approximate_date": ({"said"}, set()),  # the words quoted in Chinese only
+    "doubt.dated_as_written": ({"verb"}, set()),  # "记这次{verb}" / "Dated {when} as you wrote"
+    "doubt.ahead_as_expected": ({"verb"}, set()),  # "记成预计 {when} {verb}" / "read as expected by then"
+    "doubt.amount_from_note_rest": ({"note"}, set()),  # "「{note}」写进备注" / "the rest as a note"  # "没有“{value}”这个区域。可选：{known}" / "Unknown zone. Known: {known}"
 }
 
 
@@ -100,7 +105,7 @@ def test_a_catalogue_s_files_do_not_share_a_key() -> None:
 
 # An inline pair: a picker (`_t(lang, "差", "short")`, `ctx.t(...)`, `pick(...)`, `in_lang(...)`, the parser's
 # `ctx.error(zh, en)`) given two literal texts, or `"关" if lang == "zh" else "off"` with a literal on each side.
-PICKERS = {"_t", "t", "pick", "in_lang", "error"}
+PICKERS = {"_t", "t", "pick", "in_lang", "error", "doubted"}
 # handlers/parse/render.py writes a command back in the words a user types (公司:/company:, 全部/all): the
 # command language, like handlers/vocabulary's tables, not a reply's wording.
 NOT_REPLIES = {"parse/render.py"}

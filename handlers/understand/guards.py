@@ -27,6 +27,7 @@ from handlers.understand.words import (
     strip_edges,
 )
 from handlers.vocabulary import ZH_VERBS, verb_key
+from handlers.wording import PerLang, both
 
 # Verbs whose note is prose: an amount in it is asked about but not moved out of it.
 _PROSE_VERBS = frozenset({"problem", "resolve", "drop", "visit"})
@@ -70,58 +71,52 @@ def _note_without(note: str, words: str) -> str:
     return " ".join(note.replace(words, " ", 1).split())
 
 
+def _listed(words: list[str]) -> PerLang:
+    return PerLang("、".join(words), ", ".join(words))
+
+
 def check(command: Command, *, usd_rate: float, today: date) -> Reading:
     """The reading of a command from the grammar: sure, or in doubt with what the bot would store."""
     reading = Reading(command)
     verb = command.verb
     ref = command.project
     if ref is not None and ref.name and ref.id is None and (cleaned := prose_name(ref.name)) != ref.name:
-        reading = replace(reading, command=replace(command, project=replace(ref, name=cleaned))).doubted(
-            f"我把项目读作「{cleaned}」：", f"I read the project as {cleaned!r}:")
+        reading = replace(reading, command=replace(command, project=replace(ref, name=cleaned))).doubted(*both("doubt.project_read_as", name=cleaned))
         command = reading.command
     if command.amount is not None and command.amount.vague:
-        reading = reading.doubted(
-            f"金额「{command.amount.text}」是个估计，我先按 {command.amount.yuan / 1e8:g} 亿记：",
-            f"The amount {command.amount.text!r} is an estimate; read as {command.amount.yuan:,} yuan:",
-        )
+        reading = reading.doubted(*both("doubt.amount_estimate", text=command.amount.text,
+                                        yi=command.amount.yuan / 1e8, yuan=command.amount.yuan))
     if verb in STAGE_VERBS:
         reading = _check_stage(reading, usd_rate=usd_rate, today=today)
     elif verb == "note":
         reading = _check_note(reading, usd_rate=usd_rate)
     elif verb in _PROSE_VERBS and _amount_words(command.note):
         words = "、".join(_amount_words(command.note))
-        reading = reading.doubted(f"文字里的「{words}」像是金额，它只会记在文字里，不改项目金额：",
-                                  f"{words!r} looks like an amount; it stays in the text only:")
+        reading = reading.doubted(*both("doubt.amount_in_text", words=words))
     if verb == "visit" and command.place is None and command.company is None and command.project is None:
         reading = _check_visit(reading)
     if verb in ("expect", "away") and command.flag == "approximate":
-        reading = reading.doubted(f"「{command.note or command.text}」是个大概的日期，我按 {command.when} 记：",
-                                  f"That date is approximate; read as {command.when}:")
+        reading = reading.doubted(*both("doubt.approximate_date", said=command.note or command.text,
+                                        when=command.when))
     if verb == "expect" and command.when is not None and command.when < today:
-        reading = reading.doubted(f"预计日期 {command.when} 已经过去了，确定吗？",
-                                  f"The expected date {command.when} is already past; are you sure?")
+        reading = reading.doubted(*both("doubt.expected_past", when=command.when))
     return reading
 
 
 def _check_stage(reading: Reading, *, usd_rate: float, today: date) -> Reading:
     command = reading.command
     if command.project is not None and command.project.name and bad_name(command.project.name, today):
-        reading = reading.doubted(f"「{command.project.name}」不像项目名称，请确认：",
-                                  f"{command.project.name!r} does not look like a project name:")
+        reading = reading.doubted(*both("doubt.not_a_name", name=command.project.name))
     if command.when is not None and command.when < today:
         undated = replace(command, when=None)
         reading = replace(reading, command=command).doubted(
-            f"按你说的日期 {command.when} 记这次{_verb_zh(command)}：",
-            f"Dated {command.when} as you wrote:", undated,
-        )
+            *both("doubt.dated_as_written", when=command.when, verb=_verb_zh(command)), undated)
     elif command.when is not None and command.when > today:
         expect = Command(verb="expect", lang=command.lang, text=command.text, project=command.project,
                          stage=STAGE_VERBS[command.verb], when=command.when)
         now = replace(command, when=None)
         reading = replace(reading, command=expect).doubted(
-            f"{command.when} 还没到，我记成预计 {command.when} {_verb_zh(command)}：",
-            f"{command.when} is still ahead; read as expected by then:", now,
-        )
+            *both("doubt.ahead_as_expected", when=command.when, verb=_verb_zh(command)), now)
         return reading
     words = _amount_words(command.note)
     if not words:
@@ -131,13 +126,10 @@ def _check_stage(reading: Reading, *, usd_rate: float, today: date) -> Reading:
         first = found[0]
         note = _note_without(command.note, command.note[first.start - len(first.label):first.end])
         read = replace(reading.command, amount=first.amount, note=note)
-        return replace(reading, command=read).doubted(
-            f"把「{first.label}{first.text}」记为项目金额" + (f"，「{note}」写进备注" if note else "") + "：",
-            f"Read {first.label}{first.text} as the amount" + (", the rest as a note" if note else "") + ":",
-            command,
-        )
-    return reading.doubted(f"备注里的「{'、'.join(words)}」像是金额，但不会改项目金额，请确认：",
-                           f"{', '.join(words)!r} in the note looks like an amount; it stays in the note:")
+        doubt = (both("doubt.amount_from_note_rest", amount=first.label + first.text, note=note) if note
+                 else both("doubt.amount_from_note", amount=first.label + first.text))
+        return replace(reading, command=read).doubted(*doubt, command)
+    return reading.doubted(*both("doubt.amount_in_note", words=_listed(words)))
 
 
 # A number without a unit (200000000, 200,000,000, 3): the grammar files it into the note, but on a 签约 or
@@ -156,11 +148,8 @@ def _check_bare_number(reading: Reading) -> Reading:
         if yuan >= _YUAN_AT_LEAST and yuan.is_integer():
             note = _note_without(command.note, bare[0])
             read = replace(command, amount=Amount(yuan=int(yuan), text=f"{bare[0]}元"), note=note)
-            return replace(reading, command=read).doubted(
-                f"「{bare[0]}」没写单位，我按 {bare[0]} 元记为项目金额：",
-                f"{bare[0]!r} has no unit; read as {bare[0]} yuan, the amount:", command)
-    return reading.doubted(f"「{'、'.join(bare)}」没写单位，只会记在备注里，不改项目金额（金额请写成 3亿、5000万）：",
-                           f"{', '.join(bare)!r} has no unit; it stays in the note (write amounts as 3亿, 5000万):")
+            return replace(reading, command=read).doubted(*both("doubt.bare_as_yuan", number=bare[0]), command)
+    return reading.doubted(*both("doubt.bare_in_note", words=_listed(bare)))
 
 
 def _check_note(reading: Reading, *, usd_rate: float) -> Reading:
@@ -173,12 +162,8 @@ def _check_note(reading: Reading, *, usd_rate: float) -> Reading:
         amount = found[0].amount
         assert amount is not None
         return replace(reading, command=replace(command, amount=amount)).doubted(
-            f"进展里提到「{found[0].text}」：记录进展，并把项目金额改为 {found[0].text}？",
-            f"The note mentions {found[0].text}: record it and set the amount to it?",
-            command,
-        )
-    return reading.doubted(f"进展里的「{'、'.join(words)}」像是金额，只记在进展里：",
-                           f"{', '.join(words)!r} looks like an amount; it stays in the note:")
+            *both("doubt.note_mentions_amount", amount=found[0].text), command)
+    return reading.doubted(*both("doubt.amount_in_progress", words=_listed(words)))
 
 
 def _check_visit(reading: Reading) -> Reading:
@@ -193,8 +178,7 @@ def _check_visit(reading: Reading) -> Reading:
         return reading
     note = " ".join(rest[1:] if company else rest)
     read = replace(command, place=place, company=company, note=note)
-    return replace(reading, command=read).doubted(
-        "地点和企业是我从文字里读出来的：", "I read the place and company from your words:")
+    return replace(reading, command=read).doubted(*both("doubt.place_company_read"))
 
 
 def _verb_zh(command: Command) -> str:

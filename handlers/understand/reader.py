@@ -25,6 +25,7 @@ from handlers.understand.segments import split_updates
 from handlers.understand.sentence import is_question, read_sentence, reads_as_update
 from handlers.understand.words import ACCEPT_WORDS, CANCEL_ANSWERS, CHATTER, CHATTER_PREFIXES
 from handlers.vocabulary import usage
+from handlers.wording import both
 
 MAX_UPDATES = 10  # updates in one message; more is a pasted document, not a report
 _NUMBER = re.compile(r"(\d{1,4})[.、)]?")
@@ -58,7 +59,7 @@ def _read_words(text: str, *, catalog: Catalog, usd_rate: float, today: date) ->
         return Reading(question)
     correction = read_correction(text, catalog=catalog, usd_rate=usd_rate)
     if correction is not None:
-        return Reading(correction).doubted("你要更正上一条：", "You are correcting your last update:")
+        return Reading(correction).doubted(*both("doubt.correcting_last"))
     return read_sentence(text, catalog=catalog, usd_rate=usd_rate, today=today)
 
 
@@ -107,7 +108,7 @@ def understand(
         if isinstance(parsed, Command):
             reading = check(parsed, usd_rate=usd_rate, today=today)
             if segment.soft:
-                reading = reading.doubted("这一条是我从上一条里拆出来的：", "I split this update off the one before:")
+                reading = reading.doubted(*both("doubt.split_off"))
             readings.append(reading)
             continue
         if parsed.verb is not None or parsed.extra.get("internal"):

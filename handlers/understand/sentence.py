@@ -39,6 +39,7 @@ from handlers.understand.words import (
     VISITOR_SUFFIXES,
     strip_edges,
 )
+from handlers.wording import both
 
 _ID = re.compile(r"#(\d{1,9})")
 _PHRASES: list[tuple[str, Verb]] = sorted(
@@ -215,7 +216,7 @@ def read_sentence(text: str, *, catalog: Catalog, usd_rate: float, today: date) 
     if company is not None:
         removed.append((company.start, company.end))
     lang: Lang = "en" if text.isascii() else "zh"
-    doubt = ("这是我从文字里读出来的，请确认：", "I read this from your words; please confirm:")
+    doubt = both("doubt.read_from_words")
     if verb in STAGE_VERBS and future:
         if coming:
             command = Command(verb="expect", lang=lang, text=text, project=project, stage=STAGE_VERBS[verb],
@@ -224,8 +225,7 @@ def read_sentence(text: str, *, catalog: Catalog, usd_rate: float, today: date) 
             return None if project is None else Reading(command, alternatives=(as_note,)).doubted(*doubt)
         if project is None:
             return None
-        return Reading(Command(verb="note", lang=lang, text=text, project=project, note=text)).doubted(
-            "说的是打算，还没有发生，我记成一条进展：", "This is a plan, not done yet; noted as progress:")
+        return Reading(Command(verb="note", lang=lang, text=text, project=project, note=text)).doubted(*both("doubt.plan_as_progress"))
     if verb in STAGE_VERBS or verb == "funds":
         removed += [(a.start - len(a.label), a.end) for a in amounts[:1]]
     note = _rest(text, removed)
@@ -263,7 +263,7 @@ def read_sentence(text: str, *, catalog: Catalog, usd_rate: float, today: date) 
 def _activity(verb: Verb, text: str, lang: Lang, ids: list[tuple[int, int, int]], company: _Piece | None,
               place: str | None, note: str) -> Reading | None:
     """接待 (a company that came: 今天接待了中原数据集团来访) or 活动 (下午在深圳办了场推介会，来了30家企业), proposed."""
-    doubt = ("这是我从文字里读出来的，请确认：", "I read this from your words; please confirm:")
+    doubt = both("doubt.read_from_words")
     note = _tidy(note, SENTENCE_VERBS[verb])
     if verb == "reception":
         if company is None and not ids:

@@ -420,6 +420,27 @@ REPLIES: dict[str, str] = {
     "evidence.too_large": " ({too_large} over {limit_mb:g} MB: name recorded, no copy kept)",
     "settings.mondays": "Mondays ",
     "settings.mentions": "· mentions in reminders: {state}",
+    # handlers/understand: why a reading is proposed, not stored
+    "doubt.place_company_read": "I read the place and company from your words:",
+    "doubt.correcting_last": "You are correcting your last update:",
+    "doubt.split_off": "I split this update off the one before:",
+    "doubt.plan_as_progress": "This is a plan, not done yet; noted as progress:",
+    "doubt.read_from_words": "I read this from your words; please confirm:",
+    "doubt.project_read_as": "I read the project as {name!r}:",
+    "doubt.amount_estimate": "The amount {text!r} is an estimate; read as {yuan:,} yuan:",
+    "doubt.amount_in_text": "{words!r} looks like an amount; it stays in the text only:",
+    "doubt.approximate_date": "That date is approximate; read as {when}:",
+    "doubt.expected_past": "The expected date {when} is already past; are you sure?",
+    "doubt.not_a_name": "{name!r} does not look like a project name:",
+    "doubt.dated_as_written": "Dated {when} as you wrote:",
+    "doubt.ahead_as_expected": "{when} is still ahead; read as expected by then:",
+    "doubt.amount_from_note": "Read {amount} as the amount:",
+    "doubt.amount_from_note_rest": "Read {amount} as the amount, the rest as a note:",
+    "doubt.amount_in_note": "{words!r} in the note looks like an amount; it stays in the note:",
+    "doubt.bare_as_yuan": "{number!r} has no unit; read as {number} yuan, the amount:",
+    "doubt.bare_in_note": "{words!r} has no unit; it stays in the note (write amounts as 3亿, 5000万):",
+    "doubt.note_mentions_amount": "The note mentions {amount}: record it and set the amount to it?",
+    "doubt.amount_in_progress": "{words!r} looks like an amount; it stays in the note:",
 }
 
 # The reports and the parser's refusals say theirs from their own files (en_reports.py, en_parse.py); a key

@@ -379,6 +379,27 @@ REPLIES: dict[str, str] = {
     "evidence.too_large": "（其中 {too_large} 个超过 {limit_mb:g}MB，只记录文件名，不保存副本）",
     "settings.mondays": "每周一 ",
     "settings.mentions": "· 提醒时点名：{state}",
+    # handlers/understand: why a reading is proposed, not stored
+    "doubt.place_company_read": "地点和企业是我从文字里读出来的：",
+    "doubt.correcting_last": "你要更正上一条：",
+    "doubt.split_off": "这一条是我从上一条里拆出来的：",
+    "doubt.plan_as_progress": "说的是打算，还没有发生，我记成一条进展：",
+    "doubt.read_from_words": "这是我从文字里读出来的，请确认：",
+    "doubt.project_read_as": "我把项目读作「{name}」：",
+    "doubt.amount_estimate": "金额「{text}」是个估计，我先按 {yi:g} 亿记：",
+    "doubt.amount_in_text": "文字里的「{words}」像是金额，它只会记在文字里，不改项目金额：",
+    "doubt.approximate_date": "「{said}」是个大概的日期，我按 {when} 记：",
+    "doubt.expected_past": "预计日期 {when} 已经过去了，确定吗？",
+    "doubt.not_a_name": "「{name}」不像项目名称，请确认：",
+    "doubt.dated_as_written": "按你说的日期 {when} 记这次{verb}：",
+    "doubt.ahead_as_expected": "{when} 还没到，我记成预计 {when} {verb}：",
+    "doubt.amount_from_note": "把「{amount}」记为项目金额：",
+    "doubt.amount_from_note_rest": "把「{amount}」记为项目金额，「{note}」写进备注：",
+    "doubt.amount_in_note": "备注里的「{words}」像是金额，但不会改项目金额，请确认：",
+    "doubt.bare_as_yuan": "「{number}」没写单位，我按 {number} 元记为项目金额：",
+    "doubt.bare_in_note": "「{words}」没写单位，只会记在备注里，不改项目金额（金额请写成 3亿、5000万）：",
+    "doubt.note_mentions_amount": "进展里提到「{amount}」：记录进展，并把项目金额改为 {amount}？",
+    "doubt.amount_in_progress": "进展里的「{words}」像是金额，只记在进展里：",
 }
 
 # The reports and the parser's refusals say theirs from their own files (zh_reports.py, zh_parse.py); a key
