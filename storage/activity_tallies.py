@@ -38,7 +38,7 @@ from storage.activity_queries import (
 from storage.counter_writes import LedgerSession
 from storage.models import Event, Project
 from storage.moments import local_day
-from storage.tallies import stored_before_flush
+from storage.tallies import flush_zone, project_changes
 
 if TYPE_CHECKING:
     from storage.event_queries import Undone
@@ -66,39 +66,16 @@ def _apply(connection: Connection, deltas: Mapping[Key, int]) -> None:
             connection.execute(rollup_upsert(connection.dialect.name), rollups)
 
 
-def _current(project: Project) -> dict[str, Any]:
-    return {name: getattr(project, name) for name in TRACKED}
-
-
-def _previous(session: Session, project: Project) -> dict[str, Any] | None:
-    return stored_before_flush(session, project, TRACKED)
-
-
 @event.listens_for(LedgerSession, "before_flush")
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
-    new = [o for o in session.new if isinstance(o, Project)]
-    dirty = [o for o in session.dirty if isinstance(o, Project)]
-    gone = [o for o in session.deleted if isinstance(o, Project)]
-    if not (new or dirty or gone):
+    changes = project_changes(session, TRACKED)
+    if not changes:
         return
-    tz = session.info.get("tz")
-    if tz is None:
-        raise RuntimeError("a session that writes projects needs info['tz'] (storage.db.session_factory)")
+    tz = flush_zone(session)
     deltas = counter_writes.pending(session, "activity")
-
-    def add(values: Mapping[str, Any], sign: int) -> None:
+    for values, sign in changes:
         for key in contribution(values, tz):
             deltas[key] = deltas.get(key, 0) + sign
-
-    for project in new:
-        add(_current(project), +1)
-    for project in dirty:
-        old = _previous(session, project)
-        if old is not None:
-            add(old, -1)
-            add(_current(project), +1)
-    for project in gone:
-        add(_previous(session, project) or _current(project), -1)
 
 
 counter_writes.register("activity", order=30, writer=_apply)

@@ -130,10 +130,6 @@ def _upsert_statement(dialect_name: str, table: Table, keys: tuple[str, ...]) ->
     )
 
 
-def _current(project: Project) -> dict[str, Any]:
-    return {name: getattr(project, name) for name in TRACKED}
-
-
 def values_before_flush(project: Project, fields: Iterable[str]) -> tuple[dict[str, Any], bool] | None:
     """The fields' values before this flush and whether any is unknown, or None when none changed.
 
@@ -169,31 +165,43 @@ def stored_before_flush(session: Session, project: Project, fields: tuple[str, .
     return old
 
 
-def _previous(session: Session, project: Project) -> dict[str, Any] | None:
-    return stored_before_flush(session, project, TRACKED)
+def project_changes(session: Session, fields: tuple[str, ...]) -> list[tuple[dict[str, Any], int]]:
+    """The flush's projects as (values of `fields`, sign) for a counter to take away (−1) and add (+1): a
+    new project's values, a changed one's old and new values (none when `fields` did not change), a deleted
+    one's stored values."""
+    def now(project: Project) -> dict[str, Any]:
+        return {name: getattr(project, name) for name in fields}
+
+    changes: list[tuple[dict[str, Any], int]] = []
+    for project in session.new:
+        if isinstance(project, Project):
+            changes.append((now(project), +1))
+    for project in session.dirty:
+        if isinstance(project, Project) and (old := stored_before_flush(session, project, fields)) is not None:
+            changes += [(old, -1), (now(project), +1)]
+    for project in session.deleted:
+        if isinstance(project, Project):
+            changes.append((stored_before_flush(session, project, fields) or now(project), -1))
+    return changes
+
+
+def flush_zone(session: Session) -> tzinfo:
+    """The zone a session that writes projects buckets its counters in (storage.db.session_factory sets it)."""
+    tz = session.info.get("tz")
+    if tz is None:
+        raise RuntimeError("a session that writes projects needs info['tz'] (storage.db.session_factory)")
+    return tz
 
 
 @event.listens_for(LedgerSession, "before_flush")
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
-    projects_new = [o for o in session.new if isinstance(o, Project)]
-    projects_dirty = [o for o in session.dirty if isinstance(o, Project)]
-    projects_gone = [o for o in session.deleted if isinstance(o, Project)]
-    if not (projects_new or projects_dirty or projects_gone):
+    changes = project_changes(session, TRACKED)
+    if not changes:
         return
-    tz = session.info.get("tz")
-    if tz is None:
-        raise RuntimeError("a session that writes projects needs info['tz'] (storage.db.session_factory)")
+    tz = flush_zone(session)
     deltas = Deltas(counter_writes.pending(session, "team_year"), counter_writes.pending(session, "breakdown_year"))
-    for project in projects_new:
-        deltas.add(_current(project), tz, +1)
-    for project in projects_dirty:
-        old = _previous(session, project)
-        if old is not None:
-            deltas.add(old, tz, -1)
-            deltas.add(_current(project), tz, +1)
-    for project in projects_gone:
-        old = _previous(session, project) or _current(project)
-        deltas.add(old, tz, -1)
+    for values, sign in changes:
+        deltas.add(values, tz, sign)
 
 
 counter_writes.register("team_year", order=10, writer=lambda connection, deltas: _upsert(
